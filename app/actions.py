@@ -1,0 +1,84 @@
+"""Actions on items shared by the CLI, the board and the engine.
+
+Each is one store transaction that goes through the state machine, so a key
+in the board and a command in the shell do exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from app import states
+from app.model import ASSESSMENT_CHOICES, Item, now_iso
+from app.project import Project
+from app.store import Transaction
+
+
+def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: bool,
+            reason: str | None = None, notes: str | None = None,
+            extra: dict[str, Any] | None = None) -> Item:
+    """Check and apply a move inside an open transaction."""
+    item = tx.get(item_id)
+    states.check(item, target, by_person=by_person, reason=reason)
+    changes = states.changes_for(item, target, reason=reason, notes=notes)
+    changes.update(extra or {})
+    return tx.set(item_id, **changes)
+
+
+def add_item(project: Project, title: str, **fields: Any) -> Item:
+    """A new item in `new`."""
+    fields = {k: v for k, v in fields.items() if v not in (None, "", [])}
+    with project.store().transaction() as tx:
+        return tx.add(title, **fields)
+
+
+def advance(project: Project, item_id: str, to: str, *, reason: str | None = None,
+            notes: str | None = None) -> Item:
+    """A person's override: move an item to a status or phase (recorded in history)."""
+    with project.store().transaction() as tx:
+        before = tx.get(item_id)
+        target = states.parse_target(to, before)
+        item = move_in(tx, before.id, target, by_person=True, reason=reason, notes=notes)
+    record(project, "advance", item.id, states.describe(before), states.describe(item),
+           reason=reason, notes=notes)
+    return item
+
+
+def unblock(project: Project, item_id: str, notes: str | None = None) -> Item:
+    """Return a blocked item to where it was blocked from, with the person's notes."""
+    with project.store().transaction() as tx:
+        before = tx.get(item_id)
+        target = states.unblock_target(before)
+        item = move_in(tx, before.id, target, by_person=True, notes=notes)
+    record(project, "unblock", item.id, "blocked", states.describe(item), notes=notes)
+    return item
+
+
+def delete_item(project: Project, item_id: str) -> Item:
+    """Remove an item; its id is never reused."""
+    with project.store().transaction() as tx:
+        item = tx.delete(tx.get(item_id).id)
+    record(project, "delete", item.id, states.describe(item), "deleted")
+    return item
+
+
+def set_assessment(project: Project, item_id: str, **values: str | None) -> Item:
+    """Change size/complexity/risk by hand."""
+    changes = {k: v for k, v in values.items() if k in ASSESSMENT_CHOICES}
+    with project.store().transaction() as tx:
+        return tx.set(item_id, **changes)
+
+
+def record(project: Project, action: str, item_id: str, before: str, after: str,
+           **details: Any) -> None:
+    """Append a person's action to .orchestrator/history.jsonl."""
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    entry = {"at": now_iso(), "action": action, "item": item_id, "from": before, "to": after,
+             **{k: v for k, v in details.items() if v}}
+    fd = os.open(project.history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,193 @@
+"""orchestrate.toml: every key optional, defaults as in DESIGN.md, errors with a line."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.errors import ConfigError
+from app.model import LEVELS, SIZES
+
+DEFAULT_AGENT_COMMAND: tuple[str, ...] = (
+    "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+    "--dangerously-skip-permissions",
+)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How an agent process is started and how long it may take."""
+
+    command: tuple[str, ...] = DEFAULT_AGENT_COMMAND
+    phase_timeout_s: float = 1800
+    kill_grace_s: float = 5
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Retries, pacing and checkpoints of a run."""
+
+    max_retries: int = 3
+    backoff_s: float = 15
+    cooldown_s: float = 5
+    circuit_breaker: int = 3
+    checkpoint: bool = True
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """Autonomous runs only take items at or under these."""
+
+    max_size: str = "medium"
+    max_risk: str = "low"
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """Parallel triage."""
+
+    max_concurrent: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    guardrails: Guardrails = field(default_factory=Guardrails)
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    prompts: dict[str, str] = field(default_factory=dict)
+    """Per-phase prompt templates from `[prompts]` (override the shipped ones)."""
+    warnings: tuple[str, ...] = ()
+
+
+# section -> key -> (type check, description, extra validation)
+_NUMBER = (int, float)
+_SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
+    "agent": {"command": (list, "a list of strings"),
+              "phase_timeout_s": (_NUMBER, "a number of seconds"),
+              "kill_grace_s": (_NUMBER, "a number of seconds")},
+    "run": {"max_retries": (int, "a whole number"),
+            "backoff_s": (_NUMBER, "a number of seconds"),
+            "cooldown_s": (_NUMBER, "a number of seconds"),
+            "circuit_breaker": (int, "a whole number"),
+            "checkpoint": (bool, "true or false")},
+    "guardrails": {"max_size": (str, f"one of {', '.join(SIZES)}"),
+                   "max_risk": (str, f"one of {', '.join(LEVELS)}")},
+    "triage": {"max_concurrent": (int, "a whole number")},
+}
+_CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS}
+
+
+def _line_of(text: str, section: str, key: str | None) -> int:
+    """Best-effort line of `[section]` / `key =` in the file, for messages."""
+    lines = text.splitlines()
+    in_section = False
+    for n, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_section = stripped.strip("[] ") == section
+            if in_section and key is None:
+                return n
+            continue
+        if in_section and key and re.match(rf"^{re.escape(key)}\s*=", stripped):
+            return n
+    return 1
+
+
+def load_config(path: Path) -> Config:
+    """Read orchestrate.toml (a missing file means all defaults)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = match.group(1) if match else "1"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"{path.name}:{line}: {message}") from None
+    return parse_config(data, text, path.name)
+
+
+def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.toml") -> Config:
+    """Build a Config from parsed TOML, checking types and choices."""
+    warnings: list[str] = []
+    values: dict[str, dict[str, Any]] = {}
+    for section, body in data.items():
+        if section == "prompts":
+            if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+                raise ConfigError(f"{name}:{_line_of(text, section, None)}: [prompts] maps a "
+                                  "phase to a prompt template string")
+            continue
+        if section not in _SCHEMA:
+            warnings.append(f"{name}:{_line_of(text, section, None)}: unknown section "
+                            f"[{section}] (ignored)")
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"{name}:{_line_of(text, section, None)}: {section} must be a "
+                              f"table ([{section}])")
+        values[section] = {}
+        for key, value in body.items():
+            spec = _SCHEMA[section].get(key)
+            line = _line_of(text, section, key)
+            if spec is None:
+                warnings.append(f"{name}:{line}: unknown key {section}.{key} (ignored)")
+                continue
+            kind, what = spec
+            ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+            if ok and key == "command":
+                ok = bool(value) and all(isinstance(v, str) and v for v in value)
+            if ok and (section, key) in _CHOICES:
+                ok = value in _CHOICES[(section, key)]
+            if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+                ok = value >= 0
+            if not ok:
+                raise ConfigError(f"{name}:{line}: {section}.{key} must be {what}, "
+                                  f"not {value!r}")
+            values[section][key] = tuple(value) if key == "command" else value
+    prompts = dict(data.get("prompts", {}))
+    return Config(
+        agent=AgentConfig(**values.get("agent", {})),
+        run=RunConfig(**values.get("run", {})),
+        guardrails=Guardrails(**values.get("guardrails", {})),
+        triage=TriageConfig(**values.get("triage", {})),
+        prompts=prompts,
+        warnings=tuple(warnings),
+    )
+
+
+DEFAULT_CONFIG_TEXT = """\
+# orchestrate configuration: every key is optional; the defaults are shown.
+
+[agent]
+# The agent command; {prompt} becomes one argument (never passed through a shell).
+command = ["claude", "-p", "{prompt}", "--output-format", "stream-json",
+           "--verbose", "--dangerously-skip-permissions"]
+phase_timeout_s = 1800
+kill_grace_s = 5
+
+[run]
+max_retries = 3          # attempts after the first
+backoff_s = 15           # times the attempt number
+cooldown_s = 5           # between phases
+circuit_breaker = 3      # consecutive failed phases stop the run
+checkpoint = true        # git commit after every phase
+
+[guardrails]             # autonomous runs only take items within these
+max_size = "medium"
+max_risk = "low"
+
+[triage]
+max_concurrent = 3
+
+# [prompts]              # per-phase templates; also .orchestrator/prompts/<phase>.md
+# prd = "/changes:prd {item_id}"
+"""

@@ -1,0 +1,141 @@
+"""What the engine reports while it works. The CLI renders these with rich; the board
+posts them into its UI thread. Events are plain frozen data: safe to pass between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AgentLine:
+    """One line of an agent's stdout/stderr, classified for display."""
+
+    kind: str
+    """`text` (assistant words), `tool` (a tool call), `tool_result`, `error`, `system`,
+    `result` (the final result event), `stderr`, or `raw` (not JSON)."""
+    text: str
+    """A one-line human rendering (already truncated for display)."""
+    raw: str = ""
+    """The line as the agent printed it (may be long)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all engine events."""
+
+    at: float = field(default_factory=time.time, kw_only=True)
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """A run (or triage batch) began."""
+
+    kind: str = "run"
+    """`run` or `triage`."""
+    pid: int = 0
+
+
+@dataclass(frozen=True)
+class PhaseStarted(Event):
+    """An agent process for one phase attempt was spawned."""
+
+    item_id: str
+    phase: str
+    attempt: int
+    title: str = ""
+    log_path: str = ""
+    pid: int = 0
+
+
+@dataclass(frozen=True)
+class AgentOutput(Event):
+    """A batch of agent lines (batched so a chatty agent cannot flood observers)."""
+
+    item_id: str
+    phase: str
+    attempt: int
+    lines: tuple[AgentLine, ...]
+
+
+@dataclass(frozen=True)
+class PhaseFinished(Event):
+    """A phase attempt ended; `outcome` is complete|progress|blocked|failed|timeout|
+    interrupted."""
+
+    item_id: str
+    phase: str
+    attempt: int
+    outcome: str
+    reason: str | None = None
+    summary: str | None = None
+    duration_s: float = 0.0
+    cost_usd: float | None = None
+    num_turns: int | None = None
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemChanged(Event):
+    """An item's status or phase changed in BACKLOG.yaml."""
+
+    item_id: str
+    status: str
+    phase: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something a person should read: `info`, `warning` or `error`."""
+
+    level: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    """The run ended; `reason` says why (`no more work`, `cap reached`, `stopped`, ...)."""
+
+    reason: str
+    exit_code: int = 0
+    attempts: int = 0
+    cost_usd: float = 0.0
+
+
+Observer = Callable[[Event], None]
+
+
+class EventBus:
+    """Fans events out to observers; an observer that raises never stops the engine."""
+
+    def __init__(self) -> None:
+        self._observers: list[Observer] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Add an observer; returns a function that removes it."""
+        with self._lock:
+            self._observers.append(observer)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if observer in self._observers:
+                    self._observers.remove(observer)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        """Deliver `event` to every observer, in the caller's thread."""
+        with self._lock:
+            observers = list(self._observers)
+        for observer in observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must not stop a run
+                import logging
+
+                logging.getLogger("orchestrate").exception("observer failed on %r", event)

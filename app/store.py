@@ -1,0 +1,593 @@
+"""The BACKLOG.yaml store: validated snapshots and locked, atomic transactions.
+
+Every change is `with store.transaction() as tx: ...`: take the store lock,
+re-read the file (free when its bytes are unchanged since our last parse),
+apply the changes as text splices, re-parse and validate the result, write it
+atomically, release. The board, the CLI and a pipeline in another process
+therefore never lose each other's updates, and an invalid file is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import portalocker
+
+from app import yamldoc
+from app.errors import BacklogError, OrchestrateError, UnknownItemError
+from app.model import (
+    ASSESSMENT_CHOICES,
+    ID_PATTERN,
+    KNOWN_FIELDS,
+    NEW_ITEM_ORDER,
+    PHASES,
+    PREFIX_PATTERN,
+    STATUSES,
+    Item,
+    format_id,
+    id_number,
+    now_iso,
+)
+
+SCHEMA_VERSION = 1
+TOP_LEVEL_KEYS = ("schema_version", "prefix", "next_id", "items")
+LOCK_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """A validated snapshot of BACKLOG.yaml."""
+
+    schema_version: int
+    prefix: str
+    items: tuple[Item, ...]
+    next_number: int
+    """The number the next new id gets (never reused, also after a delete)."""
+    warnings: tuple[str, ...] = ()
+    by_id: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.by_id:
+            self.by_id.update((i.id, i) for i in self.items)
+
+    def get(self, item_id: str) -> Item:
+        """The item with `item_id`; UnknownItemError suggesting close ids otherwise."""
+        item = self.by_id.get(item_id) or self.by_id.get(item_id.strip().upper())
+        if item is not None:
+            return item
+        raise UnknownItemError(f"no item {item_id!r}{suggest(item_id, self.items)}")
+
+    def with_status(self, status: str) -> list[Item]:
+        """Items in `status`, in file order."""
+        return [i for i in self.items if i.status == status]
+
+
+def suggest(text: str, items: tuple[Item, ...] | list[Item]) -> str:
+    """`; did you mean WRK-001?` for a mistyped id (or a number, or words of a title)."""
+    ids = [i.id for i in items]
+    hits = difflib.get_close_matches(text.upper(), ids, n=3, cutoff=0.6)
+    digits = "".join(c for c in text if c.isdigit())
+    if digits:
+        hits += [i for i in ids if id_number(i) == int(digits) and i not in hits]
+    words = text.lower()
+    hits += [i.id for i in items if len(words) > 2 and words in i.title.lower()
+             and i.id not in hits][:3]
+    return f"; did you mean {', '.join(hits[:3])}?" if hits else "; `orchestrate status` lists them"
+
+
+def _where(path: Path, line: int, col: int | None = None) -> str:
+    return f"{path.name}:{line}:{col}" if col else f"{path.name}:{line}"
+
+
+def validate(doc: yamldoc.Document, path: Path) -> Backlog:
+    """Check the document against the format in DESIGN.md and build a snapshot."""
+    warnings: list[str] = []
+    root = doc.root.entries
+
+    def fail(entry_line: int, col: int, message: str) -> BacklogError:
+        return BacklogError(f"{_where(path, entry_line, col)}: {message}")
+
+    version_entry = root.get("schema_version")
+    if version_entry is None:
+        version = SCHEMA_VERSION
+        warnings.append(f"{path.name}: no schema_version; assuming {SCHEMA_VERSION}")
+    else:
+        version = version_entry.value
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise fail(version_entry.line, version_entry.column,
+                       f"schema_version must be a whole number, not {version!r}")
+        if version > SCHEMA_VERSION:
+            raise fail(version_entry.line, version_entry.column,
+                       f"schema_version {version} is newer than this orchestrate understands "
+                       f"({SCHEMA_VERSION}); upgrade orchestrate")
+        if version < 1:
+            raise fail(version_entry.line, version_entry.column,
+                       f"schema_version must be 1 or more, not {version}")
+
+    prefix_entry = root.get("prefix")
+    if prefix_entry is None:
+        raise BacklogError(f"{path.name}:1: no prefix (add e.g. `prefix: WRK`)")
+    prefix = prefix_entry.value
+    if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
+        raise fail(prefix_entry.line, prefix_entry.column,
+                   f"prefix must be capital letters and digits, starting with a letter "
+                   f"(like WRK), not {prefix!r}")
+
+    for key, entry in root.items():
+        if key not in TOP_LEVEL_KEYS:
+            warnings.append(f"{_where(path, entry.line)}: unknown top-level key {key!r} (kept)")
+
+    items_entry = root.get("items")
+    if items_entry is not None and items_entry.value is not None and not isinstance(
+            items_entry.value, list):
+        raise fail(items_entry.line, items_entry.column,
+                   "items must be a list of items (`items: []` when empty)")
+
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for index in doc.items:
+        item = _validate_item(index, path, warnings)
+        if item.id in seen:
+            raise fail(index.line, index.column,
+                       f"duplicate id {item.id} (first at line {seen[item.id]}); "
+                       "give one of them a new id")
+        seen[item.id] = index.line
+        items.append(item)
+
+    highest = max((id_number(i.id) for i in items if i.id.startswith(prefix + "-")), default=0)
+    next_entry = root.get("next_id")
+    next_number = highest + 1
+    if next_entry is not None:
+        if not isinstance(next_entry.value, int) or next_entry.value < 1:
+            raise fail(next_entry.line, next_entry.column,
+                       f"next_id must be a positive whole number, not {next_entry.value!r}")
+        next_number = max(next_number, next_entry.value)
+
+    for item in items:
+        for dep in item.depends_on:
+            if dep not in seen:
+                warnings.append(f"{_where(path, item.line)}: {item.id} depends on unknown {dep}")
+    return Backlog(version, prefix, tuple(items), next_number, tuple(warnings))
+
+
+def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str]) -> Item:
+    e = index.entries
+
+    def fail(key: str | None, message: str) -> BacklogError:
+        entry = e.get(key) if key else None
+        line, col = (entry.line, entry.column) if entry else (index.line, index.column)
+        return BacklogError(f"{_where(path, line, col)}: {message}")
+
+    raw_id = e["id"].value if "id" in e else None
+    if raw_id is None:
+        raise fail(None, "item without an id (add `id: PREFIX-NNN`)")
+    item_id = str(raw_id)
+    if not ID_PATTERN.match(item_id):
+        raise fail("id", f"invalid id {item_id!r}: ids look like WRK-001 "
+                         "(capital letters and digits, a dash, three or more digits)")
+
+    def text(key: str, required: bool = False) -> str | None:
+        if key not in e or e[key].value is None:
+            if required:
+                raise fail(key, f"{item_id} has no {key}")
+            return None
+        value = e[key].value
+        if isinstance(value, (list, dict)):
+            raise fail(key, f"{item_id}: {key} must be text, not a {type(value).__name__}")
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    title = text("title", required=True)
+    status = text("status", required=True)
+    if status not in STATUSES:
+        raise fail("status", f"{item_id}: unknown status {status!r} "
+                             f"(expected one of: {', '.join(STATUSES)})")
+    phase = text("phase")
+    if phase is not None and phase not in PHASES:
+        raise fail("phase", f"{item_id}: unknown phase {phase!r} "
+                            f"(expected one of: {', '.join(PHASES)}, or null)")
+    if status == "in_progress" and phase is None:
+        warnings.append(f"{_where(path, index.line)}: {item_id} is in_progress without a phase; "
+                        "it resumes at prd")
+    assessed: dict[str, str | None] = {}
+    for key, choices in ASSESSMENT_CHOICES.items():
+        value = text(key)
+        if value is not None and value not in choices:
+            raise fail(key, f"{item_id}: {key} must be one of {', '.join(choices)}, "
+                            f"not {value!r}")
+        assessed[key] = value
+    deps_raw = e["depends_on"].value if "depends_on" in e else None
+    if deps_raw is None:
+        deps: tuple[str, ...] = ()
+    elif isinstance(deps_raw, list) and all(isinstance(d, str) for d in deps_raw):
+        deps = tuple(deps_raw)
+        bad = [d for d in deps if not ID_PATTERN.match(d)]
+        if bad:
+            raise fail("depends_on", f"{item_id}: depends_on holds invalid ids {bad}")
+    elif isinstance(deps_raw, str) and ID_PATTERN.match(deps_raw):
+        deps = (deps_raw,)
+    else:
+        raise fail("depends_on", f"{item_id}: depends_on must be a list of ids like [WRK-001]")
+    blocked_from = text("blocked_from")
+    if blocked_from is not None and blocked_from not in STATUSES:
+        raise fail("blocked_from", f"{item_id}: blocked_from must be a status, "
+                                   f"not {blocked_from!r}")
+    extra = {k: v.value for k, v in e.items() if k not in KNOWN_FIELDS}
+    for key in extra:
+        warnings.append(f"{_where(path, e[key].line)}: {item_id}: unknown key {key!r} (kept)")
+    return Item(
+        id=item_id, title=title or "", status=status, phase=phase,
+        size=assessed["size"], complexity=assessed["complexity"], risk=assessed["risk"],
+        depends_on=deps, blocked_reason=text("blocked_reason"), blocked_from=blocked_from,
+        notes=text("notes"), origin=text("origin"), created=text("created"),
+        updated=text("updated"), line=index.line, extra=extra,
+    )
+
+
+# --- atomic file writes ------------------------------------------------------------------
+TEMP_MARK = ".tmp-orchestrate-"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a crash leaves the old or the new file, never a mix."""
+    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{threading.get_ident()}")
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def clean_stale_temps(path: Path) -> list[Path]:
+    """Remove temp files a crashed writer left (safe only under the store lock)."""
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}{TEMP_MARK}*"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+# --- the store -------------------------------------------------------------------------------
+@dataclass
+class _Parsed:
+    data: bytes
+    doc: yamldoc.Document
+    backlog: Backlog
+
+
+class BacklogStore:
+    """Reads and changes one BACKLOG.yaml. Safe across threads and processes."""
+
+    def __init__(self, path: Path, lock_path: Path | None = None) -> None:
+        self.path = Path(path)
+        self.lock_path = lock_path or self.path.parent / ".orchestrator" / "backlog.lock"
+        self._parsed: _Parsed | None = None
+        self._mutex = threading.RLock()
+
+    # reading ---------------------------------------------------------------------------------
+    def read_bytes(self) -> bytes:
+        """The file's bytes; BacklogError when it is missing or unreadable."""
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            raise BacklogError(
+                f"{self.path.name} not found in {self.path.parent}: run `orchestrate init` "
+                "to create one"
+            ) from None
+        except OSError as exc:
+            raise BacklogError(f"{self.path.name}: cannot read: {exc.strerror}") from None
+
+    def load(self) -> Backlog:
+        """A validated snapshot; parsed again only when the file's bytes changed."""
+        with self._mutex:
+            return self._current().backlog
+
+    def _current(self) -> _Parsed:
+        data = self.read_bytes()
+        if self._parsed is not None and self._parsed.data == data:
+            return self._parsed
+        parsed = self._parse(data)
+        self._parsed = parsed
+        return parsed
+
+    def _parse(self, data: bytes) -> _Parsed:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise BacklogError(f"{self.path.name}:{line}: not UTF-8 text ({exc.reason}); "
+                               "save the file as UTF-8") from None
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        try:
+            doc = yamldoc.parse(text)
+        except yamldoc.DocError as exc:
+            raise BacklogError(f"{self.path.name}:{exc.line}:{exc.column}: {exc.message}") \
+                from None
+        return _Parsed(data, doc, validate(doc, self.path))
+
+    # writing ---------------------------------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store lock (a short one: only around read-apply-write)."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        with self._mutex, open(self.lock_path, "a") as fh:
+            while True:
+                try:
+                    portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
+                                     | portalocker.LockFlags.NON_BLOCKING)
+                    break
+                except portalocker.LockException:
+                    if time.monotonic() > deadline:
+                        raise OrchestrateError(
+                            f"{self.lock_path} stayed locked for {LOCK_TIMEOUT_S:.0f} s; "
+                            "is another orchestrate process stuck?") from None
+                    time.sleep(0.002)
+            try:
+                yield
+            finally:
+                portalocker.unlock(fh)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Lock, re-read, let the caller change things, validate, write atomically."""
+        with self.locked():
+            clean_stale_temps(self.path)
+            parsed = self._current()
+            tx = Transaction(parsed.backlog, parsed.doc)
+            yield tx
+            if not tx.dirty:
+                return
+            text = tx.render()
+            data = text.encode("utf-8")
+            try:
+                new = self._parse(data)
+            except BacklogError as exc:  # a bug of ours: never write it
+                raise OrchestrateError(f"internal error, {self.path.name} left unchanged: "
+                                       f"{exc}") from None
+            tx.verify(new.backlog)
+            atomic_write(self.path, data)
+            self._parsed = new
+            tx.result = new.backlog
+
+    # conveniences ------------------------------------------------------------------------------
+    def update(self, item_id: str, **changes: Any) -> Item:
+        """Change fields of one item in its own transaction."""
+        with self.transaction() as tx:
+            tx.set(item_id, **changes)
+        return self.load().get(item_id)
+
+    def add(self, title: str, **fields: Any) -> Item:
+        """Add one item in `new` (or the given status) in its own transaction."""
+        with self.transaction() as tx:
+            item = tx.add(title, **fields)
+        return item
+
+
+class Transaction:
+    """Changes to one snapshot; rendered as splices into the file's text on commit."""
+
+    def __init__(self, backlog: Backlog, doc: yamldoc.Document) -> None:
+        self.base = backlog
+        self.doc = doc
+        self._items: dict[str, Item] = dict(backlog.by_id)
+        self._order: list[str] = [i.id for i in backlog.items]
+        self._changed: dict[str, dict[str, Any]] = {}
+        self._added: list[str] = []
+        self._deleted: set[str] = set()
+        self._next = backlog.next_number
+        self._bump_next = False
+        self.result: Backlog | None = None
+
+    @property
+    def dirty(self) -> bool:
+        """Whether anything changed."""
+        return bool(self._changed or self._added or self._deleted)
+
+    @property
+    def prefix(self) -> str:
+        """The backlog's id prefix."""
+        return self.base.prefix
+
+    def items(self) -> list[Item]:
+        """All items as they stand in this transaction, in file order."""
+        return [self._items[i] for i in self._order]
+
+    def get(self, item_id: str) -> Item:
+        """An item as it stands in this transaction."""
+        item = self._items.get(item_id)
+        if item is None:
+            raise UnknownItemError(f"no item {item_id!r}{suggest(item_id, self.items())}")
+        return item
+
+    def set(self, item_id: str, *, touch: bool = True, **changes: Any) -> Item:
+        """Change fields of an item (known fields by name, others kept as extra keys)."""
+        item = self.get(item_id)
+        if touch:
+            changes.setdefault("updated", now_iso())
+        known = {k: v for k, v in changes.items() if k in KNOWN_FIELDS and k != "id"}
+        if "depends_on" in known:
+            known["depends_on"] = tuple(known["depends_on"] or ())
+        extra = dict(item.extra)
+        extra.update({k: v for k, v in changes.items() if k not in KNOWN_FIELDS})
+        new = replace(item, **known, extra=extra)
+        _check_values(new)
+        self._items[item_id] = new
+        self._changed.setdefault(item_id, {}).update(changes)
+        return new
+
+    def add(self, title: str, **fields: Any) -> Item:
+        """A new item with the next id (status `new` unless given)."""
+        title = " ".join(str(title).split())
+        if not title:
+            raise OrchestrateError("an item needs a title")
+        item_id = format_id(self.base.prefix, self._next)
+        while item_id in self._items:  # a hand-written id above next_id
+            self._next += 1
+            item_id = format_id(self.base.prefix, self._next)
+        self._next += 1
+        self._bump_next = True
+        stamp = now_iso()
+        item = Item(id=item_id, title=title, status=fields.pop("status", "new"),
+                    created=stamp, updated=stamp)
+        known = {k: v for k, v in fields.items() if k in KNOWN_FIELDS}
+        if "depends_on" in known:
+            known["depends_on"] = tuple(known["depends_on"] or ())
+        item = replace(item, **known,
+                       extra={k: v for k, v in fields.items() if k not in KNOWN_FIELDS})
+        _check_values(item)
+        self._items[item_id] = item
+        self._order.append(item_id)
+        self._added.append(item_id)
+        return item
+
+    def delete(self, item_id: str) -> Item:
+        """Remove an item; its id is never handed out again."""
+        item = self.get(item_id)
+        del self._items[item_id]
+        self._order.remove(item_id)
+        if item_id in self._added:
+            self._added.remove(item_id)
+        else:
+            self._deleted.add(item_id)
+        self._changed.pop(item_id, None)
+        self._bump_next = True
+        return item
+
+    # rendering --------------------------------------------------------------------------------
+    def render(self) -> str:
+        """The new file text: the old text with only the changed parts rewritten."""
+        text = self.doc.text
+        edits: list[yamldoc.Edit] = []
+        seq = 0
+        index_of = {str(ix.entries["id"].value): ix for ix in self.doc.items}
+        for item_id, changes in self._changed.items():
+            ix = index_of.get(item_id)
+            if ix is None:
+                continue  # added in this transaction: rendered whole below
+            item = self._items[item_id]
+            values = item_values(item)
+            if ix.flow:  # a flow-style item is rewritten whole, in block style
+                start = yamldoc.line_start(text, ix.start)
+                dash, key = yamldoc.item_layout(text, self.doc.items)
+                merged = {**ix.values(), **{k: values.get(k, v) for k, v in changes.items()}}
+                end = yamldoc.line_end(text, ix.content_end - 1)
+                edits.append(yamldoc.Edit(start, seq, end,
+                                          yamldoc.render_item(merged, dash, key)))
+                seq += 1
+                continue
+            for key in changes:
+                value = values[key] if key in values else item.extra.get(key)
+                entry = ix.entries.get(key)
+                if entry is not None:
+                    edits.append(yamldoc.value_edit(text, entry, value, seq))
+                else:
+                    edits.append(yamldoc.insert_key_edit(text, ix, key, value, seq))
+                seq += 1
+        for item_id in self._deleted:
+            ix = index_of[item_id]
+            start = yamldoc.line_start(text, ix.start)
+            end = yamldoc.line_end(text, max(ix.content_end - 1, ix.start))
+            edits.append(yamldoc.Edit(start, seq, end, ""))
+            seq += 1
+        root = self.doc.root.entries
+        if self._bump_next:
+            if "next_id" in root:
+                edits.append(yamldoc.value_edit(text, root["next_id"], self._next, seq))
+            else:
+                anchor = root.get("prefix") or root.get("schema_version")
+                pos = yamldoc.line_end(text, anchor.value_end if anchor else 0) if anchor else 0
+                edits.append(yamldoc.Edit(pos, seq, pos, f"next_id: {self._next}\n"))
+            seq += 1
+        if self._added:
+            edits.extend(self._append_items(text, seq))
+        return yamldoc.apply_edits(text, edits)
+
+    def _append_items(self, text: str, seq: int) -> list[yamldoc.Edit]:
+        dash, key = yamldoc.item_layout(text, self.doc.items)
+        block = "".join(yamldoc.render_item(item_values(self._items[i], new=True), dash, key)
+                        for i in self._added)
+        entry = self.doc.root.entries.get("items")
+        if entry is None:
+            prefix = "" if text.endswith("\n") or not text else "\n"
+            return [yamldoc.Edit(len(text), seq, len(text), f"{prefix}items:\n{block}")]
+        if entry.kind == "block" and self.doc.items:
+            last = self.doc.items[-1]
+            pos = yamldoc.line_end(text, max(last.content_end - 1, last.start))
+            return [yamldoc.Edit(pos, seq, pos, block)]
+        # `items:`, `items: []` or a flow list: the whole list becomes a block list
+        # below the `items:` line (a comment on that line stays there).
+        old = [item_values(self._items[str(ix.entries["id"].value)])
+               for ix in self.doc.items if str(ix.entries["id"].value) in self._items]
+        block = "".join(yamldoc.render_item(v, dash, key) for v in old) + block
+        colon = text.index(":", entry.key_end)
+        end = colon + 1 if entry.kind == "empty" else entry.value_end
+        after = yamldoc.line_end(text, end)
+        lead = "" if text[after - 1:after] == "\n" else "\n"
+        return [yamldoc.Edit(colon + 1, seq, end, ""),
+                yamldoc.Edit(after, seq + 1, after, lead + block)]
+
+    def verify(self, written: Backlog) -> None:
+        """Check the re-parsed result holds exactly what this transaction meant."""
+        for item_id in self._order:
+            want = self._items[item_id]
+            got = written.by_id.get(item_id)
+            if got is None or item_values(got) != item_values(want) or got.extra != want.extra:
+                raise OrchestrateError(
+                    f"internal error: {item_id} would not be written as intended; "
+                    "BACKLOG.yaml left unchanged")
+        if len(written.items) != len(self._order):
+            raise OrchestrateError("internal error: item count mismatch; BACKLOG.yaml unchanged")
+
+
+def item_values(item: Item, new: bool = False) -> dict[str, Any]:
+    """An item's known fields as plain data, in file order for a new item."""
+    data = {name: getattr(item, name) for name in NEW_ITEM_ORDER}
+    data["depends_on"] = list(item.depends_on)
+    if new:
+        if data["origin"] is None:
+            del data["origin"]
+        data.update(item.extra)
+    return data
+
+
+def _check_values(item: Item) -> None:
+    if item.status not in STATUSES:
+        raise OrchestrateError(f"{item.id}: unknown status {item.status!r}")
+    if item.phase is not None and item.phase not in PHASES:
+        raise OrchestrateError(f"{item.id}: unknown phase {item.phase!r}")
+    for key, choices in ASSESSMENT_CHOICES.items():
+        value = getattr(item, key)
+        if value is not None and value not in choices:
+            raise OrchestrateError(f"{item.id}: {key} must be one of {', '.join(choices)}, "
+                                   f"not {value!r}")
+    for dep in item.depends_on:
+        if not ID_PATTERN.match(dep):
+            raise OrchestrateError(f"{item.id}: depends_on holds an invalid id {dep!r}")

@@ -1,0 +1,86 @@
+"""`.orchestrator/worklog.jsonl`: one JSON line per phase attempt, and its summaries."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorklogEntry:
+    """One attempt, with the fields DESIGN.md names."""
+
+    item: str
+    phase: str
+    attempt: int
+    start: str
+    end: str
+    duration_s: float
+    outcome: str
+    reason: str | None = None
+    exit_code: int | None = None
+    cost_usd: float | None = None
+    num_turns: int | None = None
+    summary: str | None = None
+
+
+def append(path: Path, entry: WorklogEntry) -> None:
+    """Append one line (O_APPEND: whole lines even with writers in several processes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(asdict(entry), ensure_ascii=False) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """All entries; a torn or foreign line (a crash mid-write) is skipped, not fatal."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and "item" in data:
+            entries.append(data)
+    return entries
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over a set of attempts."""
+
+    attempts: int = 0
+    duration_s: float = 0.0
+    cost_usd: float = 0.0
+    outcomes: tuple[tuple[str, int], ...] = ()
+
+
+def totals(entries: Iterable[dict[str, Any]]) -> Totals:
+    """Attempts, time and cost, and how many of each outcome."""
+    attempts = 0
+    duration = 0.0
+    cost = 0.0
+    outcomes: dict[str, int] = {}
+    for e in entries:
+        attempts += 1
+        duration += float(e.get("duration_s") or 0)
+        cost += float(e.get("cost_usd") or 0)
+        outcome = str(e.get("outcome"))
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return Totals(attempts, duration, cost, tuple(sorted(outcomes.items())))
+
+
+def for_item(entries: Iterable[dict[str, Any]], item_id: str) -> list[dict[str, Any]]:
+    """The attempts of one item, oldest first."""
+    return [e for e in entries if e.get("item") == item_id]
