@@ -29,8 +29,14 @@ def console(stderr: bool = False) -> Console:
 
 
 def project_for(args: argparse.Namespace) -> Project:
-    """The project named by -C, or found from the current folder."""
-    return find_project(args.project_dir)
+    """The project named by -C, or found from the current folder.
+
+    orchestrate.toml is checked here too, so a broken config is reported by every
+    command (`orchestrate.toml:LINE: ...`), not only when a run needs it.
+    """
+    project = find_project(args.project_dir)
+    project.config()
+    return project
 
 
 def warn(project: Project, warnings: tuple[str, ...] | list[str]) -> None:

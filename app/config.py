@@ -99,6 +99,17 @@ def _line_of(text: str, section: str, key: str | None) -> int:
     return 1
 
 
+def _line_of_key(text: str, key: str) -> int:
+    """Line of a top-level `key =` (before any table), for messages."""
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            break
+        if re.match(rf"^{re.escape(key)}\s*=", stripped):
+            return n
+    return 1
+
+
 def load_config(path: Path) -> Config:
     """Read orchestrate.toml (a missing file means all defaults)."""
     try:
@@ -126,6 +137,10 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
             if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
                 raise ConfigError(f"{name}:{_line_of(text, section, None)}: [prompts] maps a "
                                   "phase to a prompt template string")
+            continue
+        if section not in _SCHEMA and not isinstance(body, dict):
+            warnings.append(f"{name}:{_line_of_key(text, section)}: unknown top-level key "
+                            f"{section!r} (ignored)")
             continue
         if section not in _SCHEMA:
             warnings.append(f"{name}:{_line_of(text, section, None)}: unknown section "

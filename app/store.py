@@ -135,7 +135,7 @@ def validate(doc: yamldoc.Document, path: Path) -> Backlog:
     items: list[Item] = []
     seen: dict[str, int] = {}
     for index in doc.items:
-        item = _validate_item(index, path, warnings)
+        item = _validate_item(index, path, warnings, doc.text)
         if item.id in seen:
             raise fail(index.line, index.column,
                        f"duplicate id {item.id} (first at line {seen[item.id]}); "
@@ -159,7 +159,8 @@ def validate(doc: yamldoc.Document, path: Path) -> Backlog:
     return Backlog(version, prefix, tuple(items), next_number, tuple(warnings))
 
 
-def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str]) -> Item:
+def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str],
+                   source: str = "") -> Item:
     e = index.entries
 
     def fail(key: str | None, message: str) -> BacklogError:
@@ -180,9 +181,13 @@ def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str]) -> 
             if required:
                 raise fail(key, f"{item_id} has no {key}")
             return None
-        value = e[key].value
+        entry = e[key]
+        value = entry.value
         if isinstance(value, (list, dict)):
             raise fail(key, f"{item_id}: {key} must be text, not a {type(value).__name__}")
+        if not isinstance(value, str) and entry.kind == "scalar" and source:
+            # A title `1e3` or `1.10` means those characters, not a number.
+            return source[entry.value_start:entry.value_end]
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
@@ -279,6 +284,8 @@ class _Parsed:
     data: bytes
     doc: yamldoc.Document
     backlog: Backlog
+    bom: bool = False
+    """The file starts with a UTF-8 byte order mark (kept on write)."""
 
 
 class BacklogStore:
@@ -323,14 +330,15 @@ class BacklogStore:
             line = data[: exc.start].count(b"\n") + 1
             raise BacklogError(f"{self.path.name}:{line}: not UTF-8 text ({exc.reason}); "
                                "save the file as UTF-8") from None
-        if text.startswith("\ufeff"):
+        bom = text.startswith("\ufeff")
+        if bom:
             text = text[1:]
         try:
             doc = yamldoc.parse(text)
         except yamldoc.DocError as exc:
             raise BacklogError(f"{self.path.name}:{exc.line}:{exc.column}: {exc.message}") \
                 from None
-        return _Parsed(data, doc, validate(doc, self.path))
+        return _Parsed(data, doc, validate(doc, self.path), bom)
 
     # writing ---------------------------------------------------------------------------------
     @contextmanager
@@ -366,7 +374,7 @@ class BacklogStore:
             if not tx.dirty:
                 return
             text = tx.render()
-            data = text.encode("utf-8")
+            data = (("\ufeff" if parsed.bom else "") + text).encode("utf-8")
             try:
                 new = self._parse(data)
             except BacklogError as exc:  # a bug of ours: never write it
@@ -485,24 +493,29 @@ class Transaction:
     def render(self) -> str:
         """The new file text: the old text with only the changed parts rewritten."""
         text = self.doc.text
+        nl = yamldoc.newline_of(text)
+        if text and not text.endswith("\n"):
+            text += nl  # so every splice can work in whole lines
         edits: list[yamldoc.Edit] = []
         seq = 0
         index_of = {str(ix.entries["id"].value): ix for ix in self.doc.items}
+        items_entry = self.doc.root.entries.get("items")
+        # `items:`, `items: null`, `items: []` or a flow list: rewritten whole, in block style.
+        rewrite_list = items_entry is None or items_entry.kind != "block"
         for item_id, changes in self._changed.items():
             ix = index_of.get(item_id)
-            if ix is None:
-                continue  # added in this transaction: rendered whole below
-            item = self._items[item_id]
-            values = item_values(item)
+            if ix is None or rewrite_list:
+                continue  # added in this transaction, or rendered with the whole list
             if ix.flow:  # a flow-style item is rewritten whole, in block style
                 start = yamldoc.line_start(text, ix.start)
                 dash, key = yamldoc.item_layout(text, self.doc.items)
-                merged = {**ix.values(), **{k: values.get(k, v) for k, v in changes.items()}}
-                end = yamldoc.line_end(text, ix.content_end - 1)
-                edits.append(yamldoc.Edit(start, seq, end,
-                                          yamldoc.render_item(merged, dash, key)))
+                block = yamldoc.render_item(self._merged(item_id), dash, key)
+                # Anything after the closing brace (a comment) stays on the last line.
+                edits.append(yamldoc.Edit(start, seq, ix.content_end, block[:-1]))
                 seq += 1
                 continue
+            item = self._items[item_id]
+            values = item_values(item)
             for key in changes:
                 value = values[key] if key in values else item.extra.get(key)
                 entry = ix.entries.get(key)
@@ -511,48 +524,68 @@ class Transaction:
                 else:
                     edits.append(yamldoc.insert_key_edit(text, ix, key, value, seq))
                 seq += 1
-        for item_id in self._deleted:
-            ix = index_of[item_id]
-            start = yamldoc.line_start(text, ix.start)
-            end = yamldoc.line_end(text, max(ix.content_end - 1, ix.start))
-            edits.append(yamldoc.Edit(start, seq, end, ""))
-            seq += 1
+        if not rewrite_list:
+            for item_id in self._deleted:
+                ix = index_of[item_id]
+                start = yamldoc.line_start(text, ix.start)
+                end = yamldoc.line_end(text, max(ix.content_end - 1, ix.start))
+                edits.append(yamldoc.Edit(start, seq, end, ""))
+                seq += 1
         root = self.doc.root.entries
         if self._bump_next:
             if "next_id" in root:
                 edits.append(yamldoc.value_edit(text, root["next_id"], self._next, seq))
             else:
                 anchor = root.get("prefix") or root.get("schema_version")
-                pos = yamldoc.line_end(text, anchor.value_end if anchor else 0) if anchor else 0
+                pos = yamldoc.line_end(text, anchor.value_end) if anchor else 0
                 edits.append(yamldoc.Edit(pos, seq, pos, f"next_id: {self._next}\n"))
             seq += 1
-        if self._added:
-            edits.extend(self._append_items(text, seq))
+        if rewrite_list and (self._added or self._deleted or self._changed):
+            edits.extend(self._rewrite_list(text, seq))
+        elif self._added:
+            dash, key = yamldoc.item_layout(text, self.doc.items)
+            block = "".join(yamldoc.render_item(item_values(self._items[i], new=True), dash,
+                                                key) for i in self._added)
+            last = self.doc.items[-1] if self.doc.items else None
+            if last is not None:
+                pos = yamldoc.line_end(text, max(last.content_end - 1, last.start))
+            else:  # an empty block list cannot be written; rewrite_list covers it
+                pos = len(text)
+            edits.append(yamldoc.Edit(pos, seq, pos, block))
+        if nl != "\n":
+            for e in edits:
+                e.new = e.new.replace("\n", nl)
         return yamldoc.apply_edits(text, edits)
 
-    def _append_items(self, text: str, seq: int) -> list[yamldoc.Edit]:
+    def _merged(self, item_id: str) -> dict[str, Any]:
+        """An existing item's keys as written, with this transaction's changes applied."""
+        ix = next(ix for ix in self.doc.items if str(ix.entries["id"].value) == item_id)
+        values = ix.values()
+        changes = self._changed.get(item_id)
+        if changes:
+            item = self._items[item_id]
+            current = item_values(item)
+            for k in changes:
+                values[k] = current[k] if k in current else item.extra.get(k)
+        return values
+
+    def _rewrite_list(self, text: str, seq: int) -> list[yamldoc.Edit]:
+        """Edits that replace the value of `items` with a block list of every item."""
         dash, key = yamldoc.item_layout(text, self.doc.items)
-        block = "".join(yamldoc.render_item(item_values(self._items[i], new=True), dash, key)
-                        for i in self._added)
+        old = {str(ix.entries["id"].value) for ix in self.doc.items}
+        block = "".join(
+            yamldoc.render_item(self._merged(i) if i in old
+                                else item_values(self._items[i], new=True), dash, key)
+            for i in self._order)
         entry = self.doc.root.entries.get("items")
         if entry is None:
-            prefix = "" if text.endswith("\n") or not text else "\n"
-            return [yamldoc.Edit(len(text), seq, len(text), f"{prefix}items:\n{block}")]
-        if entry.kind == "block" and self.doc.items:
-            last = self.doc.items[-1]
-            pos = yamldoc.line_end(text, max(last.content_end - 1, last.start))
-            return [yamldoc.Edit(pos, seq, pos, block)]
-        # `items:`, `items: []` or a flow list: the whole list becomes a block list
-        # below the `items:` line (a comment on that line stays there).
-        old = [item_values(self._items[str(ix.entries["id"].value)])
-               for ix in self.doc.items if str(ix.entries["id"].value) in self._items]
-        block = "".join(yamldoc.render_item(v, dash, key) for v in old) + block
+            return [yamldoc.Edit(len(text), seq, len(text), f"items:\n{block}")]
         colon = text.index(":", entry.key_end)
         end = colon + 1 if entry.kind == "empty" else entry.value_end
         after = yamldoc.line_end(text, end)
-        lead = "" if text[after - 1:after] == "\n" else "\n"
+        # A comment on the `items:` line stays there.
         return [yamldoc.Edit(colon + 1, seq, end, ""),
-                yamldoc.Edit(after, seq + 1, after, lead + block)]
+                yamldoc.Edit(after, seq + 1, after, block)]
 
     def verify(self, written: Backlog) -> None:
         """Check the re-parsed result holds exactly what this transaction meant."""

@@ -266,7 +266,7 @@ _NUMBERISH = re.compile(r"^[-+.]?[0-9][0-9_.:eExXoObB+-]*$")
 def _printable(ch: str) -> bool:
     o = ord(ch)
     return (o in (0x09, 0x0A, 0x0D) or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF
-            or 0xE000 <= o <= 0xFFFD and o != 0xFEFF or 0x10000 <= o <= 0x10FFFF)
+            or (0xE000 <= o <= 0xFFFD and o != 0xFEFF) or 0x10000 <= o <= 0x10FFFF)
 
 
 def _plain_ok(s: str, in_flow: bool) -> bool:
@@ -320,7 +320,7 @@ def render_scalar(value: Any, in_flow: bool = False) -> str:
     if isinstance(value, float):
         return repr(value)
     s = str(value)
-    if "\ud800" <= max(s, default="a") and any("\ud800" <= c <= "\udfff" for c in s):
+    if max(s, default="a") >= "\ud800" and any("\ud800" <= c <= "\udfff" for c in s):
         s = s.encode("utf-8", "replace").decode("utf-8")
     return s if _plain_ok(s, in_flow) else quote(s)
 
@@ -363,6 +363,12 @@ class Edit:
     new: str
 
 
+def newline_of(text: str) -> str:
+    """The line ending the file uses (that of its first line): `\\r\\n` or `\\n`."""
+    nl = text.find("\n")
+    return "\r\n" if nl > 0 and text[nl - 1] == "\r" else "\n"
+
+
 def line_end(text: str, pos: int) -> int:
     """Index just past the newline that ends the line holding `pos` (or len(text))."""
     nl = text.find("\n", pos)
@@ -385,10 +391,7 @@ def value_edit(text: str, entry: Entry, value: Any, seq: int) -> Edit:
     # A block collection or block scalar becomes one inline value on the key's line.
     end = entry.value_end
     ls = line_start(text, end)
-    if text[ls:end].strip() == "":
-        end = ls
-    else:
-        end = line_end(text, end)
+    end = ls if text[ls:end].strip() == "" else line_end(text, end)
     return Edit(colon + 1, seq, end, " " + new + "\n")
 
 
