@@ -24,8 +24,9 @@ ASSESSMENT_CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 # Ids become file names (logs, results, change folders): keep the pattern strict.
-ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*-\d{3,}$")
-PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*$")
+# ASCII digits only and \Z, not $ (which also matches before a trailing newline).
+ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{3,}\Z")
+PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*\Z")
 
 KNOWN_FIELDS: tuple[str, ...] = (
     "id", "title", "status", "phase", "size", "complexity", "risk", "depends_on",

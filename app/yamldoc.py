@@ -224,7 +224,12 @@ def parse(text: str) -> Document:
         if mark is None:
             raise DocError(1, 1, problem) from None
         raise DocError(mark.line + 1, mark.column + 1, problem) from None
-    except yaml.YAMLError as exc:  # reader errors: bad bytes, control characters
+    except yaml.reader.ReaderError as exc:  # control characters and the like
+        pos = exc.position if isinstance(exc.position, int) else 0
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise DocError(line, column, str(exc).splitlines()[0]) from None
+    except yaml.YAMLError as exc:
         raise DocError(1, 1, str(exc).splitlines()[0]) from None
 
 
@@ -318,7 +323,15 @@ def render_scalar(value: Any, in_flow: bool = False) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "." not in text and "e" in text:  # 1e-300 is a string to a YAML 1.1 reader
+            mantissa, exp = text.split("e")
+            text = f"{mantissa}.0e{exp}"
+        return text
     s = str(value)
     if max(s, default="a") >= "\ud800" and any("\ud800" <= c <= "\udfff" for c in s):
         s = s.encode("utf-8", "replace").decode("utf-8")

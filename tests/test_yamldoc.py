@@ -1,0 +1,162 @@
+"""app/yamldoc.py: YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1, splices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from app import yamldoc
+
+SETTINGS = settings(max_examples=300, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def ruamel12(text: str) -> object:
+    """An independent YAML 1.2 reading of `text`."""
+    y = YAML(typ="safe", pure=True)
+    y.version = (1, 2)
+    return y.load(io.StringIO(text))
+
+
+def same(read: object, want: object) -> bool:
+    """Equal, counting a timestamp-looking string read as a datetime by a 1.1 reader."""
+    if isinstance(read, dt.datetime) and isinstance(want, str):
+        return read.strftime("%Y-%m-%dT%H:%M:%SZ") == want
+    if isinstance(read, float) and isinstance(want, float) and math.isnan(want):
+        return math.isnan(read)
+    return read == want and type(read) is type(want)
+
+
+# --- resolution ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("plain", "value"), [
+    ("no", "no"), ("yes", "yes"), ("on", "on"), ("off", "off"), ("y", "y"),
+    ("~", None), ("null", None), ("", None), ("true", True), ("False", False),
+    ("0o7", 7), ("0x1F", 31), ("007", 7), ("1e3", 1000.0), ("-1.5", -1.5), (".inf", math.inf),
+    ("2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z"), ("1_000", "1_000"), ("0b1", "0b1"),
+])
+def test_plain_scalars_resolve_by_the_yaml_1_2_core_schema(plain: str, value: object) -> None:
+    assert same(yamldoc.resolve_plain(plain), value)
+
+
+def test_title_no_stays_a_string_in_a_parsed_document() -> None:
+    doc = yamldoc.parse("prefix: WRK\nitems:\n  - id: WRK-001\n    title: no\n    status: new\n")
+    assert doc.items[0].values()["title"] == "no"
+
+
+# --- rendering ---------------------------------------------------------------------------------
+YAMLISH = st.sampled_from(["no", "No", "NO", "on", "off", "yes", "y", "n", "~", "null", "true",
+                           "1e3", "0o7", "0x10", "1_000", "12:30", "-", "- x", "? x", ": x",
+                           "#x", "x #y", "x: y", "&a", "*a", "!x", "|", ">", "'", '"', "%x",
+                           "@x", "`x", "[x]", "{x}", "x,y", " x", "x ", "\t", "", ".5", "+1",
+                           "2026-11-24T10:00:00Z", "2026-11-24", ".nan", "-.inf", "0", "1.0"])
+TEXTS = st.one_of(YAMLISH, st.text(), st.text(st.characters(codec="utf-8")),
+                  st.text(alphabet=st.sampled_from(list("ab :#-'\"\\\n\r\t\x00\x85\u2028\ufeff"
+                                                        "é日😀"))))
+
+
+@SETTINGS
+@given(TEXTS)
+def test_any_text_renders_to_a_scalar_that_reads_back_identically(s: str) -> None:
+    """Property (a): render -> parse is the identity under our 1.2 reader, ruamel's 1.2
+    reader and PyYAML's 1.1 reader, for any text (control chars, unicode, YAML-ish words)."""
+    rendered = yamldoc.render_scalar(s)
+    assert "\n" not in rendered and "\r" not in rendered  # always one line
+    text = f"prefix: WRK\nk: {rendered}\n"
+    assert yamldoc.parse(text).root.values()["k"] == s
+    assert same(ruamel12(text)["k"], s)
+    assert same(yaml.safe_load(text)["k"], s)
+
+
+@SETTINGS
+@given(st.lists(TEXTS, max_size=4))
+def test_lists_of_text_render_inline_and_read_back(values: list[str]) -> None:
+    text = f"prefix: WRK\nk: {yamldoc.render_inline(values)}\n"
+    assert yamldoc.parse(text).root.values()["k"] == values
+    read = ruamel12(text)["k"]
+    assert len(read) == len(values) and all(same(r, v) for r, v in zip(read, values, strict=True))
+
+
+@pytest.mark.parametrize("value", [None, True, False, 0, -7, 10**20, 1.5, -0.0, math.inf,
+                                   -math.inf, math.nan, 1e-300, 1.5e300, 1e16])
+def test_non_text_scalars_read_back_as_the_same_type(value: object) -> None:
+    text = f"prefix: WRK\nk: {yamldoc.render_scalar(value)}\n"
+    got = yamldoc.parse(text).root.values()["k"]
+    assert same(got, value)
+    assert same(yaml.safe_load(text)["k"], value)
+
+
+def test_title_words_that_yaml_1_1_reads_as_booleans_are_quoted() -> None:
+    assert yamldoc.render_scalar("no") == '"no"'
+    assert yamldoc.render_scalar("Add login page") == "Add login page"
+    assert yamldoc.render_scalar("2026-11-24T10:00:00Z") == "2026-11-24T10:00:00Z"
+
+
+def test_lone_surrogates_are_replaced_not_crashing() -> None:
+    out = yamldoc.render_scalar("a\ud800b")
+    assert yamldoc.parse(f"k: {out}\n").root.values()["k"] == "a?b"
+
+
+# --- parse errors ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "line", "col", "fragment"), [
+    ("", 1, 1, "the file is empty"),
+    ("# only a comment\n", 1, 1, "the file is empty"),
+    ("[]\n", 1, 1, "top level must be a block mapping"),
+    ("prefix: WRK\nitems:\n\t- id: x\n", 3, 1, "cannot start any token"),
+    ("prefix: WRK\nprefix: X\n", 2, 1, "duplicate key 'prefix'"),
+    ("a: &x 1\nb: *x\n", 2, 4, "aliases (*x) are not supported"),
+    ("a: 1\n---\nb: 2\n", 2, 1, "only one YAML document"),
+    ("a: [1\n", 2, 1, "did not find expected ',' or ']'"),
+    ("a: 1\nitems:\n  - 5\n", 3, 5, "each entry of items must be a mapping"),
+    ("? [a]\n: 1\n", 1, 3, "only plain keys"),
+    ("a: 1\nb: x\x07\n", 2, 5, "control characters are not allowed"),
+])
+def test_parse_errors_carry_line_and_column(text: str, line: int, col: int, fragment: str) -> None:
+    with pytest.raises(yamldoc.DocError) as err:
+        yamldoc.parse(text)
+    assert (err.value.line, err.value.column) == (line, col)
+    assert fragment in err.value.message
+
+
+# --- index and splices ---------------------------------------------------------------------------
+def test_entries_know_where_their_value_stands() -> None:
+    text = "prefix: WRK  # the prefix\nitems:\n  - id: WRK-001\n    title: 'x y'\n    notes: |\n" \
+           "      a\n      b\n    size:\n"
+    doc = yamldoc.parse(text)
+    e = doc.items[0].entries
+    assert text[e["title"].value_start:e["title"].value_end] == "'x y'"
+    assert e["notes"].kind == "blockscalar" and e["notes"].value == "a\nb\n"
+    assert e["size"].kind == "empty" and e["size"].value is None
+    assert (e["title"].line, e["title"].column) == (4, 5)
+
+
+def test_value_edit_replaces_only_the_value_and_keeps_the_comment() -> None:
+    text = "prefix: WRK\nk: 'old'   # keep me\nz: 1\n"
+    doc = yamldoc.parse(text)
+    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["k"], "n o", 0)])
+    assert new == "prefix: WRK\nk: n o   # keep me\nz: 1\n"
+
+
+def test_block_scalar_replaced_by_an_inline_value() -> None:
+    text = "a: |\n  one\n  two\nb: 1\n"
+    doc = yamldoc.parse(text)
+    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["a"], "x\ny", 0)])
+    assert new == 'a: "x\\ny"\nb: 1\n'
+    assert yamldoc.parse(new).root.values() == {"a": "x\ny", "b": 1}
+
+
+def test_overlapping_edits_are_refused() -> None:
+    with pytest.raises(ValueError, match="overlapping"):
+        yamldoc.apply_edits("abcdef", [yamldoc.Edit(0, 0, 3, "x"), yamldoc.Edit(2, 1, 4, "y")])
+
+
+def test_newline_style_is_that_of_the_first_line() -> None:
+    assert yamldoc.newline_of("a: 1\r\nb: 2\r\n") == "\r\n"
+    assert yamldoc.newline_of("a: 1\nb: 2\r\n") == "\n"
+    assert yamldoc.newline_of("a: 1") == "\n"
