@@ -1,0 +1,354 @@
+"""One agent process for one phase attempt: spawn, stream, time out, kill its whole group.
+
+The agent runs in its own process group (start_new_session=True) in the project
+root, never through a shell. stdout is read as bytes line by line (a 300 KB
+line or binary noise cannot break it), appended to the attempt's log file,
+classified with streamjson.describe and handed to `on_lines` in batches (every
+50 ms or 200 lines) so a chatty agent cannot flood observers. On timeout or
+stop the whole group gets SIGTERM, then SIGKILL after the grace period; the
+group is also cleared when the leader exits, so nothing the agent started in
+its group outlives the attempt.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from app import streamjson
+from app.events import AgentLine
+
+BATCH_LINES = 200
+BATCH_SECONDS = 0.05
+READ_LIMIT = 4 * 1024 * 1024
+"""Longer lines are handled in pieces of this size (memory stays bounded)."""
+STDERR_KEEP = 20
+
+
+@dataclass(frozen=True)
+class AttemptSpec:
+    """Everything needed to start one attempt."""
+
+    command: tuple[str, ...]
+    """agent.command with `{prompt}` still in it."""
+    prompt: str
+    cwd: Path
+    item_id: str
+    phase: str
+    attempt: int
+    change_dir: str
+    result_path: Path
+    log_path: Path
+    timeout_s: float
+    kill_grace_s: float
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProcessOutcome:
+    """What happened to the process (the result file is judged elsewhere)."""
+
+    exit_code: int | None = None
+    start_error: str | None = None
+    """Set when the command could not be started at all."""
+    start_error_kind: str | None = None
+    """`missing` (no such program) or `permission` (not executable) or `other`."""
+    timed_out: bool = False
+    interrupted: bool = False
+    final_event: dict[str, Any] | None = None
+    """The last `{"type": "result"}` stream-json event."""
+    stderr_tail: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    pid: int | None = None
+    lines: int = 0
+    last_line: AgentLine | None = None
+
+    @property
+    def error_text(self) -> str | None:
+        """The agent's own error: the text of an is_error result event."""
+        ev = self.final_event
+        if ev and ev.get("is_error"):
+            text = ev.get("result") or ev.get("error") or ev.get("subtype")
+            return str(text).strip() if text else "the agent reported an error"
+        return None
+
+    @property
+    def cost_usd(self) -> float | None:
+        value = (self.final_event or {}).get("total_cost_usd")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def num_turns(self) -> int | None:
+        value = (self.final_event or {}).get("num_turns")
+        return value if isinstance(value, int) else None
+
+    def failure_reason(self) -> str:
+        """Why the agent failed, in its own words where it gave any."""
+        if self.start_error:
+            return self.start_error
+        if self.error_text:
+            return self.error_text
+        tail = [line for line in self.stderr_tail if line.strip()]
+        if tail:
+            return " | ".join(tail[-3:])[-600:]
+        if self.exit_code is not None and self.exit_code < 0:
+            return f"the agent was killed by signal {-self.exit_code}"
+        return f"the agent exited with code {self.exit_code}"
+
+
+def build_argv(command: Sequence[str], prompt: str) -> list[str]:
+    """agent.command with `{prompt}` replaced inside each element (one argv element each)."""
+    return [part.replace("{prompt}", prompt) for part in command]
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still alive (zombies count as gone)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # killpg succeeds while zombies remain; look for a live member where /proc allows.
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
+def kill_group(pgid: int, grace_s: float, leader: subprocess.Popen[bytes] | None = None,
+               now: threading.Event | None = None) -> None:
+    """SIGTERM the group, wait up to `grace_s` for it to go, then SIGKILL what is left.
+
+    `now`, when set during the wait, skips the rest of the grace (a second Ctrl-C).
+    """
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if leader is not None:
+            leader.poll()  # reap the leader so it does not linger as a zombie
+        if not group_alive(pgid):
+            return
+        if now is not None and now.is_set():
+            break
+        time.sleep(0.02)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if leader is not None:
+        try:
+            leader.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    # Wait briefly for the members to be reaped, so callers can trust "nothing alive".
+    end = time.monotonic() + 2
+    while group_alive(pgid) and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+class _Batcher:
+    """Collects classified lines and hands them on in batches."""
+
+    def __init__(self, on_lines: Callable[[tuple[AgentLine, ...]], None]) -> None:
+        self._on_lines = on_lines
+        self._pending: list[AgentLine] = []
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+
+    def add(self, line: AgentLine) -> None:
+        with self._lock:
+            self._pending.append(line)
+            if len(self._pending) >= BATCH_LINES:
+                self._flush_locked()
+
+    def flush(self, force: bool = False) -> None:
+        with self._lock:
+            if self._pending and (force or
+                                  time.monotonic() - self._last_flush >= BATCH_SECONDS):
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        batch = tuple(self._pending)
+        self._pending.clear()
+        self._last_flush = time.monotonic()
+        self._on_lines(batch)
+
+
+class AgentProcess:
+    """Runs one attempt to the end (exit, timeout or stop) and reports what happened."""
+
+    def __init__(self, spec: AttemptSpec,
+                 on_lines: Callable[[tuple[AgentLine, ...]], None] | None = None,
+                 on_spawn: Callable[[int], None] | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.spec = spec
+        self._batcher = _Batcher(on_lines or (lambda lines: None))
+        self._on_spawn = on_spawn
+        self.stop = stop or threading.Event()
+        self.kill_now = threading.Event()
+        """Set to skip the grace period (a second Ctrl-C)."""
+        self.outcome = ProcessOutcome()
+        self._log_lock = threading.Lock()
+        self._log: IO[bytes] | None = None
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.spec.extra_env)
+        env.update({
+            "ORCHESTRATE_RESULT_FILE": str(self.spec.result_path.resolve()),
+            "ORCHESTRATE_ITEM_ID": self.spec.item_id,
+            "ORCHESTRATE_PHASE": self.spec.phase,
+            "ORCHESTRATE_ATTEMPT": str(self.spec.attempt),
+            "ORCHESTRATE_CHANGE_DIR": self.spec.change_dir,
+        })
+        return env
+
+    def run(self) -> ProcessOutcome:
+        spec = self.spec
+        out = self.outcome
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        spec.result_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            spec.result_path.unlink()  # a stale result must never be mistaken for this one
+        except FileNotFoundError:
+            pass
+        argv = build_argv(spec.command, spec.prompt)
+        started = time.monotonic()
+        with open(spec.log_path, "ab") as log:
+            self._log = log
+            try:
+                proc = subprocess.Popen(
+                    argv, cwd=spec.cwd, env=self.environment(), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                )
+            except FileNotFoundError:
+                out.start_error_kind = "missing"
+                out.start_error = f"agent command not found: {argv[0]!r}"
+                self._write_log(f"[orchestrate] {out.start_error}\n".encode())
+                return out
+            except PermissionError:
+                out.start_error_kind = "permission"
+                out.start_error = f"agent command not executable: {argv[0]!r}"
+                self._write_log(f"[orchestrate] {out.start_error}\n".encode())
+                return out
+            except OSError as exc:
+                out.start_error_kind = "other"
+                out.start_error = f"cannot start the agent {argv[0]!r}: {exc.strerror or exc}"
+                self._write_log(f"[orchestrate] {out.start_error}\n".encode())
+                return out
+            out.pid = proc.pid
+            if self._on_spawn is not None:
+                self._on_spawn(proc.pid)
+            readers = [
+                threading.Thread(target=self._read_stdout, args=(proc.stdout,), daemon=True,
+                                 name=f"agent-stdout-{proc.pid}"),
+                threading.Thread(target=self._read_stderr, args=(proc.stderr,), daemon=True,
+                                 name=f"agent-stderr-{proc.pid}"),
+            ]
+            for t in readers:
+                t.start()
+            try:
+                self._supervise(proc, started)
+            finally:
+                # Whatever the agent left running in its group goes with it.
+                kill_group(proc.pid, min(spec.kill_grace_s, 1.0), proc, self.kill_now)
+                for t in readers:
+                    t.join(timeout=5)
+                self._batcher.flush(force=True)
+                out.exit_code = proc.poll()
+                out.duration_s = time.monotonic() - started
+            self._log = None
+        return out
+
+    def _supervise(self, proc: subprocess.Popen[bytes], started: float) -> None:
+        spec = self.spec
+        out = self.outcome
+        while True:
+            try:
+                proc.wait(timeout=BATCH_SECONDS)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            self._batcher.flush()
+            if self.stop.is_set():
+                out.interrupted = True
+                self._write_log(b"[orchestrate] stopping the agent (interrupted)\n")
+                kill_group(proc.pid, 0 if self.kill_now.is_set() else spec.kill_grace_s,
+                           proc, self.kill_now)
+                return
+            if time.monotonic() - started > spec.timeout_s:
+                out.timed_out = True
+                self._write_log(f"[orchestrate] phase timeout after {spec.timeout_s:g} s: "
+                                "stopping the agent\n".encode())
+                kill_group(proc.pid, spec.kill_grace_s, proc, self.kill_now)
+                return
+
+    def _write_log(self, data: bytes) -> None:
+        with self._log_lock:
+            if self._log is not None:
+                self._log.write(data)
+                self._log.flush()
+
+    def _read_stdout(self, stream: IO[bytes]) -> None:
+        out = self.outcome
+        while True:
+            chunk = stream.readline(READ_LIMIT)
+            if not chunk:
+                break
+            text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+            self._write_log(text.encode("utf-8") + b"\n")
+            line = streamjson.describe(text)
+            if line.kind in ("result", "error") and '"result"' in text:
+                event = _result_event(text)
+                if event is not None:
+                    out.final_event = event
+            out.lines += 1
+            out.last_line = line
+            self._batcher.add(line)
+
+    def _read_stderr(self, stream: IO[bytes]) -> None:
+        tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
+        while True:
+            chunk = stream.readline(READ_LIMIT)
+            if not chunk:
+                break
+            text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+            self._write_log(b"[stderr] " + text.encode("utf-8") + b"\n")
+            tail.append(text[:2000])
+            self.outcome.stderr_tail = list(tail)
+            self._batcher.add(AgentLine("stderr", streamjson._one_line(text), text))
+
+
+def _result_event(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and data.get("type") == "result":
+        return data
+    return None

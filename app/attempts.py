@@ -1,0 +1,229 @@
+"""One phase attempt from start to judgement, shared by the pipeline and triage.
+
+Spawns the agent (AgentProcess), reports PhaseStarted / batched AgentOutput /
+PhaseFinished, records run.json while the agent lives, writes the worklog line,
+reads and validates the result file, and recognises failures that would hit
+every item alike (agent missing, not logged in, refused to start, usage limit)
+so the caller can stop the whole run instead of blocking item after item.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app import worklog
+from app.agent_process import AgentProcess, AttemptSpec, ProcessOutcome
+from app.config import Config
+from app.events import AgentLine, AgentOutput, EventBus, PhaseFinished, PhaseStarted
+from app.model import Item
+from app.project import Project
+from app.results import AgentResult, ResultError, read_result
+from app.runlock import read_run_state, write_run_state
+
+INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
+                "point agent.command in orchestrate.toml at another agent")
+_NOT_LOGGED_IN = re.compile(r"not logged in|please run /login|invalid api key|"
+                            r"authentication[_ ]failed|oauth token has expired", re.I)
+_ROOT = re.compile(r"cannot be used with root/sudo", re.I)
+_LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests|"
+                    r"credit balance is too low", re.I)
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """How one attempt ended."""
+
+    outcome: str
+    """complete | progress | blocked | failed | timeout | interrupted"""
+    reason: str | None = None
+    result: AgentResult | None = None
+    global_failure: str | None = None
+    """Set when the failure would hit every item: the run must stop with this message."""
+    process: ProcessOutcome | None = None
+
+
+def global_failure(out: ProcessOutcome) -> str | None:
+    """A message for a failure that is not this item's fault, else None."""
+    command = "the agent"
+    if out.start_error_kind in ("missing", "permission"):
+        return f"{out.start_error}: {INSTALL_HINT}"
+    texts = [out.error_text or "", *out.stderr_tail]
+    if out.last_line is not None:
+        texts.append(out.last_line.text)
+    blob = "\n".join(t for t in texts if t)
+    if _NOT_LOGGED_IN.search(blob):
+        said = out.error_text or "Not logged in"
+        return (f"{command} is not logged in ({said}): run `claude` once and log in with "
+                "/login (or set ANTHROPIC_API_KEY), then run again")
+    if _ROOT.search(blob):
+        return ("claude refuses --dangerously-skip-permissions as root/sudo: run orchestrate "
+                "as a normal user (or in a sandbox user), or change agent.command in "
+                "orchestrate.toml")
+    if _LIMIT.search(blob):
+        said = out.error_text or next((t for t in out.stderr_tail if _LIMIT.search(t)), "")
+        return (f"the agent hit a usage/rate limit ({said.strip() or 'limit reached'}): "
+                "wait until it resets, then run again")
+    return None
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AttemptRunner:
+    """Runs attempts for one pipeline or triage batch (thread-safe: one per attempt)."""
+
+    def __init__(self, project: Project, config: Config, bus: EventBus,
+                 stop: threading.Event, kill_now: threading.Event) -> None:
+        self.project = project
+        self.config = config
+        self.bus = bus
+        self.stop = stop
+        self.kill_now = kill_now
+        self._state_lock = threading.Lock()
+        self._live: dict[str, AgentProcess] = {}
+
+    def next_attempt(self, item_id: str, phase: str) -> int:
+        """1 + the highest attempt number used for this item and phase (logs stay apart)."""
+        highest = 0
+        prefix = f"{item_id}_{phase}_"
+        for folder, suffix in ((self.project.logs_dir, ".log"),
+                               (self.project.results_dir, ".json")):
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                if name.startswith(prefix) and name.endswith(suffix):
+                    number = name[len(prefix):-len(suffix)]
+                    if number.isdigit():
+                        highest = max(highest, int(number))
+        return highest + 1
+
+    def kill_all_now(self) -> None:
+        """Skip the grace period of every live agent (a second Ctrl-C)."""
+        self.kill_now.set()
+
+    def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
+            judge: Callable[[AgentResult], str | None] | None = None) -> AttemptReport:
+        """Run one attempt and judge it; `judge` may turn a valid result into a failure."""
+        result_path = self.project.results_dir / f"{item.id}_{phase}_{attempt}.json"
+        log_path = self.project.logs_dir / f"{item.id}_{phase}_{attempt}.log"
+        agent_cfg = self.config.agent
+        spec = AttemptSpec(
+            command=tuple(agent_cfg.command), prompt=prompt, cwd=self.project.root,
+            item_id=item.id, phase=phase, attempt=attempt, change_dir=item.change_dir,
+            result_path=result_path, log_path=log_path, timeout_s=agent_cfg.phase_timeout_s,
+            kill_grace_s=agent_cfg.kill_grace_s,
+        )
+        started_at = time.time()
+        key = f"{item.id}/{phase}"
+
+        def on_lines(lines: tuple[AgentLine, ...]) -> None:
+            self.bus.emit(AgentOutput(item_id=item.id, phase=phase, attempt=attempt,
+                                      lines=lines))
+
+        def on_spawn(pid: int) -> None:
+            self._record(item.id, phase, attempt, pid, result_path)
+            self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
+                                       title=item.title, log_path=str(log_path), pid=pid))
+
+        process = AgentProcess(spec, on_lines, on_spawn, self.stop)
+        process.kill_now = self.kill_now
+        with self._state_lock:
+            self._live[key] = process
+        try:
+            out = process.run()
+        finally:
+            with self._state_lock:
+                self._live.pop(key, None)
+            self._unrecord(item.id, phase)
+        if out.start_error:
+            self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
+                                       title=item.title, log_path=str(log_path), pid=0))
+        report = self._judge(out, item.id, phase, result_path, judge)
+        self._finish(item.id, phase, attempt, started_at, out, report)
+        return report
+
+    def _judge(self, out: ProcessOutcome, item_id: str, phase: str, result_path: Path,
+               judge: Callable[[AgentResult], str | None] | None) -> AttemptReport:
+        if out.interrupted:
+            return AttemptReport("interrupted", "stopped by the person (the item resumes "
+                                 "in this phase)", process=out)
+        if out.timed_out:
+            reason = (f"timed out after {self.config.agent.phase_timeout_s:g} s "
+                      "(agent.phase_timeout_s)")
+            return AttemptReport("timeout", reason, process=out)
+        if out.start_error:
+            return AttemptReport("failed", out.start_error, global_failure=global_failure(out),
+                                 process=out)
+        try:
+            result = read_result(result_path, item_id, phase)
+        except ResultError as exc:
+            if exc.missing:
+                reason = f"{exc}: {out.failure_reason()}"
+            else:
+                agent_said = out.error_text
+                reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
+            return AttemptReport("failed", reason, global_failure=global_failure(out),
+                                 process=out)
+        if result.result in ("complete", "progress") and judge is not None:
+            problem = judge(result)
+            if problem:
+                return AttemptReport("failed", problem, result=result, process=out)
+        if result.result == "blocked":
+            return AttemptReport("blocked", result.blocked_reason, result=result, process=out)
+        if result.result == "failed":
+            reason = result.summary or result.blocked_reason or "the agent answered failed"
+            return AttemptReport("failed", reason, result=result, process=out)
+        return AttemptReport(result.result, None, result=result, process=out)
+
+    def _finish(self, item_id: str, phase: str, attempt: int, started_at: float,
+                out: ProcessOutcome, report: AttemptReport) -> None:
+        ended = time.time()
+        summary = report.result.summary if report.result else None
+        worklog.append(self.project.worklog_path, worklog.WorklogEntry(
+            item=item_id, phase=phase, attempt=attempt, start=_iso(started_at), end=_iso(ended),
+            duration_s=round(out.duration_s or ended - started_at, 3), outcome=report.outcome,
+            reason=report.reason, exit_code=out.exit_code, cost_usd=out.cost_usd,
+            num_turns=out.num_turns, summary=summary,
+        ))
+        self.bus.emit(PhaseFinished(
+            item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,
+            reason=report.reason, summary=summary, duration_s=round(out.duration_s, 3),
+            cost_usd=out.cost_usd, num_turns=out.num_turns, exit_code=out.exit_code,
+        ))
+
+    # run.json: the live agents, so a later run can reap them after a crash -----------------
+    def _record(self, item_id: str, phase: str, attempt: int, pid: int,
+                result_path: Path) -> None:
+        with self._state_lock:
+            state = read_run_state(self.project)
+            agents = [a for a in state.get("agents", []) if isinstance(a, dict)
+                      and (a.get("item"), a.get("phase")) != (item_id, phase)]
+            agents.append({"item": item_id, "phase": phase, "attempt": attempt,
+                           "agent_pid": pid, "agent_pgid": pid,
+                           "result_file": str(result_path)})
+            write_run_state(self.project, _state(agents))
+
+    def _unrecord(self, item_id: str, phase: str) -> None:
+        with self._state_lock:
+            state = read_run_state(self.project)
+            agents = [a for a in state.get("agents", []) if isinstance(a, dict)
+                      and (a.get("item"), a.get("phase")) != (item_id, phase)]
+            write_run_state(self.project, _state(agents))
+
+
+def _state(agents: list[dict[str, object]]) -> dict[str, object]:
+    """run.json: our pid, every live agent, and the latest one's fields at the top level."""
+    data: dict[str, object] = {"pid": os.getpid(), "agents": agents}
+    if agents:
+        data.update(agents[-1])
+    return data

@@ -1,0 +1,127 @@
+"""Git checkpoints: one commit per completed phase, holding only what the phase changed.
+
+Before a phase the set of dirty paths is noted; after it, the paths that became
+dirty (plus BACKLOG.yaml) are committed with `[WRK-001][PRD] summary`. A file
+that was already dirty before the phase is the person's own work: it is left
+out, and the caller tells the person so. `.orchestrator/` is never committed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.project import BACKLOG_NAME, STATE_DIR
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """What a checkpoint did."""
+
+    commit: str | None
+    """The new commit's hash, or None when nothing was committed."""
+    paths: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    """Paths dirty before the phase that the phase also touched: not committed."""
+    error: str | None = None
+
+
+def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
+                          check=False)
+
+
+class Checkpointer:
+    """Commits phase results in the project's git repository (if it is one)."""
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.root = root
+        self.toplevel: Path | None = None
+        self.reason_off: str | None = None
+        """Why checkpoints are off (None while they are on)."""
+        if not enabled:
+            self.reason_off = "checkpoints are off (run.checkpoint = false)"
+            return
+        try:
+            proc = _git(root, "rev-parse", "--show-toplevel")
+        except OSError:
+            self.reason_off = "git is not installed: checkpoints are off"
+            return
+        if proc.returncode != 0:
+            self.reason_off = (f"{root} is not in a git repository: checkpoints are off "
+                               "(run `git init` to have every phase committed)")
+            return
+        self.toplevel = Path(proc.stdout.decode().strip())
+
+    @property
+    def active(self) -> bool:
+        return self.toplevel is not None
+
+    def dirty(self) -> set[str]:
+        """Paths (relative to the repository top) with uncommitted changes, untracked too."""
+        if self.toplevel is None:
+            return set()
+        proc = _git(self.toplevel, "status", "--porcelain", "-z", "--untracked-files=all")
+        if proc.returncode != 0:
+            return set()
+        paths: set[str] = set()
+        entries = proc.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            status, path = entry[:2], entry[3:]
+            paths.add(path)
+            if "R" in status or "C" in status:  # the source path follows
+                if i < len(entries) and entries[i]:
+                    paths.add(entries[i])
+                i += 1
+        return {p for p in paths if not self._is_state(p)}
+
+    def _is_state(self, path: str) -> bool:
+        assert self.toplevel is not None
+        state = (self.root / STATE_DIR).resolve()
+        full = (self.toplevel / path).resolve()
+        return full == state or state in full.parents
+
+    def commit(self, item_id: str, phase: str, summary: str | None,
+               before: set[str]) -> CheckpointResult:
+        """Commit what changed since `before` (the dirty set at phase start) and the backlog."""
+        if self.toplevel is None:
+            return CheckpointResult(None)
+        now = self.dirty()
+        backlog = str((self.root / BACKLOG_NAME).resolve().relative_to(self.toplevel.resolve()))
+        new = sorted(p for p in now if p not in before)
+        left_out = tuple(sorted(p for p in now & before if p != backlog))
+        paths = new + ([backlog] if backlog in now and backlog not in new else [])
+        if not paths:
+            return CheckpointResult(None, left_out=left_out)
+        spec = b"\0".join(p.encode("utf-8", errors="surrogateescape") for p in paths) + b"\0"
+        add = _git(self.toplevel, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
+                   stdin=spec)
+        if add.returncode != 0:
+            return CheckpointResult(None, tuple(paths), left_out,
+                                    error=_tail(add.stderr) or "git add failed")
+        message = f"[{item_id}][{phase.upper()}] {_one_line(summary) or phase + ' done'}"
+        # --only: commit exactly these paths, whatever else the person has staged.
+        done = _git(self.toplevel, "commit", "-q", "-m", message, "--only",
+                    "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec)
+        if done.returncode != 0:
+            return CheckpointResult(None, tuple(paths), left_out,
+                                    error=_tail(done.stderr) or _tail(done.stdout)
+                                    or "git commit failed")
+        head = _git(self.toplevel, "rev-parse", "--short", "HEAD").stdout.decode().strip()
+        return CheckpointResult(head or None, tuple(paths), left_out)
+
+
+def _one_line(text: str | None, limit: int = 72) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _tail(data: bytes) -> str:
+    lines = [line for line in data.decode("utf-8", errors="replace").splitlines() if line]
+    return " | ".join(lines[-3:])

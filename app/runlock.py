@@ -1,0 +1,188 @@
+"""The run lock (one pipeline or triage per project) and `.orchestrator/run.json`.
+
+The lock is a portalocker (flock) lock on `.orchestrator/run.lock`, taken without
+waiting, with our pid written inside for messages. The kernel drops it when its
+process dies, kill -9 included, so a stale file never blocks a new run.
+
+run.json records our pid and the live agent's pid/pgid with its item, phase and
+attempt. A run that starts after a crash of the previous one finds the agent
+group it left behind and kills it before doing anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import portalocker
+
+from app.agent_process import group_alive, kill_group
+from app.errors import LockHeldError
+from app.project import Project
+
+
+class RunLock:
+    """`with RunLock(project):` holds `.orchestrator/run.lock` or raises LockHeldError."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._fh: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+    def acquire(self) -> None:
+        """Take the lock now or raise LockHeldError naming the holder's pid."""
+        if self._fh is not None:
+            return
+        path = self.project.run_lock_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held past this call)
+        try:
+            portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
+                             | portalocker.LockFlags.NON_BLOCKING)
+        except portalocker.LockException:
+            fh.close()
+            pid = _read_pid(path)
+            who = f"pid {pid}" if pid else "pid unknown"
+            raise LockHeldError(f"another run holds the lock ({who})") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        """Give the lock back (the file stays; it is the lock, not a marker)."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+            portalocker.unlock(fh)
+        finally:
+            fh.close()
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_pid(path: Path) -> int | None:
+    # The holder writes its pid right after locking: give it a moment.
+    for _ in range(20):
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.01)
+    return None
+
+
+def holder_pid(project: Project) -> int | None:
+    """The pid of the live process holding the run lock, or None when nobody holds it.
+
+    Checked by trying the lock (a pid left in the file by a dead run does not count).
+    Returns 0 when the lock is held but the pid cannot be read.
+    """
+    path = project.run_lock_path
+    if not path.exists():
+        return None
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 (closed by the with below)
+    except OSError:
+        return None
+    with fh:
+        try:
+            portalocker.lock(fh, portalocker.LockFlags.SHARED
+                             | portalocker.LockFlags.NON_BLOCKING)
+        except portalocker.LockException:
+            return _read_pid(path) or 0
+        portalocker.unlock(fh)
+        return None
+
+
+# run.json ------------------------------------------------------------------------------------
+def write_run_state(project: Project, data: dict[str, Any]) -> None:
+    """Replace run.json atomically (a reader never sees half a file)."""
+    path = project.run_state_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".run.json.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_run_state(project: Project) -> dict[str, Any]:
+    """run.json's content, or {} when missing or torn."""
+    try:
+        data = json.loads(project.run_state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def clear_run_state(project: Project) -> None:
+    """Remove run.json (the run ended cleanly)."""
+    try:
+        project.run_state_path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _is_our_agent(pgid: int, marker: str | None) -> bool:
+    """Whether a live member of group `pgid` carries our result-file variable (pid reuse)."""
+    proc = Path("/proc")
+    if not marker or not proc.is_dir():
+        return True
+    needle = f"ORCHESTRATE_RESULT_FILE={marker}".encode()
+    readable = False
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rfind(")") + 2:].split()
+            if len(fields) < 3 or fields[2] != str(pgid) or fields[0] == "Z":
+                continue
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        readable = True
+        if needle in environ.split(b"\0"):
+            return True
+    return not readable  # could not look: trust the record
+
+
+def reap_orphan(project: Project, grace_s: float) -> list[str]:
+    """Kill agent groups a dead run left behind; returns what was done, for Notices.
+
+    Call only while holding the run lock (so the recorded run is surely gone).
+    """
+    state = read_run_state(project)
+    agents = [a for a in state.get("agents", []) if isinstance(a, dict)]
+    if not agents and "agent_pgid" in state:
+        agents = [state]
+    done: list[str] = []
+    for agent in agents:
+        pgid = agent.get("agent_pgid")
+        if not isinstance(pgid, int) or pgid <= 1 or pgid == os.getpgid(0):
+            continue
+        if not group_alive(pgid) or not _is_our_agent(pgid, agent.get("result_file")):
+            continue
+        kill_group(pgid, grace_s)
+        what = f"{agent.get('item')} {agent.get('phase')} attempt {agent.get('attempt')}"
+        done.append(f"a previous run (pid {state.get('pid')}) left its agent running "
+                    f"(pid {agent.get('agent_pid')}, {what}): stopped it; the item resumes")
+    clear_run_state(project)
+    return done

@@ -1,0 +1,450 @@
+"""A scripted stand-in for `claude -p`: same argv shape, same stream-json, same result file.
+
+Run it as `[sys.executable, "-m", "app.scripted_agent", "-p", "{prompt}", ...]`
+(any other claude flag is accepted and ignored). It reads the agent contract's
+environment (ORCHESTRATE_RESULT_FILE, ORCHESTRATE_ITEM_ID, ORCHESTRATE_PHASE,
+ORCHESTRATE_ATTEMPT, ORCHESTRATE_CHANGE_DIR), prints stream-json lines like the
+real CLI, writes plausible phase documents into the change folder, and writes
+the result file, unless its script says otherwise.
+
+Behaviour comes from a JSON script named by `ORCHESTRATE_FAKE_SCRIPT` (or
+`--script PATH`); without one every phase completes. The script maps a phase
+to a behaviour, optionally per attempt, optionally per item:
+
+    {"default": "complete",
+     "prd": {"1": "failed", "2": "complete"},
+     "build": "progress",
+     "items": {"WRK-002": {"triage": {"mode": "blocked", "reason": "needs a person"}}}}
+
+Lookup order: items[ID][phase][attempt], items[ID][phase]["*"], items[ID][phase],
+items[ID]["default"], then the same without `items`. A behaviour is a mode name
+or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
+`assessment` ({size, complexity, risk}), `follow_ups`, `needs_investigation`,
+`sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
+`.end` files with time stamps are written there), `lines` (for chatty),
+`children` and `pids_file` (for spawn_children), `tick` (false: progress
+without ticking a box), `exit` (exit code).
+
+Modes:
+  complete        the phase's document, result complete (build: ticks every box)
+  progress        ticks the next unchecked SPEC box; complete once none is left
+  blocked         result blocked with `reason`
+  failed          result failed with `reason`
+  garbage         a result file that is not JSON
+  no_result       exits 0 without a result file
+  wrong_id        a result for another item
+  crash           a traceback on stderr, exit 3, no result file
+  hang            prints the init line, then sleeps forever
+  ignore_term     ignores SIGTERM, then sleeps forever
+  spawn_children  starts `children` sleeping processes in its own group (their pids
+                  go to `pids_file`), ignores SIGTERM, sleeps forever
+  not_logged_in   prints the real CLI's three "Not logged in" lines, exits 1
+  rate_limited    an is_error result "usage limit reached", exits 1
+  refuse_root     the real CLI's refusal of --dangerously-skip-permissions as root
+  huge_line       a 300 KB line, then complete
+  binary          bytes that are not UTF-8, then complete
+  chatty          `lines` (default 5000) lines as fast as it can, then complete
+  slow            a pause between lines, then complete
+  demo            a believable agent: varied text and tool calls, mostly complete,
+                  sometimes failing once or blocked (seeded: ORCHESTRATE_FAKE_SEED)
+
+Timing: pauses are divided by `--speed X` / ORCHESTRATE_FAKE_SPEED (default 1).
+Scripted modes other than slow and demo do not pause at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+DOCS = {"prd": "PRD.md", "research": "RESEARCH.md", "design": "DESIGN.md",
+        "spec": "SPEC.md", "review": "REVIEW.md", "investigate": "INVESTIGATION.md"}
+
+# The real CLI's output when not logged in (claude 2.1.197, shortened where harmless).
+_SESSION = "75e148d3-8b6e-47aa-befa-65c9a47ef5de"
+NOT_LOGGED_IN_LINES = (
+    json.dumps({"type": "system", "subtype": "init", "cwd": "", "session_id": _SESSION,
+                "tools": ["Task", "Bash", "Edit", "Read", "Write"], "mcp_servers": [],
+                "model": "claude-opus-4-8[1m]", "permissionMode": "default",
+                "apiKeySource": "none", "claude_code_version": "2.1.197",
+                "output_style": "default"}, ensure_ascii=False),
+    json.dumps({"type": "assistant", "message": {
+        "id": "261d0cfe-ea7e-4dd5-ae40-8be70c08d537", "model": "<synthetic>",
+        "role": "assistant", "stop_reason": "stop_sequence", "type": "message",
+        "content": [{"type": "text", "text": "Not logged in · Please run /login"}]},
+        "parent_tool_use_id": None, "session_id": _SESSION,
+        "error": "authentication_failed"}, ensure_ascii=False),
+    json.dumps({"type": "result", "subtype": "success", "is_error": True,
+                "duration_ms": 117, "duration_api_ms": 0, "num_turns": 1,
+                "result": "Not logged in · Please run /login", "stop_reason": "stop_sequence",
+                "session_id": _SESSION, "total_cost_usd": 0, "permission_denials": [],
+                "terminal_reason": "completed"}, ensure_ascii=False),
+)
+REFUSE_ROOT = ("--dangerously-skip-permissions cannot be used with root/sudo privileges "
+               "for security reasons")
+USAGE_LIMIT = "Claude AI usage limit reached. Your limit will reset at 5pm (UTC)."
+
+
+class Agent:
+    """One scripted agent process."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.prompt = ""
+        self.speed = float(os.environ.get("ORCHESTRATE_FAKE_SPEED") or 1)
+        script_path = os.environ.get("ORCHESTRATE_FAKE_SCRIPT")
+        forced_mode: str | None = None
+        args = iter(argv)
+        for arg in args:
+            if arg in ("-p", "--print"):
+                self.prompt = next(args, "")
+            elif arg == "--speed":
+                self.speed = float(next(args, "1"))
+            elif arg == "--script":
+                script_path = next(args, None)
+            elif arg == "--mode":
+                forced_mode = next(args, None)
+        self.speed = self.speed if self.speed > 0 else 1.0
+        self.result_file = os.environ.get("ORCHESTRATE_RESULT_FILE", "")
+        self.item_id = os.environ.get("ORCHESTRATE_ITEM_ID", "WRK-000")
+        self.phase = os.environ.get("ORCHESTRATE_PHASE", "prd")
+        self.attempt = int(os.environ.get("ORCHESTRATE_ATTEMPT") or 1)
+        self.change_dir = Path(os.environ.get("ORCHESTRATE_CHANGE_DIR") or "changes/item")
+        self.session = str(uuid.uuid4())
+        script: dict[str, Any] = {}
+        if script_path:
+            script = json.loads(Path(script_path).read_text(encoding="utf-8"))
+        self.behaviour = self._lookup(script)
+        if forced_mode:
+            self.behaviour["mode"] = forced_mode
+        self.mode = str(self.behaviour.get("mode", "complete"))
+        self.turns = 0
+        self.started = time.monotonic()
+
+    # the script -------------------------------------------------------------------------------
+    def _lookup(self, script: dict[str, Any]) -> dict[str, Any]:
+        scopes = []
+        items = script.get("items")
+        if isinstance(items, dict) and isinstance(items.get(self.item_id), dict):
+            scopes.append(items[self.item_id])
+        scopes.append(script)
+        for scope in scopes:
+            entry = scope.get(self.phase)
+            if isinstance(entry, dict) and "mode" not in entry:
+                entry = entry.get(str(self.attempt), entry.get("*"))
+            if entry is None:
+                entry = scope.get("default")
+            if entry is not None:
+                return dict(entry) if isinstance(entry, dict) else {"mode": str(entry)}
+        return {"mode": "complete"}
+
+    # output -----------------------------------------------------------------------------------
+    def emit(self, data: dict[str, Any] | str | bytes, pause: float = 0.0) -> None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data + b"\n")
+        else:
+            text = data if isinstance(data, str) else json.dumps(
+                data, ensure_ascii=False, separators=(",", ":"))
+            sys.stdout.buffer.write(text.encode("utf-8") + b"\n")
+        sys.stdout.buffer.flush()
+        if pause:
+            time.sleep(pause / self.speed)
+
+    def init(self) -> None:
+        self.emit({"type": "system", "subtype": "init", "cwd": os.getcwd(),
+                   "session_id": self.session, "tools": ["Bash", "Edit", "Read", "Write"],
+                   "model": "scripted-agent", "permissionMode": "bypassPermissions",
+                   "claude_code_version": "scripted"})
+
+    def say(self, text: str, pause: float = 0.0) -> None:
+        self.turns += 1
+        self.emit({"type": "assistant", "session_id": self.session, "message": {
+            "role": "assistant", "type": "message",
+            "content": [{"type": "text", "text": text}]}}, pause)
+
+    def tool(self, name: str, args: dict[str, Any], output: str, pause: float = 0.0,
+             is_error: bool = False) -> None:
+        self.turns += 1
+        tool_id = "toolu_" + uuid.uuid4().hex[:20]
+        self.emit({"type": "assistant", "session_id": self.session, "message": {
+            "role": "assistant", "type": "message",
+            "content": [{"type": "tool_use", "id": tool_id, "name": name, "input": args}]}})
+        self.emit({"type": "user", "session_id": self.session, "message": {
+            "role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id,
+                                         "content": output, "is_error": is_error}]}}, pause)
+
+    def final(self, text: str, is_error: bool = False) -> None:
+        self.emit({"type": "result", "subtype": "success", "is_error": is_error,
+                   "duration_ms": int((time.monotonic() - self.started) * 1000),
+                   "num_turns": max(self.turns, 1), "result": text,
+                   "session_id": self.session,
+                   "total_cost_usd": round(0.01 * max(self.turns, 1), 4)})
+
+    def write_result(self, result: str, summary: str, **extra: Any) -> None:
+        data: dict[str, Any] = {
+            "item_id": self.item_id, "phase": self.phase, "result": result,
+            "summary": summary, "blocked_reason": None,
+            "assessment": self.behaviour.get("assessment"),
+            "follow_ups": self.behaviour.get("follow_ups", []),
+        }
+        if "needs_investigation" in self.behaviour:
+            data["needs_investigation"] = bool(self.behaviour["needs_investigation"])
+        data.update(extra)
+        self._write_file(json.dumps(data, indent=2))
+
+    def _write_file(self, text: str) -> None:
+        if not self.result_file:
+            return
+        path = Path(self.result_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+
+    # documents --------------------------------------------------------------------------------
+    @property
+    def spec_path(self) -> Path:
+        return self.change_dir / "SPEC.md"
+
+    def write_doc(self) -> None:
+        """The phase's document in the change folder (so checkpoints have content)."""
+        self.change_dir.mkdir(parents=True, exist_ok=True)
+        name = DOCS.get(self.phase)
+        if name is None:
+            return
+        path = self.change_dir / name
+        if self.phase == "spec":
+            text = (f"# SPEC {self.item_id}\n\n## Phase 1: Groundwork\n\n"
+                    "- [ ] Add the data model\n- [ ] Write its tests\n\n"
+                    "## Phase 2: Wire it up\n\n- [ ] Connect the handler\n"
+                    "- [ ] Document the behaviour\n")
+        else:
+            text = (f"# {name[:-3].title()} for {self.item_id}\n\n"
+                    f"Written by the scripted agent, attempt {self.attempt}.\n")
+        self.tool("Write", {"file_path": str(path), "content": text}, f"Wrote {path}")
+        path.write_text(text, encoding="utf-8")
+
+    def tick(self, count: int | None = 1) -> int:
+        """Tick the next `count` unchecked boxes (None: all); returns how many are left."""
+        try:
+            text = self.spec_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return 0
+        lines = text.splitlines(keepends=True)
+        ticked = 0
+        for i, line in enumerate(lines):
+            if re.match(r"^\s*[-*] \[ \]", line) and (count is None or ticked < count):
+                lines[i] = line.replace("[ ]", "[x]", 1)
+                ticked += 1
+                self.tool("Edit", {"file_path": str(self.spec_path)},
+                          f"Ticked: {line.strip()[6:]}")
+        self.spec_path.write_text("".join(lines), encoding="utf-8")
+        return sum(1 for line in lines if re.match(r"^\s*[-*] \[ \]", line))
+
+    # modes ------------------------------------------------------------------------------------
+    def record(self, what: str) -> None:
+        folder = self.behaviour.get("record")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            Path(folder, f"{self.item_id}_{self.phase}.{what}").write_text(
+                f"{time.time():.6f}\n")
+
+    def run(self) -> int:
+        self.record("start")
+        try:
+            return self._run()
+        finally:
+            self.record("end")
+
+    def _run(self) -> int:
+        mode = self.mode
+        b = self.behaviour
+        if mode == "not_logged_in":
+            for line in NOT_LOGGED_IN_LINES:
+                self.emit(line)
+            return 1
+        if mode == "refuse_root":
+            sys.stderr.write(REFUSE_ROOT + "\n")
+            return 1
+        self.init()
+        if mode == "rate_limited":
+            self.final(USAGE_LIMIT, is_error=True)
+            return 1
+        if mode in ("hang", "ignore_term", "spawn_children"):
+            if mode != "hang":
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            if mode == "spawn_children":
+                pids = []
+                for _ in range(int(b.get("children", 2))):
+                    child = subprocess.Popen(  # same process group: the group kill reaches it
+                        [sys.executable, "-c",
+                         "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                         "time.sleep(3600)"])
+                    pids.append(child.pid)
+                if b.get("pids_file"):
+                    Path(b["pids_file"]).write_text(" ".join(map(str, pids)))
+            self.say("Working on it…")
+            while True:
+                time.sleep(3600)
+        if b.get("sleep"):
+            time.sleep(float(b["sleep"]) / self.speed)
+        if mode == "demo":
+            return self.demo()
+        self.say(f"Starting the {self.phase} phase for {self.item_id}.")
+        if mode == "huge_line":
+            self.say("x" * 300_000)
+        elif mode == "binary":
+            self.emit(b"\xff\xfe\x00garbage \xc3\x28 bytes \x80\x81")
+        elif mode == "chatty":
+            for n in range(int(b.get("lines", 5000))):
+                self.emit({"type": "assistant", "message": {"content": [
+                    {"type": "text", "text": f"chatty line {n}"}]}})
+        elif mode == "slow":
+            for n in range(int(b.get("lines", 5))):
+                self.say(f"slow line {n}", pause=0.2)
+        if mode == "crash":
+            sys.stderr.write("Traceback (most recent call last):\n  File \"agent\", line 1\n"
+                             "RuntimeError: the scripted agent crashed\n")
+            return int(b.get("exit", 3))
+        if mode == "blocked":
+            reason = b.get("reason", "needs a decision from a person")
+            self.say(f"I cannot continue: {reason}")
+            self.write_result("blocked", "blocked", blocked_reason=reason)
+            self.final(f"Blocked: {reason}")
+            return int(b.get("exit", 0))
+        if mode == "failed":
+            reason = b.get("reason", "the scripted agent failed")
+            self.write_result("failed", reason, blocked_reason=None, reason=reason)
+            self.final(f"Failed: {reason}")
+            return int(b.get("exit", 0))
+        if mode in ("garbage", "no_result", "wrong_id"):
+            self.write_doc()
+            if mode == "garbage":
+                self._write_file("{this is not json")
+            elif mode == "wrong_id":
+                self.write_result("complete", "done", item_id="ZZZ-999")
+            self.final("Done.")
+            return int(b.get("exit", 0))
+        if self.phase == "build":
+            if mode == "progress":
+                ticks = bool(b.get("tick", True))
+                left = self.tick(1 if ticks else 0)
+                result = "progress" if left or not ticks else "complete"
+            else:
+                self.tick(None)
+                result = "complete"
+            summary = b.get("summary", "build step done" if result == "progress" else
+                            "build finished")
+        else:
+            self.write_doc()
+            result = "complete"
+            summary = b.get("summary", f"{self.phase} done for {self.item_id}")
+        self.write_result(result, summary)
+        self.final(summary)
+        return int(b.get("exit", 0))
+
+    # the demo personality ----------------------------------------------------------------------
+    def demo(self) -> int:
+        seed = f"{os.environ.get('ORCHESTRATE_FAKE_SEED', '')}:{self.item_id}:{self.phase}:" \
+               f"{self.attempt}"
+        rng = random.Random(seed)
+        pause = 0.35
+        title = self.prompt_title()
+        self.say(rng.choice(DEMO_OPENERS).format(phase=self.phase, item=self.item_id,
+                                                  title=title), pause)
+        for _ in range(rng.randint(2, 5)):
+            name, args, out = rng.choice(DEMO_TOOLS)
+            self.tool(name, dict(args), out, pause)
+            if rng.random() < 0.5:
+                self.say(rng.choice(DEMO_THOUGHTS), pause)
+        roll = rng.random()
+        if self.attempt == 1 and roll < 0.08:
+            reason = rng.choice(DEMO_FAILURES)
+            self.tool("Bash", {"command": "pytest -q"}, reason, pause, is_error=True)
+            self.write_result("failed", reason)
+            self.final(f"Failed: {reason}")
+            return 0
+        if self.attempt == 1 and self.phase not in ("prd", "triage") and roll > 0.97:
+            reason = rng.choice(DEMO_BLOCKERS)
+            self.say(f"I need a decision before going on: {reason}", pause)
+            self.write_result("blocked", "needs a decision", blocked_reason=reason)
+            self.final(f"Blocked: {reason}")
+            return 0
+        if self.phase == "build":
+            left = self.tick(2)
+            result = "progress" if left else "complete"
+            summary = "two SPEC tasks done" if left else "all SPEC tasks done"
+        else:
+            self.write_doc()
+            result = "complete"
+            summary = rng.choice(DEMO_SUMMARIES.get(self.phase, ["{phase} done"])).format(
+                phase=self.phase, title=title)
+        if self.phase == "triage":
+            self.behaviour.setdefault("assessment", {
+                "size": rng.choice(["small", "small", "medium"]),
+                "complexity": rng.choice(["low", "low", "medium"]),
+                "risk": rng.choice(["low", "low", "low", "medium"])})
+        self.say(summary, pause)
+        self.write_result(result, summary)
+        self.final(summary)
+        return 0
+
+    def prompt_title(self) -> str:
+        match = re.search(r"^Title: (.+)$", self.prompt, re.M)
+        return match.group(1).strip() if match else self.item_id
+
+
+DEMO_OPENERS = [
+    "Let me start the {phase} phase for {item} ({title}).",
+    "I'll look at the codebase before writing the {phase} for \"{title}\".",
+    "Reading the item and its notes first.",
+]
+DEMO_THOUGHTS = [
+    "The existing handler already validates input; I'll reuse it.",
+    "Tests cover the happy path only, so I'll add the edge cases.",
+    "This touches the config loader; keeping the change small.",
+    "The naming in this module is consistent; following it.",
+]
+DEMO_TOOLS: list[tuple[str, dict[str, Any], str]] = [
+    ("Read", {"file_path": "app/handlers.py"}, "212 lines"),
+    ("Grep", {"pattern": "def load_"}, "app/config.py:41: def load_config(path)"),
+    ("Bash", {"command": "pytest -q tests/test_handlers.py"}, "14 passed in 0.42s"),
+    ("Bash", {"command": "git log --oneline -5"}, "a1b2c3d Tidy the router"),
+    ("Glob", {"pattern": "**/*.py"}, "37 files"),
+    ("Edit", {"file_path": "app/routes.py"}, "The file app/routes.py has been updated."),
+    ("WebSearch", {"query": "rate limiting token bucket python"}, "5 results"),
+]
+DEMO_FAILURES = [
+    "3 tests failed after the change (test_routes.py)",
+    "the type checker reports 2 new errors",
+]
+DEMO_BLOCKERS = [
+    "two designs fit; which storage should this use, SQLite or the existing JSON files?",
+    "the spec conflicts with the notes about backwards compatibility",
+]
+DEMO_SUMMARIES = {
+    "prd": ["PRD written: goals, users, scope for {title}"],
+    "research": ["Research done: 3 options compared, one recommended"],
+    "design": ["Design written: modules, data flow and error handling"],
+    "spec": ["SPEC written: 2 phases, 4 tasks"],
+    "review": ["Review passed: tests green, docs updated"],
+    "triage": ["Triaged: small and low risk"],
+    "investigate": ["Investigated: unknowns resolved"],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: `python -m app.scripted_agent -p PROMPT [claude flags...]`."""
+    return Agent(list(sys.argv[1:] if argv is None else argv)).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
