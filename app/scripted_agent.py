@@ -91,6 +91,7 @@ NOT_LOGGED_IN_LINES = (
 )
 REFUSE_ROOT = ("--dangerously-skip-permissions cannot be used with root/sudo privileges "
                "for security reasons")
+DEFAULT_ASSESSMENT = {"size": "small", "complexity": "low", "risk": "low"}
 USAGE_LIMIT = "Claude AI usage limit reached. Your limit will reset at 5pm (UTC)."
 
 
@@ -192,7 +193,9 @@ class Agent:
         data: dict[str, Any] = {
             "item_id": self.item_id, "phase": self.phase, "result": result,
             "summary": summary, "blocked_reason": None,
-            "assessment": self.behaviour.get("assessment"),
+            "assessment": self.behaviour.get("assessment", DEFAULT_ASSESSMENT
+                                             if self.phase in ("triage", "investigate")
+                                             else None),
             "follow_ups": self.behaviour.get("follow_ups", []),
         }
         if "needs_investigation" in self.behaviour:

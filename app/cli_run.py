@@ -1,0 +1,218 @@
+"""`orchestrate run` and `orchestrate triage`: the engine on a terminal.
+
+Progress is rendered with rich: a live status line (item, phase, attempt,
+elapsed, the agent's latest line) above which events scroll when stdout is a
+terminal, plain lines otherwise; `--quiet` prints only the final summary and
+`--json-events` one JSON object per event (with a "type" field). Signal
+handlers only ask the engine to stop; the engine stops the agent's group,
+records the attempt as interrupted and releases the lock. A second Ctrl-C
+skips the grace period. Exit codes: see app/cli.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from app.events import (
+    AgentOutput,
+    Event,
+    EventBus,
+    ItemChanged,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RunFinished,
+    RunStarted,
+)
+from app.pipeline import Pipeline
+from app.project import Project
+from app.triage import Triage
+
+SHOWN_KINDS = ("text", "tool", "error", "result", "stderr")
+"""Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """An event as plain JSON data with its class name under "type"."""
+    data: dict[str, Any] = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if f.name == "lines":
+            value = [{"kind": line.kind, "text": line.text} for line in value]
+        data[f.name] = value
+    return data
+
+
+class _Status:
+    """The live status line: what runs now, for how long, and its latest line."""
+
+    def __init__(self) -> None:
+        self.label = "starting…"
+        self.started = time.monotonic()
+        self.latest = ""
+        self.running = False
+
+    def __rich__(self) -> Text:
+        if not self.running:
+            return Text(self.label, style="dim")
+        elapsed = time.monotonic() - self.started
+        text = Text()
+        text.append(f"⏵ {self.label} ", style="bold yellow")
+        text.append(f"{elapsed:5.0f}s ", style="cyan")
+        text.append(self.latest[:160], style="dim")
+        return text
+
+
+class Renderer:
+    """Turns engine events into terminal output (thread-safe: events come from threads)."""
+
+    def __init__(self, mode: str, out: IO[str] | None = None) -> None:
+        self.mode = mode
+        """`json`, `quiet`, `live` or `plain`."""
+        self.out = out or sys.stdout
+        self.console = Console(file=self.out, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._lock = threading.Lock()
+        self.status = _Status()
+        self.live: Live | None = None
+        self._running: dict[tuple[str, str], str] = {}
+
+    def __enter__(self) -> Renderer:
+        if self.mode == "live":
+            self.live = Live(self.status, console=self.console, refresh_per_second=4,
+                             transient=True)
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if self.mode == "json":
+                self.out.write(json.dumps(event_to_json(event), ensure_ascii=False) + "\n")
+                self.out.flush()
+            elif self.mode != "quiet":
+                self._human(event)
+
+    def _print(self, text: Text | str) -> None:
+        self.console.print(text)
+
+    def _human(self, e: Event) -> None:
+        if isinstance(e, RunStarted):
+            self._print(Text(f"{e.kind} started (pid {e.pid})", style="bold"))
+        elif isinstance(e, PhaseStarted):
+            label = f"{e.item_id} {e.phase} #{e.attempt}"
+            self._running[(e.item_id, e.phase)] = label
+            self.status.label, self.status.started = label, time.monotonic()
+            self.status.latest, self.status.running = "", True
+            self._print(Text(f"▶ {label} {e.title}  (pid {e.pid}, log {e.log_path})",
+                             style="yellow"))
+        elif isinstance(e, AgentOutput):
+            shown = [line for line in e.lines if line.kind in SHOWN_KINDS]
+            if shown:
+                self.status.latest = shown[-1].text
+            if self.mode == "plain":
+                for line in shown:
+                    style = "red" if line.kind in ("error", "stderr") else "dim"
+                    self._print(Text(f"    {e.item_id} {e.phase}│ {line.text[:200]}",
+                                     style=style))
+        elif isinstance(e, PhaseFinished):
+            self._running.pop((e.item_id, e.phase), None)
+            self.status.running = bool(self._running)
+            good = e.outcome in ("complete", "progress")
+            bits = [f"{e.duration_s:.1f}s"]
+            if e.cost_usd is not None:
+                bits.append(f"${e.cost_usd:.4f}")
+            if e.num_turns is not None:
+                bits.append(f"{e.num_turns} turns")
+            words = e.summary if good else e.reason
+            self._print(Text(f"{'✓' if good else '✗'} {e.item_id} {e.phase} #{e.attempt}: "
+                             f"{e.outcome} ({', '.join(bits)})" + (f" — {words}" if words
+                                                                   else ""),
+                             style="green" if good else "red"))
+        elif isinstance(e, ItemChanged):
+            where = f"{e.status} ({e.phase})" if e.status == "in_progress" else e.status
+            self._print(Text(f"  {e.item_id} → {where}" + (f": {e.reason}" if e.reason and
+                                                             e.status == "blocked" else ""),
+                             style="red" if e.status == "blocked" else "cyan"))
+        elif isinstance(e, Notice):
+            style = {"error": "bold red", "warning": "yellow"}.get(e.level, "dim")
+            self._print(Text(f"{e.level}: {e.text}", style=style))
+
+
+def _mode(args: argparse.Namespace) -> str:
+    if getattr(args, "json_events", False):
+        return "json"
+    if getattr(args, "quiet", False):
+        return "quiet"
+    return "live" if sys.stdout.isatty() else "plain"
+
+
+def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
+           args: argparse.Namespace, what: str) -> int:
+    """Run the engine with rendering and signal handling; returns the exit code."""
+    renderer = Renderer(_mode(args))
+    bus.subscribe(renderer)
+    got: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        got.append(signum)
+        stop()  # the second call skips the grace period
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with renderer:
+            finished = engine.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    code = EXIT_SIGNAL.get(signal.Signals(got[0]), 130) if got else finished.exit_code
+    if renderer.mode != "json":
+        _summary(finished, what, code)
+    return code
+
+
+def _summary(finished: RunFinished, what: str, code: int) -> None:
+    totals = f"{finished.attempts} attempt{'s' if finished.attempts != 1 else ''}, " \
+             f"${finished.cost_usd:.4f}"
+    if code == 4:
+        # One clear message for a failure that hits every item.
+        print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
+        print(f"{what} stopped ({totals})")
+    elif code in (130, 143):
+        print(f"{what} interrupted: the agent was stopped and the item stays where it was "
+              f"({totals})")
+    else:
+        print(f"{what} finished: {finished.reason} ({totals})")
+
+
+def cmd_run(args: argparse.Namespace, project: Project) -> int:
+    """`orchestrate run [--target ID] [--cap N] [--quiet] [--json-events]`."""
+    config = project.config()
+    bus = EventBus()
+    pipeline = Pipeline(project, bus, target=args.target, cap=args.cap, config=config)
+    return _drive(pipeline, pipeline.request_stop, bus, args, "run")
+
+
+def cmd_triage(args: argparse.Namespace, project: Project) -> int:
+    """`orchestrate triage [--investigate] [--quiet] [--json-events]`."""
+    config = project.config()
+    bus = EventBus()
+    triage = Triage(project, bus, investigate=args.investigate, config=config)
+    return _drive(triage, triage.request_stop, bus, args, "triage")

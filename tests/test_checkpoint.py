@@ -1,0 +1,88 @@
+"""Git checkpoints in real repositories: one commit per phase with only what it changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_helpers import make_project, run_git
+
+from app.checkpoint import Checkpointer
+
+
+def _files_in_head(root: Path) -> set[str]:
+    return set(run_git(root, "show", "--name-only", "--format=", "HEAD").split())
+
+
+def test_commits_new_and_changed_files_with_the_message_format(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    cp = Checkpointer(root)
+    before = cp.dirty()
+    (root / "changes").mkdir()
+    (root / "changes" / "PRD.md").write_text("# PRD\n")
+    (root / "BACKLOG.yaml").write_text((root / "BACKLOG.yaml").read_text() + "# moved\n")
+    (root / ".orchestrator" / "logs").mkdir(parents=True, exist_ok=True)
+    (root / ".orchestrator" / "logs" / "x.log").write_text("log")
+    done = cp.commit("WRK-001", "prd", "PRD written", before)
+    assert done.commit and not done.error
+    assert run_git(root, "log", "-1", "--format=%s").strip() == "[WRK-001][PRD] PRD written"
+    assert _files_in_head(root) == {"changes/PRD.md", "BACKLOG.yaml"}
+    assert run_git(root, "status", "--porcelain").strip() == ""
+
+
+def test_a_file_dirty_before_the_phase_is_not_swept_in(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    (root / "mine.txt").write_text("a person's work in progress\n")
+    run_git(root, "add", "mine.txt")
+    run_git(root, "commit", "-q", "-m", "mine")
+    (root / "mine.txt").write_text("edited by the person, not committed\n")
+    (root / "staged.txt").write_text("staged by the person\n")
+    run_git(root, "add", "staged.txt")
+    cp = Checkpointer(root)
+    before = cp.dirty()
+    assert "mine.txt" in before
+    (root / "mine.txt").write_text("edited by the person and then by the agent\n")
+    (root / "agent.txt").write_text("the agent's file\n")
+    done = cp.commit("WRK-002", "build", "step", before)
+    assert done.commit
+    assert _files_in_head(root) == {"agent.txt"}
+    assert done.left_out == ("mine.txt", "staged.txt")
+    status = run_git(root, "status", "--porcelain")
+    assert " M mine.txt" in status and "A  staged.txt" in status
+
+
+def test_nothing_changed_means_no_commit(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    cp = Checkpointer(project.root)
+    head = run_git(project.root, "rev-parse", "HEAD")
+    assert cp.commit("WRK-001", "prd", "x", cp.dirty()).commit is None
+    assert run_git(project.root, "rev-parse", "HEAD") == head
+
+
+def test_not_a_git_repository_turns_checkpoints_off_with_a_reason(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    cp = Checkpointer(project.root)
+    assert not cp.active and "not in a git repository" in (cp.reason_off or "")
+    assert cp.commit("WRK-001", "prd", "x", set()).commit is None
+
+
+def test_checkpoint_false_turns_them_off(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    cp = Checkpointer(project.root, enabled=False)
+    assert not cp.active and "run.checkpoint = false" in (cp.reason_off or "")
+
+
+def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    project = make_project(repo / "sub", git=False)
+    run_git(repo, "init", "-q")
+    run_git(repo, "config", "user.name", "T")
+    run_git(repo, "config", "user.email", "t@example.com")
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-q", "-m", "init")
+    cp = Checkpointer(project.root)
+    before = cp.dirty()
+    (project.root / "new.md").write_text("x")
+    assert cp.commit("WRK-001", "design", "d", before).commit
+    assert _files_in_head(repo) == {"sub/new.md"}
