@@ -531,6 +531,11 @@ class Transaction:
                 end = yamldoc.line_end(text, max(ix.content_end - 1, ix.start))
                 edits.append(yamldoc.Edit(start, seq, end, ""))
                 seq += 1
+            if self._deleted and not self._order and items_entry is not None:
+                # The last item went: `items: []`, comments around the list stay.
+                colon = text.index(":", items_entry.key_end)
+                edits.append(yamldoc.Edit(colon + 1, seq, colon + 1, " []"))
+                seq += 1
         root = self.doc.root.entries
         if self._bump_next:
             if "next_id" in root:
@@ -579,9 +584,12 @@ class Transaction:
             for i in self._order)
         entry = self.doc.root.entries.get("items")
         if entry is None:
-            return [yamldoc.Edit(len(text), seq, len(text), f"items:\n{block}")]
+            return [yamldoc.Edit(len(text), seq, len(text),
+                                 f"items:\n{block}" if block else "items: []\n")]
         colon = text.index(":", entry.key_end)
         end = colon + 1 if entry.kind == "empty" else entry.value_end
+        if not block:
+            return [yamldoc.Edit(colon + 1, seq, end, " []")]
         after = yamldoc.line_end(text, end)
         # A comment on the `items:` line stays there.
         return [yamldoc.Edit(colon + 1, seq, end, ""),

@@ -264,7 +264,9 @@ def _parse(text: str) -> Document:
 
 # --- rendering values as YAML text --------------------------------------------------
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
-_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
+# Plain words a YAML 1.1 reader takes for something else (`=` is its value tag, `<<` merge).
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+                           "=", "<<"})
 _NUMBERISH = re.compile(r"^[-+.]?[0-9][0-9_.:eExXoObB+-]*$")
 
 

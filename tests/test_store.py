@@ -309,3 +309,12 @@ def test_stale_temp_files_are_removed_by_the_next_transaction(tmp_path: Path) ->
     store.update("WRK-001", status="ready")
     assert not stale.exists()
     assert clean_stale_temps(store.path) == []
+
+
+def test_deleting_every_item_leaves_an_empty_list_and_the_comments(tmp_path: Path) -> None:
+    store = store_with(tmp_path, HEAD + "items:  # mine\n  - id: WRK-001\n    title: x\n"
+                                        "    status: new\n# end\nother: 1\n")
+    with store.transaction() as tx:
+        tx.delete("WRK-001")
+    assert text_of(store) == HEAD + "next_id: 2\nitems: []  # mine\n# end\nother: 1\n"
+    assert store.add("again").id == "WRK-002"

@@ -55,7 +55,8 @@ YAMLISH = st.sampled_from(["no", "No", "NO", "on", "off", "yes", "y", "n", "~", 
                            "1e3", "0o7", "0x10", "1_000", "12:30", "-", "- x", "? x", ": x",
                            "#x", "x #y", "x: y", "&a", "*a", "!x", "|", ">", "'", '"', "%x",
                            "@x", "`x", "[x]", "{x}", "x,y", " x", "x ", "\t", "", ".5", "+1",
-                           "2026-11-24T10:00:00Z", "2026-11-24", ".nan", "-.inf", "0", "1.0"])
+                           "2026-11-24T10:00:00Z", "2026-11-24", ".nan", "-.inf", "0", "1.0",
+                           "=", "<<", "a=b"])
 TEXTS = st.one_of(YAMLISH, st.text(), st.text(st.characters(codec="utf-8")),
                   st.text(alphabet=st.sampled_from(list("ab :#-'\"\\\n\r\t\x00\x85\u2028\ufeff"
                                                         "é日😀"))))
