@@ -1,0 +1,926 @@
+"""The board: a Textual App over the backlog, the engine and the logs.
+
+The App is the only place that acts: widgets post messages, and the App answers
+them through app/actions.py (the same actions the CLI uses) and the engine
+(`Pipeline`, `Triage`) run in a worker thread. Engine events cross into the UI
+thread as messages (`post_message` is thread-safe and does not block the
+engine); bursts of `ItemChanged` collapse into one reload. BACKLOG.yaml is
+watched (its folder, filtered to the file) and re-read off the UI thread.
+When another process holds the run lock, the board watches that run and tails
+its newest log file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive, var
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState, get_current_worker
+
+import styles
+from app import actions, states, worklog
+from app.errors import OrchestrateError
+from app.events import (
+    AgentLine,
+    AgentOutput,
+    Event,
+    EventBus,
+    ItemChanged,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RunFinished,
+    RunStarted,
+)
+from app.model import PHASES, STATUSES, Item
+from app.project import Project
+from app.store import Backlog
+from widgets.board import Board
+from widgets.detail import DetailPane, ItemDetail, sorted_files
+from widgets.logpane import LogPane
+from widgets.modals import (
+    AddItemScreen,
+    AdvanceChoice,
+    AdvanceScreen,
+    ConfirmScreen,
+    HelpScreen,
+    NewItem,
+    UnblockScreen,
+)
+from widgets.status import ErrorBanner, RunHeader, RunView
+
+STYLESHEET = Path(styles.__file__).parent / "board.tcss"
+"""The board's stylesheet (found next to the styles package, so a wheel install works)."""
+LOG_NAME = re.compile(r"^(?P<item>[A-Z][A-Z0-9]*-\d{3,})_(?P<phase>[a-z]+)_(?P<attempt>\d+)\.log$")
+"""`.orchestrator/logs/WRK-001_build_2.log`."""
+RELOAD_DEBOUNCE_S = 0.05
+"""Bursts of item changes from the engine become one reload."""
+WATCH_POLL_S = 0.5
+"""How often the board looks for another process's run (and its newest log)."""
+NARROW_WIDTH = 120
+"""Below this many columns the details replace the board instead of sitting beside it."""
+TAIL_CHUNK = 64 * 1024
+"""Log tailing reads this much at a time."""
+TAIL_BACKLOG_BOUND = 20
+"""The tail waits while the App has more messages than this queued (back-pressure)."""
+
+
+W = TypeVar("W")
+
+
+class Engine(Protocol):
+    """What the board needs of a pipeline or a triage run."""
+
+    def run(self) -> RunFinished: ...
+
+    def request_stop(self) -> None: ...
+
+
+EngineFactory = Callable[[Project, EventBus, str | None], Engine]
+"""(project, bus, target) -> an engine ready to `run()`."""
+
+
+def default_pipeline(project: Project, bus: EventBus, target: str | None) -> Engine:
+    """The real pipeline, the very engine of `orchestrate run`."""
+    from app.pipeline import Pipeline
+
+    return Pipeline(project, bus, target=target)
+
+
+def default_triage(project: Project, bus: EventBus, target: str | None) -> Engine:
+    """The real triage of `orchestrate triage`."""
+    from app.triage import Triage
+
+    return Triage(project, bus)
+
+
+def default_lock_holder(project: Project) -> int | None:
+    """The pid of another live process holding the run lock, if any."""
+    try:
+        from app.runlock import holder_pid
+    except ImportError:  # an engine without run lock support: nothing to watch
+        return None
+    try:
+        return holder_pid(project)
+    except OSError:
+        return None
+
+
+def describe_line(raw: str) -> AgentLine:
+    """A raw log line as an AgentLine (the engine's classifier when it has one)."""
+    try:
+        from app.streamjson import describe
+    except ImportError:
+        return AgentLine("raw", raw.strip(), raw)
+    return describe(raw)
+
+
+# --- messages into the UI thread ------------------------------------------------------------
+class EngineEvent(Message):
+    """An engine event, posted from the worker thread."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+        """The engine's event."""
+
+    def can_replace(self, message: Message) -> bool:
+        # A burst of item changes only means "reload": keep one.
+        return (isinstance(message, EngineEvent) and isinstance(self.event, ItemChanged)
+                and isinstance(message.event, ItemChanged))
+
+
+class BacklogLoaded(Message):
+    """A fresh snapshot of BACKLOG.yaml was read."""
+
+    def __init__(self, backlog: Backlog) -> None:
+        super().__init__()
+        self.backlog = backlog
+        """The snapshot."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BacklogLoaded)
+
+
+class BacklogFailed(Message):
+    """BACKLOG.yaml could not be read or is invalid."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+        """The one-line error (`BACKLOG.yaml:LINE:COL: ...`)."""
+
+
+class DetailLoaded(Message):
+    """Details of one item (its files and attempts) were gathered."""
+
+    def __init__(self, detail: ItemDetail) -> None:
+        super().__init__()
+        self.detail = detail
+        """What the detail pane shows."""
+
+
+class TailLines(Message):
+    """A batch of lines from another process's log file."""
+
+    def __init__(self, lines: tuple[AgentLine, ...]) -> None:
+        super().__init__()
+        self.lines = lines
+        """The batch."""
+
+
+class RunWatched(Message):
+    """Another process's run was seen (pid) or is gone (None)."""
+
+    def __init__(self, pid: int | None, log_path: Path | None) -> None:
+        super().__init__()
+        self.pid = pid
+        """The pid holding the run lock, or None."""
+        self.log_path = log_path
+        """Its newest log file."""
+
+
+# --- the command palette ---------------------------------------------------------------------
+class ItemCommands(Provider):
+    """`board: go to WRK-004 Add login page`: jump to an item by id or title."""
+
+    def _items(self) -> tuple[Item, ...]:
+        app = self.app
+        backlog = app.backlog if isinstance(app, BoardApp) else None
+        return backlog.items if backlog else ()
+
+    async def discover(self) -> Hits:
+        app = self.app
+        for item in self._items()[:30]:
+            if isinstance(app, BoardApp):
+                yield DiscoveryHit(f"go to {item.id} {item.title}", partial(app.jump_to, item.id),
+                                   help=states.describe(item))
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app = self.app
+        if not isinstance(app, BoardApp):
+            return
+        for item in self._items():
+            text = f"go to {item.id} {item.title}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(app.jump_to, item.id),
+                          help=states.describe(item))
+
+
+KEY_HELP: tuple[tuple[str, str], ...] = (
+    ("←↓↑→ hjkl", "move between cards and columns"),
+    ("enter", "show / hide the details of the card"),
+    ("a", "add an item"),
+    ("t", "triage the new items"),
+    (">", "advance: move the card to an allowed status or phase"),
+    ("u", "unblock (asks for notes for the next agent)"),
+    ("r", "run the pipeline / pause after the current phase"),
+    ("s", "stop the run now (asks first)"),
+    ("/", "filter the cards"),
+    ("L", "show / hide the log pane"),
+    ("J", "raw JSON lines in the log pane"),
+    ("End", "follow the log again after scrolling up"),
+    ("ctrl+p", "command palette (jump to an item by id or title)"),
+    ("?", "this help"),
+    ("q", "quit (asks while a run is live)"),
+)
+"""The help screen's text."""
+
+
+class BoardApp(App[int]):
+    """The kanban board of one project."""
+
+    CSS_PATH = [STYLESHEET]
+    TITLE = "orchestrate"
+    COMMANDS = App.COMMANDS | {ItemCommands}
+    AUTO_FOCUS = None  # the board focuses the first card once the backlog is loaded
+
+    BINDINGS = [
+        Binding("enter", "details", "Details", id="board.details",
+                tooltip="Show or hide the details of the selected card"),
+        Binding("a", "add", "Add", id="board.add", tooltip="Add an item to the backlog"),
+        Binding("t", "triage", "Triage", id="board.triage",
+                tooltip="Run triage agents on the new items"),
+        Binding("greater_than_sign", "advance", "Advance", key_display=">",
+                id="board.advance", tooltip="Move the selected item to an allowed status or phase"),
+        Binding("u", "unblock", "Unblock", id="board.unblock",
+                tooltip="Return a blocked item to where it was, with notes"),
+        Binding("r", "run", "Run", id="board.run",
+                tooltip="Run the pipeline on the ready items"),
+        Binding("r", "pause", "Pause", id="board.pause",
+                tooltip="Pause the run after the current phase attempt"),
+        Binding("s", "stop", "Stop", id="board.stop", tooltip="Stop the run now (asks first)"),
+        Binding("slash", "filter", "Filter", key_display="/", id="board.filter",
+                tooltip="Show only the cards matching some text"),
+        Binding("L", "toggle_log", "Log", id="board.log", tooltip="Show or hide the log pane"),
+        Binding("J", "toggle_raw", "Raw", show=False, id="board.raw",
+                tooltip="Show the agent's raw JSON lines in the log pane"),
+        Binding("end", "follow_log", "Follow", show=False, id="board.follow",
+                tooltip="Follow the tail of the log again"),
+        Binding("escape", "close", "Close", show=False, id="board.close",
+                tooltip="Close the filter or the details"),
+        Binding("question_mark", "help", "Help", key_display="?", id="board.help",
+                tooltip="Every key of the board"),
+        Binding("q", "quit_board", "Quit", id="board.quit",
+                tooltip="Quit (asks first while a run is live)"),
+    ]
+
+    run_state: reactive[str] = reactive("idle", bindings=True)
+    """idle, running, pausing, stopping, triage or watching (the Footer follows it)."""
+    detail_shown: reactive[bool] = reactive(False)
+    """Whether the detail pane is open."""
+    log_shown: reactive[bool] = reactive(False)
+    """Whether the log pane is open."""
+    backlog: var[Backlog | None] = var(None)
+    """The last good snapshot of BACKLOG.yaml."""
+
+    def __init__(self, project: Project, *, pipeline_factory: EngineFactory | None = None,
+                 triage_factory: EngineFactory | None = None,
+                 lock_holder: Callable[[Project], int | None] | None = None,
+                 clock: Callable[[], float] = time.time, watch_files: bool = True) -> None:
+        super().__init__()
+        self.project = project
+        """The project shown."""
+        self.store = project.store()
+        """Our reader of BACKLOG.yaml (writes go through app/actions.py)."""
+        self.pipeline_factory = pipeline_factory or default_pipeline
+        """Makes the pipeline a run uses (tests pass a fake)."""
+        self.triage_factory = triage_factory or default_triage
+        """Makes the triage run `t` starts."""
+        self.lock_holder = lock_holder or default_lock_holder
+        """Who else holds the run lock."""
+        self.clock = clock
+        """Wall time; fixed in snapshot tests so no clock shows in the picture."""
+        self.watch_files = watch_files
+        """Watch BACKLOG.yaml and other runs (off in most tests)."""
+        self.engine: Engine | None = None
+        """The engine running in our worker thread, if any."""
+        self.load_error: str | None = None
+        """The current BACKLOG.yaml error, if the file is broken."""
+        self.run_view = RunView()
+        """What the header shows."""
+        self.attempt_started: float | None = None
+        self.run_cost = 0.0
+        self.watched_pid: int | None = None
+        self.watched_log: Path | None = None
+        self._tail_stop = threading.Event()
+        self._reload_timer: Any = None
+        self._quit_when_idle = False
+        self._closing_flag = False
+        self._watch_stop = asyncio.Event()
+
+    # --- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="run-header")
+        yield ErrorBanner(id="banner")
+        yield Input(placeholder="filter: words in id, title, status, notes (Enter keeps, Escape "
+                                "clears)", id="filter")
+        with Horizontal(id="main"):
+            yield Board(id="board")
+            yield DetailPane(id="detail")
+        yield LogPane(id="log-pane")
+        yield Footer()
+
+    def _part(self, selector: str, kind: type[W]) -> W:
+        # The main screen's widgets, also while a modal screen is on top.
+        return self.screen_stack[0].query_one(selector, kind)
+
+    @property
+    def board(self) -> Board:
+        """The board widget."""
+        return self._part("#board", Board)
+
+    @property
+    def log_pane(self) -> LogPane:
+        """The log pane."""
+        return self._part("#log-pane", LogPane)
+
+    @property
+    def detail_pane(self) -> DetailPane:
+        """The detail pane."""
+        return self._part("#detail", DetailPane)
+
+    @property
+    def filter_field(self) -> Input:
+        """The filter text field."""
+        return self._part("#filter", Input)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.set_interval(1.0, self._tick)
+        if self.watch_files:
+            self._follow_backlog_file()
+            self._look_for_runs()
+
+    @property
+    def closing(self) -> bool:
+        """Whether the App is shutting down (its widgets may be gone)."""
+        return self._closing_flag or not self.screen_stack
+
+    def on_unmount(self) -> None:
+        self._closing_flag = True
+        self._watch_stop.set()
+        self._tail_stop.set()
+        if self.engine is not None:
+            self.engine.request_stop()
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.size.width < NARROW_WIDTH, "-narrow")
+
+    def watch_detail_shown(self, shown: bool) -> None:
+        pane = self.detail_pane
+        pane.set_class(shown, "-shown")
+        self._part("#main", Horizontal).set_class(shown, "-detail")
+        if shown and self.board.selected_id:
+            self._load_detail(self.board.selected_id)
+        if shown and self.screen.has_class("-narrow"):
+            pane.focus()  # the board is hidden: arrows scroll the details
+        elif not shown:
+            self._focus_board()
+
+    def watch_log_shown(self, shown: bool) -> None:
+        self.log_pane.set_class(shown, "-shown")
+
+    def watch_run_state(self, state: str) -> None:
+        self._show_header()
+
+    # --- loading ------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Read BACKLOG.yaml again (in a worker thread)."""
+        self._reload_timer = None
+        self._load_backlog()
+
+    def schedule_reload(self) -> None:
+        """Reload soon; a burst of calls makes one reload."""
+        if self._reload_timer is None:
+            self._reload_timer = self.set_timer(RELOAD_DEBOUNCE_S, self.reload)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load",
+          description="read BACKLOG.yaml")
+    def _load_backlog(self) -> None:
+        worker = get_current_worker()
+        try:
+            backlog = self.store.load()
+        except OrchestrateError as exc:
+            if not worker.is_cancelled:
+                self.post_message(BacklogFailed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(BacklogLoaded(backlog))
+
+    @on(BacklogLoaded)
+    def _backlog_loaded(self, message: BacklogLoaded) -> None:
+        if self.load_error:
+            self.load_error = None
+            self._part("#banner", ErrorBanner).show_error(None)
+            self.notify("BACKLOG.yaml is valid again", severity="information", timeout=3)
+        if message.backlog is self.backlog:
+            return
+        self.backlog = message.backlog
+        self.board.show(message.backlog)
+        self._show_header()
+        if self.detail_shown and self.board.selected_id:
+            self._load_detail(self.board.selected_id)
+
+    @on(BacklogFailed)
+    def _backlog_failed(self, message: BacklogFailed) -> None:
+        self.load_error = message.error
+        self._part("#banner", ErrorBanner).show_error(message.error)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
+          description="gather an item's details")
+    def _load_detail(self, item_id: str) -> None:
+        backlog = self.backlog
+        if backlog is None or item_id not in backlog.by_id:
+            return
+        item = backlog.by_id[item_id]
+        folder = self.project.root / item.change_dir
+        try:
+            files = sorted_files([str(p.relative_to(folder)) for p in folder.rglob("*")
+                                  if p.is_file()])
+        except OSError:
+            files = ()
+        attempts = tuple(worklog.for_item(worklog.read(self.project.worklog_path), item_id))
+        if not get_current_worker().is_cancelled:
+            self.post_message(DetailLoaded(ItemDetail(item, files, attempts)))
+
+    @on(DetailLoaded)
+    def _detail_loaded(self, message: DetailLoaded) -> None:
+        if message.detail.item.id == self.board.selected_id:
+            self.detail_pane.show(message.detail)
+
+    @on(Board.ItemHighlighted)
+    def _item_highlighted(self, message: Board.ItemHighlighted) -> None:
+        if not self.detail_shown:
+            return
+        if message.item_id:
+            self._load_detail(message.item_id)
+        else:
+            self.detail_pane.show(None)
+
+    @on(Board.ItemSelected)
+    def _item_selected(self, message: Board.ItemSelected) -> None:
+        self.action_details()
+
+    # --- watching the file and other runs ------------------------------------------------------
+    @work(exclusive=True, exit_on_error=False, group="watch-backlog",
+          description="watch BACKLOG.yaml")
+    async def _follow_backlog_file(self) -> None:
+        from watchfiles import awatch
+
+        name = self.project.backlog_path.name
+
+        def only_backlog(_change: object, path: str) -> bool:
+            return Path(path).name == name
+
+        # The folder, not the file: an atomic write replaces the file by rename.
+        async for _changes in awatch(self.project.root, watch_filter=only_backlog,
+                                     debounce=50, step=10, recursive=False,
+                                     stop_event=self._watch_stop):
+            self.reload()
+
+    @work(exclusive=True, exit_on_error=False, group="watch-runs",
+          description="look for a run in another process")
+    async def _look_for_runs(self) -> None:
+        while not self._watch_stop.is_set():
+            if self.engine is None:
+                pid = await asyncio.to_thread(self.lock_holder, self.project)
+                log = await asyncio.to_thread(self.newest_log) if pid else None
+                if pid != self.watched_pid or log != self.watched_log:
+                    self.post_message(RunWatched(pid, log))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._watch_stop.wait(), WATCH_POLL_S)
+
+    def newest_log(self) -> Path | None:
+        """The most recently changed log file of .orchestrator/logs/."""
+        try:
+            logs = [p for p in self.project.logs_dir.iterdir() if p.suffix == ".log"]
+        except OSError:
+            return None
+        return max(logs, key=lambda p: p.stat().st_mtime, default=None)
+
+    @on(RunWatched)
+    def _run_watched(self, message: RunWatched) -> None:
+        if self.engine is not None:
+            return
+        if message.pid is None:
+            if self.watched_pid is not None:
+                self.notify(f"the run of pid {self.watched_pid} ended", timeout=4)
+            self.watched_pid = self.watched_log = None
+            self._tail_stop.set()
+            self.run_view = RunView()
+            self.run_state = "idle"
+            self._show_header()
+            self.reload()
+            return
+        if self.watched_pid is None:
+            self.log_shown = True
+        self.watched_pid = message.pid
+        if message.log_path != self.watched_log:
+            self.watched_log = message.log_path
+            match = LOG_NAME.match(message.log_path.name) if message.log_path else None
+            self.run_view = RunView("watching", pid=message.pid,
+                                    item_id=match["item"] if match else None,
+                                    phase=match["phase"] if match else None,
+                                    attempt=int(match["attempt"]) if match else None)
+            if message.log_path is not None:
+                self.log_pane.begin(message.log_path.name)
+                self._tail_stop.set()
+                self._tail_stop = threading.Event()
+                self._tail(message.log_path, self._tail_stop)
+        self.run_state = "watching"
+        self._show_header()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tail",
+          description="tail another run's log")
+    def _tail(self, path: Path, stop: threading.Event) -> None:
+        try:
+            fh = path.open("rb")
+        except OSError:
+            return
+        with fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - TAIL_CHUNK))
+            rest = b""
+            if size > TAIL_CHUNK:
+                fh.readline()  # a partial first line
+            while not stop.is_set():
+                chunk = fh.read(TAIL_CHUNK)
+                if not chunk:
+                    stop.wait(0.2)
+                    continue
+                *complete, rest = (rest + chunk).split(b"\n")
+                if not complete:
+                    continue
+                batch = tuple(describe_line(line.decode("utf-8", "replace"))
+                              for line in complete if line.strip())
+                # Back-pressure: never run ahead of the UI (toolong's trick).
+                while self._message_queue.qsize() > TAIL_BACKLOG_BOUND and not stop.is_set():
+                    stop.wait(0.05)
+                if batch:
+                    self.post_message(TailLines(batch))
+
+    @on(TailLines)
+    def _tail_lines(self, message: TailLines) -> None:
+        self.log_pane.add_lines(message.lines)
+
+    # --- the engine ------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether our worker runs an engine."""
+        return self.engine is not None or self.run_state in ("running", "pausing", "stopping",
+                                                                "triage")
+
+    def _start(self, kind: str, target: str | None = None) -> None:
+        if self.running:
+            self.notify("a run is already going", severity="warning")
+            return
+        if self.watched_pid is not None:
+            self.notify(f"another run holds the lock (pid {self.watched_pid})",
+                        severity="warning")
+            return
+        factory = self.pipeline_factory if kind == "run" else self.triage_factory
+        self.run_cost = 0.0
+        self.attempt_started = None
+        self.run_view = RunView("running" if kind == "run" else "triage")
+        self.run_state = self.run_view.state
+        self.log_shown = True
+        self._run_engine(kind, factory, target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine",
+          description="run the pipeline")
+    def _run_engine(self, kind: str, factory: EngineFactory, target: str | None) -> Any:
+        bus = EventBus()
+        unsubscribe = bus.subscribe(lambda event: self.post_message(EngineEvent(event)))
+        try:
+            engine = factory(self.project, bus, target)
+            self.engine = engine
+            return engine.run()
+        finally:
+            unsubscribe()
+            self.engine = None
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.state == WorkerState.ERROR:
+            error = worker.error
+            text = str(error) if isinstance(error, OrchestrateError) else \
+                f"{worker.description} failed: {type(error).__name__}: {error}"
+            self.notify(text, severity="error", timeout=8)
+        if worker.group == "engine" and worker.is_finished:
+            self.engine = None
+            self.run_view = RunView()
+            self.run_state = "idle"
+            self._show_header()
+            self.schedule_reload()
+            if self._quit_when_idle:
+                self.exit(0)
+
+    @on(EngineEvent)
+    def _engine_event(self, message: EngineEvent) -> None:
+        if self.closing:
+            return  # the last events of a run stopped by quitting
+        event = message.event
+        view = self.run_view
+        if isinstance(event, RunStarted):
+            self.log_shown = True
+        elif isinstance(event, PhaseStarted):
+            self.attempt_started = event.at
+            self.run_view = RunView(self.run_state, event.item_id, event.phase, event.attempt,
+                                    0.0, self.run_cost)
+            self.log_pane.begin(f"{event.item_id} · {event.phase} · attempt {event.attempt}")
+            self.board.selected_id = self.board.selected_id or event.item_id
+        elif isinstance(event, AgentOutput):
+            self.log_pane.add_lines(event.lines)
+        elif isinstance(event, PhaseFinished):
+            self.run_cost += event.cost_usd or 0.0
+            self.run_view = RunView(self.run_state, view.item_id, view.phase, view.attempt,
+                                    view.elapsed_s, self.run_cost)
+            outcome = f"{event.item_id} {event.phase} #{event.attempt}: {event.outcome}"
+            if event.reason:
+                outcome += f" ({event.reason})"
+            kind = "error" if event.outcome in ("failed", "timeout") else "result"
+            self.log_pane.add_lines([AgentLine(kind, outcome, "")])
+            self.schedule_reload()
+        elif isinstance(event, ItemChanged):
+            self.schedule_reload()
+        elif isinstance(event, Notice):
+            severity = {"error": "error", "warning": "warning"}.get(event.level, "information")
+            self.notify(event.text, severity=severity)  # type: ignore[arg-type]
+        elif isinstance(event, RunFinished):
+            self.notify(f"run finished: {event.reason}", timeout=6,
+                        severity="error" if event.exit_code else "information")
+        self._show_header()
+
+    def _tick(self) -> None:
+        if self.attempt_started is not None and self.run_state in ("running", "pausing",
+                                                                   "stopping", "triage"):
+            self._show_header()
+
+    def _show_header(self) -> None:
+        view = self.run_view
+        elapsed = None
+        if self.attempt_started is not None and view.item_id and view.state != "watching":
+            elapsed = self.clock() - self.attempt_started
+        counts = ""
+        if self.backlog is not None:
+            b = self.backlog
+            counts = (f"{len(b.items)} items · {len(b.with_status('ready'))} ready · "
+                      f"{len(b.with_status('blocked'))} blocked")
+        shown = RunView(self.run_state, view.item_id, view.phase, view.attempt, elapsed,
+                        self.run_cost, self.watched_pid, counts)
+        self._part("#run-header", RunHeader).show(shown)
+
+    # --- keys ------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run":
+            return self.run_state in ("idle", "watching")
+        if action == "pause":
+            return self.run_state == "running"
+        if action == "stop":
+            return True if self.run_state in ("running", "pausing", "triage") else None
+        return True
+
+    def selected_item(self) -> Item | None:
+        """The selected item, or None (after telling the person why nothing happens)."""
+        item_id = self.board.selected_id
+        if self.backlog is None or item_id is None or item_id not in self.backlog.by_id:
+            self.notify("no item selected", severity="warning", timeout=3)
+            return None
+        return self.backlog.by_id[item_id]
+
+    def action_details(self) -> None:
+        """Open or close the detail pane."""
+        self.detail_shown = not self.detail_shown
+
+    def action_add(self) -> None:
+        """Ask for a new item and add it."""
+        def done(new: NewItem | None) -> None:
+            if new is not None:
+                self._act("add", partial(actions.add_item, self.project, new.title,
+                                         size=new.size, risk=new.risk, notes=new.notes))
+        self.push_screen(AddItemScreen(), done)
+
+    def action_advance(self) -> None:
+        """Ask where to move the selected item, from the allowed moves, and move it."""
+        item = self.selected_item()
+        if item is None:
+            return
+        targets = advance_targets(item)
+        if not targets:
+            self.notify(f"{item.id} cannot be moved from {states.describe(item)}",
+                        severity="warning")
+            return
+
+        def done(choice: AdvanceChoice | None) -> None:
+            if choice is not None:
+                self._act("advance", partial(actions.advance, self.project, item.id,
+                                             choice.target, reason=choice.reason))
+        self.push_screen(AdvanceScreen(item, targets), done)
+
+    def action_unblock(self) -> None:
+        """Ask for notes and unblock the selected item."""
+        item = self.selected_item()
+        if item is None:
+            return
+        try:
+            back = states.unblock_target(item)
+        except OrchestrateError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+
+        def done(notes: str | None) -> None:
+            if notes is not None:
+                self._act("unblock", partial(actions.unblock, self.project, item.id,
+                                             notes or None))
+        self.push_screen(UnblockScreen(item, str(back)), done)
+
+    @work(thread=True, exit_on_error=False, group="action", description="change the backlog")
+    def _act(self, verb: str, action: Callable[[], Item]) -> None:
+        """Run one store transaction off the UI thread (the store lock may be busy)."""
+        try:
+            item = action()
+        except OrchestrateError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.call_from_thread(self._acted, verb, item)
+
+    def _acted(self, verb: str, item: Item) -> None:
+        past = {"add": "added", "advance": "moved", "unblock": "unblocked"}.get(verb, verb)
+        self.notify(f"{item.id} {past}: {states.describe(item)}", timeout=4)
+        self.board.selected_id = item.id
+        self.reload()
+
+    def action_triage(self) -> None:
+        """Triage the new items with agents."""
+        if self.backlog is not None and not self.backlog.with_status("new"):
+            self.notify("no new items to triage", timeout=3)
+            return
+        self._start("triage")
+
+    def action_run(self) -> None:
+        """Run the pipeline on the ready items."""
+        self._start("run")
+
+    def action_pause(self) -> None:
+        """Finish the current phase attempt, then stop."""
+        engine = self.engine
+        if engine is not None and hasattr(engine, "request_pause"):
+            engine.request_pause()
+            self.run_state = "pausing"
+            self.notify("pausing after the current phase", timeout=4)
+
+    def action_stop(self) -> None:
+        """Stop the run now, after asking."""
+        if self.engine is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes and self.engine is not None:
+                self.engine.request_stop()
+                self.run_state = "stopping"
+        self.push_screen(ConfirmScreen("Stop the run now? The item stays resumable.",
+                                       yes="Stop"), done)
+
+    def action_filter(self) -> None:
+        """Show the filter field."""
+        field = self.filter_field
+        field.add_class("-shown")
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self.backlog is not None:
+            self.board.show(self.backlog, event.value.strip())
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-shown")
+        self._focus_board()
+
+    def _focus_board(self) -> None:
+        board = self.board
+        column = board.column_of(board.selected_id) if board.selected_id else None
+        if column is not None:
+            column.focus()
+        else:
+            board.select_first()
+
+    def action_close(self) -> None:
+        """Escape: close the filter (clearing it), else the details."""
+        field = self.filter_field
+        if field.has_class("-shown") and (field.has_focus or field.value):
+            field.value = ""
+            field.remove_class("-shown")
+            if self.backlog is not None:
+                self.board.show(self.backlog, "")
+            self._focus_board()
+        elif self.detail_shown:
+            self.detail_shown = False
+
+    def action_toggle_log(self) -> None:
+        """Show or hide the log pane."""
+        self.log_shown = not self.log_shown
+
+    def action_toggle_raw(self) -> None:
+        """Raw JSON lines or the readable view, in the log pane."""
+        self.log_pane.raw = not self.log_pane.raw
+        self.log_shown = True
+
+    def action_follow_log(self) -> None:
+        """Follow the tail of the log again."""
+        self.log_pane.follow()
+
+    def action_help(self) -> None:
+        """Show every key."""
+        self.push_screen(HelpScreen(KEY_HELP))
+
+    def action_quit_board(self) -> None:
+        """Quit; while a run is live, ask first and stop it."""
+        if self.engine is None:
+            self.exit(0)
+            return
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            if self.engine is None:
+                self.exit(0)
+                return
+            self._quit_when_idle = True
+            self.engine.request_stop()
+            self.run_state = "stopping"
+            self.notify("stopping the run, then quitting…")
+        self.push_screen(ConfirmScreen("A run is live. Stop it and quit?", yes="Quit"), done)
+
+    def jump_to(self, item_id: str) -> None:
+        """Select `item_id`, clearing a filter that hides it."""
+        if not self.board.select(item_id) and self.backlog is not None:
+            field = self.filter_field
+            field.value = ""
+            field.remove_class("-shown")
+            self.board.selected_id = item_id
+            self.board.show(self.backlog, "")
+        self.board.select(item_id)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = (
+            ("board: add item", "Add an item to the backlog", self.action_add),
+            ("board: advance item", "Move the selected item", self.action_advance),
+            ("board: unblock item", "Unblock the selected item, with notes",
+             self.action_unblock),
+            ("board: triage", "Triage the new items", self.action_triage),
+            ("board: run", "Run the pipeline on the ready items", self.action_run),
+            ("board: pause", "Pause after the current phase", self.action_pause),
+            ("board: stop", "Stop the run now", self.action_stop),
+            ("board: filter", "Show only matching cards", self.action_filter),
+            ("board: toggle details", "Show or hide the detail pane", self.action_details),
+            ("board: toggle log", "Show or hide the log pane", self.action_toggle_log),
+            ("board: raw log lines", "Toggle raw JSON in the log pane", self.action_toggle_raw),
+            ("board: help", "Every key of the board", self.action_help),
+        )
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+
+def advance_targets(item: Item) -> list[str]:
+    """Where a person may move `item`: statuses, with in_progress spelled as its phases."""
+    allowed = states.allowed_statuses(item, by_person=True)
+    targets: list[str] = []
+    for status in STATUSES:
+        if status not in allowed:
+            continue
+        if status == "in_progress":
+            targets.extend(p for p in PHASES
+                           if not (item.status == "in_progress" and p == item.phase))
+        else:
+            targets.append(status)
+    return targets
+
+
+def run_board(project: Project) -> int:
+    """Open the board on `project`; the exit code of `orchestrate board`."""
+    result = BoardApp(project).run()
+    return int(result or 0)

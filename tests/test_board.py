@@ -1,0 +1,620 @@
+"""Pilot tests of the board: every key and modal, engine events reaching the UI, live
+reloads, the parse-error banner, watching another process's run, and 1,000 items.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FakeEngine, make_board_project
+from textual.binding import Binding
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+
+from app.events import ItemChanged, Notice, PhaseStarted, RunFinished
+from app.project import Project
+from app.tui import BoardApp, EngineEvent, ItemCommands, advance_targets
+from widgets.board import BoardColumn
+from widgets.detail import DetailPane
+from widgets.logpane import LogPane
+from widgets.modals import AddItemScreen, AdvanceScreen, ConfirmScreen, HelpScreen, UnblockScreen
+from widgets.status import RunHeader
+
+pytestmark = pytest.mark.anyio
+
+BUSY_GROUPS = ("load", "detail", "action")
+
+
+async def settle(pilot: Pilot, extra: float = 0.0) -> None:
+    """Wait until loads, detail gathering and backlog actions are done and painted."""
+    app = pilot.app
+    for _ in range(100):
+        busy = [w for w in app.workers if w.group in BUSY_GROUPS and not w.is_finished]
+        if not busy:
+            break
+        await app.workers.wait_for_complete(busy)
+        await pilot.pause()
+    await pilot.pause(extra or None)
+
+
+async def wait_for(pilot: Pilot, condition: Any, timeout: float = 8.0) -> None:
+    """Pause until `condition()` holds (fails the test after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await pilot.pause(0.05)
+
+
+def new_app(project: Project, **kwargs: Any) -> BoardApp:
+    kwargs.setdefault("watch_files", False)
+    kwargs.setdefault("clock", lambda: 1003.0)
+    return BoardApp(project, **kwargs)
+
+
+def notifications(app: BoardApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def statuses(project: Project) -> dict[str, str]:
+    return {i.id: i.status for i in project.store().load().items}
+
+
+# --- opening and moving -------------------------------------------------------------------
+async def test_opens_with_first_card_of_first_column_selected(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.board.selected_id == "WRK-001"
+        assert isinstance(app.focused, BoardColumn) and app.focused.id == "col-new"
+
+
+async def test_opens_on_first_non_empty_column_when_new_is_empty(tmp_path: Path) -> None:
+    text = make_board_project(tmp_path / "p").backlog_path.read_text()
+    text = text.replace("status: new", "status: done")
+    project = make_board_project(tmp_path / "q", text)
+    app = new_app(project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.board.selected_id == "WRK-003"
+
+
+async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        assert app.board.selected_id == "WRK-002"
+        await pilot.press("k")
+        assert app.board.selected_id == "WRK-001"
+        await pilot.press("l")
+        assert app.board.selected_id == "WRK-003"
+        await pilot.press("down")
+        assert app.board.selected_id == "WRK-009"
+        await pilot.press("right", "right")
+        assert app.board.selected_id == "WRK-005"
+        await pilot.press("h", "left")
+        assert app.board.selected_id == "WRK-009"  # the scoped column remembers its card
+
+
+async def test_columns_are_option_lists_with_cards_in_status_order(
+        board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        columns = {c.spec.key: c.item_ids for c in app.board.columns}
+        assert columns == {
+            "new": ("WRK-001", "WRK-002"), "scoped": ("WRK-003", "WRK-009"),
+            "ready": ("WRK-004",), "in_progress": ("WRK-005",), "blocked": ("WRK-006",),
+            "done": ("WRK-008", "WRK-007"),  # latest first
+        }
+        assert all(isinstance(c, OptionList) for c in app.board.columns)
+
+
+async def test_done_column_shows_the_latest_few_and_a_count(tmp_path: Path) -> None:
+    lines = ["schema_version: 1", "prefix: WRK", "items:"]
+    for n in range(1, 21):
+        lines += [f"  - id: WRK-{n:03d}", f"    title: Done thing {n}", "    status: done",
+                  f"    updated: 2026-11-{n:02d}T00:00:00Z"]
+    project = make_board_project(tmp_path / "p", "\n".join(lines) + "\n")
+    app = new_app(project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        done = app.query_one("#col-done", BoardColumn)
+        assert done.item_ids[0] == "WRK-020"
+        assert len(done.item_ids) == 8
+        assert done.border_subtitle == "8/20"
+
+
+# --- details --------------------------------------------------------------------------------
+async def test_enter_opens_details_with_fields_notes_files_and_attempts(
+        board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-005")
+        await pilot.press("enter")
+        await settle(pilot)
+        pane = app.query_one(DetailPane)
+        assert app.detail_shown and pane.display
+        text = str(pane.query_one("#detail-body").render())
+        for expected in ("WRK-005", "Password reset by email", "Tokens expire after one hour.",
+                         "SPEC.md", "PRD.md", "prd #1", "3m12s", "complete", "$0.42",
+                         "build #1", "failed", "tests failed: 2 errors", "WRK-001"):
+            assert expected in text, expected
+        await pilot.press("enter")
+        assert not app.detail_shown
+
+
+async def test_details_follow_the_selection(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.query_one(DetailPane).item_id == "WRK-001"
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.query_one(DetailPane).item_id == "WRK-002"
+
+
+# --- add ------------------------------------------------------------------------------------
+async def test_add_modal_adds_an_item_and_selects_it(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        assert isinstance(app.screen, AddItemScreen)
+        await pilot.press(*"Search box")
+        app.screen.query_one("#add-notes", Input).value = "top right corner"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, AddItemScreen)
+        item = board_project.store().load().get("WRK-010")
+        assert (item.title, item.status, item.notes) == ("Search box", "new",
+                                                          "top right corner")
+        await wait_for(pilot, lambda: app.board.selected_id == "WRK-010")
+
+
+async def test_add_modal_needs_a_title_and_escape_cancels(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        before = board_project.backlog_path.read_bytes()
+        await pilot.press("a", "enter")
+        assert isinstance(app.screen, AddItemScreen)  # no title: the form stays
+        assert "a title is needed" in str(app.screen.query_one("#add-error").render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, AddItemScreen)
+        assert board_project.backlog_path.read_bytes() == before
+
+
+# --- advance --------------------------------------------------------------------------------
+def test_advance_targets_are_the_allowed_moves_with_phases_spelled_out(
+        board_project: Project) -> None:
+    backlog = board_project.store().load()
+    assert advance_targets(backlog.get("WRK-004")) == [
+        "new", "scoped", "prd", "research", "design", "spec", "build", "review", "done",
+        "blocked"]
+    assert "build" not in advance_targets(backlog.get("WRK-005"))  # already there
+    assert "review" in advance_targets(backlog.get("WRK-005"))
+
+
+async def test_advance_modal_moves_the_item(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-004")
+        await pilot.press("greater_than_sign")
+        assert isinstance(app.screen, AdvanceScreen)
+        assert app.screen.targets == tuple(advance_targets(app.backlog.get("WRK-004")))
+        await pilot.press("down", "enter")  # new -> scoped
+        await settle(pilot)
+        assert statuses(board_project)["WRK-004"] == "scoped"
+        await wait_for(pilot, lambda: "WRK-004" in app.query_one("#col-scoped",
+                                                                 BoardColumn).item_ids)
+        assert app.board.selected_id == "WRK-004"
+
+
+async def test_advance_to_blocked_asks_for_the_reason(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-004")
+        await pilot.press("greater_than_sign", "end", "enter")
+        reason = app.screen.query_one("#advance-reason", Input)
+        assert reason.display and reason.has_focus
+        await pilot.press(*"needs a designer", "enter")
+        await settle(pilot)
+        item = board_project.store().load().get("WRK-004")
+        assert (item.status, item.blocked_reason) == ("blocked", "needs a designer")
+
+
+async def test_illegal_move_shows_why_in_a_notification(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-004")
+        await pilot.press("greater_than_sign")
+        # Another process moves the item while the dialog is open.
+        from app import actions
+        actions.advance(board_project, "WRK-004", "done")
+        await pilot.press("down", "enter")  # done -> scoped is not allowed
+        await settle(pilot)
+        await wait_for(pilot, lambda: any("cannot go to" in n for n in notifications(app)))
+        assert statuses(board_project)["WRK-004"] == "done"
+
+
+async def test_advance_escape_cancels(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        before = board_project.backlog_path.read_bytes()
+        await pilot.press("greater_than_sign", "escape")
+        await settle(pilot)
+        assert board_project.backlog_path.read_bytes() == before
+
+
+# --- unblock --------------------------------------------------------------------------------
+async def test_unblock_asks_for_notes_and_enter_submits(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-006")
+        await pilot.press("u")
+        assert isinstance(app.screen, UnblockScreen)
+        await pilot.press(*"use the eu cluster", "enter")
+        await settle(pilot)
+        item = board_project.store().load().get("WRK-006")
+        assert (item.status, item.phase, item.notes) == ("in_progress", "design",
+                                                          "use the eu cluster")
+
+
+async def test_unblock_escape_cancels(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-006")
+        await pilot.press("u", *"x", "escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, UnblockScreen)
+        assert statuses(board_project)["WRK-006"] == "blocked"
+
+
+async def test_unblock_on_an_item_that_is_not_blocked_says_why(
+        board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        assert not isinstance(app.screen, UnblockScreen)
+        assert any("WRK-001 is new, not blocked" in n for n in notifications(app))
+
+
+# --- filter, log, help, palette ---------------------------------------------------------------
+async def test_filter_shows_only_matching_cards_and_escape_clears(
+        board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        field = app.query_one("#filter", Input)
+        assert field.has_focus
+        await pilot.press(*"redis")
+        shown = [i for c in app.board.columns for i in c.item_ids]
+        assert shown == ["WRK-006"]
+        await pilot.press("enter")
+        assert isinstance(app.focused, BoardColumn)
+        assert app.board.selected_id == "WRK-006"
+        await pilot.press("escape")
+        shown = [i for c in app.board.columns for i in c.item_ids]
+        assert len(shown) == 9 and app.board.selected_id == "WRK-006"
+
+
+async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(LogPane)
+        assert not pane.display
+        await pilot.press("L")
+        assert pane.display
+        from app.events import AgentLine
+        pane.add_lines([AgentLine("tool", "Bash ls", '{"type":"tool_use"}')])
+        assert pane.log.lines[-1] == "→ Bash ls"
+        await pilot.press("J")
+        assert pane.log.lines[-1] == '{"type":"tool_use"}'
+        await pilot.press("L")
+        assert not pane.display
+
+
+async def test_help_lists_the_keys(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_provider_jumps_to_an_item_by_title(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        provider = ItemCommands(app.screen)
+        hits = [hit async for hit in provider.search("redis")]
+        assert hits and "WRK-006" in str(hits[0].text)
+        hits[0].command()
+        assert app.board.selected_id == "WRK-006"
+
+
+def test_every_binding_has_an_id_and_a_tooltip() -> None:
+    from widgets import board, modals
+    classes = [BoardApp, board.Board, board.BoardColumn, modals.AddItemScreen,
+               modals.ConfirmScreen, modals.HelpScreen, modals.UnblockScreen,
+               modals.AdvanceScreen]
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            assert isinstance(binding, Binding)
+            assert binding.id and binding.tooltip, (cls.__name__, binding.key)
+
+
+async def test_quit_without_a_run_exits(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+# --- the engine -----------------------------------------------------------------------------
+def fake_factory(gate: threading.Event | None = None, made: list[FakeEngine] | None = None):
+    def make(project: Project, bus: Any, target: str | None) -> FakeEngine:
+        engine = FakeEngine(project, bus, target, gate=gate)
+        if made is not None:
+            made.append(engine)
+        return engine
+    return make
+
+
+async def test_run_streams_the_agent_and_moves_the_card_to_done(
+        board_project: Project) -> None:
+    seen: list[Message] = []
+    app = new_app(board_project, pipeline_factory=fake_factory())
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_state == "idle" and
+                       "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)
+        events = [m.event for m in seen if isinstance(m, EngineEvent)]
+        assert [e.phase for e in events if isinstance(e, PhaseStarted)] == [
+            "prd", "research", "design", "spec", "build", "review"]
+        assert isinstance(events[-1], RunFinished)
+        pane = app.query_one(LogPane)
+        assert pane.display
+        assert "  review line 2" in pane.log.lines
+        assert "→ Bash pytest -q" in pane.log.lines
+        assert "✗ tool failed: exit 1" in pane.log.lines
+        assert any("run finished: no more work" in n for n in notifications(app))
+
+
+async def test_header_shows_the_live_attempt_and_keys_stay_responsive(
+        board_project: Project) -> None:
+    gate = threading.Event()
+    made: list[FakeEngine] = []
+    app = new_app(board_project, pipeline_factory=fake_factory(gate, made))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        header = app.query_one(RunHeader)
+        await wait_for(pilot, lambda: "attempt 1" in str(header.render()))
+        assert str(header.render()).startswith("running WRK-004 · prd · attempt 1 · 00:03 · "
+                                               "$0.00 so far")
+        # Grooming keys work while the engine runs.
+        await pilot.press("j", "greater_than_sign")
+        assert isinstance(app.screen, AdvanceScreen)
+        await pilot.press("escape")
+        gate.set()
+        await wait_for(pilot, lambda: app.run_state == "idle")
+        assert str(header.render()).startswith("idle")
+
+
+async def test_pause_asks_the_engine_to_stop_after_the_phase(board_project: Project) -> None:
+    gate = threading.Event()
+    made: list[FakeEngine] = []
+    app = new_app(board_project, pipeline_factory=fake_factory(gate, made))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: bool(made) and app.engine is not None)
+        await pilot.press("r")  # now `r` pauses
+        assert app.run_state == "pausing" and made[0].pause.is_set()
+        gate.set()
+        await wait_for(pilot, lambda: app.run_state == "idle")
+        assert statuses(board_project)["WRK-004"] == "in_progress"
+
+
+async def test_stop_asks_first_then_stops(board_project: Project) -> None:
+    gate = threading.Event()
+    made: list[FakeEngine] = []
+    app = new_app(board_project, pipeline_factory=fake_factory(gate, made))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: bool(made) and app.engine is not None)
+        await pilot.press("s")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not made[0].stop.is_set()
+        await pilot.press("s", "y")
+        assert made[0].stop.is_set()
+        await wait_for(pilot, lambda: app.run_state == "idle")
+
+
+async def test_quit_while_running_asks_and_stops_the_run(board_project: Project) -> None:
+    gate = threading.Event()
+    made: list[FakeEngine] = []
+    app = new_app(board_project, pipeline_factory=fake_factory(gate, made))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: bool(made) and app.engine is not None)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.return_value is not None or not app.is_running)
+    assert made[0].stop.is_set()
+    assert app.return_value == 0
+
+
+async def test_engine_errors_show_as_notifications(board_project: Project) -> None:
+    from app.errors import LockHeldError
+
+    def failing(project: Project, bus: Any, target: str | None) -> Any:
+        raise LockHeldError("another run holds the lock (pid 77)")
+    app = new_app(board_project, pipeline_factory=failing)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any("pid 77" in n for n in notifications(app)))
+        await wait_for(pilot, lambda: app.run_state == "idle")
+
+
+async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None:
+    calls: list[str] = []
+
+    class FakeTriage:
+        def __init__(self, bus: Any) -> None:
+            self.bus = bus
+
+        def run(self) -> RunFinished:
+            calls.append("run")
+            self.bus.emit(Notice(level="info", text="triaged 2 items"))
+            finished = RunFinished(reason="triage done")
+            self.bus.emit(finished)
+            return finished
+
+        def request_stop(self) -> None:
+            pass
+    app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(bus))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: any("triaged 2 items" in n for n in notifications(app)))
+        await wait_for(pilot, lambda: app.run_state == "idle")
+    assert calls == ["run"]
+
+
+def test_item_changed_bursts_collapse() -> None:
+    a = EngineEvent(ItemChanged(item_id="WRK-001", status="ready"))
+    b = EngineEvent(ItemChanged(item_id="WRK-002", status="done"))
+    other = EngineEvent(Notice(level="info", text="x"))
+    assert a.can_replace(b)
+    assert not a.can_replace(other) and not other.can_replace(a)
+
+
+# --- live file and other processes ------------------------------------------------------------
+async def test_external_edit_shows_and_selection_stays(board_project: Project) -> None:
+    app = new_app(board_project, watch_files=True, lock_holder=lambda p: None)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        app.board.select("WRK-004")
+        await pilot.pause(0.3)  # the watcher is up
+        text = board_project.backlog_path.read_text()
+        board_project.backlog_path.write_text(
+            text.replace("title: Add login page", "title: Add login page (edited)")
+            .replace("status: ready", "status: scoped"))
+        await wait_for(pilot, lambda: "WRK-004" in app.query_one("#col-scoped",
+                                                                 BoardColumn).item_ids)
+        assert app.board.selected_id == "WRK-004"
+        assert app.backlog.get("WRK-001").title == "Add login page (edited)"
+
+
+async def test_broken_file_shows_a_banner_and_keeps_the_last_good_board(
+        board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        good = board_project.backlog_path.read_text()
+        board_project.backlog_path.write_text(good.replace("status: ready", "status: redy"))
+        app.reload()
+        await settle(pilot)
+        banner = app.query_one("#banner")
+        assert banner.display
+        assert "BACKLOG.yaml:" in str(banner.render()) and "redy" in str(banner.render())
+        assert "WRK-004" in app.query_one("#col-ready", BoardColumn).item_ids
+        board_project.backlog_path.write_text(good)
+        app.reload()
+        await settle(pilot)
+        assert not banner.display
+
+
+async def test_watches_a_run_of_another_process_and_tails_its_log(
+        board_project: Project) -> None:
+    log = board_project.logs_dir / "WRK-005_build_2.log"
+    log.write_text('{"type":"assistant","message":{"content":[{"type":"text",'
+                   '"text":"hello from the other run"}]}}\n')
+    holder: dict[str, int | None] = {"pid": 4242}
+    app = new_app(board_project, watch_files=True, lock_holder=lambda p: holder["pid"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        header = app.query_one(RunHeader)
+        await wait_for(pilot, lambda: "watching a run of pid 4242" in str(header.render()))
+        assert "WRK-005 · build · attempt 2" in str(header.render())
+        pane = app.query_one(LogPane)
+        assert pane.display
+        await wait_for(pilot, lambda: any("hello from the other run" in line
+                                          for line in pane.log.lines))
+        with log.open("a") as fh:
+            fh.write("plain text appended later\n")
+        await wait_for(pilot, lambda: any("plain text appended later" in line
+                                          for line in pane.log.lines))
+        holder["pid"] = None
+        await wait_for(pilot, lambda: str(header.render()).startswith("idle"))
+
+
+# --- scale ----------------------------------------------------------------------------------
+def big_backlog(n: int) -> str:
+    statuses_cycle = ("new", "scoped", "ready", "in_progress", "blocked", "done")
+    lines = ["schema_version: 1", "prefix: WRK", "items:"]
+    for i in range(1, n + 1):
+        status = statuses_cycle[i % len(statuses_cycle)]
+        lines += [f"  - id: WRK-{i:04d}", f"    title: Item number {i} of a long backlog",
+                  f"    status: {status}", "    size: small", "    risk: low",
+                  f"    updated: 2026-11-20T00:00:{i % 60:02d}Z"]
+        if status == "in_progress":
+            lines.append("    phase: build")
+        if status == "blocked":
+            lines += ["    blocked_reason: waiting on someone", "    blocked_from: ready"]
+    return "\n".join(lines) + "\n"
+
+
+async def test_a_thousand_items_open_and_scroll_quickly(tmp_path: Path) -> None:
+    project = make_board_project(tmp_path / "p", big_backlog(1000))
+    app = new_app(project)
+    started = time.perf_counter()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        opened = time.perf_counter() - started
+        assert sum(len(c.item_ids) for c in app.board.columns) > 800
+        # One widget per column, not per card.
+        assert len(list(app.query("Board *"))) < 20
+        started = time.perf_counter()
+        for _ in range(20):
+            await pilot.press("pagedown")
+        await pilot.press("end", "j", "k")
+        await pilot.pause()
+        scrolled = time.perf_counter() - started
+        selected = app.board.selected_id
+        app.reload()  # re-display keeps the highlighted item
+        await settle(pilot)
+        assert app.board.selected_id == selected
+    assert opened < 8.0, opened
+    assert scrolled < 4.0, scrolled

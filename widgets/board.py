@@ -1,0 +1,275 @@
+"""The kanban board: one OptionList per column, one Option per card.
+
+A column is a single scrolling widget that renders only the visible lines, so
+1,000 items cost one widget per column, not one per card. Re-displaying a
+column keeps the highlighted item (by id), and the board remembers which item
+is selected across reloads and filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from textual import on
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from app.model import Item
+from app.store import Backlog
+from widgets.cards import render_card
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column: its key (also its widget id), the statuses it holds and its title."""
+
+    key: str
+    statuses: tuple[str, ...]
+    title: str
+    short: str
+    """The title in narrow columns."""
+
+
+COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("new", ("new",), "new", "new"),
+    ColumnSpec("scoped", ("scoped", "researching"), "scoped/researching", "scoped"),
+    ColumnSpec("ready", ("ready",), "ready", "ready"),
+    ColumnSpec("in_progress", ("in_progress",), "in progress", "doing"),
+    ColumnSpec("blocked", ("blocked",), "blocked", "blocked"),
+    ColumnSpec("done", ("done",), "done", "done"),
+)
+"""The columns, left to right."""
+
+DONE_SHOWN = 8
+"""The done column shows only the latest few items (and a count of all)."""
+
+
+def matches(item: Item, needle: str) -> bool:
+    """Whether `item` passes the filter text (id, title, status, phase, notes)."""
+    if not needle:
+        return True
+    hay = " ".join(filter(None, (item.id, item.title, item.status, item.phase,
+                                 item.notes))).lower()
+    return all(word in hay for word in needle.lower().split())
+
+
+class BoardColumn(OptionList):
+    """One status column; each option is a card whose id is the item id."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="board.down",
+                tooltip="Next card in this column"),
+        Binding("k", "cursor_up", "Up", show=False, id="board.up",
+                tooltip="Previous card in this column"),
+    ]
+
+    DEFAULT_CSS = """
+    BoardColumn { height: 1fr; width: 1fr; }
+    """
+
+    def __init__(self, spec: ColumnSpec) -> None:
+        super().__init__(id=f"col-{spec.key}", classes="board-column", markup=False)
+        self.spec = spec
+        """What this column shows."""
+        self.item_ids: tuple[str, ...] = ()
+        """The ids of the cards shown, top to bottom."""
+        self._items: tuple[Item, ...] = ()
+        self._counts = ""
+        self.border_title = spec.title
+
+    def on_resize(self) -> None:
+        self._show_title()
+
+    def _show_title(self) -> None:
+        # Borders leave about width - 6 cells for a title.
+        fits = len(self.spec.title) + 6 <= self.size.width
+        self.border_title = self.spec.title if fits else self.spec.short
+        self.border_subtitle = self._counts
+
+    @property
+    def item_id(self) -> str | None:
+        """The id of the highlighted card, if any."""
+        option = self.highlighted_option
+        return option.id if option is not None else None
+
+    def show_items(self, items: Iterable[Item], total: int | None = None,
+                   keep: str | None = None) -> None:
+        """Display `items`, keeping the highlighted card (or `keep`) highlighted."""
+        items = tuple(items)
+        want = keep or self.item_id
+        old_index = self.highlighted
+        count = len(items) if total is None else total
+        self._counts = f"{len(items)}/{count}" if count != len(items) else str(count)
+        self._show_title()
+        self.set_class(not items, "-empty")
+        if items == self._items:
+            return
+        self._items = items
+        self.item_ids = tuple(i.id for i in items)
+        scroll_y = self.scroll_y
+        options: list[Option | None] = []
+        for item in items:
+            options.append(Option(render_card(item), id=item.id))
+            options.append(None)  # a rule between cards
+        if options:
+            options.pop()
+        with self.prevent(OptionList.OptionHighlighted):
+            self.set_options(options)
+            if not items:
+                return
+            if want in self.item_ids:
+                index = self.item_ids.index(want)
+            else:
+                index = min(old_index or 0, len(items) - 1)
+            self.scroll_y = scroll_y
+            self.highlighted = index
+
+
+class Board(Horizontal):
+    """All columns side by side; posts which item is highlighted or chosen."""
+
+    BINDINGS = [
+        Binding("left,h", "column(-1)", "Left", show=False, id="board.left",
+                tooltip="Move to the column on the left"),
+        Binding("right,l", "column(1)", "Right", show=False, id="board.right",
+                tooltip="Move to the column on the right"),
+    ]
+
+    DEFAULT_CSS = """
+    Board { height: 1fr; }
+    """
+
+    class ItemHighlighted(Message):
+        """The person moved onto another card (or the board has none: item_id None)."""
+
+        def __init__(self, board: Board, item_id: str | None) -> None:
+            super().__init__()
+            self.board = board
+            """The board that posted this."""
+            self.item_id = item_id
+            """The highlighted item."""
+
+        @property
+        def control(self) -> Board:
+            """The board (for `@on(..., selector)`)."""
+            return self.board
+
+    class ItemSelected(Message):
+        """The person pressed enter on a card."""
+
+        def __init__(self, board: Board, item_id: str) -> None:
+            super().__init__()
+            self.board = board
+            """The board that posted this."""
+            self.item_id = item_id
+            """The chosen item."""
+
+        @property
+        def control(self) -> Board:
+            """The board (for `@on(..., selector)`)."""
+            return self.board
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.selected_id: str | None = None
+        """The item the person has selected (kept across reloads and filters)."""
+        self.filter_text: str = ""
+        """Only items matching this are shown."""
+        self._backlog: Backlog | None = None
+
+    def compose(self):  # type: ignore[override]
+        for spec in COLUMNS:
+            yield BoardColumn(spec)
+
+    @property
+    def columns(self) -> list[BoardColumn]:
+        """The columns, left to right."""
+        return list(self.query(BoardColumn))
+
+    def column_of(self, item_id: str) -> BoardColumn | None:
+        """The column showing `item_id`, if it is shown."""
+        for column in self.columns:
+            if item_id in column.item_ids:
+                return column
+        return None
+
+    def show(self, backlog: Backlog, filter_text: str | None = None) -> None:
+        """Display a backlog snapshot; the selected item stays selected where it went."""
+        self._backlog = backlog
+        if filter_text is not None:
+            self.filter_text = filter_text
+        for column in self.columns:
+            items = [i for i in backlog.items
+                     if i.status in column.spec.statuses and matches(i, self.filter_text)]
+            total = len(items)
+            if column.spec.key == "done":
+                items.sort(key=lambda i: i.updated or "", reverse=True)
+                items = items[:DONE_SHOWN]
+            column.show_items(items, total, keep=self.selected_id)
+        if self.selected_id and self.column_of(self.selected_id):
+            self.select(self.selected_id)
+        else:
+            self.select_first()
+
+    def select(self, item_id: str) -> bool:
+        """Focus the card of `item_id`; False when it is not on the board."""
+        column = self.column_of(item_id)
+        if column is None:
+            return False
+        column.highlighted = column.item_ids.index(item_id)
+        if self.screen.focused is None or isinstance(self.screen.focused, BoardColumn):
+            column.focus()
+        self._set_selected(item_id)
+        return True
+
+    def select_first(self) -> None:
+        """Select the first card of the first non-empty column."""
+        for column in self.columns:
+            if column.item_ids:
+                self.select(column.item_ids[0])
+                return
+        self._set_selected(None)
+
+    def _set_selected(self, item_id: str | None) -> None:
+        if item_id != self.selected_id:
+            self.selected_id = item_id
+            self.post_message(self.ItemHighlighted(self, item_id))
+
+    def action_column(self, delta: int) -> None:
+        """Move to the next non-empty column left (-1) or right (+1)."""
+        columns = self.columns
+        focused = self.screen.focused
+        start = columns.index(focused) if focused in columns else 0
+        index = start + delta
+        while 0 <= index < len(columns):
+            target = columns[index]
+            if target.item_ids:
+                target.focus()
+                if target.highlighted is None:
+                    target.highlighted = 0
+                self._set_selected(target.item_id)
+                return
+            index += delta
+
+    @on(OptionList.OptionHighlighted, ".board-column")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if event.option_list.has_focus and event.option_id:
+            self._set_selected(event.option_id)
+
+    @on(OptionList.OptionSelected, ".board-column")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option_id:
+            self._set_selected(event.option_id)
+            self.post_message(self.ItemSelected(self, event.option_id))
+
+    def on_descendant_focus(self, event: object) -> None:
+        """Focusing a column (by mouse or tab) selects its highlighted card."""
+        focused = self.screen.focused
+        if isinstance(focused, BoardColumn) and focused.item_id:
+            self._set_selected(focused.item_id)

@@ -1,0 +1,63 @@
+"""How one backlog item looks as a card on the board (pure rendering, no widget state).
+
+A card is a few lines of `Content`: the id with size/risk badges, the title,
+and, depending on the status, the phase progress (`▰▰▰▱▱▱ build`) or the
+blocked reason in short. Styles use theme variables so every Textual theme
+applies.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+
+from app.model import PHASES, Item
+
+TITLE_MAX = 80
+"""Longer titles are cut on the card (the detail pane shows them whole)."""
+REASON_MAX = 48
+"""The blocked reason is cut to this many characters on the card."""
+
+SIZE_BADGE = {"small": "S", "medium": "M", "large": "L"}
+"""One-letter size badges."""
+RISK_STYLE = {"low": "$success", "medium": "$warning", "high": "$error bold"}
+"""Risk badges are coloured by theme variable."""
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def phase_bar(phase: str | None) -> str:
+    """`▰▰▰▱▱▱ spec`: how far through the six phases an item is."""
+    if phase not in PHASES:
+        return ""
+    done = PHASES.index(phase) + 1
+    return f"{'▰' * done}{'▱' * (len(PHASES) - done)} {phase}"
+
+
+def badges(item: Item) -> Content:
+    """`S·low`: size letter and risk, or nothing when not assessed."""
+    parts: list[tuple[str, str] | str] = []
+    if item.size:
+        parts.append((SIZE_BADGE.get(item.size, item.size), "$text-muted bold"))
+    if item.risk:
+        if parts:
+            parts.append(("·", "$text-muted"))
+        parts.append((item.risk, RISK_STYLE.get(item.risk, "")))
+    return Content.assemble(*parts)
+
+
+def render_card(item: Item) -> Content:
+    """The card of `item`: id and badges, title, then progress or blocked reason."""
+    head = Content.assemble((item.id, "$accent bold"), " ", badges(item))
+    lines = [head, Content(shorten(item.title, TITLE_MAX))]
+    if item.status == "in_progress":
+        lines.append(Content.styled(phase_bar(item.phase or PHASES[0]), "$primary"))
+    elif item.status == "researching":
+        lines.append(Content.styled("researching", "$text-muted italic"))
+    elif item.status == "blocked" and item.blocked_reason:
+        lines.append(Content.styled("⚠ " + shorten(item.blocked_reason, REASON_MAX),
+                                    "$error"))
+    return Content("\n").join(lines)

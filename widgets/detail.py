@@ -1,0 +1,137 @@
+"""The detail pane: every field of the selected item, its notes, its change folder's
+files and its worklog attempts. The App gathers the data (file I/O happens off the UI
+thread); this widget only renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from app.model import Item
+from app.states import describe
+from widgets.cards import phase_bar
+
+FIELDS: tuple[str, ...] = (
+    "status", "phase", "size", "complexity", "risk", "depends_on", "blocked_reason",
+    "blocked_from", "origin", "created", "updated",
+)
+"""Fields listed in the pane, in this order (title, id and notes are shown apart)."""
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """Everything the pane shows about one item."""
+
+    item: Item
+    files: tuple[str, ...] = ()
+    """Files in the item's change folder, relative to it."""
+    attempts: tuple[dict[str, Any], ...] = ()
+    """Worklog entries of the item, oldest first."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def format_seconds(seconds: float) -> str:
+    """`1h02m`, `3m12s`, `45s`."""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+OUTCOME_STYLE = {
+    "complete": "$success", "progress": "$primary", "blocked": "$warning",
+    "failed": "$error", "timeout": "$error", "interrupted": "$warning",
+}
+"""Worklog outcomes coloured by theme variable."""
+
+
+def render_detail(detail: ItemDetail) -> Content:
+    """The pane's text for one item."""
+    item = detail.item
+    lines: list[Content] = [
+        Content.assemble((item.id, "$accent bold"), "  ", (describe(item), "$text-muted")),
+        Content.styled(item.title, "bold"),
+    ]
+    if item.status == "in_progress":
+        lines.append(Content.styled(phase_bar(item.phase), "$primary"))
+    lines.append(Content(""))
+    for name in FIELDS:
+        value = getattr(item, name)
+        if name == "depends_on":
+            value = ", ".join(value) if value else None
+        shown = "—" if value in (None, "") else str(value)
+        style = "$error" if name == "blocked_reason" and value else ""
+        lines.append(Content.assemble((f"{name:<15}", "$text-muted"), (shown, style)))
+    for key, value in item.extra.items():
+        lines.append(Content.assemble((f"{key:<15}", "$text-muted"), str(value)))
+    lines += [Content(""), Content.styled("notes", "$secondary bold")]
+    lines.append(Content(item.notes) if item.notes else Content.styled("none", "$text-muted"))
+    lines += [Content(""), Content.styled(item.change_dir + "/", "$secondary bold")]
+    if detail.files:
+        lines.extend(Content("  " + name) for name in detail.files)
+    else:
+        lines.append(Content.styled("  no files yet", "$text-muted"))
+    lines += [Content(""), Content.styled("attempts", "$secondary bold")]
+    if not detail.attempts:
+        lines.append(Content.styled("  none yet", "$text-muted"))
+    for entry in detail.attempts:
+        lines.append(attempt_line(entry))
+        if entry.get("reason"):
+            lines.append(Content.styled(f"    {entry['reason']}", "$text-muted"))
+    return Content("\n").join(lines)
+
+
+def attempt_line(entry: dict[str, Any]) -> Content:
+    """`2026-11-24 10:02 prd #1 3m12s complete $0.42`."""
+    when = str(entry.get("start") or "")[:16].replace("T", " ")
+    cost = entry.get("cost_usd")
+    outcome = str(entry.get("outcome") or "?")
+    return Content.assemble(
+        f"  {when} ", (f"{entry.get('phase', '?')} #{entry.get('attempt', '?')}", "bold"),
+        f" {format_seconds(float(entry.get('duration_s') or 0))} ",
+        (outcome, OUTCOME_STYLE.get(outcome, "")),
+        f" ${float(cost):.2f}" if cost is not None else "",
+    )
+
+
+class DetailPane(VerticalScroll):
+    """Scrollable details of one item (hidden until the person asks for it)."""
+
+    DEFAULT_CSS = """
+    DetailPane > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.item_id: str | None = None
+        """The item shown, if any."""
+        self.border_title = "details"
+
+    def compose(self):  # type: ignore[override]
+        yield Static(Content.styled("no item selected", "$text-muted"), id="detail-body")
+
+    def show(self, detail: ItemDetail | None) -> None:
+        """Show `detail`, or a placeholder when nothing is selected."""
+        body = self.query_one("#detail-body", Static)
+        if detail is None:
+            self.item_id = None
+            body.update(Content.styled("no item selected", "$text-muted"))
+            return
+        if detail.item.id != self.item_id:
+            self.scroll_home(animate=False)
+        self.item_id = detail.item.id
+        self.border_title = f"details · {detail.item.id}"
+        body.update(render_detail(detail))
+
+
+def sorted_files(names: Sequence[str]) -> tuple[str, ...]:
+    """File names in a stable, readable order."""
+    return tuple(sorted(names, key=str.lower))

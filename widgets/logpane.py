@@ -1,0 +1,163 @@
+"""The log pane: the live agent's output, one line per event, bounded in memory.
+
+Lines arrive in batches (never one message per line). The pane follows the tail
+until the person scrolls up, then counts the lines that arrived below; `End`
+(or scrolling down) follows again. A key toggles the raw JSON lines. Only the
+last `max_lines` lines are kept: the full log stays on disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+
+from rich.color import Color as RichColor
+from rich.highlighter import Highlighter
+from rich.style import Style
+from rich.text import Text
+from textual.color import Color
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Log, Static
+
+from app.events import AgentLine
+
+MAX_LINES = 5000
+"""Lines kept in memory (and in the widget)."""
+LINE_MAX = 400
+"""Display lines are cut to this many characters (toolong's trick: keep rendering cheap)."""
+
+PREFIX = {
+    "text": "  ", "tool": "→ ", "tool_result": "  ← ", "error": "✗ ", "system": "· ",
+    "result": "■ ", "stderr": "! ", "raw": "  ",
+}
+"""A marker per kind of line, so kinds read apart even without colour."""
+
+
+class AgentLineHighlighter(Highlighter):
+    """Colours error, stderr, tool and result lines with colours of the app's theme."""
+
+    def __init__(self) -> None:
+        self.styles: dict[str, Style] = {}
+        """kind -> style; set from the theme by the pane."""
+
+    def highlight(self, text: Text) -> None:
+        plain = text.plain
+        if plain.startswith(("✗ ", "! ")):
+            text.stylize(self.styles.get("error", Style(color="red", bold=True)))
+        elif plain.startswith("→ "):
+            end = plain.find(" ", 2)
+            text.stylize(self.styles.get("tool", Style(bold=True)), 0,
+                         end if end > 0 else len(plain))
+        elif plain.startswith(("■ ", "· ")):
+            text.stylize(self.styles.get("muted", Style(dim=True)))
+
+
+def _rich_color(value: str | None) -> RichColor | None:
+    """A theme colour as a rich colour (None when it is not a plain colour)."""
+    try:
+        return Color.parse(value).rich_color if value else None
+    except Exception:  # e.g. `auto 60%`: fall back to the default colour
+        return None
+
+
+def display_line(line: AgentLine, raw: bool) -> str:
+    """One line of the pane for `line`, in the readable or the raw view."""
+    text = (line.raw or line.text) if raw else PREFIX.get(line.kind, "  ") + line.text
+    text = re.sub(r"[\r\n\t]+", " ", text)
+    return text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…"
+
+
+class LogPane(Vertical):
+    """A title line and a `Log`; `add_lines` appends a batch."""
+
+    DEFAULT_CSS = """
+    LogPane > #log-title { height: 1; }
+    LogPane > Log { height: 1fr; }
+    """
+
+    raw: reactive[bool] = reactive(False)
+    """Show the agent's raw JSON lines instead of the readable rendering."""
+
+    def __init__(self, *, id: str | None = None, max_lines: int = MAX_LINES) -> None:
+        super().__init__(id=id)
+        self.max_lines = max_lines
+        """Lines kept in memory."""
+        self.lines: deque[AgentLine] = deque(maxlen=max_lines)
+        """The kept lines (re-rendered when the view toggles)."""
+        self.source = "no run yet"
+        """What the pane shows (e.g. `WRK-004 · build · attempt 2`)."""
+        self.unseen = 0
+        """Lines that arrived while the person was scrolled up."""
+
+    def compose(self):  # type: ignore[override]
+        yield Static(id="log-title")
+        log = Log(max_lines=self.max_lines, highlight=True, id="log")
+        log.highlighter = AgentLineHighlighter()
+        yield log
+
+    def on_mount(self) -> None:
+        self._update_title()
+        self._theme_styles()
+        self.watch(self.app, "theme", lambda _theme: self._theme_styles(), init=False)
+
+    def _theme_styles(self) -> None:
+        """Take the highlight colours from the current theme."""
+        variables = self.app.theme_variables
+        highlighter = self.log.highlighter
+        if isinstance(highlighter, AgentLineHighlighter):
+            highlighter.styles = {
+                "error": Style(color=_rich_color(variables.get("error")), bold=True),
+                "tool": Style(color=_rich_color(variables.get("accent")), bold=True),
+                "muted": Style(dim=True),
+            }
+        self.log.notify_style_update()
+
+    @property
+    def log(self) -> Log:
+        """The Log widget."""
+        return self.query_one(Log)
+
+    def begin(self, source: str) -> None:
+        """A new attempt starts: a separator line and a new title."""
+        self.source = source
+        self.add_lines([AgentLine("system", f"── {source} ──", "")])
+
+    def add_lines(self, lines: Iterable[AgentLine]) -> None:
+        """Append a batch of lines."""
+        batch = list(lines)
+        if not batch:
+            return
+        self.lines.extend(batch)
+        log = self.log
+        following = log.is_vertical_scroll_end or log.max_scroll_y == 0
+        log.write_lines([display_line(line, self.raw) for line in batch])
+        self.unseen = 0 if following else self.unseen + len(batch)
+        self._update_title()
+
+    def clear(self) -> None:
+        """Forget every line."""
+        self.lines.clear()
+        self.log.clear()
+        self.unseen = 0
+        self._update_title()
+
+    def follow(self) -> None:
+        """Jump to the tail and follow it again."""
+        self.log.scroll_end(animate=False)
+        self.unseen = 0
+        self._update_title()
+
+    def watch_raw(self, raw: bool) -> None:
+        if not self.is_mounted:
+            return
+        log = self.log
+        log.clear()
+        log.write_lines([display_line(line, raw) for line in self.lines])
+        self._update_title()
+
+    def _update_title(self) -> None:
+        view = "raw JSON" if self.raw else "agent"
+        more = f"  ·  +{self.unseen} lines below (End follows)" if self.unseen else ""
+        self.query_one("#log-title", Static).update(f" {view} · {self.source}{more}")

@@ -1,0 +1,230 @@
+"""Modal dialogs: add an item, unblock (asks for notes), advance (choose a target),
+confirm, and help. Each returns what the person chose through `dismiss`; the App acts
+on it (through app/actions.py). Escape always cancels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from app.model import LEVELS, SIZES, Item
+from app.states import describe
+
+CANCEL = Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Close without changes")
+"""Every dialog closes on Escape without doing anything."""
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """What the add form collected."""
+
+    title: str
+    size: str | None = None
+    risk: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class AdvanceChoice:
+    """Where the person wants an item to go (and why, when blocking)."""
+
+    target: str
+    reason: str | None = None
+
+
+class AddItemScreen(ModalScreen[NewItem | None]):
+    """The add form: title, size, risk, notes. Enter in a text field submits."""
+
+    BINDINGS = [CANCEL]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="add-dialog", classes="dialog"):
+            yield Label("Add an item", classes="dialog-title")
+            yield Input(placeholder="title (required)", id="add-title")
+            with Horizontal(classes="dialog-row"):
+                yield Select([(s, s) for s in SIZES], prompt="size", id="add-size")
+                yield Select([(r, r) for r in LEVELS], prompt="risk", id="add-risk")
+            yield Input(placeholder="notes for the agents (optional)", id="add-notes")
+            yield Static("", id="add-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Add", variant="primary", id="add-ok")
+                yield Button("Cancel", id="add-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#add-title", Input).focus()
+
+    def _value(self, selector: str) -> str | None:
+        value = self.query_one(selector, Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#add-ok")
+    def submit(self) -> None:
+        """Return the form, unless the title is missing."""
+        title = self.query_one("#add-title", Input).value.strip()
+        if not title:
+            self.query_one("#add-error", Static).update("a title is needed")
+            self.query_one("#add-title", Input).focus()
+            return
+        notes = self.query_one("#add-notes", Input).value.strip() or None
+        self.dismiss(NewItem(title, self._value("#add-size"), self._value("#add-risk"), notes))
+
+    @on(Button.Pressed, "#add-cancel")
+    def action_cancel(self) -> None:
+        """Close without adding."""
+        self.dismiss(None)
+
+
+class UnblockScreen(ModalScreen[str | None]):
+    """Asks for notes for the next agent; Enter unblocks, Escape cancels."""
+
+    BINDINGS = [CANCEL]
+
+    def __init__(self, item: Item, back_to: str) -> None:
+        super().__init__()
+        self.item = item
+        """The blocked item."""
+        self.back_to = back_to
+        """Where unblocking returns it."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="unblock-dialog", classes="dialog"):
+            yield Label(f"Unblock {self.item.id} → {self.back_to}", classes="dialog-title")
+            yield Static(self.item.title, markup=False)
+            yield Static(Content.assemble(("blocked: ", "$text-muted"),
+                                          (self.item.blocked_reason or "no reason given",
+                                           "$error")))
+            yield Input(placeholder="notes for the next agent (Enter unblocks)",
+                        id="unblock-notes")
+            yield Static(Content.styled("Enter unblocks · Escape cancels", "$text-muted"))
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submit(self, event: Input.Submitted) -> None:
+        """Return the notes (may be empty)."""
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        """Close without unblocking."""
+        self.dismiss(None)
+
+
+class AdvanceScreen(ModalScreen[AdvanceChoice | None]):
+    """Choose where to move an item, from the moves the state machine allows."""
+
+    BINDINGS = [CANCEL]
+
+    def __init__(self, item: Item, targets: Sequence[str]) -> None:
+        super().__init__()
+        self.item = item
+        """The item to move."""
+        self.targets = tuple(targets)
+        """The allowed targets (statuses and, for in_progress, phases)."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="advance-dialog", classes="dialog"):
+            yield Label(f"Move {self.item.id} ({describe(self.item)}) to…",
+                        classes="dialog-title")
+            yield OptionList(*[Option(t, id=t) for t in self.targets], id="advance-targets")
+            yield Input(placeholder="why is it blocked? (Enter blocks)", id="advance-reason")
+            yield Static(Content.styled("Enter moves · Escape cancels", "$text-muted"))
+
+    def on_mount(self) -> None:
+        self.query_one("#advance-reason", Input).display = False
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#advance-targets")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        """A target was chosen; blocking first asks for the reason."""
+        target = str(event.option_id)
+        if target == "blocked":
+            reason = self.query_one("#advance-reason", Input)
+            reason.display = True
+            reason.focus()
+            return
+        self.dismiss(AdvanceChoice(target))
+
+    @on(Input.Submitted, "#advance-reason")
+    def reason_given(self, event: Input.Submitted) -> None:
+        """Block with the reason typed (the state machine refuses an empty one)."""
+        self.dismiss(AdvanceChoice("blocked", event.value.strip() or None))
+
+    def action_cancel(self) -> None:
+        """Close without moving."""
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: `y` or Enter on Yes confirms, `n` or Escape declines."""
+
+    BINDINGS = [
+        CANCEL,
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Confirm"),
+        Binding("n", "answer(False)", "No", id="confirm.no", tooltip="Decline"),
+    ]
+
+    def __init__(self, question: str, yes: str = "Yes") -> None:
+        super().__init__()
+        self.question = question
+        """What is asked."""
+        self.yes = yes
+        """The label of the confirming button."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog", classes="dialog"):
+            yield Static(self.question, markup=False, classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
+                yield Button("No (n)", id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        """A button answers."""
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        """A key answers."""
+        self.dismiss(yes)
+
+    def action_cancel(self) -> None:
+        """Escape declines."""
+        self.dismiss(False)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the board, with what it does."""
+
+    BINDINGS = [CANCEL, Binding("question_mark", "cancel", "Close", id="help.close",
+                                tooltip="Close the help")]
+
+    def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = tuple(keys)
+        """(key, what it does) pairs."""
+
+    def compose(self) -> ComposeResult:
+        lines = [Content.assemble((f"{key:>10}  ", "$accent bold"), text)
+                 for key, text in self.keys]
+        with Vertical(id="help-dialog", classes="dialog"):
+            yield Label("Keys", classes="dialog-title")
+            yield Static(Content("\n").join(lines))
+            yield Static(Content.styled("Escape closes", "$text-muted"))
+
+    def action_cancel(self) -> None:
+        """Close the help."""
+        self.dismiss(None)

@@ -1,0 +1,112 @@
+"""The run-state header line and the error banner.
+
+The App decides what they say; these widgets only show it, with a `-state`
+class the stylesheet colours (`-idle`, `-running`, `-watching`, `-paused`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.widgets import Static
+
+RUN_STATES: tuple[str, ...] = ("idle", "running", "pausing", "stopping", "watching", "triage")
+"""The states the header knows (one CSS class each: `-running`, ...)."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the header shows about the current run."""
+
+    state: str = "idle"
+    """One of RUN_STATES."""
+    item_id: str | None = None
+    phase: str | None = None
+    attempt: int | None = None
+    elapsed_s: float | None = None
+    """Seconds since the current attempt started."""
+    cost_usd: float = 0.0
+    """Cost of the run so far."""
+    pid: int | None = None
+    """The other process, when watching."""
+    counts: str = ""
+    """A short summary of the board (`12 items · 3 ready`)."""
+
+
+def format_clock(seconds: float) -> str:
+    """`03:12`, or `1:02:03` past an hour."""
+    s = max(0, int(seconds))
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def describe_run(view: RunView) -> str:
+    """The header text: `running WRK-004 · build · attempt 2 · 03:12 · $0.84 so far`."""
+    if view.state == "idle":
+        text = "idle"
+    elif view.state == "watching":
+        text = f"watching a run of pid {view.pid}"
+        if view.item_id:
+            text += f" · {view.item_id}"
+            if view.phase:
+                text += f" · {view.phase}"
+            if view.attempt:
+                text += f" · attempt {view.attempt}"
+    else:
+        text = view.state
+        if view.item_id:
+            text += f" {view.item_id}"
+        if view.phase:
+            text += f" · {view.phase}"
+        if view.attempt:
+            text += f" · attempt {view.attempt}"
+        if view.elapsed_s is not None:
+            text += f" · {format_clock(view.elapsed_s)}"
+        if view.state != "triage" or view.cost_usd:
+            text += f" · ${view.cost_usd:.2f} so far"
+    return f"{text}   {view.counts}" if view.counts else text
+
+
+class RunHeader(Static):
+    """One line: the run state, coloured by state."""
+
+    DEFAULT_CSS = """
+    RunHeader { height: 1; width: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("idle", id=id, markup=False)
+        self.view = RunView()
+        """What is shown."""
+        self.add_class("-idle")
+
+    def show(self, view: RunView) -> None:
+        """Show `view` (text and state class)."""
+        if view == self.view and self.has_class(f"-{view.state}"):
+            return
+        for state in RUN_STATES:
+            self.set_class(state == view.state, f"-{state}")
+        self.view = view
+        self.update(describe_run(view))
+
+
+class ErrorBanner(Static):
+    """A banner for a broken BACKLOG.yaml (hidden while the file is fine)."""
+
+    DEFAULT_CSS = """
+    ErrorBanner { height: auto; width: 1fr; padding: 0 1; display: none; }
+    ErrorBanner.-shown { display: block; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.message = ""
+        """The error shown, or empty."""
+
+    def show_error(self, message: str | None) -> None:
+        """Show `message` (the last good board stays below); None hides the banner."""
+        self.message = message or ""
+        self.set_class(bool(message), "-shown")
+        if message:
+            self.update(f"⚠ {message}  (showing the last good board until it is fixed)")
