@@ -78,10 +78,10 @@ class Triage:
                 if self.investigate and not self._ended():
                     researching = self.project.store().load().with_status("researching")
                     self._batch(researching, "investigate")
-                if self._stop.is_set():
-                    reason, code = "stopped", EXIT_INTERRUPTED
-                elif self._global:
+                if self._global:  # checked first: it also stops the other agents
                     reason, code = self._global, EXIT_EVERY_ITEM
+                elif self._stop.is_set():
+                    reason, code = "stopped", EXIT_INTERRUPTED
                 else:
                     reason, code = "no more work", EXIT_OK
             except OrchestrateError as exc:
