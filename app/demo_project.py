@@ -191,9 +191,12 @@ Everything in `changes/` was written by the scripted demo agent.
 """
 
 
-def demo_config(speed: float) -> str:
+DEMO_SCRIPT_NAME = "demo-agent.json"
+
+
+def demo_config(speed: float, script: Path) -> str:
     """orchestrate.toml for the demo: the scripted agent, short waits."""
-    command = [sys.executable, "-m", "app.scripted_agent", "--personality", "demo",
+    command = [sys.executable, "-m", "app.scripted_agent", "--script", str(script),
                "--speed", f"{speed:g}", "-p", "{prompt}", "--output-format", "stream-json",
                "--verbose"]
     return (
@@ -223,9 +226,11 @@ def make_demo_project(root: Path, speed: float = 1.0) -> Project:
         raise OrchestrateError(f"{root} is not empty; give `orchestrate demo --dir` a new folder")
     project = Project(root.resolve())
     project.backlog_path.write_text(SAMPLE_BACKLOG, encoding="utf-8")
-    project.config_path.write_text(demo_config(speed), encoding="utf-8")
-    (root / "README.md").write_text(SAMPLE_README, encoding="utf-8")
     project.ensure_state_dirs()
+    script = project.state_dir / DEMO_SCRIPT_NAME
+    script.write_text(json.dumps({"default": "demo"}) + "\n", encoding="utf-8")
+    project.config_path.write_text(demo_config(speed, script), encoding="utf-8")
+    (root / "README.md").write_text(SAMPLE_README, encoding="utf-8")
     _git(root, "init", "-q")
     _git(root, "config", "user.name", "orchestrate demo")
     _git(root, "config", "user.email", "demo@orchestrate.invalid")
