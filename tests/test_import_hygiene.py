@@ -1,0 +1,78 @@
+"""The engine (app/ except the App and its screens) never imports Textual, and widgets/ never
+spawn processes or write files: the board only displays and posts messages."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+UI_MODULES = re.compile(r"^(tui|screens.*)\.py$")
+ENGINE = sorted(p for p in (ROOT / "app").glob("*.py") if not UI_MODULES.match(p.name))
+WIDGETS = sorted((ROOT / "widgets").glob("*.py"))
+
+
+def test_there_is_an_engine_to_check() -> None:
+    names = {p.stem for p in ENGINE}
+    assert {"store", "yamldoc", "states", "model", "cli"} <= names
+    assert "tui" not in names
+
+
+@pytest.mark.parametrize("module", [p.stem for p in ENGINE if p.stem != "__main__"])
+def test_importing_an_engine_module_leaves_textual_unloaded(module: str) -> None:
+    code = (f"import sys, app.{module}\n"
+            "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+            "print(len(bad))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0", f"app.{module} pulls in textual"
+
+
+def imported_names(tree: ast.AST, top_level_only: bool) -> list[str]:
+    nodes = tree.body if top_level_only and isinstance(tree, ast.Module) else ast.walk(tree)
+    names = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", ENGINE, ids=lambda p: p.name)
+def test_engine_source_never_imports_textual_or_the_ui(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    anywhere = imported_names(tree, top_level_only=False)
+    assert not [n for n in anywhere if n.split(".")[0] in ("textual", "textual_dev")]
+    # The CLI may open the board lazily, inside a function; never at import time.
+    top = imported_names(tree, top_level_only=True)
+    assert not [n for n in top if n.split(".")[0] == "widgets" or n in ("app.tui",)
+                or n.startswith("app.screens")]
+
+
+WRITE_OR_SPAWN = re.compile(
+    r"\bimport subprocess\b|\bfrom subprocess\b|\bos\.system\(|\bos\.popen\(|\bos\.exec|"
+    r"\bos\.spawn|\bPopen\(|\bcreate_subprocess_|\.write_text\(|\.write_bytes\(|"
+    r"\bopen\([^)]*['\"][wax+][bt+]?['\"]|\bos\.open\(|\batomic_write\b|\bos\.(remove|unlink|"
+    r"replace|rename)\(|\bshutil\.")
+
+
+@pytest.mark.parametrize("path", WIDGETS, ids=lambda p: p.name)
+def test_widgets_neither_spawn_processes_nor_write_files(path: Path) -> None:
+    hits = [f"{path.name}:{n}: {line.strip()}"
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if WRITE_OR_SPAWN.search(line) and not line.lstrip().startswith("#")]
+    assert not hits
+
+
+def test_the_widget_check_catches_what_it_looks_for() -> None:
+    for bad in ["import subprocess", "os.system('x')", "open(p, 'w')", "open(p, \"ab\")",
+                "p.write_text(s)", "subprocess.Popen(a)"]:
+        assert WRITE_OR_SPAWN.search(bad), bad
+    assert not WRITE_OR_SPAWN.search("open(p)") and not WRITE_OR_SPAWN.search("open(p, 'r')")
