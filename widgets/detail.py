@@ -17,6 +17,8 @@ from app.model import Item
 from app.states import describe
 from widgets.cards import phase_bar
 
+NBSP = "\u00a0"
+"""Indents and gaps that wrapping must keep."""
 FIELDS: tuple[str, ...] = (
     "status", "phase", "size", "complexity", "risk", "depends_on", "blocked_reason",
     "blocked_from", "origin", "created", "updated",
@@ -72,20 +74,20 @@ def render_detail(detail: ItemDetail) -> Content:
         lines.append(Content.assemble((f"{name:<15}", "$text-muted"), (shown, style)))
     for key, value in item.extra.items():
         lines.append(Content.assemble((f"{key:<15}", "$text-muted"), str(value)))
-    lines += [Content(""), Content.styled("notes", "$secondary bold")]
+    lines += [Content(""), Content.styled("notes", "$text-accent bold")]
     lines.append(Content(item.notes) if item.notes else Content.styled("none", "$text-muted"))
-    lines += [Content(""), Content.styled(item.change_dir + "/", "$secondary bold")]
+    lines += [Content(""), Content.styled(item.change_dir + "/", "$text-accent bold")]
     if detail.files:
-        lines.extend(Content("  " + name) for name in detail.files)
+        lines.extend(Content(NBSP * 2 + name) for name in detail.files)
     else:
-        lines.append(Content.styled("  no files yet", "$text-muted"))
-    lines += [Content(""), Content.styled("attempts", "$secondary bold")]
+        lines.append(Content.styled(NBSP * 2 + "no files yet", "$text-muted"))
+    lines += [Content(""), Content.styled("attempts", "$text-accent bold")]
     if not detail.attempts:
-        lines.append(Content.styled("  none yet", "$text-muted"))
+        lines.append(Content.styled(NBSP * 2 + "none yet", "$text-muted"))
     for entry in detail.attempts:
         lines.append(attempt_line(entry))
         if entry.get("reason"):
-            lines.append(Content.styled(f"    {entry['reason']}", "$text-muted"))
+            lines.append(Content.styled(NBSP * 4 + str(entry["reason"]), "$text-muted"))
     return Content("\n").join(lines)
 
 
@@ -94,11 +96,13 @@ def attempt_line(entry: dict[str, Any]) -> Content:
     when = str(entry.get("start") or "")[:16].replace("T", " ")
     cost = entry.get("cost_usd")
     outcome = str(entry.get("outcome") or "?")
+    # Non-breaking spaces: Static's wrapping would swallow spaces at segment edges.
     return Content.assemble(
-        f"  {when} ", (f"{entry.get('phase', '?')} #{entry.get('attempt', '?')}", "bold"),
-        f" {format_seconds(float(entry.get('duration_s') or 0))} ",
+        f"{NBSP * 2}{when}{NBSP}",
+        (f"{entry.get('phase', '?')}{NBSP}#{entry.get('attempt', '?')}", "bold"),
+        f"{NBSP}{format_seconds(float(entry.get('duration_s') or 0))}{NBSP}",
         (outcome, OUTCOME_STYLE.get(outcome, "")),
-        f" ${float(cost):.2f}" if cost is not None else "",
+        f"{NBSP}${float(cost):.2f}" if cost is not None else "",
     )
 
 

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from app.model import LEVELS, SIZES, Item
+from app.model import LEVELS, PHASES, SIZES, Item
 from app.states import describe
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Close without changes")
@@ -137,7 +137,8 @@ class AdvanceScreen(ModalScreen[AdvanceChoice | None]):
         with Vertical(id="advance-dialog", classes="dialog"):
             yield Label(f"Move {self.item.id} ({describe(self.item)}) to…",
                         classes="dialog-title")
-            yield OptionList(*[Option(t, id=t) for t in self.targets], id="advance-targets")
+            yield OptionList(*[Option(f"in progress · {t}" if t in PHASES else t, id=t)
+                               for t in self.targets], id="advance-targets")
             yield Input(placeholder="why is it blocked? (Enter blocks)", id="advance-reason")
             yield Static(Content.styled("Enter moves · Escape cancels", "$text-muted"))
 

@@ -1,0 +1,177 @@
+"""Snapshot tests of the board (SVG baselines in snapshots/test_snapshots_board/).
+
+Deterministic: the fixture backlog has fixed timestamps, the App's clock is fixed,
+file watching is off and text cursors do not blink. Update with
+`pytest tests/test_snapshots_board.py --snapshot-update` (no xdist), after looking.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from conftest import REPO, SNAPSHOT_DIR, FakeEngine
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from app.project import Project
+from app.tui import BoardApp
+
+BUSY_GROUPS = ("load", "detail", "action")
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for loads and detail gathering, then for a repaint."""
+    app = pilot.app
+    for _ in range(50):
+        busy = [w for w in app.workers if w.group in BUSY_GROUPS and not w.is_finished]
+        if not busy:
+            break
+        await app.workers.wait_for_complete(busy)
+        await pilot.pause()
+    await pilot.pause()
+
+
+def no_blink(pilot: Pilot) -> None:
+    """Text cursors stay still in the picture."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+
+
+def board_app(project: Project, **kwargs: Any) -> BoardApp:
+    return BoardApp(project, watch_files=False, clock=lambda: 1192.0, **kwargs)
+
+
+class TestBoard:
+    """The board itself, at the smallest supported size and a large one."""
+
+    def test_board_80x24(self, snap_compare: Any, board_project: Project) -> None:
+        """Six columns fit 80x24 (short titles, counts below): new shows WRK-001 (selected,
+        focused column) and WRK-002; scoped holds WRK-003 and WRK-009 (researching);
+        in progress shows WRK-005 with ▰▰▰▰▰▱ build; blocked shows WRK-006 with the
+        reason cut short; done lists WRK-008 before WRK-007. Header: `idle` and counts."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(80, 24),
+                            run_before=run_before)
+
+    def test_board_160x48(self, snap_compare: Any, board_project: Project) -> None:
+        """The same board fills 160x48: full column titles (scoped/researching, in progress),
+        titles on fewer lines, badges S·low / M·medium / L·high in theme colours."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(160, 48),
+                            run_before=run_before)
+
+
+class TestDetail:
+    """The detail pane."""
+
+    def test_detail_pane(self, snap_compare: Any, board_project: Project) -> None:
+        """WRK-005 selected and Enter pressed: the pane on the right lists every field
+        (status in_progress, phase build, depends_on WRK-001), the notes, the change
+        folder's four files, and two worklog attempts (prd #1 3m12s complete $0.42;
+        build #1 15m00s failed $1.10 with its reason)."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            pilot.app.board.select("WRK-005")
+            await pilot.press("enter")
+            await settle(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(160, 48),
+                            run_before=run_before)
+
+
+class TestLogPane:
+    """The log pane while a run streams."""
+
+    def test_log_pane_streaming(self, snap_compare: Any, board_project: Project) -> None:
+        """A (fake) run holds WRK-004 in prd: the header reads `running WRK-004 · prd ·
+        attempt 1 · 03:12 · $0.00 so far`; WRK-004 sits in the in-progress column with
+        ▰▱▱▱▱▱ prd; the log pane at the bottom shows the attempt's separator, three text
+        lines, a tool call (→ Bash pytest -q, name in the accent colour) and an error
+        line (✗ ..., in the error colour)."""
+        gate = threading.Event()
+
+        def factory(project: Project, bus: Any, target: str | None) -> FakeEngine:
+            return FakeEngine(project, bus, target, gate=gate)
+
+        app = board_app(board_project, pipeline_factory=factory)
+        app.clock = lambda: 1000.0 + 192.0
+
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            await pilot.press("r")
+            for _ in range(100):
+                if "✗ tool failed: exit 1" in app.log_pane.log.lines \
+                        and "WRK-004" in app.query_one("#col-in_progress").item_ids:
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
+        try:
+            assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+        finally:
+            gate.set()
+
+
+class TestModals:
+    """The dialogs."""
+
+    def test_add_modal(self, snap_compare: Any, board_project: Project) -> None:
+        """`a` opens the add form over the board: title field holding `Search box`,
+        size and risk selects, a notes field, Add and Cancel buttons."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            await pilot.press("a", *"Search box")
+            no_blink(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(100, 30),
+                            run_before=run_before)
+
+    def test_unblock_modal(self, snap_compare: Any, board_project: Project) -> None:
+        """`u` on WRK-006: `Unblock WRK-006 → in_progress/design`, its title, the blocked
+        reason in the error colour, and the notes field with `use the eu cluster`."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            pilot.app.board.select("WRK-006")
+            await pilot.press("u", *"use the eu cluster")
+            no_blink(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(100, 30),
+                            run_before=run_before)
+
+    def test_advance_modal(self, snap_compare: Any, board_project: Project) -> None:
+        """`>` on WRK-004 (ready): `Move WRK-004 (ready) to…` and the allowed targets:
+        new, scoped, `in progress · prd` … `in progress · review`, done, blocked; the first
+        is highlighted."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            pilot.app.board.select("WRK-004")
+            await pilot.press("greater_than_sign")
+        assert snap_compare(board_app(board_project), terminal_size=(100, 30),
+                            run_before=run_before)
+
+
+class TestErrors:
+    """Bad input shows; the board never crashes."""
+
+    def test_parse_error_banner(self, snap_compare: Any, board_project: Project) -> None:
+        """BACKLOG.yaml broken after opening (unknown status `redy`): a banner in the
+        error colour under the header reads `⚠ BACKLOG.yaml:47:5: WRK-004: unknown
+        status 'redy' (expected one of: ...)` and the last good board (all nine cards, WRK-004
+        still in ready) stays below."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            path = board_project.backlog_path
+            path.write_text(path.read_text().replace("status: ready", "status: redy"))
+            pilot.app.reload()
+            await settle(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(120, 30),
+                            run_before=run_before)
+
+
+def test_baselines_live_in_snapshots_folder() -> None:
+    """The SVGs are in <repo>/snapshots/<module>/, named after the tests, not in tests/."""
+    folder = SNAPSHOT_DIR / Path(__file__).stem
+    names = {p.name for p in folder.glob("*.svg")}
+    assert "TestBoard.test_board_80x24.svg" in names, names
+    assert len(names) >= 8
+    assert not list((REPO / "tests").rglob("__snapshots__/**/*.svg"))
