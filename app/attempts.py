@@ -51,16 +51,15 @@ class AttemptReport:
 
 def global_failure(out: ProcessOutcome) -> str | None:
     """A message for a failure that is not this item's fault, else None."""
-    command = "the agent"
     if out.start_error_kind in ("missing", "permission"):
         return f"{out.start_error}: {INSTALL_HINT}"
+    # Only the agent's own error channels: its words about the work (a feature named
+    # "rate limiting") must never stop the run.
     texts = [out.error_text or "", *out.stderr_tail]
-    if out.last_line is not None:
-        texts.append(out.last_line.text)
     blob = "\n".join(t for t in texts if t)
     if _NOT_LOGGED_IN.search(blob):
         said = out.error_text or "Not logged in"
-        return (f"{command} is not logged in ({said}): run `claude` once and log in with "
+        return (f"the agent is not logged in ({said}): run `claude` once and log in with "
                 "/login (or set ANTHROPIC_API_KEY), then run again")
     if _ROOT.search(blob):
         return ("claude refuses --dangerously-skip-permissions as root/sudo: run orchestrate "

@@ -110,6 +110,14 @@ class Renderer:
             elif self.mode != "quiet":
                 self._human(event)
 
+    def _relabel(self) -> None:
+        """One agent: its label; a triage batch: how many run, and which."""
+        labels = list(self._running.values())
+        if len(labels) > 1:
+            self.status.label = f"{len(labels)} agents: " + ", ".join(labels)
+        elif labels:
+            self.status.label = labels[0]
+
     def _print(self, text: Text | str) -> None:
         self.console.print(text)
 
@@ -119,8 +127,9 @@ class Renderer:
         elif isinstance(e, PhaseStarted):
             label = f"{e.item_id} {e.phase} #{e.attempt}"
             self._running[(e.item_id, e.phase)] = label
-            self.status.label, self.status.started = label, time.monotonic()
+            self.status.started = time.monotonic()
             self.status.latest, self.status.running = "", True
+            self._relabel()
             self._print(Text(f"▶ {label} {e.title}  (pid {e.pid}, log {e.log_path})",
                              style="yellow"))
         elif isinstance(e, AgentOutput):
@@ -135,6 +144,7 @@ class Renderer:
         elif isinstance(e, PhaseFinished):
             self._running.pop((e.item_id, e.phase), None)
             self.status.running = bool(self._running)
+            self._relabel()
             good = e.outcome in ("complete", "progress")
             bits = [f"{e.duration_s:.1f}s"]
             if e.cost_usd is not None:

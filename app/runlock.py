@@ -23,6 +23,8 @@ from app.agent_process import group_alive, kill_group
 from app.errors import LockHeldError
 from app.project import Project
 
+ACQUIRE_RETRY_S = 0.2
+
 
 class RunLock:
     """`with RunLock(project):` holds `.orchestrator/run.lock` or raises LockHeldError."""
@@ -42,14 +44,22 @@ class RunLock:
         path = self.project.run_lock_path
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held past this call)
-        try:
-            portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
-                             | portalocker.LockFlags.NON_BLOCKING)
-        except portalocker.LockException:
-            fh.close()
-            pid = _read_pid(path)
-            who = f"pid {pid}" if pid else "pid unknown"
-            raise LockHeldError(f"another run holds the lock ({who})") from None
+        # holder_pid() takes a shared lock for an instant: a few quick retries keep a
+        # board's polling from looking like a run that holds the lock.
+        deadline = time.monotonic() + ACQUIRE_RETRY_S
+        while True:
+            try:
+                portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
+                                 | portalocker.LockFlags.NON_BLOCKING)
+                break
+            except portalocker.LockException:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                fh.close()
+                pid = _read_pid(path)
+                who = f"pid {pid}" if pid else "pid unknown"
+                raise LockHeldError(f"another run holds the lock ({who})") from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")

@@ -72,6 +72,8 @@ class Triage:
             self.bus.emit(RunStarted(kind="triage", pid=os.getpid()))
             for message in reap_orphan(self.project, self.config.agent.kill_grace_s):
                 self.notice("warning", message)
+            for warning in self.config.warnings:
+                self.notice("warning", warning)
             try:
                 new = self.project.store().load().with_status("new")
                 self._batch(new, "triage")

@@ -309,3 +309,16 @@ def test_stop_interrupts_the_agent_and_leaves_the_item_resumable(tmp_path: Path)
     finished, rec2 = run(project)
     assert rec2.of(PhaseStarted)[0].attempt == 2 and item(project).status == "done"
     assert finished.exit_code == 0
+
+
+def test_only_the_agents_error_channels_count_as_every_item_failures() -> None:
+    from app.agent_process import ProcessOutcome
+    from app.attempts import global_failure
+    from app.events import AgentLine
+
+    working_on_it = ProcessOutcome(exit_code=1, last_line=AgentLine(
+        "text", "Implementing the rate limit: usage limit reached errors get a 429"))
+    assert global_failure(working_on_it) is None
+    limited = ProcessOutcome(exit_code=1, stderr_tail=["Error: 429 Too Many Requests"])
+    assert "rate limit" in (global_failure(limited) or "")
+    assert global_failure(ProcessOutcome(exit_code=1, stderr_tail=["segfault"])) is None

@@ -69,3 +69,38 @@ def test_the_lock_dies_with_its_process_even_on_kill_9(tmp_path: Path) -> None:
     assert holder_pid(project) is None
     with RunLock(project):
         assert holder_pid(project) == os.getpid()
+
+
+POLL = """
+import sys, time
+from pathlib import Path
+from app.project import Project
+from app.runlock import holder_pid
+project = Project(Path(sys.argv[1]))
+print("polling", flush=True)
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    holder_pid(project)
+"""
+
+
+def test_a_board_polling_holder_pid_never_makes_a_run_fail_to_start(tmp_path: Path) -> None:
+    import time
+
+    project = make_project(tmp_path / "p")
+    with RunLock(project):  # creates the lock file the pollers look at
+        pass
+    pollers = [subprocess.Popen([sys.executable, "-c", POLL, str(project.root), "1.5"],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        for p in pollers:
+            assert p.stdout is not None and p.stdout.readline().strip() == "polling"
+        deadline = time.monotonic() + 1.0
+        runs = 0
+        while time.monotonic() < deadline:
+            with RunLock(project):  # LockHeldError here would fail the test
+                runs += 1
+    finally:
+        for p in pollers:
+            p.wait()
+    assert runs > 0
