@@ -20,8 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import portalocker
-
 from app import yamldoc
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
 from app.model import (
@@ -344,6 +342,8 @@ class BacklogStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the store lock (a short one: only around read-apply-write)."""
+        import portalocker  # here, not at the top: `orchestrate status` never locks
+
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_TIMEOUT_S
         with self._mutex, open(self.lock_path, "a") as fh:

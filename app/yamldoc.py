@@ -10,6 +10,8 @@ order, unknown keys) stays byte-identical by construction.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import re
 from dataclasses import dataclass, field
@@ -116,21 +118,55 @@ def _err(mark: Any, message: str) -> DocError:
     return DocError(mark.line + 1, mark.column + 1, message)
 
 
+_ScalarEvent = yaml.ScalarEvent
+_MappingStart = yaml.MappingStartEvent
+_MappingEnd = yaml.MappingEndEvent
+_SequenceStart = yaml.SequenceStartEvent
+_SequenceEnd = yaml.SequenceEndEvent
+
+
+def _scalar_value(ev: Any) -> tuple[Any, str]:
+    """The value and kind (`empty`, `scalar`, `blockscalar`) of a scalar event."""
+    style = ev.style
+    tag = ev.tag
+    text = ev.value
+    if not style and tag is None and ev.implicit[0]:  # the common case: plain, untagged
+        return (_resolve_cached(text), "scalar") if text else (None, "empty")
+    if tag in (None, "!") and ev.implicit[0] and not style:
+        value: Any = resolve_plain(text)
+    elif tag in ("tag:yaml.org,2002:int", "!!int"):
+        value = resolve_plain(text)
+    elif tag in ("tag:yaml.org,2002:null", "!!null"):
+        value = None
+    elif tag in ("tag:yaml.org,2002:bool", "!!bool"):
+        value = text.lower() == "true"
+    else:
+        value = text
+    if style in ("|", ">"):
+        return value, "blockscalar"
+    if not style and text == "" and ev.implicit[0]:
+        return value, "empty"
+    return value, "scalar"
+
+
+_resolve_cached = functools.lru_cache(maxsize=8192)(resolve_plain)
+
+
 class _Indexer:
     """Builds nodes from libyaml events: values plus the marks needed for splicing."""
 
     def __init__(self, text: str) -> None:
-        self.events = yaml.parse(text, Loader=_Loader)
-
-    def next(self) -> Any:
-        return next(self.events)
+        self.loader = _Loader(text)
+        # libyaml's own get_event, called directly: no generator or check_event per event.
+        self.next = self.loader.get_event
 
     def node(self, ev: Any) -> _Node:
-        if isinstance(ev, yaml.ScalarEvent):
+        cls = type(ev)
+        if cls is _ScalarEvent:
             return self.scalar(ev)
-        if isinstance(ev, yaml.SequenceStartEvent):
+        if cls is _SequenceStart:
             return self.sequence(ev)
-        if isinstance(ev, yaml.MappingStartEvent):
+        if cls is _MappingStart:
             return self.mapping(ev)
         if isinstance(ev, yaml.AliasEvent):
             raise _err(ev.start_mark, f"aliases (*{ev.anchor}) are not supported here; "
@@ -138,32 +174,16 @@ class _Indexer:
         raise _err(ev.start_mark, f"unexpected {type(ev).__name__}")
 
     def scalar(self, ev: Any) -> _Node:
-        style = ev.style or ""
-        tag = ev.tag
-        if tag in (None, "!") and ev.implicit[0] and not style:
-            value: Any = resolve_plain(ev.value)
-        elif tag in ("tag:yaml.org,2002:int", "!!int"):
-            value = resolve_plain(ev.value)
-        elif tag in ("tag:yaml.org,2002:null", "!!null"):
-            value = None
-        elif tag in ("tag:yaml.org,2002:bool", "!!bool"):
-            value = ev.value.lower() == "true"
-        else:
-            value = ev.value
-        if style in ("|", ">"):
-            kind = "blockscalar"
-        elif not style and ev.value == "" and ev.implicit[0]:
-            kind = "empty"
-        else:
-            kind = "scalar"
+        value, kind = _scalar_value(ev)
         m = ev.start_mark
         return _Node(value, m.index, ev.end_mark.index, kind, m.line, m.column)
 
     def sequence(self, ev: Any) -> _Node:
         children: list[_Node] = []
+        nxt = self.next
         while True:
-            sub = self.next()
-            if isinstance(sub, yaml.SequenceEndEvent):
+            sub = nxt()
+            if type(sub) is _SequenceEnd:
                 break
             children.append(self.node(sub))
         m = ev.start_mark
@@ -177,28 +197,33 @@ class _Indexer:
     def mapping(self, ev: Any) -> _Node:
         m = ev.start_mark
         index = MapIndex(m.index, m.index, bool(ev.flow_style), m.line + 1, m.column + 1)
+        entries = index.entries
+        nxt = self.next
+        content_end = m.index
         while True:
-            key_ev = self.next()
-            if isinstance(key_ev, yaml.MappingEndEvent):
+            key_ev = nxt()
+            if type(key_ev) is _MappingEnd:
                 break
-            if not isinstance(key_ev, yaml.ScalarEvent):
+            if type(key_ev) is not _ScalarEvent:
                 raise _err(key_ev.start_mark, "only plain keys are supported here")
             key = key_ev.value
-            if key in index.entries:
+            if key in entries:
                 raise _err(key_ev.start_mark, f"duplicate key {key!r}")
-            val = self.node(self.next())
-            index.entries[key] = Entry(
-                key, key_ev.start_mark.index, key_ev.end_mark.index, val.start,
-                val.content_end, val.kind, val.value, key_ev.start_mark.line + 1,
-                key_ev.start_mark.column + 1,
-                val if (val.index is not None or val.children is not None) else None,
-            )
-            index.content_end = val.content_end
-        if index.flow:
-            index.content_end = key_ev.end_mark.index
-        node = _Node(index.values(), m.index, index.content_end, "flow" if index.flow
+            key_mark = key_ev.start_mark
+            val_ev = nxt()
+            if type(val_ev) is _ScalarEvent:  # the common case, without a _Node
+                value, kind = _scalar_value(val_ev)
+                start, content_end = val_ev.start_mark.index, val_ev.end_mark.index
+                sub = None
+            else:
+                val = self.node(val_ev)
+                value, kind, start, content_end = val.value, val.kind, val.start, val.content_end
+                sub = val if (val.index is not None or val.children is not None) else None
+            entries[key] = Entry(key, key_mark.index, key_ev.end_mark.index, start, content_end,
+                                 kind, value, key_mark.line + 1, key_mark.column + 1, sub)
+        index.content_end = key_ev.end_mark.index if index.flow else content_end
+        return _Node(index.values(), m.index, index.content_end, "flow" if index.flow
                      else "block", m.line, m.column, index=index)
-        return node
 
 
 @dataclass
@@ -234,6 +259,17 @@ def parse(text: str) -> Document:
 
 
 def _parse(text: str) -> Document:
+    # Many small objects and no cycles: the collector only costs time here (~30 %).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_events(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_events(text: str) -> Document:
     ix = _Indexer(text)
     ix.next()  # StreamStart
     ev = ix.next()
