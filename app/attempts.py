@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +71,24 @@ def global_failure(out: ProcessOutcome) -> str | None:
         return (f"the agent hit a usage/rate limit ({said.strip() or 'limit reached'}): "
                 "wait until it resets, then run again")
     return None
+
+
+def preflight(command: tuple[str, ...] | list[str]) -> tuple[str | None, list[str]]:
+    """Check agent.command before any item moves: (an every-item failure or None, warnings)."""
+    warnings = []
+    if not any("{prompt}" in part for part in command):
+        warnings.append("agent.command has no {prompt}: the agent will not get the phase "
+                        "prompt")
+    program = command[0]
+    if os.sep in program:
+        path = Path(program)
+        if not path.exists():
+            return f"agent command not found: {program!r}: {INSTALL_HINT}", warnings
+        if not os.access(path, os.X_OK) or path.is_dir():
+            return f"agent command not executable: {program!r}: {INSTALL_HINT}", warnings
+    elif shutil.which(program) is None:
+        return f"agent command not found: {program!r}: {INSTALL_HINT}", warnings
+    return None, warnings
 
 
 def _iso(t: float) -> str:

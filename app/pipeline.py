@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import actions, spec, states
-from app.attempts import AttemptReport, AttemptRunner
+from app.attempts import AttemptReport, AttemptRunner, preflight
 from app.checkpoint import Checkpointer
 from app.config import Config
 from app.errors import OrchestrateError, TransitionError
@@ -123,6 +123,13 @@ class Pipeline:
                 self.notice("warning", message)
             for warning in self.config.warnings:
                 self.notice("warning", warning)
+            failure, warnings = preflight(self.config.agent.command)
+            for warning in warnings:
+                self.notice("warning", warning)
+            if failure:  # before any item moves: nothing to resume, nothing blocked
+                finished = RunFinished(reason=failure, exit_code=EXIT_EVERY_ITEM)
+                self.bus.emit(finished)
+                return finished
             self.checkpoints = Checkpointer(self.project.root, self.config.run.checkpoint)
             if self.checkpoints.reason_off and self.config.run.checkpoint:
                 self.notice("warning", self.checkpoints.reason_off)

@@ -49,7 +49,9 @@ Modes:
                   sometimes failing once or blocked (seeded: ORCHESTRATE_FAKE_SEED)
 
 Timing: pauses are divided by `--speed X` / ORCHESTRATE_FAKE_SPEED (default 1).
-Scripted modes other than slow and demo do not pause at all.
+Scripted modes other than slow and demo do not pause at all. `--mode M` forces a
+mode for every phase (e.g. `--mode demo`); `--seed S` / ORCHESTRATE_FAKE_SEED picks
+the demo's random choices (the same seed, item, phase and attempt give the same run).
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ class Agent:
                 script_path = next(args, None)
             elif arg == "--mode":
                 forced_mode = next(args, None)
+            elif arg == "--seed":
+                os.environ["ORCHESTRATE_FAKE_SEED"] = next(args, "")
         self.speed = self.speed if self.speed > 0 else 1.0
         self.result_file = os.environ.get("ORCHESTRATE_RESULT_FILE", "")
         self.item_id = os.environ.get("ORCHESTRATE_ITEM_ID", "WRK-000")

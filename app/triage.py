@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from app import actions, states
-from app.attempts import AttemptRunner
+from app.attempts import AttemptRunner, preflight
 from app.config import Config
 from app.errors import OrchestrateError, TransitionError
 from app.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
@@ -74,6 +74,13 @@ class Triage:
                 self.notice("warning", message)
             for warning in self.config.warnings:
                 self.notice("warning", warning)
+            failure, warnings = preflight(self.config.agent.command)
+            for warning in warnings:
+                self.notice("warning", warning)
+            if failure:  # before any item moves: nothing to resume, nothing blocked
+                finished = RunFinished(reason=failure, exit_code=EXIT_EVERY_ITEM)
+                self.bus.emit(finished)
+                return finished
             try:
                 new = self.project.store().load().with_status("new")
                 self._batch(new, "triage")

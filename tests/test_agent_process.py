@@ -159,3 +159,19 @@ def test_failure_reason_is_the_agents_own_error(tmp_path: Path, mode: str,
 def test_failure_reason_falls_back_to_the_exit_code(tmp_path: Path) -> None:
     out = AgentProcess(_spec(tmp_path, [sys.executable, "-c", "raise SystemExit(7)"])).run()
     assert out.failure_reason() == "the agent exited with code 7"
+
+
+def test_the_demo_personality_is_believable_and_reproducible(tmp_path: Path) -> None:
+    runs = []
+    for _ in range(2):
+        spec = _spec(tmp_path, [*AGENT, "--mode", "demo", "--speed", "1000", "--seed", "7"],
+                     phase="design")
+        batches = Batches()
+        AgentProcess(spec, batches).run()
+        runs.append([line.text for line in batches.lines if line.kind != "system"])
+        result = json.loads(spec.result_path.read_text())
+        assert result["item_id"] == "WRK-001" and result["phase"] == "design"
+    assert runs[0] == runs[1]
+    assert len(runs[0]) >= 4 and any(text.split()[0] in ("Read", "Grep", "Bash", "Glob",
+                                                          "Edit", "WebSearch", "Write")
+                                      for text in runs[0])

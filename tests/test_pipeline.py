@@ -137,12 +137,34 @@ def test_a_failure_that_hits_every_item_stops_the_run_without_blocking(
 def test_a_missing_agent_command_says_how_to_install_claude(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", [ready()],
                            command=["claude-not-installed-xyz", "-p", "{prompt}"])
-    finished, _ = run(project)
+    finished, rec = run(project)
     assert finished.exit_code == 4
     assert "claude-not-installed-xyz" in finished.reason
     assert "npm install -g @anthropic-ai/claude-code" in finished.reason
     assert "agent.command" in finished.reason
-    assert item(project).status != "blocked"
+    assert item(project).status == "ready"  # checked before any item moved
+    assert not rec.of(PhaseStarted)
+
+
+def test_an_agent_vanishing_mid_run_is_also_an_every_item_failure(tmp_path: Path) -> None:
+    from app.agent_process import ProcessOutcome
+    from app.attempts import global_failure
+
+    gone = ProcessOutcome(start_error="agent command not found: 'claude'",
+                          start_error_kind="missing")
+    assert "npm install -g @anthropic-ai/claude-code" in (global_failure(gone) or "")
+
+
+def test_preflight_checks_paths_and_the_prompt_placeholder(tmp_path: Path) -> None:
+    from app.attempts import preflight
+
+    script = tmp_path / "agent.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    failure, _ = preflight([str(script), "{prompt}"])
+    assert failure and "not executable" in failure
+    failure, warnings = preflight(["sh", "-c", "true"])
+    assert failure is None and "no {prompt}" in warnings[0]
 
 
 def test_build_progress_ticks_one_box_per_attempt_until_complete(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_missing_claude_stops_with_one_message_and_exit_4(tmp_path: Path) -> Non
     assert err.count("npm install -g @anthropic-ai/claude-code") == 1
     assert "orchestrate: run stopped: agent command not found: 'claude-missing-for-test'" \
         in err
-    assert project.store().load().get("WRK-001").status == "in_progress"
+    assert project.store().load().get("WRK-001").status == "ready"
 
 
 def test_not_logged_in_stops_the_run_with_the_agents_words(tmp_path: Path) -> None:
