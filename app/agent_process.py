@@ -262,8 +262,6 @@ class AgentProcess:
                 self._write_log(f"[orchestrate] {out.start_error}\n".encode())
                 return out
             out.pid = proc.pid
-            if self._on_spawn is not None:
-                self._on_spawn(proc.pid)
             readers = [
                 threading.Thread(target=self._read_stdout, args=(proc.stdout,), daemon=True,
                                  name=f"agent-stdout-{proc.pid}"),
@@ -273,6 +271,8 @@ class AgentProcess:
             for t in readers:
                 t.start()
             try:
+                if self._on_spawn is not None:  # inside the try: if it fails, the agent dies
+                    self._on_spawn(proc.pid)
                 self._supervise(proc, started)
             finally:
                 # Whatever the agent left running in its group goes with it.

@@ -19,7 +19,7 @@ from app import actions, spec, states
 from app.attempts import AttemptReport, AttemptRunner, preflight
 from app.checkpoint import Checkpointer
 from app.config import Config
-from app.errors import OrchestrateError, TransitionError
+from app.errors import OrchestrateError, TransitionError, UnknownItemError
 from app.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
 from app.model import LEVELS, PHASES, SIZES, Item, level_rank
 from app.project import Project
@@ -255,8 +255,8 @@ class Pipeline:
                     return
                 if item.status == "in_progress":
                     self._sleep(self.config.run.cooldown_s)
-        except TransitionError as exc:
-            # Someone moved the item under us (the board, a person): leave it to them.
+        except (TransitionError, UnknownItemError) as exc:
+            # Someone moved or deleted the item under us (the board, a person): leave it.
             self.notice("warning", f"{item.id}: {exc}; leaving it")
             self._skip.add(item.id)
 

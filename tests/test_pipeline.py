@@ -344,3 +344,26 @@ def test_only_the_agents_error_channels_count_as_every_item_failures() -> None:
     limited = ProcessOutcome(exit_code=1, stderr_tail=["Error: 429 Too Many Requests"])
     assert "rate limit" in (global_failure(limited) or "")
     assert global_failure(ProcessOutcome(exit_code=1, stderr_tail=["segfault"])) is None
+
+
+def test_a_person_moving_the_item_during_a_phase_wins(tmp_path: Path) -> None:
+    from app import actions
+
+    project = make_project(tmp_path / "p", [ready(), ready(title="Next")],
+                           script={"prd": {"mode": "slow", "lines": 2}})
+    bus = EventBus()
+    rec = Recorder(bus)
+    moved: list[str] = []
+
+    def person(event: object) -> None:
+        if isinstance(event, PhaseStarted) and event.item_id == "WRK-001" and not moved:
+            actions.advance(project, "WRK-001", "blocked", reason="I want to rethink this")
+            moved.append(event.item_id)
+
+    bus.subscribe(person)
+    finished = Pipeline(project, bus, cap=2).run()
+    it = item(project)
+    assert (it.status, it.blocked_reason) == ("blocked", "I want to rethink this")
+    assert any("WRK-001" in n.text and "leaving it" in n.text for n in rec.of(Notice))
+    assert [s.item_id for s in rec.of(PhaseStarted)] == ["WRK-001", "WRK-002"]
+    assert finished.reason == "cap reached (2 attempts)"
