@@ -281,13 +281,14 @@ class Agent:
         if mode == "refuse_root":
             sys.stderr.write(REFUSE_ROOT + "\n")
             return 1
+        if mode in ("ignore_term", "spawn_children"):
+            # Before the first line: once a test sees output, SIGTERM is surely ignored.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         self.init()
         if mode == "rate_limited":
             self.final(USAGE_LIMIT, is_error=True)
             return 1
         if mode in ("hang", "ignore_term", "spawn_children"):
-            if mode != "hang":
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
             if mode == "spawn_children":
                 pids = []
                 for _ in range(int(b.get("children", 2))):

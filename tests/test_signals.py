@@ -80,8 +80,10 @@ def test_a_second_ctrl_c_kills_at_once_without_the_grace(tmp_path: Path) -> None
                            agent={"kill_grace_s": 600})
     proc, events = _start(project, "run")
     (started,) = events.wait("PhaseStarted")
+    log = Path(started["log_path"])
+    wait_for(lambda: log.exists() and "Working on it" in log.read_text())  # TERM ignored now
     os.kill(proc.pid, signal.SIGINT)
-    wait_for(lambda: "stopping the agent" in Path(started["log_path"]).read_text())
+    wait_for(lambda: "stopping the agent" in log.read_text())
     assert proc.poll() is None  # still waiting out the grace: the agent ignores SIGTERM
     os.kill(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=30) == 130
