@@ -238,7 +238,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("/", "filter the cards"),
     ("L", "show / hide the log pane"),
     ("J", "raw JSON lines in the log pane"),
-    ("End", "follow the log again after scrolling up"),
+    ("f", "follow the log again after scrolling up"),
     ("ctrl+p", "command palette (jump to an item by id or title)"),
     ("?", "this help"),
     ("q", "quit (asks while a run is live)"),
@@ -274,7 +274,7 @@ class BoardApp(App[int]):
         Binding("L", "toggle_log", "Log", id="board.log", tooltip="Show or hide the log pane"),
         Binding("J", "toggle_raw", "Raw", show=False, id="board.raw",
                 tooltip="Show the agent's raw JSON lines in the log pane"),
-        Binding("end", "follow_log", "Follow", show=False, id="board.follow",
+        Binding("f", "follow_log", "Follow", show=False, id="board.follow",
                 tooltip="Follow the tail of the log again"),
         Binding("escape", "close", "Close", show=False, id="board.close",
                 tooltip="Close the filter or the details"),
@@ -429,6 +429,8 @@ class BoardApp(App[int]):
 
     @on(BacklogLoaded)
     def _backlog_loaded(self, message: BacklogLoaded) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         if self.load_error:
             self.load_error = None
             self._part("#banner", ErrorBanner).show_error(None)
@@ -443,6 +445,8 @@ class BoardApp(App[int]):
 
     @on(BacklogFailed)
     def _backlog_failed(self, message: BacklogFailed) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         self.load_error = message.error
         self._part("#banner", ErrorBanner).show_error(message.error)
 
@@ -465,11 +469,15 @@ class BoardApp(App[int]):
 
     @on(DetailLoaded)
     def _detail_loaded(self, message: DetailLoaded) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         if message.detail.item.id == self.board.selected_id:
             self.detail_pane.show(message.detail)
 
     @on(Board.ItemHighlighted)
     def _item_highlighted(self, message: Board.ItemHighlighted) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         if not self.detail_shown:
             return
         if message.item_id:
@@ -504,6 +512,8 @@ class BoardApp(App[int]):
         while not self._watch_stop.is_set():
             if self.engine is None:
                 pid = await asyncio.to_thread(self.lock_holder, self.project)
+                if pid == os.getpid():
+                    pid = None  # our own run, between starting it and its first event
                 log = await asyncio.to_thread(self.newest_log) if pid else None
                 if pid != self.watched_pid or log != self.watched_log:
                     self.post_message(RunWatched(pid, log))
@@ -520,6 +530,8 @@ class BoardApp(App[int]):
 
     @on(RunWatched)
     def _run_watched(self, message: RunWatched) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         if self.engine is not None:
             return
         if message.pid is None:
@@ -581,6 +593,8 @@ class BoardApp(App[int]):
 
     @on(TailLines)
     def _tail_lines(self, message: TailLines) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         self.log_pane.add_lines(message.lines)
 
     # --- the engine ------------------------------------------------------------------------------
@@ -621,6 +635,8 @@ class BoardApp(App[int]):
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         worker = event.worker
         if worker.state == WorkerState.ERROR:
             error = worker.error
@@ -665,8 +681,10 @@ class BoardApp(App[int]):
         elif isinstance(event, ItemChanged):
             self.schedule_reload()
         elif isinstance(event, Notice):
-            severity = {"error": "error", "warning": "warning"}.get(event.level, "information")
-            self.notify(event.text, severity=severity)  # type: ignore[arg-type]
+            if event.level in ("error", "warning"):
+                self.notify(event.text, severity=event.level, timeout=8)  # type: ignore[arg-type]
+            else:  # checkpoints and the like: worth a line, not a toast
+                self.log_pane.add_lines([AgentLine("system", event.text, "")])
         elif isinstance(event, RunFinished):
             self.notify(f"run finished: {event.reason}", timeout=6,
                         severity="error" if event.exit_code else "information")
@@ -766,6 +784,8 @@ class BoardApp(App[int]):
         self.call_from_thread(self._acted, verb, item)
 
     def _acted(self, verb: str, item: Item) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
         past = {"add": "added", "advance": "moved", "unblock": "unblocked"}.get(verb, verb)
         self.notify(f"{item.id} {past}: {states.describe(item)}", timeout=4)
         self.board.selected_id = item.id

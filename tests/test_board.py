@@ -141,7 +141,7 @@ async def test_enter_opens_details_with_fields_notes_files_and_attempts(
         await settle(pilot)
         pane = app.query_one(DetailPane)
         assert app.detail_shown and pane.display
-        text = str(pane.query_one("#detail-body").render())
+        text = str(pane.query_one("#detail-body").render()).replace("\u00a0", " ")
         for expected in ("WRK-005", "Password reset by email", "Tokens expire after one hour.",
                          "SPEC.md", "PRD.md", "prd #1", "3m12s", "complete", "$0.42",
                          "build #1", "failed", "tests failed: 2 errors", "WRK-001"):
@@ -333,6 +333,54 @@ async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
         assert not pane.display
 
 
+async def test_log_pane_follows_the_tail_until_scrolled_up(board_project: Project) -> None:
+    from app.events import AgentLine
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("L")
+        pane = app.query_one(LogPane)
+        pane.add_lines([AgentLine("text", f"line {i}", "") for i in range(200)])
+        await pilot.pause()
+        assert pane.log.is_vertical_scroll_end
+        pane.log.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        pane.add_lines([AgentLine("text", f"more {i}", "") for i in range(5)])
+        await pilot.pause()
+        assert pane.log.scroll_y == 0 and pane.unseen == 5
+        assert "+5 lines below" in str(pane.query_one("#log-title").render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert pane.log.is_vertical_scroll_end and pane.unseen == 0
+        pane.add_lines([AgentLine("text", "tail", "")])
+        await pilot.pause()
+        assert pane.log.is_vertical_scroll_end
+
+
+async def test_log_pane_keeps_only_max_lines(board_project: Project) -> None:
+    from app.events import AgentLine
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(LogPane)
+        pane.max_lines = 100
+        pane.log.max_lines = 100
+        pane.lines = type(pane.lines)(maxlen=100)
+        for batch in range(10):
+            pane.add_lines([AgentLine("text", f"{batch}-{i}", "") for i in range(50)])
+        assert pane.log.line_count <= 100 and len(pane.lines) == 100
+        assert pane.log.lines[-1] == "  9-49"
+
+
+async def test_warnings_from_the_engine_are_toasts(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.post_message(EngineEvent(Notice(level="warning", text="agent missing")))
+        await pilot.pause()
+        assert "agent missing" in notifications(app)
+
+
 async def test_help_lists_the_keys(board_project: Project) -> None:
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -507,7 +555,8 @@ async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("t")
-        await wait_for(pilot, lambda: any("triaged 2 items" in n for n in notifications(app)))
+        pane = app.query_one(LogPane)
+        await wait_for(pilot, lambda: "· triaged 2 items" in pane.log.lines)
         await wait_for(pilot, lambda: app.run_state == "idle")
     assert calls == ["run"]
 

@@ -1,8 +1,8 @@
 """The log pane: the live agent's output, one line per event, bounded in memory.
 
 Lines arrive in batches (never one message per line). The pane follows the tail
-until the person scrolls up, then counts the lines that arrived below; `End`
-(or scrolling down) follows again. A key toggles the raw JSON lines. Only the
+until the person scrolls up, then counts the lines that arrived below; `f`
+(or scrolling to the bottom) follows again. A key toggles the raw JSON lines. Only the
 last `max_lines` lines are kept: the full log stays on disk.
 """
 
@@ -159,5 +159,5 @@ class LogPane(Vertical):
 
     def _update_title(self) -> None:
         view = "raw JSON" if self.raw else "agent"
-        more = f"  ·  +{self.unseen} lines below (End follows)" if self.unseen else ""
+        more = f"  ·  +{self.unseen} lines below (f follows)" if self.unseen else ""
         self.query_one("#log-title", Static).update(f" {view} · {self.source}{more}")
