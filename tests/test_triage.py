@@ -25,7 +25,7 @@ def statuses(project: Project) -> dict[str, str]:
 
 def test_five_items_run_three_at_once_and_never_more(tmp_path: Path) -> None:
     record = tmp_path / "record"
-    script = {"triage": {"mode": "complete", "sleep": 0.6, "record": str(record)}}
+    script = {"triage": {"mode": "complete", "sleep": 1.0, "record": str(record)}}
     project = make_project(tmp_path / "p", [{"title": f"Idea {n}"} for n in range(5)],
                            script=script, triage={"max_concurrent": 3})
     finished, _ = triage(project)
