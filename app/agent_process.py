@@ -13,7 +13,6 @@ its group outlives the attempt.
 from __future__ import annotations
 
 import collections
-import json
 import os
 import signal
 import subprocess
@@ -323,8 +322,8 @@ class AgentProcess:
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(text.encode("utf-8") + b"\n")
             line = streamjson.describe(text)
-            if line.kind in ("result", "error") and '"result"' in text:
-                event = _result_event(text)
+            if line.kind in ("result", "error"):
+                event = streamjson.result_event(text)
                 if event is not None:
                     out.final_event = event
             out.lines += 1
@@ -341,14 +340,5 @@ class AgentProcess:
             self._write_log(b"[stderr] " + text.encode("utf-8") + b"\n")
             tail.append(text[:2000])
             self.outcome.stderr_tail = list(tail)
-            self._batcher.add(AgentLine("stderr", streamjson._one_line(text), text))
+            self._batcher.add(AgentLine("stderr", streamjson.one_line(text), text))
 
-
-def _result_event(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(data, dict) and data.get("type") == "result":
-        return data
-    return None

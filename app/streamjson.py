@@ -16,7 +16,7 @@ MAX_TEXT = 400
 """Display renderings are cut here; the log file keeps the whole line."""
 
 
-def _one_line(text: str, limit: int = MAX_TEXT) -> str:
+def one_line(text: str, limit: int = MAX_TEXT) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -50,17 +50,17 @@ def describe(line: str) -> AgentLine:
     raw = line.rstrip("\r\n")
     stripped = raw.strip()
     if not stripped.startswith("{"):
-        return AgentLine("raw", _one_line(raw), raw)
+        return AgentLine("raw", one_line(raw), raw)
     try:
         data = json.loads(stripped)
     except (ValueError, RecursionError):
-        return AgentLine("raw", _one_line(raw), raw)
+        return AgentLine("raw", one_line(raw), raw)
     if not isinstance(data, dict):
-        return AgentLine("raw", _one_line(raw), raw)
+        return AgentLine("raw", one_line(raw), raw)
     try:
         return _describe_event(data, raw)
     except Exception:  # a shape we did not foresee: show it, never crash
-        return AgentLine("raw", _one_line(raw), raw)
+        return AgentLine("raw", one_line(raw), raw)
 
 
 def _describe_event(data: dict[str, Any], raw: str) -> AgentLine:
@@ -71,10 +71,10 @@ def _describe_event(data: dict[str, Any], raw: str) -> AgentLine:
             version = data.get("claude_code_version", "")
             text = f"session started: model {model}" + (f", claude {version}" if version else "")
             return AgentLine("system", text, raw)
-        return AgentLine("system", _one_line(f"system: {data.get('subtype', '')}"), raw)
+        return AgentLine("system", one_line(f"system: {data.get('subtype', '')}"), raw)
     if kind == "result":
         if data.get("is_error"):
-            return AgentLine("error", _one_line(f"error: {data.get('result') or 'agent failed'}"),
+            return AgentLine("error", one_line(f"error: {data.get('result') or 'agent failed'}"),
                              raw)
         bits = [f"finished: {data.get('subtype', 'done')}"]
         if isinstance(data.get("num_turns"), int):
@@ -88,7 +88,7 @@ def _describe_event(data: dict[str, Any], raw: str) -> AgentLine:
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
         if not isinstance(content, list):
-            return AgentLine("raw", _one_line(raw), raw)
+            return AgentLine("raw", one_line(raw), raw)
         texts: list[str] = []
         for block in content:
             if not isinstance(block, dict):
@@ -97,28 +97,28 @@ def _describe_event(data: dict[str, Any], raw: str) -> AgentLine:
             if btype == "tool_use":
                 name = str(block.get("name", "tool"))
                 arg = _tool_arg(name, block.get("input"))
-                return AgentLine("tool", _one_line(f"{name} {arg}".rstrip()), raw)
+                return AgentLine("tool", one_line(f"{name} {arg}".rstrip()), raw)
             if btype == "tool_result":
                 text = _result_text(block.get("content"))
                 if block.get("is_error"):
-                    return AgentLine("error", _one_line(f"tool error: {text}"), raw)
-                return AgentLine("tool_result", _one_line(text) or "(tool result)", raw)
+                    return AgentLine("error", one_line(f"tool error: {text}"), raw)
+                return AgentLine("tool_result", one_line(text) or "(tool result)", raw)
             if btype == "text" and block.get("text"):
                 texts.append(str(block["text"]))
             if btype == "thinking" and block.get("thinking"):
                 texts.append(str(block["thinking"]))
         if data.get("error") and texts:
-            return AgentLine("error", _one_line(" ".join(texts)), raw)
+            return AgentLine("error", one_line(" ".join(texts)), raw)
         if texts:
-            return AgentLine("text", _one_line(" ".join(texts)), raw)
+            return AgentLine("text", one_line(" ".join(texts)), raw)
         return AgentLine("system", f"({kind} message)", raw)
-    return AgentLine("system", _one_line(f"{kind or 'event'}"), raw)
+    return AgentLine("system", one_line(f"{kind or 'event'}"), raw)
 
 
 def result_event(line: str) -> dict[str, Any] | None:
     """The parsed final `{"type": "result", ...}` event, or None for any other line."""
     stripped = line.strip()
-    if not stripped.startswith('{"type":"result"') and '"result"' not in stripped[:200]:
+    if not stripped.startswith("{") or '"result"' not in stripped:
         return None
     try:
         data = json.loads(stripped)

@@ -69,3 +69,12 @@ def test_a_300_kb_line_is_kept_whole_in_raw_and_cut_for_display() -> None:
     assert got.kind == "text"
     assert len(got.text) <= 400
     assert got.raw == line
+
+
+def test_result_event_finds_only_the_final_result() -> None:
+    from app.streamjson import result_event
+
+    final = json.dumps({"type": "result", "is_error": True, "result": "Not logged in"})
+    assert result_event(final) == json.loads(final)
+    assert result_event(_assistant({"type": "text", "text": '"result"'})) is None
+    assert result_event('{"result": broken') is None
