@@ -188,7 +188,8 @@ class AttemptRunner:
             if exc.missing:
                 reason = f"{exc}: {out.failure_reason()}"
             else:
-                agent_said = out.error_text
+                tail = [line for line in out.stderr_tail if line.strip()]
+                agent_said = out.error_text or (" | ".join(tail[-3:])[-600:] if tail else None)
                 reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
             return AttemptReport("failed", reason, global_failure=global_failure(out),
                                  process=out)

@@ -71,25 +71,49 @@ from typing import Any
 DOCS = {"prd": "PRD.md", "research": "RESEARCH.md", "design": "DESIGN.md",
         "spec": "SPEC.md", "review": "REVIEW.md", "investigate": "INVESTIGATION.md"}
 
-# The real CLI's output when not logged in (claude 2.1.197, shortened where harmless).
-_SESSION = "75e148d3-8b6e-47aa-befa-65c9a47ef5de"
+# The real CLI's output when not logged in (claude 2.1.197), byte for byte.
 NOT_LOGGED_IN_LINES = (
-    json.dumps({"type": "system", "subtype": "init", "cwd": "", "session_id": _SESSION,
-                "tools": ["Task", "Bash", "Edit", "Read", "Write"], "mcp_servers": [],
-                "model": "claude-opus-4-8[1m]", "permissionMode": "default",
-                "apiKeySource": "none", "claude_code_version": "2.1.197",
-                "output_style": "default"}, ensure_ascii=False),
-    json.dumps({"type": "assistant", "message": {
-        "id": "261d0cfe-ea7e-4dd5-ae40-8be70c08d537", "model": "<synthetic>",
-        "role": "assistant", "stop_reason": "stop_sequence", "type": "message",
-        "content": [{"type": "text", "text": "Not logged in · Please run /login"}]},
-        "parent_tool_use_id": None, "session_id": _SESSION,
-        "error": "authentication_failed"}, ensure_ascii=False),
-    json.dumps({"type": "result", "subtype": "success", "is_error": True,
-                "duration_ms": 117, "duration_api_ms": 0, "num_turns": 1,
-                "result": "Not logged in · Please run /login", "stop_reason": "stop_sequence",
-                "session_id": _SESSION, "total_cost_usd": 0, "permission_denials": [],
-                "terminal_reason": "completed"}, ensure_ascii=False),
+    (
+        '{"type":"system","subtype":"init","cwd":"/home/dev/project","session_id":"75e148d3-8b6e-'
+        '47aa-befa-65c9a47ef5de","tools":["Task","Bash","CronCreate","CronDelete","CronList","Des'
+        'ignSync","Edit","EnterWorktree","ExitWorktree","NotebookEdit","Read","ReportFindings","S'
+        'cheduleWakeup","SendMessage","Skill","TaskCreate","TaskGet","TaskList","TaskOutput","Tas'
+        'kStop","TaskUpdate","ToolSearch","WebFetch","WebSearch","Workflow","Write"],"mcp_servers'
+        '":[],"model":"claude-opus-4-8[1m]","permissionMode":"default","slash_commands":["deep-re'
+        'search","design-sync","update-config","verify","debug","code-review","simplify","batch",'
+        '"fewer-permission-prompts","loop","claude-api","run","run-skill-generator","clear","comp'
+        'act","config","context","heapdump","init","reload-skills","review","security-review","us'
+        'age","insights","goal","team-onboarding"],"apiKeySource":"none","claude_code_version":"2'
+        '.1.197","output_style":"default","agents":["claude","Explore","general-purpose","Plan","'
+        'statusline-setup"],"skills":["deep-research","design-sync","update-config","verify","deb'
+        'ug","code-review","simplify","batch","fewer-permission-prompts","loop","claude-api","run'
+        '","run-skill-generator"],"plugins":[],"analytics_disabled":false,"product_feedback_disab'
+        'led":false,"uuid":"7a27700a-4e67-441e-8552-b8b71162db0d","memory_paths":{"auto":"/home/d'
+        'ev/.claude/projects/-home-dev-project/memory/"},"fast_mode_state":"off"}'
+    ),
+    (
+        '{"type":"assistant","message":{"id":"261d0cfe-ea7e-4dd5-ae40-8be70c08d537","container":n'
+        'ull,"model":"<synthetic>","role":"assistant","stop_details":null,"stop_reason":"stop_seq'
+        'uence","stop_sequence":"","type":"message","usage":{"input_tokens":0,"output_tokens":0,"'
+        'cache_creation_input_tokens":0,"cache_read_input_tokens":0,"server_tool_use":{"web_searc'
+        'h_requests":0,"web_fetch_requests":0},"service_tier":null,"cache_creation":{"ephemeral_1'
+        'h_input_tokens":0,"ephemeral_5m_input_tokens":0},"inference_geo":null,"iterations":null,'
+        '"speed":null},"content":[{"type":"text","text":"Not logged in · Please run /login"}],"co'
+        'ntext_management":null},"parent_tool_use_id":null,"session_id":"75e148d3-8b6e-47aa-befa-'
+        '65c9a47ef5de","uuid":"45322ca2-bc08-4997-9ab8-02cda7d8d24a","error":"authentication_fail'
+        'ed"}'
+    ),
+    (
+        '{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"duration_m'
+        's":117,"duration_api_ms":0,"num_turns":1,"result":"Not logged in · Please run /login","s'
+        'top_reason":"stop_sequence","session_id":"75e148d3-8b6e-47aa-befa-65c9a47ef5de","total_c'
+        'ost_usd":0,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_t'
+        'okens":0,"output_tokens":0,"server_tool_use":{"web_search_requests":0,"web_fetch_request'
+        's":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":0,"ephemer'
+        'al_5m_input_tokens":0},"inference_geo":"","iterations":[],"speed":"standard"},"modelUsag'
+        'e":{},"permission_denials":[],"terminal_reason":"completed","fast_mode_state":"off","uui'
+        'd":"f4bf1e01-3eb7-4430-a314-491df31a5d22"}'
+    ),
 )
 REFUSE_ROOT = ("--dangerously-skip-permissions cannot be used with root/sudo privileges "
                "for security reasons")

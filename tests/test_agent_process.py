@@ -175,3 +175,16 @@ def test_the_demo_personality_is_believable_and_reproducible(tmp_path: Path) -> 
     assert len(runs[0]) >= 4 and any(text.split()[0] in ("Read", "Grep", "Bash", "Glob",
                                                           "Edit", "WebSearch", "Write")
                                       for text in runs[0])
+
+
+def test_not_logged_in_mode_prints_the_real_clis_lines_and_no_result(tmp_path: Path) -> None:
+    from app.scripted_agent import NOT_LOGGED_IN_LINES
+
+    spec = _spec(tmp_path, AGENT, "not_logged_in")
+    out = AgentProcess(spec).run()
+    assert spec.log_path.read_text().splitlines() == list(NOT_LOGGED_IN_LINES)
+    assert out.exit_code == 1 and not spec.result_path.exists()
+    assert out.error_text == "Not logged in · Please run /login"
+    sample = Path("/work/shared/samples/claude-2.1.197-stream-json-not-logged-in.jsonl")
+    if sample.exists():  # the recorded output of the real CLI, where available
+        assert list(NOT_LOGGED_IN_LINES) == sample.read_text().splitlines()

@@ -367,3 +367,12 @@ def test_a_person_moving_the_item_during_a_phase_wins(tmp_path: Path) -> None:
     assert any("WRK-001" in n.text and "leaving it" in n.text for n in rec.of(Notice))
     assert [s.item_id for s in rec.of(PhaseStarted)] == ["WRK-001", "WRK-002"]
     assert finished.reason == "cap reached (2 attempts)"
+
+
+def test_checkpoint_false_makes_no_commits_and_no_notice(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready()], git=True, run={"checkpoint": False})
+    head = run_git(project.root, "rev-parse", "HEAD")
+    _, rec = run(project)
+    assert item(project).status == "done"
+    assert run_git(project.root, "rev-parse", "HEAD") == head
+    assert not [n for n in rec.of(Notice) if "checkpoint" in n.text]
