@@ -195,6 +195,8 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
     code = EXIT_SIGNAL.get(signal.Signals(got[0]), 130) if got else finished.exit_code
     if renderer.mode != "json":
         _summary(finished, what, code)
+    elif code == 4:  # the one message goes to stderr in every mode
+        print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
     return code
 
 

@@ -83,3 +83,12 @@ def test_nothing_to_do_is_not_an_error(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", [{"title": "Only an idea"}])
     code, out, _ = _run(project, "run")
     assert code == 0 and "run finished: no more work (0 attempts" in out
+
+
+def test_json_events_still_say_an_every_item_failure_once_on_stderr(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready()], script={"default": "rate_limited"})
+    code, out, err = _run(project, "run", "--json-events")
+    assert code == 4
+    assert err.count("usage/rate limit") == 1
+    final = json.loads(out.splitlines()[-1])
+    assert final["type"] == "RunFinished" and final["exit_code"] == 4
