@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Config
-from app.model import PHASE_TITLES, Item
+from app.model import ASSESSMENT_CHOICES, PHASE_TITLES, Item
 
 PROMPT_PHASES: tuple[str, ...] = (
     "triage", "investigate", "prd", "research", "design", "spec", "build", "review",
@@ -57,13 +57,15 @@ def template_for(phase: str, config: Config, prompts_dir: Path) -> str:
     return shipped_template(phase)
 
 
-def result_shape(item_id: str, phase: str) -> str:
-    """The exact JSON the agent must write."""
+def result_shape(item_id: str, phase: str, item: Item | None = None) -> str:
+    """The exact JSON the agent must write (the assessment shows the item's current one,
+    or the choices where there is none, so an agent never copies a made-up estimate)."""
+    assessment = {key: (getattr(item, key, None) or "|".join(choices))
+                  for key, choices in ASSESSMENT_CHOICES.items()}
     shape: dict[str, Any] = {
         "item_id": item_id, "phase": phase, "result": "complete",
         "summary": "one line: what you did", "blocked_reason": None,
-        "assessment": {"size": "small", "complexity": "low", "risk": "low"},
-        "follow_ups": [],
+        "assessment": assessment, "follow_ups": [],
     }
     if phase == "triage":
         shape["needs_investigation"] = False
@@ -111,7 +113,7 @@ def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
         "",
         "## When you are done",
         f"Write this JSON file, exactly this shape, to {result_file}:",
-        result_shape(item.id, phase),
+        result_shape(item.id, phase, item),
         f"`result` is one of {results}. `assessment` is your current estimate (size small|"
         "medium|large, complexity and risk low|medium|high). `follow_ups` lists new work "
         "you found (a title, or {\"title\": ..., \"notes\": ...}).",
