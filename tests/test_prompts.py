@@ -44,6 +44,13 @@ def test_config_prompt_overrides_everything(tmp_path: Path) -> None:
     assert "/changes:prd WRK-001" in text and "project file" not in text
 
 
+def test_a_skill_template_opens_the_prompt_so_claude_runs_it(tmp_path: Path) -> None:
+    config = Config(prompts={"prd": "/changes:prd {item_id}"})
+    text = build_prompt(ITEM, "prd", config=config, prompts_dir=tmp_path, result_file=tmp_path)
+    assert text.startswith("/changes:prd WRK-001\n")
+    assert "ID: WRK-001" in text and str(tmp_path) in text  # the contract still follows
+
+
 def test_project_file_overrides_the_shipped_template(tmp_path: Path) -> None:
     (tmp_path / "prd.md").write_text("Project PRD rules for {title} in {change_dir}.")
     text = build_prompt(ITEM, "prd", config=Config(), prompts_dir=tmp_path,

@@ -106,10 +106,13 @@ def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
         lines += ["Notes from people (follow them):", item.notes.strip()]
     if last_error:
         lines += ["", f"The previous attempt at this step failed: {last_error}"]
+    # A template that calls a skill (`/changes:prd WRK-001`) must open the prompt, or
+    # claude would not run it as a command; the context then follows as its arguments.
+    skill = body.startswith("/")
     lines += [
         "",
         f"## Your step: {step} (attempt {attempt})",
-        body,
+        "Run the command at the top of this prompt for this item." if skill else body,
         "",
         "## When you are done",
         f"Write this JSON file, exactly this shape, to {result_file}:",
@@ -121,4 +124,6 @@ def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
         "contradict each other, when you need access or a decision you do not have, or "
         "when going on could lose a person's work. Write the result file last, once.",
     ]
+    if skill:
+        lines = [body, "", *lines]
     return "\n".join(lines) + "\n"
