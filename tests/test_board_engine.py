@@ -1,0 +1,84 @@
+"""The board with the real engine: the Pipeline in the App's worker thread (scripted agent
+processes), and a real `orchestrate run` in another process that the board watches.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from test_board import notifications, settle, wait_for
+from textual.message import Message
+
+from app.events import PhaseFinished, PhaseStarted
+from app.tui import BoardApp, EngineEvent
+from widgets.board import BoardColumn
+from widgets.detail import DetailPane
+from widgets.logpane import LogPane
+from widgets.status import RunHeader
+
+sys.path.insert(0, str(REPO / "tests"))
+from engine_helpers import make_project, orchestrate, ready
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_r_runs_the_real_pipeline_and_the_card_reaches_done(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready(title="Add login page")],
+                           run={"checkpoint": False})
+    seen: list[Message] = []
+    app = BoardApp(project, watch_files=False)
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        assert app.board.selected_id == "WRK-001"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_state == "idle" and "WRK-001" in
+                       app.query_one("#col-done", BoardColumn).item_ids, timeout=60)
+        events = [m.event for m in seen if isinstance(m, EngineEvent)]
+        assert [e.phase for e in events if isinstance(e, PhaseStarted)] == [
+            "prd", "research", "design", "spec", "build", "review"]
+        assert {e.outcome for e in events if isinstance(e, PhaseFinished)} == {"complete"}
+        # The agent's own words reached the log pane.
+        lines = app.query_one(LogPane).log.lines
+        assert any("Starting the review phase for WRK-001." in line for line in lines)
+        assert any("run finished: no more work" in n for n in notifications(app))
+        # The details show the six attempts from the worklog.
+        app.board.select("WRK-001")
+        await pilot.press("enter")
+        await settle(pilot)
+        text = str(app.query_one(DetailPane).query_one("#detail-body").render())
+        assert text.count("complete") >= 6
+
+
+async def test_the_board_watches_a_run_of_another_process(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready(title="Add login page")],
+                           script={"default": {"mode": "slow", "lines": 60}},
+                           run={"checkpoint": False})
+    proc = orchestrate(project, "run")
+    try:
+        app = BoardApp(project, watch_files=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            header = app.query_one(RunHeader)
+            await wait_for(pilot, lambda: f"watching a run of pid {proc.pid}" in
+                           str(header.render()), timeout=20)
+            await wait_for(pilot, lambda: "WRK-001 · prd · attempt 1" in str(header.render()))
+            pane = app.query_one(LogPane)
+            assert pane.display
+            await wait_for(pilot, lambda: any("slow line 3" in line for line in pane.log.lines),
+                           timeout=20)
+            # The card moved by the other process shows (BACKLOG.yaml is watched).
+            await wait_for(pilot, lambda: "WRK-001" in
+                           app.query_one("#col-in_progress", BoardColumn).item_ids)
+            await pilot.press("r")  # cannot run while another process holds the lock
+            assert any(f"pid {proc.pid}" in n for n in notifications(app))
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+            await wait_for(pilot, lambda: str(header.render()).startswith("idle"), timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
