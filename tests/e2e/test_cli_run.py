@@ -92,3 +92,31 @@ def test_json_events_still_say_an_every_item_failure_once_on_stderr(tmp_path: Pa
     assert err.count("usage/rate limit") == 1
     final = json.loads(out.splitlines()[-1])
     assert final["type"] == "RunFinished" and final["exit_code"] == 4
+
+
+def test_on_a_terminal_the_live_status_line_runs_and_clears(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    project = make_project(tmp_path / "p", [ready()],
+                           script={"default": {"mode": "slow", "lines": 2}})
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: orchestrate on a terminal
+        os.execv(sys.executable, [sys.executable, "-m", "app", "-C", str(project.root), "run",
+                                  "--cap", "2"])
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal closed: the child is gone
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = output.decode("utf-8", errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "⏵ WRK-001 prd #1" in text  # the live status line with item, phase, attempt
+    assert "slow line" in text  # and the agent's latest line
+    assert "run finished: cap reached (2 attempts)" in text
