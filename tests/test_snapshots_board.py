@@ -65,6 +65,16 @@ class TestBoard:
                             run_before=run_before)
 
 
+    def test_board_light_theme(self, snap_compare: Any, board_project: Project) -> None:
+        """The board under `textual-light`: light backgrounds, the same cards, readable
+        ids, badges, phase bar and blocked reason (every colour is a theme variable)."""
+        async def run_before(pilot: Pilot) -> None:
+            pilot.app.theme = "textual-light"
+            await settle(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(100, 30),
+                            run_before=run_before)
+
+
 class TestDetail:
     """The detail pane."""
 

@@ -19,7 +19,7 @@ REASON_MAX = 48
 
 SIZE_BADGE = {"small": "S", "medium": "M", "large": "L"}
 """One-letter size badges."""
-RISK_STYLE = {"low": "$success", "medium": "$warning", "high": "$error bold"}
+RISK_STYLE = {"low": "$text-success", "medium": "$text-warning", "high": "$text-error bold"}
 """Risk badges are coloured by theme variable."""
 
 
@@ -51,13 +51,13 @@ def badges(item: Item) -> Content:
 
 def render_card(item: Item) -> Content:
     """The card of `item`: id and badges, title, then progress or blocked reason."""
-    head = Content.assemble((item.id, "$accent bold"), " ", badges(item))
+    head = Content.assemble((item.id, "$text-accent bold"), " ", badges(item))
     lines = [head, Content(shorten(item.title, TITLE_MAX))]
     if item.status == "in_progress":
-        lines.append(Content.styled(phase_bar(item.phase or PHASES[0]), "$primary"))
+        lines.append(Content.styled(phase_bar(item.phase or PHASES[0]), "$text-primary"))
     elif item.status == "researching":
         lines.append(Content.styled("researching", "$text-muted italic"))
     elif item.status == "blocked" and item.blocked_reason:
         lines.append(Content.styled("⚠ " + shorten(item.blocked_reason, REASON_MAX),
-                                    "$error"))
+                                    "$text-error"))
     return Content("\n").join(lines)

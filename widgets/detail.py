@@ -49,8 +49,8 @@ def format_seconds(seconds: float) -> str:
 
 
 OUTCOME_STYLE = {
-    "complete": "$success", "progress": "$primary", "blocked": "$warning",
-    "failed": "$error", "timeout": "$error", "interrupted": "$warning",
+    "complete": "$text-success", "progress": "$text-primary", "blocked": "$text-warning",
+    "failed": "$text-error", "timeout": "$text-error", "interrupted": "$text-warning",
 }
 """Worklog outcomes coloured by theme variable."""
 
@@ -59,18 +59,18 @@ def render_detail(detail: ItemDetail) -> Content:
     """The pane's text for one item."""
     item = detail.item
     lines: list[Content] = [
-        Content.assemble((item.id, "$accent bold"), "  ", (describe(item), "$text-muted")),
+        Content.assemble((item.id, "$text-accent bold"), "  ", (describe(item), "$text-muted")),
         Content.styled(item.title, "bold"),
     ]
     if item.status == "in_progress":
-        lines.append(Content.styled(phase_bar(item.phase), "$primary"))
+        lines.append(Content.styled(phase_bar(item.phase), "$text-primary"))
     lines.append(Content(""))
     for name in FIELDS:
         value = getattr(item, name)
         if name == "depends_on":
             value = ", ".join(value) if value else None
         shown = "—" if value in (None, "") else str(value)
-        style = "$error" if name == "blocked_reason" and value else ""
+        style = "$text-error" if name == "blocked_reason" and value else ""
         lines.append(Content.assemble((f"{name:<15}", "$text-muted"), (shown, style)))
     for key, value in item.extra.items():
         lines.append(Content.assemble((f"{key:<15}", "$text-muted"), str(value)))

@@ -103,7 +103,7 @@ class UnblockScreen(ModalScreen[str | None]):
             yield Static(self.item.title, markup=False)
             yield Static(Content.assemble(("blocked: ", "$text-muted"),
                                           (self.item.blocked_reason or "no reason given",
-                                           "$error")))
+                                           "$text-error")))
             yield Input(placeholder="notes for the next agent (Enter unblocks)",
                         id="unblock-notes")
             yield Static(Content.styled("Enter unblocks · Escape cancels", "$text-muted"))
@@ -219,7 +219,7 @@ class HelpScreen(ModalScreen[None]):
         """(key, what it does) pairs."""
 
     def compose(self) -> ComposeResult:
-        lines = [Content.assemble((f"{key:>10}  ", "$accent bold"), text)
+        lines = [Content.assemble((f"{key:>10}  ", "$text-accent bold"), text)
                  for key, text in self.keys]
         with Vertical(id="help-dialog", classes="dialog"):
             yield Label("Keys", classes="dialog-title")
