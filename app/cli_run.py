@@ -195,7 +195,7 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
     code = EXIT_SIGNAL.get(signal.Signals(got[0]), 130) if got else finished.exit_code
     if renderer.mode != "json":
         _summary(finished, what, code)
-    elif code == 4:  # the one message goes to stderr in every mode
+    elif code in (1, 4):  # the one message goes to stderr in every mode
         print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
     return code
 
@@ -203,8 +203,8 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
 def _summary(finished: RunFinished, what: str, code: int) -> None:
     totals = f"{finished.attempts} attempt{'s' if finished.attempts != 1 else ''}, " \
              f"${finished.cost_usd:.4f}"
-    if code == 4:
-        # One clear message for a failure that hits every item.
+    if code in (1, 4):
+        # One clear message (the engine reports it only in RunFinished, never twice).
         print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
         print(f"{what} stopped ({totals})")
     elif code in (130, 143):

@@ -139,7 +139,6 @@ class Pipeline:
             except _Stop as stop:
                 finished = RunFinished(reason=stop.reason, exit_code=stop.exit_code)
             except OrchestrateError as exc:
-                self.notice("error", str(exc))
                 finished = RunFinished(reason=str(exc), exit_code=EXIT_ERROR)
             finished = RunFinished(reason=finished.reason, exit_code=finished.exit_code,
                                    attempts=self.attempts, cost_usd=round(self.cost_usd, 6))

@@ -94,7 +94,6 @@ class Triage:
                 else:
                     reason, code = "no more work", EXIT_OK
             except OrchestrateError as exc:
-                self.notice("error", str(exc))
                 reason, code = str(exc), EXIT_ERROR
             finished = RunFinished(reason=reason, exit_code=code, attempts=self.attempts,
                                    cost_usd=round(self.cost_usd, 6))

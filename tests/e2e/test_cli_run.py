@@ -120,3 +120,11 @@ def test_on_a_terminal_the_live_status_line_runs_and_clears(tmp_path: Path) -> N
     assert "⏵ WRK-001 prd #1" in text  # the live status line with item, phase, attempt
     assert "slow line" in text  # and the agent's latest line
     assert "run finished: cap reached (2 attempts)" in text
+
+
+def test_an_unknown_target_is_an_error_said_once(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready()])
+    code, out, err = _run(project, "run", "--target", "WRK-009")
+    assert code == 1
+    assert err.count("no item 'WRK-009'") == 1 and "no item" not in out
+    assert project.store().load().get("WRK-001").status == "ready"
