@@ -33,6 +33,8 @@ INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-c
 _NOT_LOGGED_IN = re.compile(r"not logged in|please run /login|invalid api key|"
                             r"authentication[_ ]failed|oauth token has expired", re.I)
 _ROOT = re.compile(r"cannot be used with root/sudo", re.I)
+_BAD_ARGS = re.compile(r"requires --verbose|error: unknown option|error: missing required "
+                       r"argument|error: option '.*' argument missing", re.I)
 _LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests|"
                     r"credit balance is too low", re.I)
 
@@ -66,6 +68,11 @@ def global_failure(out: ProcessOutcome) -> str | None:
         return ("claude refuses --dangerously-skip-permissions as root/sudo: run orchestrate "
                 "as a normal user (or in a sandbox user), or change agent.command in "
                 "orchestrate.toml")
+    if _BAD_ARGS.search(blob):
+        said = next((t for t in reversed(out.stderr_tail) if _BAD_ARGS.search(t)),
+                    out.error_text or "")
+        return (f"the agent rejected its command line ({said.strip()}): fix agent.command "
+                "in orchestrate.toml")
     if _LIMIT.search(blob):
         said = out.error_text or next((t for t in out.stderr_tail if _LIMIT.search(t)), "")
         return (f"the agent hit a usage/rate limit ({said.strip() or 'limit reached'}): "

@@ -376,3 +376,17 @@ def test_checkpoint_false_makes_no_commits_and_no_notice(tmp_path: Path) -> None
     assert item(project).status == "done"
     assert run_git(project.root, "rev-parse", "HEAD") == head
     assert not [n for n in rec.of(Notice) if "checkpoint" in n.text]
+
+
+def test_an_agent_rejecting_its_command_line_stops_the_run(tmp_path: Path) -> None:
+    import sys
+
+    bogus = ("import sys; sys.stderr.write(\"error: unknown option '--bogus'\\n\"); "
+             "sys.exit(1)")
+    project = make_project(tmp_path / "p", [ready()],
+                           command=[sys.executable, "-c", bogus, "{prompt}", "--bogus"])
+    finished, rec = run(project)
+    assert finished.exit_code == 4
+    assert "error: unknown option '--bogus'" in finished.reason
+    assert "agent.command" in finished.reason
+    assert len(rec.of(PhaseFinished)) == 1
