@@ -267,17 +267,20 @@ class AgentProcess:
                 threading.Thread(target=self._read_stderr, args=(proc.stderr,), daemon=True,
                                  name=f"agent-stderr-{proc.pid}"),
             ]
-            for t in readers:
-                t.start()
             try:
-                if self._on_spawn is not None:  # inside the try: if it fails, the agent dies
+                # Inside the try (if it fails, the agent dies) and before the readers start
+                # (observers see PhaseStarted before any of the agent's output).
+                if self._on_spawn is not None:
                     self._on_spawn(proc.pid)
+                for t in readers:
+                    t.start()
                 self._supervise(proc, started)
             finally:
                 # Whatever the agent left running in its group goes with it.
                 kill_group(proc.pid, min(spec.kill_grace_s, 1.0), proc, self.kill_now)
                 for t in readers:
-                    t.join(timeout=5)
+                    if t.is_alive():
+                        t.join(timeout=5)
                 self._batcher.flush(force=True)
                 out.exit_code = proc.poll()
                 out.duration_s = time.monotonic() - started

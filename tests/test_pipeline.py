@@ -390,3 +390,14 @@ def test_an_agent_rejecting_its_command_line_stops_the_run(tmp_path: Path) -> No
     assert "error: unknown option '--bogus'" in finished.reason
     assert "agent.command" in finished.reason
     assert len(rec.of(PhaseFinished)) == 1
+
+
+def test_phase_started_comes_before_any_output_even_from_a_chatty_agent(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready()],
+                           script={"prd": {"mode": "chatty", "lines": 3000}})
+    _, rec = run(project, cap=1)
+    kinds = [type(e).__name__ for e in rec.events
+             if isinstance(e, (PhaseStarted, AgentOutput, PhaseFinished))]
+    assert kinds[0] == "PhaseStarted" and kinds[-1] == "PhaseFinished"
+    assert set(kinds[1:-1]) == {"AgentOutput"}
+    assert sum(len(e.lines) for e in rec.of(AgentOutput)) >= 3000
