@@ -272,9 +272,9 @@ class BoardApp(App[int]):
         Binding("slash", "filter", "Filter", key_display="/", id="board.filter",
                 tooltip="Show only the cards matching some text"),
         Binding("L", "toggle_log", "Log", id="board.log", tooltip="Show or hide the log pane"),
-        Binding("J", "toggle_raw", "Raw", show=False, id="board.raw",
+        Binding("J", "toggle_raw", "Raw", id="board.raw",
                 tooltip="Show the agent's raw JSON lines in the log pane"),
-        Binding("f", "follow_log", "Follow", show=False, id="board.follow",
+        Binding("f", "follow_log", "Follow", id="board.follow",
                 tooltip="Follow the tail of the log again"),
         Binding("escape", "close", "Close", show=False, id="board.close",
                 tooltip="Close the filter or the details"),
@@ -288,7 +288,7 @@ class BoardApp(App[int]):
     """idle, running, pausing, stopping, triage or watching (the Footer follows it)."""
     detail_shown: reactive[bool] = reactive(False)
     """Whether the detail pane is open."""
-    log_shown: reactive[bool] = reactive(False)
+    log_shown: reactive[bool] = reactive(False, bindings=True)
     """Whether the log pane is open."""
     backlog: var[Backlog | None] = var(None)
     """The last good snapshot of BACKLOG.yaml."""
@@ -586,7 +586,7 @@ class BoardApp(App[int]):
                 batch = tuple(describe_line(line.decode("utf-8", "replace"))
                               for line in complete if line.strip())
                 # Back-pressure: never run ahead of the UI (toolong's trick).
-                while self._message_queue.qsize() > TAIL_BACKLOG_BOUND and not stop.is_set():
+                while self.message_queue_size > TAIL_BACKLOG_BOUND and not stop.is_set():
                     stop.wait(0.05)
                 if batch:
                     self.post_message(TailLines(batch))
@@ -717,6 +717,8 @@ class BoardApp(App[int]):
             return self.run_state == "running"
         if action == "stop":
             return True if self.run_state in ("running", "pausing", "triage") else None
+        if action in ("toggle_raw", "follow_log"):
+            return self.log_shown  # log keys show in the Footer only with the log pane
         return True
 
     def selected_item(self) -> Item | None:

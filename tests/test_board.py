@@ -329,6 +329,8 @@ async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
         assert pane.log.lines[-1] == "→ Bash ls"
         await pilot.press("J")
         assert pane.log.lines[-1] == '{"type":"tool_use"}'
+        await pilot.press("J")
+        assert pane.log.lines[-1] == "→ Bash ls"
         await pilot.press("L")
         assert not pane.display
 

@@ -61,6 +61,8 @@ class BoardColumn(OptionList):
     """One status column; each option is a card whose id is the item id."""
 
     BINDINGS = [
+        Binding("enter", "select", "Details", key_display="⏎", id="board.select",
+                tooltip="Show or hide the details of this card"),
         Binding("j", "cursor_down", "Down", show=False, id="board.down",
                 tooltip="Next card in this column"),
         Binding("k", "cursor_up", "Up", show=False, id="board.up",

@@ -81,12 +81,13 @@ def column_of(screen: str, item_id: str) -> int | None:
     return None
 
 
-def open_board(tmux: Tmux, project: Project) -> None:
+def open_board(tmux: Tmux, project: Project, *args: str) -> None:
+    """`orchestrate ARGS` (no args: the board) in the project, in a tmux window."""
     env = {"TERM": "xterm-256color", "COLUMNS": str(WIDTH), "LINES": str(HEIGHT),
            "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     exports = " ".join(f"{k}={v!s}" for k, v in env.items())
-    command = f"cd {project.root} && env {exports} {sys.executable} -m app"
+    command = f"cd {project.root} && env {exports} {sys.executable} -m app {' '.join(args)}"
     tmux.run("new-session", "-d", "-s", "board", "-x", str(WIDTH), "-y", str(HEIGHT), command)
     tmux.run("set-option", "-t", "board", "remain-on-exit", "on")
 
@@ -117,7 +118,7 @@ def test_run_key_walks_a_card_to_done_with_the_real_engine(tmux: Tmux,
 
 def test_an_external_edit_and_a_broken_file_show_live(tmux: Tmux, tmp_path: Path) -> None:
     project = make_project(tmp_path / "proj", [ready(title="Add login page")])
-    open_board(tmux, project)
+    open_board(tmux, project, "board")
     tmux.wait_for(lambda s: "WRK-001" in s and "idle" in s)
     path = project.backlog_path
     good = path.read_text()
