@@ -78,6 +78,8 @@ class Pipeline:
         self.target = target.strip().upper() if target else None
         self.cap = cap
         self.config = config or project.config()
+        self.store = project.store()
+        """One store for the run: it re-parses BACKLOG.yaml only when its bytes change."""
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._kill_now = threading.Event()
@@ -177,7 +179,7 @@ class Pipeline:
 
     # choosing work -----------------------------------------------------------------------------
     def _next_item(self) -> Item | None:
-        backlog = self.project.store().load()
+        backlog = self.store.load()
         done = {i.id for i in backlog.items if i.status == "done"}
         candidates = [i for i in backlog.items if i.id not in self._skip
                       and (self.target is None or i.id == self.target)]
@@ -206,7 +208,7 @@ class Pipeline:
             self.notice(level, text)
 
     def _explain_target(self) -> None:
-        backlog = self.project.store().load()
+        backlog = self.store.load()
         item = backlog.get(self.target or "")
         if item.status not in ("ready", "in_progress") and item.id not in self._skip:
             self.notice("warning", f"{item.id} is {states.describe(item)}: only ready or "
@@ -216,7 +218,7 @@ class Pipeline:
     def _move(self, item_id: str, target: states.Target, *, reason: str | None = None,
               result: AgentResult | None = None) -> Item:
         added: list[Item] = []
-        with self.project.store().transaction() as tx:
+        with self.store.transaction() as tx:
             if result is not None:
                 added = apply_result_fields(tx, item_id, result)
             item = actions.move_in(tx, item_id, target, by_person=False, reason=reason)
@@ -228,7 +230,7 @@ class Pipeline:
         return item
 
     def _apply_only(self, item_id: str, result: AgentResult) -> None:
-        with self.project.store().transaction() as tx:
+        with self.store.transaction() as tx:
             added = apply_result_fields(tx, item_id, result)
         for new in added:
             self.bus.emit(ItemChanged(item_id=new.id, status=new.status))
@@ -241,7 +243,7 @@ class Pipeline:
             while item.status == "in_progress":
                 phase = item.phase if item.phase in PHASES else PHASES[0]
                 ok = self._run_phase(item, phase)
-                item = self.project.store().load().get(item.id)
+                item = self.store.load().get(item.id)
                 if ok:
                     self._failed_phases = 0
                 else:
@@ -269,7 +271,7 @@ class Pipeline:
             self._check_stop()
             if self.cap is not None and self.attempts >= self.cap:
                 raise _Stop(f"cap reached ({self.cap} attempts)", EXIT_OK)
-            item = self.project.store().load().get(item.id)
+            item = self.store.load().get(item.id)
             report = self._attempt(item, phase, last_error)
             if report.outcome == "interrupted":
                 raise _Stop("stopped", EXIT_INTERRUPTED)

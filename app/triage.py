@@ -45,6 +45,8 @@ class Triage:
         self.bus = bus
         self.investigate = investigate
         self.config = config or project.config()
+        self.store = project.store()
+        """One store for the run: it re-parses BACKLOG.yaml only when its bytes change."""
         self._stop = threading.Event()
         self._kill_now = threading.Event()
         self._global: str | None = None
@@ -82,10 +84,10 @@ class Triage:
                 self.bus.emit(finished)
                 return finished
             try:
-                new = self.project.store().load().with_status("new")
+                new = self.store.load().with_status("new")
                 self._batch(new, "triage")
                 if self.investigate and not self._ended():
-                    researching = self.project.store().load().with_status("researching")
+                    researching = self.store.load().with_status("researching")
                     self._batch(researching, "investigate")
                 if self._global:  # checked first: it also stops the other agents
                     reason, code = self._global, EXIT_EVERY_ITEM
@@ -175,7 +177,7 @@ class Triage:
     def _apply(self, item_id: str, phase: str, result: AgentResult) -> None:
         """Assessment, follow-ups and the move, in one transaction."""
         try:
-            with self.project.store().transaction() as tx:
+            with self.store.transaction() as tx:
                 added = apply_result_fields(tx, item_id, result)
                 item = tx.get(item_id)
                 if phase == "triage" and result.needs_investigation:
@@ -208,7 +210,7 @@ class Triage:
 
     def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
         try:
-            with self.project.store().transaction() as tx:
+            with self.store.transaction() as tx:
                 if result is not None:
                     apply_result_fields(tx, item_id, result)
                 item = actions.move_in(tx, item_id, states.Target("blocked"), by_person=False,
