@@ -236,7 +236,7 @@ class AttemptRunner:
                       and (a.get("item"), a.get("phase")) != (item_id, phase)]
             agents.append({"item": item_id, "phase": phase, "attempt": attempt,
                            "agent_pid": pid, "agent_pgid": pid,
-                           "result_file": str(result_path)})
+                           "result_file": str(result_path.resolve())})
             write_run_state(self.project, _state(agents))
 
     def _unrecord(self, item_id: str, phase: str) -> None:
