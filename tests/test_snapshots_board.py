@@ -160,6 +160,16 @@ class TestModals:
                             run_before=run_before)
 
 
+    def test_help_80x24(self, snap_compare: Any, board_project: Project) -> None:
+        """`?` at 80x24: every key with what it does fits the dialog (hjkl, enter, a, t,
+        >, u, r, s, /, L, J, f, ctrl+p, ?, q) and `Escape closes` below."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            await pilot.press("question_mark")
+        assert snap_compare(board_app(board_project), terminal_size=(80, 24),
+                            run_before=run_before)
+
+
 class TestErrors:
     """Bad input shows; the board never crashes."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
@@ -223,7 +223,8 @@ class HelpScreen(ModalScreen[None]):
                  for key, text in self.keys]
         with Vertical(id="help-dialog", classes="dialog"):
             yield Label("Keys", classes="dialog-title")
-            yield Static(Content("\n").join(lines))
+            with VerticalScroll(id="help-keys"):
+                yield Static(Content("\n").join(lines))
             yield Static(Content.styled("Escape closes", "$text-muted"))
 
     def action_cancel(self) -> None:
