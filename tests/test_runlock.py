@@ -104,3 +104,39 @@ def test_a_board_polling_holder_pid_never_makes_a_run_fail_to_start(tmp_path: Pa
         for p in pollers:
             p.wait()
     assert runs > 0
+
+
+def _sleeper(env_marker: str | None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if env_marker:
+        env["ORCHESTRATE_RESULT_FILE"] = env_marker
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env,
+                            start_new_session=True)
+
+
+def test_reap_orphan_kills_only_a_group_that_is_really_our_agent(tmp_path: Path) -> None:
+    from engine_helpers import alive
+
+    from app.runlock import reap_orphan, write_run_state
+
+    project = make_project(tmp_path / "p")
+    marker = str(tmp_path / "p/.orchestrator/results/WRK-001_prd_1.json")
+    stranger = _sleeper(None)  # a reused pid: some other program's group
+    ours = _sleeper(marker)
+    try:
+        agents = [{"item": "WRK-002", "phase": "prd", "attempt": 1,
+                   "agent_pid": stranger.pid, "agent_pgid": stranger.pid,
+                   "result_file": str(tmp_path / "other.json")},
+                  {"item": "WRK-001", "phase": "prd", "attempt": 1, "agent_pid": ours.pid,
+                   "agent_pgid": ours.pid, "result_file": marker}]
+        write_run_state(project, {"pid": 999999, "agents": agents})
+        messages = reap_orphan(project, grace_s=1)
+        ours.wait(timeout=10)
+        assert not alive(ours.pid)
+        assert alive(stranger.pid)
+        assert len(messages) == 1 and f"pid {ours.pid}" in messages[0]
+        assert not project.run_state_path.exists()
+    finally:
+        for proc in (stranger, ours):
+            proc.kill()
+            proc.wait()
