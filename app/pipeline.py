@@ -173,6 +173,8 @@ class Pipeline:
             if item is None:
                 if self.target and first:
                     self._explain_target()
+                elif first:
+                    self._explain_idle()
                 return
             first = False
             self._work_item(item)
@@ -213,6 +215,24 @@ class Pipeline:
         if item.status not in ("ready", "in_progress") and item.id not in self._skip:
             self.notice("warning", f"{item.id} is {states.describe(item)}: only ready or "
                                    "in-progress items run")
+
+    def _explain_idle(self) -> None:
+        """Nothing ran at all: say what the person can do about it."""
+        backlog = self.store.load()
+        hints = []
+        new = backlog.with_status("new")
+        if new:
+            hints.append(f"{len(new)} new: `orchestrate triage`")
+        scoped = backlog.with_status("scoped")
+        if scoped:
+            hints.append(f"{len(scoped)} scoped: `orchestrate advance {scoped[0].id} --to "
+                         "ready`")
+        blocked = backlog.with_status("blocked")
+        if blocked:
+            hints.append(f"{len(blocked)} blocked: `orchestrate unblock {blocked[0].id} "
+                         "--notes ...`")
+        self.notice("info", "nothing to run: no ready item within the guardrails"
+                    + (f" ({'; '.join(hints)})" if hints else ""))
 
     # one item ----------------------------------------------------------------------------------
     def _move(self, item_id: str, target: states.Target, *, reason: str | None = None,

@@ -401,3 +401,11 @@ def test_phase_started_comes_before_any_output_even_from_a_chatty_agent(tmp_path
     assert kinds[0] == "PhaseStarted" and kinds[-1] == "PhaseFinished"
     assert set(kinds[1:-1]) == {"AgentOutput"}
     assert sum(len(e.lines) for e in rec.of(AgentOutput)) >= 3000
+
+
+def test_nothing_to_run_says_what_the_person_can_do(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [{"title": "Idea"}, ready(title="Big", size="large")])
+    finished, rec = run(project)
+    assert finished.attempts == 0 and finished.exit_code == 0
+    assert any("nothing to run" in n.text and "1 new: `orchestrate triage`" in n.text
+               for n in rec.of(Notice))
