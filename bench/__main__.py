@@ -1,0 +1,119 @@
+"""`python -m bench [--quick] [--json] [--items N] [--no-write]`.
+
+Every figure is measured side by side in one run on generated data, with warm-up runs and
+medians of at least five (min-max shown in the table). The full run prints a table and
+rewrites bench/RESULTS.md; `--quick --json` prints one JSON object
+`{"figures": {NAME: number|null}, "notes": {NAME: "why null"}}` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.figures import Figure, Plan, all_figures
+
+NAMES = ("status_1k_vs_backlogmd", "update_1k_vs_pyyaml_c", "update_10k_vs_pyyaml_c",
+         "board_paint_1k_vs_bare", "phase_overhead_vs_floor", "reload_ms", "log_lines_per_s",
+         "log_key_p99_ms", "log_rss_growth_mb")
+# name -> (goal as text, the test it must pass)
+GOALS = {
+    "status_1k_vs_backlogmd": ("≤ 1.0", lambda v: v <= 1.0),
+    "update_1k_vs_pyyaml_c": ("≤ 1.0", lambda v: v <= 1.0),
+    "update_10k_vs_pyyaml_c": ("≤ 1.0", lambda v: v <= 1.0),
+    "board_paint_1k_vs_bare": ("≤ 2.0", lambda v: v <= 2.0),
+    "phase_overhead_vs_floor": ("≤ 2.0", lambda v: v <= 2.0),
+    "reload_ms": ("≤ 300", lambda v: v <= 300),
+    "log_lines_per_s": ("≥ 100000", lambda v: v >= 100_000),
+    "log_key_p99_ms": ("≤ 50", lambda v: v <= 50),
+    "log_rss_growth_mb": ("≤ 50", lambda v: v <= 50),
+}
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def as_json(figures: dict[str, Figure]) -> dict[str, object]:
+    """The machine-readable shape: every name present, a number or null with a note."""
+    out: dict[str, object] = {"figures": {}, "notes": {}}
+    for name in NAMES:
+        fig = figures.get(name) or Figure(None, "not measured")
+        out["figures"][name] = fig.value  # type: ignore[index]
+        if fig.value is None:
+            out["notes"][name] = fig.note or "not measured"  # type: ignore[index]
+    return out
+
+
+def table(figures: dict[str, Figure]) -> str:
+    rows = ["| figure | value | goal | met | how |", "| --- | --- | --- | --- | --- |"]
+    for name in NAMES:
+        fig = figures.get(name) or Figure(None, "not measured")
+        goal, ok = GOALS[name]
+        value = "null" if fig.value is None else f"{fig.value:g}"
+        met = "—" if fig.value is None else ("yes" if ok(fig.value) else "**no**")
+        rows.append(f"| {name} | {value} | {goal} | {met} | {fig.note} |")
+    return "\n".join(rows)
+
+
+def details(figures: dict[str, Figure]) -> str:
+    lines = []
+    for name in NAMES:
+        fig = figures.get(name)
+        if fig and fig.detail:
+            lines.append(f"- **{name}**")
+            lines += [f"  - {d}" for d in fig.detail]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer runs (under 5 minutes)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument("--items", type=int, metavar="N",
+                        help="use N items for every size (and N x 1,000 streamed log lines)")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
+    args = parser.parse_args(argv)
+    plan = Plan(warmup=1 if args.quick else 2, repeats=5 if args.quick else 7,
+                items=args.items, quick=args.quick)
+    started = time.perf_counter()
+
+    def progress(step: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {step}", file=sys.stderr, flush=True)
+
+    figures = all_figures(plan, progress)
+    if args.json:
+        print(json.dumps(as_json(figures)))
+    else:
+        print(table(figures))
+        print()
+        print(details(figures))
+    if not (args.quick or args.json or args.no_write or args.items):
+        command = "python -m bench"
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        RESULTS.write_text(
+            f"# Benchmark results\n\nCommand: `{command}` (from the repository root)  \n"
+            f"Date: {stamp}  \nMachine: {platform.platform()}, Python "
+            f"{platform.python_version()}, {_cpus()} CPUs  \nTook: "
+            f"{time.perf_counter() - started:.0f} s\n\n"
+            "Each figure is a ratio (or a rate) of two things measured side by side in one "
+            "run, alternating, on generated data: warm-up runs first, then the median of at "
+            "least five; min-max in brackets below.\n\n"
+            f"{table(figures)}\n\n## Measurements\n\n{details(figures)}\n",
+            encoding="utf-8")
+        progress(f"wrote {RESULTS}")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,327 @@
+"""The figures: each a ratio (or a rate) measured side by side in one run on generated data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bench.common import CACHE, Stats, interleaved, measure, write_backlog
+
+BACKLOG_MD_VERSION = "1.52.0"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Figure:
+    """One measured figure: a number, or None with the reason."""
+
+    value: float | None
+    note: str = ""
+    """Why the value is None, or how it was measured."""
+    detail: list[str] = field(default_factory=list)
+    """Lines for the table: the two sides with median (min-max)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How hard to measure."""
+
+    warmup: int
+    repeats: int
+    items: int | None
+    """Override of every size (`--items N`)."""
+    quick: bool
+
+    def size(self, default: int) -> int:
+        return self.items or default
+
+
+def ratio(a: Stats, b: Stats) -> float:
+    return round(a.median / b.median, 3)
+
+
+# --- status vs Backlog.md ---------------------------------------------------------------------
+def orchestrate_argv() -> list[str]:
+    exe = shutil.which("orchestrate")
+    return [exe] if exe else [sys.executable, "-m", "app"]
+
+
+def backlog_md() -> tuple[Path | None, str]:
+    """The `backlog` command of the npm package backlog.md, installed into bench/.cache/."""
+    prefix = CACHE / "npm"
+    exe = prefix / "node_modules" / ".bin" / "backlog"
+    if exe.exists():
+        return exe, ""
+    npm = shutil.which("npm")
+    if npm is None:
+        return None, "npm is not installed, so Backlog.md (npm package backlog.md) cannot be"
+    prefix.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                           f"backlog.md@{BACKLOG_MD_VERSION}"], capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode != 0 or not exe.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return None, f"npm install backlog.md@{BACKLOG_MD_VERSION} failed: {tail[0]}"
+    return exe, ""
+
+
+def backlog_md_project(exe: Path, root: Path, n: int) -> str:
+    """A Backlog.md project of `n` tasks: `backlog init` by its CLI, task files in its format
+    (as `backlog task create` writes them, checked against 1.52.0). Returns an error or ''."""
+    root.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([str(exe), "init", "bench", "--defaults", "--integration-mode", "none",
+                           "--check-branches", "false", "--include-remote", "false", "--no-git"],
+                          cwd=root, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    tasks = root / "backlog" / "tasks"
+    if proc.returncode != 0 or not tasks.is_dir():
+        return f"backlog init failed: {(proc.stderr or proc.stdout).strip()[-200:]}"
+    statuses = ("To Do", "In Progress", "Done")
+    for i in range(1, n + 1):
+        title = f"Item number {i} with a reasonably long title"
+        slug = title.replace(" ", "-")
+        (tasks / f"task-{i} - {slug}.md").write_text(
+            f"---\nid: TASK-{i}\ntitle: {title}\nstatus: {statuses[i % 3]}\nassignee: []\n"
+            f"created_date: '2026-11-24 10:00'\nlabels: []\ndependencies: []\n"
+            f"ordinal: {i * 1000}\n---\n\n## Description\n\n"
+            f"<!-- SECTION:DESCRIPTION:BEGIN -->\nDescription of item {i}.\n"
+            f"<!-- SECTION:DESCRIPTION:END -->\n", encoding="utf-8")
+    check = subprocess.run([str(exe), "task", "list", "--plain"], cwd=root, capture_output=True,
+                           text=True, timeout=120)
+    listed = sum(1 for line in check.stdout.splitlines() if "TASK-" in line)
+    if check.returncode != 0 or listed != n:
+        return f"backlog task list --plain listed {listed} of {n} generated tasks"
+    return ""
+
+
+def status_vs_backlogmd(plan: Plan, tmp: Path) -> Figure:
+    n = plan.size(1000)
+    exe, why = backlog_md()
+    if exe is None:
+        return Figure(None, why)
+    err = backlog_md_project(exe, tmp / "backlogmd", n)
+    if err:
+        return Figure(None, err)
+    write_backlog(tmp / "orch", n)
+    ours = [*orchestrate_argv(), "status"]
+    env = {**os.environ, "NO_COLOR": "1"}
+
+    def orchestrate() -> None:
+        subprocess.run(ours, cwd=tmp / "orch", stdout=subprocess.DEVNULL, check=True, env=env)
+
+    def theirs() -> None:
+        subprocess.run([str(exe), "task", "list", "--plain"], cwd=tmp / "backlogmd",
+                       stdout=subprocess.DEVNULL, check=True, env=env)
+
+    a, b = interleaved(orchestrate, theirs, warmup=plan.warmup, repeats=plan.repeats)
+    return Figure(ratio(a, b), f"{n} items; Backlog.md {BACKLOG_MD_VERSION} via npm",
+                  [f"`orchestrate status` ({n} items): {a.show()}",
+                   f"`backlog task list --plain` ({n} tasks): {b.show()}"])
+
+
+# --- one-item update vs PyYAML C load + dump --------------------------------------------------
+def update_vs_pyyaml(plan: Plan, tmp: Path, default_n: int) -> Figure:
+    from app.store import BacklogStore
+
+    n = plan.size(default_n)
+    path = write_backlog(tmp / f"upd{n}", n)
+    store = BacklogStore(path)
+    store.load()  # warm: the board and a pipeline keep their store
+    target = f"WRK-{n // 2:03d}"
+    flip = iter(range(10**9))
+
+    def update() -> None:
+        with store.transaction() as tx:
+            tx.set(target, status="ready" if next(flip) % 2 else "scoped")
+
+    def pyyaml() -> None:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+
+    a, b = interleaved(update, pyyaml, warmup=plan.warmup, repeats=plan.repeats)
+    return Figure(ratio(a, b), f"{n} items, warm in-process store",
+                  [f"store transaction setting one field, atomic write ({n} items): {a.show()}",
+                   f"PyYAML CSafeLoader load + CSafeDumper dump ({n} items): {b.show()}"])
+
+
+# --- board: process start to first frame with cards -------------------------------------------
+def board_paint(plan: Plan, tmp: Path) -> Figure:
+    try:
+        import app.tui  # noqa: F401
+    except ImportError as exc:
+        return Figure(None, f"the board (app/tui.py) is not importable: {exc}")
+    n = plan.size(1000)
+    root = tmp / "paint"
+    write_backlog(root, n)
+
+    def child(mode: str) -> Callable[[], None]:
+        def go() -> None:
+            out = subprocess.run([sys.executable, "-m", "bench.paint", mode, str(root)],
+                                 cwd=REPO, capture_output=True, text=True, timeout=120)
+            if out.returncode != 0 or "painted" not in out.stdout:
+                raise RuntimeError(f"bench.paint {mode} failed: {out.stderr.strip()[-300:]}")
+        return go
+
+    try:
+        a, b = interleaved(child("board"), child("bare"), warmup=plan.warmup,
+                           repeats=plan.repeats)
+    except RuntimeError as exc:
+        return Figure(None, str(exc))
+    return Figure(ratio(a, b), f"{n} items, headless 160x50",
+                  [f"board: process start -> first frame with cards ({n} items): {a.show()}",
+                   f"bare Textual app with one Label: {b.show()}"])
+
+
+# --- phase overhead of `orchestrate run` ------------------------------------------------------
+GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@invalid",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@invalid"}
+AGENT = [sys.executable, "-m", "app.scripted_agent", "-p", "{prompt}"]
+
+
+def _run_project(root: Path) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / "BACKLOG.yaml").write_text(
+        "schema_version: 1\nprefix: WRK\nnext_id: 2\nitems:\n  - id: WRK-001\n"
+        "    title: Add a health endpoint\n    status: ready\n    size: small\n"
+        "    complexity: low\n    risk: low\n")
+    (root / "orchestrate.toml").write_text(
+        f"[agent]\ncommand = {json.dumps(AGENT)}\n[run]\ncooldown_s = 0\nbackoff_s = 0\n")
+    (root / ".gitignore").write_text(".orchestrator/\n")
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
+
+
+def phase_overhead(plan: Plan, tmp: Path) -> Figure:
+    try:
+        import app.pipeline
+        import app.scripted_agent  # noqa: F401
+    except ImportError as exc:
+        return Figure(None, f"the engine is not importable yet: {exc}")
+    if shutil.which("git") is None:
+        return Figure(None, "git is not installed (the floor includes a git commit)")
+    from app.model import PHASES
+    from app.store import atomic_write
+
+    script = tmp / "script.json"
+    script.write_text('{"default": "complete"}')
+    env = {**os.environ, **GIT_ENV, "ORCHESTRATE_FAKE_SCRIPT": str(script), "NO_COLOR": "1"}
+    root = tmp / "run"
+    runs: list[float] = []
+
+    def whole_run() -> None:
+        _run_project(root)
+        import time
+
+        t0 = time.perf_counter()
+        proc = subprocess.run([*orchestrate_argv(), "run", "--target", "WRK-001", "--quiet"],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        runs.append(time.perf_counter() - t0)
+        item = subprocess.run([*orchestrate_argv(), "show", "WRK-001", "--json"], cwd=root,
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0 or '"status": "done"' not in item.stdout:
+            raise RuntimeError(f"orchestrate run failed ({proc.returncode}): "
+                               f"{(proc.stderr or proc.stdout).strip()[-300:]}")
+
+    floor_root = tmp / "floor"
+    counter = iter(range(10**9))
+
+    def floor() -> None:
+        k = next(counter)
+        if k == 0 or not floor_root.exists():
+            _run_project(floor_root)
+        results = floor_root / ".orchestrator" / "results"
+        results.mkdir(parents=True, exist_ok=True)
+        agent_env = {**env, "ORCHESTRATE_RESULT_FILE": str(results / f"WRK-001_prd_{k}.json"),
+                     "ORCHESTRATE_ITEM_ID": "WRK-001", "ORCHESTRATE_PHASE": "prd",
+                     "ORCHESTRATE_ATTEMPT": str(k + 1),
+                     "ORCHESTRATE_CHANGE_DIR": "changes/WRK-001_add-a-health-endpoint"}
+        argv = [a.replace("{prompt}", "Write the PRD for WRK-001") for a in AGENT]
+        subprocess.run(argv, cwd=floor_root, env=agent_env, stdout=subprocess.DEVNULL,
+                       check=True)
+        atomic_write(floor_root / "BACKLOG.yaml",
+                     (floor_root / "BACKLOG.yaml").read_bytes() + f"# {k}\n".encode())
+        subprocess.run(["git", "add", "-A"], cwd=floor_root, env=env, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", f"[WRK-001][PRD] {k}"], cwd=floor_root,
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+
+    try:
+        # Whole runs are long: fewer of them, each giving six phases.
+        measure(whole_run, warmup=min(plan.warmup, 1), repeats=5)
+    except RuntimeError as exc:
+        return Figure(None, str(exc))
+    per_phase = Stats(tuple(r / len(PHASES) for r in runs[-5:]))
+    fl = measure(floor, warmup=plan.warmup, repeats=plan.repeats)
+    return Figure(ratio(per_phase, fl), "one ready item through the six phases, agent "
+                  "answers at once; run wall time / 6",
+                  [f"`orchestrate run`, per phase (whole run / {len(PHASES)}): "
+                   f"{per_phase.show()}",
+                   f"floor: spawn the agent + one fsync'd write + git add/commit: {fl.show()}"])
+
+
+# --- board figures (Pilot) --------------------------------------------------------------------
+BOARD_FIGURES = ("reload_ms", "log_lines_per_s", "log_key_p99_ms", "log_rss_growth_mb")
+
+
+def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
+    try:
+        import app.tui  # noqa: F401
+    except ImportError as exc:
+        return {k: Figure(None, f"the board (app/tui.py) is not importable: {exc}")
+                for k in BOARD_FIGURES}
+    n = plan.size(1000)
+    root = tmp / "pilot"
+    write_backlog(root, n)
+    # The figure is defined for a million lines (~5 s); `--items N` scales it down.
+    lines = 1_000_000 if plan.items is None else min(1_000_000, max(10_000, 1000 * plan.items))
+    argv = [sys.executable, "-m", "bench.pilot", str(root), str(lines),
+            str(max(plan.repeats, 5)), str(plan.warmup)]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600)
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        why = f"bench.pilot failed: {proc.stderr.strip()[-300:]}"
+        return {k: Figure(None, why) for k in BOARD_FIGURES}
+    out = {}
+    for key in BOARD_FIGURES:
+        entry = data.get(key) or {}
+        out[key] = Figure(entry.get("value"), entry.get("note", ""), entry.get("detail", []))
+    return out
+
+
+def all_figures(plan: Plan, progress: Callable[[str], None]) -> dict[str, Figure]:
+    """Every figure, in the order of the table."""
+    figures: dict[str, Figure] = {}
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as name:
+        tmp = Path(name)
+        steps: list[tuple[str, Callable[[], Figure]]] = [
+            ("status_1k_vs_backlogmd", lambda: status_vs_backlogmd(plan, tmp)),
+            ("update_1k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 1000)),
+            ("update_10k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 10_000)),
+            ("board_paint_1k_vs_bare", lambda: board_paint(plan, tmp)),
+            ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
+        ]
+        for name_, step in steps:
+            progress(name_)
+            try:
+                figures[name_] = step()
+            except Exception as exc:  # a broken figure must not hide the others
+                figures[name_] = Figure(None, f"{type(exc).__name__}: {exc}"[:300])
+        progress("board figures")
+        try:
+            figures.update(board_figures(plan, tmp))
+        except Exception as exc:
+            figures.update({k: Figure(None, f"{type(exc).__name__}: {exc}"[:300])
+                            for k in BOARD_FIGURES})
+    return figures

@@ -1,0 +1,171 @@
+"""Child process of the board figures, driving the real BoardApp with Textual's Pilot.
+
+`python -m bench.pilot DIR LINES REPEATS WARMUP` prints one JSON line:
+{"reload_ms": {"value": ..., "note": ..., "detail": [...]}, "log_lines_per_s": ...,
+ "log_key_p99_ms": ..., "log_rss_growth_mb": ...}
+
+- reload_ms: another store (as another process would) writes BACKLOG.yaml atomically; the
+  time until the board shows the new title, median over REPEATS.
+- log_lines_per_s: LINES agent lines posted to the board in batches of 500 (as its tail
+  worker does), until the log pane has taken the last one.
+- log_key_p99_ms: while lines stream, cursor keys are pressed; p99 of press -> handled.
+- log_rss_growth_mb: resident memory after streaming LINES lines minus before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+BATCH = 500
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def figure(value: float | None, note: str, *detail: str) -> dict[str, Any]:
+    return {"value": None if value is None else round(value, 2), "note": note,
+            "detail": list(detail)}
+
+
+async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str, Any]:
+    from textual import events
+
+    from app.events import AgentLine
+    from app.project import Project
+    from app.store import BacklogStore
+    from app.tui import BoardApp, TailLines
+
+    project = Project(root)
+    app = BoardApp(project)
+    out: dict[str, Any] = {}
+    sent: dict[int, float] = {}
+    handled: list[float] = []
+
+    def hook(message: Any) -> None:
+        start = sent.pop(id(message), None)
+        if start is not None:
+            handled.append((time.perf_counter() - start) * 1000)
+
+    async with app.run_test(size=(200, 50), message_hook=hook) as pilot:
+        async def until(cond: Any, timeout: float = 30.0) -> bool:
+            end = time.perf_counter() + timeout
+            while time.perf_counter() < end:
+                if cond():
+                    return True
+                await asyncio.sleep(0.001)
+            return False
+
+        if not await until(lambda: app.backlog is not None):
+            raise RuntimeError("the board never loaded BACKLOG.yaml")
+        await pilot.pause()
+
+        # reload_ms ---------------------------------------------------------------------------
+        writer = BacklogStore(project.backlog_path)
+        item_id = app.backlog.items[len(app.backlog.items) // 2].id
+        samples = []
+        for k in range(warmup + repeats):
+            title = f"reload probe {k}"
+            await asyncio.to_thread(writer.update, item_id, title=title)
+            t0 = time.perf_counter()
+            ok = await until(lambda t=title: app.backlog is not None
+                             and app.backlog.get(item_id).title == t, 10.0)
+            if not ok:
+                raise RuntimeError("the board did not show an external write within 10 s")
+            await pilot.pause()  # the frame with it
+            if k >= warmup:
+                samples.append((time.perf_counter() - t0) * 1000)
+        out["reload_ms"] = figure(
+            statistics.median(samples), f"{len(app.backlog.items)} items, watchfiles",
+            f"external atomic write -> board shows it: {statistics.median(samples):.0f} ms "
+            f"({min(samples):.0f}-{max(samples):.0f})")
+
+        # log streaming ------------------------------------------------------------------------
+        app.log_shown = True
+        await pilot.pause()
+        pane = app.log_pane
+        text = ('{"type":"assistant","message":{"content":[{"type":"text","text":'
+                '"Working on the login page, line %d"}]}}')
+        batches = [tuple(AgentLine("text", f"Working on the login page, line {i + j}",
+                                   text % (i + j)) for j in range(BATCH))
+                   for i in range(0, 10 * BATCH, BATCH)]  # reused: no generator cost inside
+        rss_before = rss_mb()
+        done = threading.Event()
+        taken = [0]
+        original_add = pane.add_lines
+
+        def counting_add(batch: Any) -> None:
+            original_add(batch)
+            taken[0] += BATCH
+
+        pane.add_lines = counting_add  # type: ignore[method-assign]
+
+        def feed() -> None:
+            sent = 0
+            while sent < lines:
+                # Back-pressure like the board's own tail worker.
+                while app._message_queue.qsize() > 20:
+                    time.sleep(0.0005)
+                app.post_message(TailLines(batches[(sent // BATCH) % len(batches)]))
+                sent += BATCH
+            done.set()
+
+        presses: list[float] = []
+        t0 = time.perf_counter()
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        def press_keys() -> None:
+            # Keys come from a thread, as the terminal driver's do, through the same queue.
+            k = 0
+            while not done.is_set() or taken[0] < lines:
+                event = events.Key("down" if k % 2 else "up", None)
+                sent[id(event)] = time.perf_counter()
+                app.post_message(event)
+                k += 1
+                time.sleep(0.01)
+
+        presser = threading.Thread(target=press_keys, daemon=True)
+        presser.start()
+        await until(lambda: done.is_set() and taken[0] >= lines, 300.0)
+        await asyncio.to_thread(presser.join, 5.0)
+        await until(lambda: not sent, 5.0)
+        presses = handled
+        await pilot.pause()
+        elapsed = time.perf_counter() - t0
+        rss_after = rss_mb()
+        rate = lines / elapsed
+        presses = sorted(presses)
+        p99 = presses[min(len(presses) - 1, int(len(presses) * 0.99))] if presses else None
+        out["log_lines_per_s"] = figure(
+            rate, f"{lines} lines in batches of {BATCH}, with key presses",
+            f"{lines} lines streamed into the log pane in {elapsed:.2f} s")
+        out["log_key_p99_ms"] = figure(
+            p99, f"{len(presses)} cursor key presses while streaming",
+            f"key press -> handled, p99 of {len(presses)}: {p99:.1f} ms; median "
+            f"{statistics.median(presses):.1f} ms" if presses else "no presses")
+        out["log_rss_growth_mb"] = figure(
+            rss_after - rss_before, f"RSS after {lines} streamed lines minus before",
+            f"RSS {rss_before:.0f} MB -> {rss_after:.0f} MB after {lines} lines")
+        await pilot.press("q")
+    return out
+
+
+def main() -> None:
+    root, lines, repeats, warmup = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), \
+        int(sys.argv[4])
+    result = asyncio.run(measure(root, lines, repeats, warmup))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
