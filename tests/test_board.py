@@ -19,7 +19,7 @@ from textual.widgets import Input, OptionList
 from app.events import ItemChanged, Notice, PhaseStarted, RunFinished
 from app.project import Project
 from app.tui import BoardApp, EngineEvent, ItemCommands, advance_targets
-from widgets.board import BoardColumn
+from widgets.board import Board, BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
 from widgets.modals import AddItemScreen, AdvanceScreen, ConfirmScreen, HelpScreen, UnblockScreen
@@ -84,8 +84,9 @@ async def test_opens_on_first_non_empty_column_when_new_is_empty(tmp_path: Path)
 
 
 async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Project) -> None:
+    seen: list[Message] = []
     app = new_app(board_project)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(120, 30), message_hook=seen.append) as pilot:
         await settle(pilot)
         await pilot.press("j")
         assert app.board.selected_id == "WRK-002"
@@ -99,6 +100,11 @@ async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Pro
         assert app.board.selected_id == "WRK-005"
         await pilot.press("h", "left")
         assert app.board.selected_id == "WRK-009"  # the scoped column remembers its card
+        # The hook sees a message at every node it bubbles through: count each once.
+        unique = list({id(m): m for m in seen if isinstance(m, Board.ItemHighlighted)}.values())
+        moves = [m.item_id for m in unique]
+        assert moves == ["WRK-001", "WRK-002", "WRK-001", "WRK-003", "WRK-009", "WRK-004",
+                         "WRK-005", "WRK-004", "WRK-009"]
 
 
 async def test_columns_are_option_lists_with_cards_in_status_order(
@@ -128,6 +134,22 @@ async def test_done_column_shows_the_latest_few_and_a_count(tmp_path: Path) -> N
         assert done.item_ids[0] == "WRK-020"
         assert len(done.item_ids) == 8
         assert done.border_subtitle == "8/20"
+
+
+async def test_a_file_broken_from_the_start_shows_the_banner_then_the_board(
+        tmp_path: Path) -> None:
+    good = make_board_project(tmp_path / "good").backlog_path.read_text()
+    project = make_board_project(tmp_path / "p", good.replace("prefix: WRK", "prefix: wrk"))
+    app = new_app(project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "prefix must be capital letters" in app.query_one("#banner").message
+        assert app.board.selected_id is None
+        project.backlog_path.write_text(good)
+        app.reload()
+        await settle(pilot)
+        assert not app.query_one("#banner").display
+        assert app.board.selected_id == "WRK-001"
 
 
 # --- details --------------------------------------------------------------------------------
