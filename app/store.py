@@ -429,8 +429,8 @@ class Transaction:
         return [self._items[i] for i in self._order]
 
     def get(self, item_id: str) -> Item:
-        """An item as it stands in this transaction."""
-        item = self._items.get(item_id)
+        """An item as it stands in this transaction (`wrk-001` finds WRK-001)."""
+        item = self._items.get(item_id) or self._items.get(item_id.strip().upper())
         if item is None:
             raise UnknownItemError(f"no item {item_id!r}{suggest(item_id, self.items())}")
         return item
@@ -438,6 +438,7 @@ class Transaction:
     def set(self, item_id: str, *, touch: bool = True, **changes: Any) -> Item:
         """Change fields of an item (known fields by name, others kept as extra keys)."""
         item = self.get(item_id)
+        item_id = item.id
         if touch:
             changes.setdefault("updated", now_iso())
         known = {k: v for k, v in changes.items() if k in KNOWN_FIELDS and k != "id"}
@@ -479,6 +480,7 @@ class Transaction:
     def delete(self, item_id: str) -> Item:
         """Remove an item; its id is never handed out again."""
         item = self.get(item_id)
+        item_id = item.id
         del self._items[item_id]
         self._order.remove(item_id)
         if item_id in self._added:
@@ -537,13 +539,20 @@ class Transaction:
                 edits.append(yamldoc.Edit(colon + 1, seq, colon + 1, " []"))
                 seq += 1
         root = self.doc.root.entries
+        if "schema_version" not in root:  # every file we write says which format it is
+            anchor = root.get("prefix")
+            pos = yamldoc.line_start(text, anchor.key_start) if anchor else 0
+            indent = " " * (self.doc.root.column - 1)
+            edits.append(yamldoc.Edit(pos, seq, pos, f"{indent}schema_version: 1\n"))
+            seq += 1
         if self._bump_next:
             if "next_id" in root:
                 edits.append(yamldoc.value_edit(text, root["next_id"], self._next, seq))
             else:
                 anchor = root.get("prefix") or root.get("schema_version")
                 pos = yamldoc.line_end(text, anchor.value_end) if anchor else 0
-                edits.append(yamldoc.Edit(pos, seq, pos, f"next_id: {self._next}\n"))
+                indent = " " * (self.doc.root.column - 1)
+                edits.append(yamldoc.Edit(pos, seq, pos, f"{indent}next_id: {self._next}\n"))
             seq += 1
         if rewrite_list and (self._added or self._deleted or self._changed):
             edits.extend(self._rewrite_list(text, seq))

@@ -318,3 +318,27 @@ def test_deleting_every_item_leaves_an_empty_list_and_the_comments(tmp_path: Pat
         tx.delete("WRK-001")
     assert text_of(store) == HEAD + "next_id: 2\nitems: []  # mine\n# end\nother: 1\n"
     assert store.add("again").id == "WRK-002"
+
+
+def test_a_file_without_schema_version_gets_one_on_the_next_write(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "# mine\nprefix: WRK\nitems: []\n")
+    store.add("x")
+    assert text_of(store).startswith("# mine\nschema_version: 1\nprefix: WRK\nnext_id: 2\n")
+    assert store.load().warnings == ()
+
+
+def test_an_indented_top_level_mapping_keeps_its_indent(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "  prefix: WRK\n  items: []\n")
+    store.add("x")
+    assert text_of(store).startswith("  schema_version: 1\n  prefix: WRK\n  next_id: 2\n")
+    assert [i.id for i in store.load().items] == ["WRK-001"]
+
+
+def test_ids_are_found_whatever_their_case_inside_a_transaction(tmp_path: Path) -> None:
+    store = store_with(tmp_path, ONE)
+    with store.transaction() as tx:
+        assert tx.set(" wrk-001", status="ready").id == "WRK-001"
+    assert [(i.id, i.status) for i in store.load().items] == [("WRK-001", "ready")]
+    with store.transaction() as tx:
+        tx.delete("wrk-001")
+    assert store.load().items == ()
