@@ -319,9 +319,13 @@ class BoardApp(App[int]):
         self.run_view = RunView()
         """What the header shows."""
         self.attempt_started: float | None = None
+        """When the live attempt started (the engine's wall time), for the header's clock."""
         self.run_cost = 0.0
+        """Dollars spent by this run so far (sum of finished attempts)."""
         self.watched_pid: int | None = None
+        """The other process whose run the board is watching, if any."""
         self.watched_log: Path | None = None
+        """The log file of that run being tailed."""
         self._tail_stop = threading.Event()
         self._reload_timer: Any = None
         self._quit_when_idle = False

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
@@ -183,7 +184,7 @@ class Board(Horizontal):
         """Only items matching this are shown."""
         self._backlog: Backlog | None = None
 
-    def compose(self):  # type: ignore[override]
+    def compose(self) -> ComposeResult:
         for spec in COLUMNS:
             yield BoardColumn(spec)
 

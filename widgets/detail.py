@@ -6,9 +6,10 @@ thread); this widget only renders it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -35,7 +36,6 @@ class ItemDetail:
     """Files in the item's change folder, relative to it."""
     attempts: tuple[dict[str, Any], ...] = ()
     """Worklog entries of the item, oldest first."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def format_seconds(seconds: float) -> str:
@@ -119,7 +119,7 @@ class DetailPane(VerticalScroll):
         """The item shown, if any."""
         self.border_title = "details"
 
-    def compose(self):  # type: ignore[override]
+    def compose(self) -> ComposeResult:
         yield Static(Content.styled("no item selected", "$text-muted"), id="detail-body")
 
     def show(self, detail: ItemDetail | None) -> None:

@@ -16,6 +16,7 @@ from rich.color import Color as RichColor
 from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
 from textual.reactive import reactive
@@ -91,7 +92,7 @@ class LogPane(Vertical):
         self.unseen = 0
         """Lines that arrived while the person was scrolled up."""
 
-    def compose(self):  # type: ignore[override]
+    def compose(self) -> ComposeResult:
         yield Static(id="log-title")
         log = Log(max_lines=self.max_lines, highlight=True, id="log")
         log.highlighter = AgentLineHighlighter()
