@@ -104,11 +104,15 @@ class Renderer:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if self.mode == "json":
-                self.out.write(json.dumps(event_to_json(event), ensure_ascii=False) + "\n")
-                self.out.flush()
-            elif self.mode != "quiet":
-                self._human(event)
+            try:
+                if self.mode == "json":
+                    self.out.write(json.dumps(event_to_json(event), ensure_ascii=False) + "\n")
+                    self.out.flush()
+                elif self.mode != "quiet":
+                    self._human(event)
+            except (BrokenPipeError, ValueError):
+                # The reader went away (`orchestrate run | head`): the run goes on, silently.
+                self.mode = "quiet"
 
     def _relabel(self) -> None:
         """One agent: its label; a triage batch: how many run, and which."""

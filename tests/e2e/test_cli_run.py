@@ -128,3 +128,18 @@ def test_an_unknown_target_is_an_error_said_once(tmp_path: Path) -> None:
     assert code == 1
     assert err.count("no item 'WRK-009'") == 1 and "no item" not in out
     assert project.store().load().get("WRK-001").status == "ready"
+
+
+def test_a_reader_that_goes_away_does_not_break_the_run(tmp_path: Path) -> None:
+    import subprocess
+
+    project = make_project(tmp_path / "p", [ready()])
+    proc = subprocess.Popen([sys.executable, "-m", "app", "-C", str(project.root), "run",
+                             "--json-events"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["type"] == "RunStarted"
+    proc.stdout.close()  # like `orchestrate run --json-events | head -1`
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err
+    assert project.store().load().get("WRK-001").status == "done"
