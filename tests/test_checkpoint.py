@@ -86,3 +86,15 @@ def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     (project.root / "new.md").write_text("x")
     assert cp.commit("WRK-001", "design", "d", before).commit
     assert _files_in_head(repo) == {"sub/new.md"}
+
+
+def test_a_failing_commit_hook_is_reported_not_fatal(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    hook = project.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'lint failed: trailing spaces' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    cp = Checkpointer(project.root)
+    before = cp.dirty()
+    (project.root / "doc.md").write_text("x")
+    done = cp.commit("WRK-001", "prd", "PRD", before)
+    assert done.commit is None and "lint failed: trailing spaces" in (done.error or "")
