@@ -43,7 +43,7 @@ def as_json(figures: dict[str, Figure]) -> dict[str, object]:
         fig = figures.get(name) or Figure(None, "not measured")
         out["figures"][name] = fig.value  # type: ignore[index]
         if fig.value is None:
-            out["notes"][name] = fig.note or "not measured"  # type: ignore[index]
+            out["notes"][name] = " ".join(fig.note.split()) or "not measured"  # type: ignore[index]
     return out
 
 
@@ -54,7 +54,8 @@ def table(figures: dict[str, Figure]) -> str:
         goal, ok = GOALS[name]
         value = "null" if fig.value is None else f"{fig.value:g}"
         met = "—" if fig.value is None else ("yes" if ok(fig.value) else "**no**")
-        rows.append(f"| {name} | {value} | {goal} | {met} | {fig.note} |")
+        note = " ".join(fig.note.split()).replace("|", "/")
+        rows.append(f"| {name} | {value} | {goal} | {met} | {note} |")
     return "\n".join(rows)
 
 

@@ -168,7 +168,8 @@ def board_paint(plan: Plan, tmp: Path) -> Figure:
             out = subprocess.run([sys.executable, "-m", "bench.paint", mode, str(root)],
                                  cwd=REPO, capture_output=True, text=True, timeout=120)
             if out.returncode != 0 or "painted" not in out.stdout:
-                raise RuntimeError(f"bench.paint {mode} failed: {out.stderr.strip()[-300:]}")
+                last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+                raise RuntimeError(f"bench.paint {mode} failed: {last[-300:]}")
         return go
 
     try:
@@ -291,7 +292,8 @@ def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
     try:
         data = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        why = f"bench.pilot failed: {proc.stderr.strip()[-300:]}"
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        why = f"bench.pilot failed: {last[-300:]}"
         return {k: Figure(None, why) for k in BOARD_FIGURES}
     out = {}
     for key in BOARD_FIGURES:
