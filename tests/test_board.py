@@ -691,3 +691,43 @@ async def test_a_thousand_items_open_and_scroll_quickly(tmp_path: Path) -> None:
         assert app.board.selected_id == selected
     assert opened < 8.0, opened
     assert scrolled < 4.0, scrolled
+
+
+# --- rendering helpers ------------------------------------------------------------------------
+def test_header_text_for_each_run_state() -> None:
+    from widgets.status import RunView, describe_run
+    assert describe_run(RunView()) == "idle"
+    assert describe_run(RunView("running", "WRK-004", "build", 2, 192.0, 0.84)) == \
+        "running WRK-004 · build · attempt 2 · 03:12 · $0.84 so far"
+    assert describe_run(RunView("watching", "WRK-004", "build", 2, pid=77)) == \
+        "watching a run of pid 77 · WRK-004 · build · attempt 2"
+    assert describe_run(RunView("running", elapsed_s=3725, counts="3 items")) == \
+        "running · 1:02:05 · $0.00 so far   3 items"
+
+
+def test_card_shows_progress_badges_and_the_blocked_reason_in_short() -> None:
+    from app.model import Item
+    from widgets.cards import render_card
+    card = render_card(Item("WRK-001", "Add login", "in_progress", phase="spec",
+                            size="small", risk="high")).plain
+    assert card.splitlines() == ["WRK-001 S·high", "Add login", "▰▰▰▰▱▱ spec"]
+    blocked = render_card(Item("WRK-002", "X", "blocked", blocked_reason="a " * 60)).plain
+    assert blocked.splitlines()[-1].startswith("⚠ a a") and blocked.endswith("…")
+    assert len(blocked.splitlines()[-1]) <= 50
+
+
+def test_log_lines_have_a_marker_per_kind_and_are_cut() -> None:
+    from app.events import AgentLine
+    from widgets.logpane import LINE_MAX, display_line
+    assert display_line(AgentLine("tool", "Read app/x.py", "{}"), raw=False) == "→ Read app/x.py"
+    assert display_line(AgentLine("error", "boom", "{}"), raw=False) == "✗ boom"
+    assert display_line(AgentLine("text", "hi", '{"a": 1}'), raw=True) == '{"a": 1}'
+    assert len(display_line(AgentLine("raw", "x" * 5000, ""), raw=False)) == LINE_MAX
+
+
+def test_filter_matches_every_word_in_id_title_status_or_notes() -> None:
+    from app.model import Item
+    from widgets.board import matches
+    item = Item("WRK-006", "Migrate sessions", "blocked", notes="redis cluster")
+    assert matches(item, "") and matches(item, "wrk-006") and matches(item, "REDIS migrate")
+    assert matches(item, "blocked") and not matches(item, "redis postgres")
