@@ -82,3 +82,31 @@ async def test_the_board_watches_a_run_of_another_process(tmp_path: Path) -> Non
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
+    """5,000 lines a phase as fast as the agent can print: the event loop never stalls
+    long (keys stay responsive) and the log pane keeps only its last lines."""
+    import time
+
+    project = make_project(tmp_path / "p", [ready(title="A")],
+                           script={"default": {"mode": "chatty", "lines": 5000}},
+                           run={"checkpoint": False})
+    app = BoardApp(project, watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+        app.set_interval(0.02, tick)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_state == "idle" and "WRK-001" in
+                       app.query_one("#col-done", BoardColumn).item_ids, timeout=60)
+        assert max(gaps) < 1.0, max(gaps)
+        log = app.query_one(LogPane)
+        assert log.log.line_count <= log.max_lines
+        assert len(log.lines) == log.max_lines  # 30,000 lines came; 5,000 are kept
