@@ -426,6 +426,33 @@ async def test_palette_provider_jumps_to_an_item_by_title(board_project: Project
         assert app.board.selected_id == "WRK-006"
 
 
+async def test_ctrl_p_palette_goes_to_an_item_by_id(board_project: Project) -> None:
+    from textual.command import CommandPalette
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"WRK-009")
+        await pilot.pause(0.5)  # the palette searches in the background
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.board.selected_id == "WRK-009")
+        assert not isinstance(app.screen, CommandPalette)
+
+
+async def test_palette_runs_board_commands(board_project: Project) -> None:
+    from textual.command import CommandPalette
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"board: add item")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddItemScreen))
+
+
 def test_every_binding_has_an_id_and_a_tooltip() -> None:
     from widgets import board, modals
     classes = [BoardApp, board.Board, board.BoardColumn, modals.AddItemScreen,
