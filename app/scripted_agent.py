@@ -46,7 +46,11 @@ Modes:
   chatty          `lines` (default 5000) lines as fast as it can, then complete
   slow            a pause between lines, then complete
   demo            a believable agent: varied text and tool calls, mostly complete,
-                  sometimes failing once or blocked (seeded: ORCHESTRATE_FAKE_SEED)
+                  sometimes failing once or blocked (seeded: ORCHESTRATE_FAKE_SEED);
+                  triage returns a random assessment (sometimes medium risk or size,
+                  which the default guardrails block) and its summary names the
+                  assessment it returns, e.g. "Triaged: small size, low complexity,
+                  medium risk"
 
 Timing: pauses are divided by `--speed X` / ORCHESTRATE_FAKE_SPEED (default 1).
 Scripted modes other than slow and demo do not pause at all. `--mode M` forces a
@@ -399,8 +403,12 @@ class Agent:
                 self.say(rng.choice(DEMO_THOUGHTS), pause)
         roll = rng.random()
         if self.attempt == 1 and roll < 0.08:
-            reason = rng.choice(DEMO_FAILURES)
-            self.tool("Bash", {"command": "pytest -q"}, reason, pause, is_error=True)
+            if self.phase in ("build", "review"):
+                reason = rng.choice(DEMO_FAILURES)
+                self.tool("Bash", {"command": "pytest -q"}, reason, pause, is_error=True)
+            else:  # no code changed yet: nothing to fail a test run
+                reason = DEMO_DOC_FAILURE.format(phase=self.phase)
+                self.say(reason, pause)
             self.write_result("failed", reason)
             self.final(f"Failed: {reason}")
             return 0
@@ -424,6 +432,10 @@ class Agent:
                 "size": rng.choice(["small", "small", "medium"]),
                 "complexity": rng.choice(["low", "low", "medium"]),
                 "risk": rng.choice(["low", "low", "low", "medium"])})
+        if self.phase in ("triage", "investigate"):
+            # Say what the result file says: the assessment decides where the item goes.
+            assessment = self.behaviour.get("assessment", DEFAULT_ASSESSMENT)
+            summary = f"{summary}: {describe_assessment(assessment)}"
         self.say(summary, pause)
         self.write_result(result, summary)
         self.final(summary)
@@ -454,10 +466,11 @@ DEMO_TOOLS: list[tuple[str, dict[str, Any], str]] = [
     ("Edit", {"file_path": "app/routes.py"}, "The file app/routes.py has been updated."),
     ("WebSearch", {"query": "rate limiting token bucket python"}, "5 results"),
 ]
-DEMO_FAILURES = [
+DEMO_FAILURES = [  # build and review: code has changed
     "3 tests failed after the change (test_routes.py)",
     "the type checker reports 2 new errors",
 ]
+DEMO_DOC_FAILURE = "ran out of turns before the {phase} document was finished"
 DEMO_BLOCKERS = [
     "two designs fit; which storage should this use, SQLite or the existing JSON files?",
     "the spec conflicts with the notes about backwards compatibility",
@@ -468,9 +481,18 @@ DEMO_SUMMARIES = {
     "design": ["Design written: modules, data flow and error handling"],
     "spec": ["SPEC written: 2 phases, 4 tasks"],
     "review": ["Review passed: tests green, docs updated"],
-    "triage": ["Triaged: small and low risk"],
-    "investigate": ["Investigated: unknowns resolved"],
+    "triage": ["Triaged"],  # the assessment actually returned is appended
+    "investigate": ["Investigated, unknowns resolved"],
 }
+
+
+def describe_assessment(assessment: Any) -> str:
+    """`small size, low complexity, medium risk`: the fields an assessment really has."""
+    if not isinstance(assessment, dict):
+        return "no assessment"
+    words = [f"{assessment[key]} {key}" for key in ("size", "complexity", "risk")
+             if assessment.get(key)]
+    return ", ".join(words) or "no assessment"
 
 
 def main(argv: list[str] | None = None) -> int:

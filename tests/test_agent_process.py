@@ -189,3 +189,31 @@ def test_not_logged_in_mode_prints_the_real_clis_lines_and_no_result(tmp_path: P
     sample = Path("/work/shared/samples/claude-2.1.197-stream-json-not-logged-in.jsonl")
     if sample.exists():  # the recorded output of the real CLI, where available
         assert list(NOT_LOGGED_IN_LINES) == sample.read_text().splitlines()
+
+
+@pytest.mark.parametrize("phase", ["triage", "investigate"])
+def test_the_demo_summary_names_the_assessment_it_returns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        phase: str) -> None:
+    from app.scripted_agent import Agent
+
+    result_file = tmp_path / "result.json"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRATE_RESULT_FILE", str(result_file))
+    monkeypatch.setenv("ORCHESTRATE_PHASE", phase)
+    monkeypatch.delenv("ORCHESTRATE_FAKE_SCRIPT", raising=False)
+    risks = set()
+    for seed in range(40):
+        result_file.unlink(missing_ok=True)
+        assert Agent(["--mode", "demo", "--speed", "100000", "--seed", str(seed),
+                      "-p", "Title: Add login page"]).run() == 0
+        capsys.readouterr()
+        result = json.loads(result_file.read_text())
+        if result["result"] != "complete":
+            continue
+        a = result["assessment"]
+        assert result["summary"].endswith(
+            f": {a['size']} size, {a['complexity']} complexity, {a['risk']} risk"), result
+        risks.add(a["risk"])
+    if phase == "triage":  # the seeds cover an assessment over the default guardrails
+        assert risks == {"low", "medium"}
