@@ -184,6 +184,23 @@ async def test_details_follow_the_selection(board_project: Project) -> None:
         assert app.query_one(DetailPane).item_id == "WRK-002"
 
 
+async def test_a_click_selects_a_card_and_a_double_click_opens_it(
+        board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.click("#col-ready", offset=(3, 1))
+        await settle(pilot)
+        assert app.detail_shown and app.board.selected_id == "WRK-004"
+        assert app.query_one(DetailPane).item_id == "WRK-004"
+        await pilot.double_click("#col-ready", offset=(3, 1))  # a double click closes them
+        assert not app.detail_shown
+        await pilot.double_click("#col-ready", offset=(3, 1))  # and opens them again
+        assert app.detail_shown
+
+
 # --- add ------------------------------------------------------------------------------------
 async def test_add_modal_adds_an_item_and_selects_it(board_project: Project) -> None:
     app = new_app(board_project)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -92,6 +92,12 @@ class BoardColumn(OptionList):
         fits = len(self.spec.title) + 6 <= self.size.width
         self.border_title = self.spec.title if fits else self.spec.short
         self.border_subtitle = self._counts
+
+    async def _on_click(self, event: events.Click) -> None:
+        clicked = event.style.meta.get("option")
+        if clicked is not None and event.chain < 2:
+            event.prevent_default()  # a click selects a card; a double click opens it
+            self.highlighted = clicked
 
     @property
     def item_id(self) -> str | None:
