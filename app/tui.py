@@ -296,7 +296,8 @@ class BoardApp(App[int]):
     def __init__(self, project: Project, *, pipeline_factory: EngineFactory | None = None,
                  triage_factory: EngineFactory | None = None,
                  lock_holder: Callable[[Project], int | None] | None = None,
-                 clock: Callable[[], float] = time.time, watch_files: bool = True) -> None:
+                 clock: Callable[[], float] = time.time, watch_files: bool = True,
+                 demo: bool = False) -> None:
         super().__init__()
         self.project = project
         """The project shown."""
@@ -314,6 +315,8 @@ class BoardApp(App[int]):
         """Watch BACKLOG.yaml and other runs (off in most tests)."""
         self.engine: Engine | None = None
         """The engine running in our worker thread, if any."""
+        self.demo_steps: list[str] = ["triage", "run"] if demo else []
+        """`orchestrate demo`: what to start by itself, in order, once the board is up."""
         self.load_error: str | None = None
         """The current BACKLOG.yaml error, if the file is broken."""
         self.run_view = RunView()
@@ -441,9 +444,12 @@ class BoardApp(App[int]):
             self.notify("BACKLOG.yaml is valid again", severity="information", timeout=3)
         if message.backlog is self.backlog:
             return
+        first = self.backlog is None
         self.backlog = message.backlog
         self.board.show(message.backlog)
         self._show_header()
+        if first and self.demo_steps:
+            self._next_demo_step()
         if self.detail_shown and self.board.selected_id:
             self._load_detail(self.board.selected_id)
 
@@ -655,6 +661,8 @@ class BoardApp(App[int]):
             self.schedule_reload()
             if self._quit_when_idle:
                 self.exit(0)
+            elif self.demo_steps and worker.state == WorkerState.SUCCESS:
+                self.set_timer(0.5, self._next_demo_step)
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
@@ -712,6 +720,16 @@ class BoardApp(App[int]):
         shown = RunView(self.run_state, view.item_id, view.phase, view.attempt, elapsed,
                         self.run_cost, self.watched_pid, counts)
         self._part("#run-header", RunHeader).show(shown)
+
+    def _next_demo_step(self) -> None:
+        """The demo triages the new ideas, then runs the pipeline, by itself."""
+        if self.demo_steps and not self.running and self.watched_pid is None:
+            step = self.demo_steps.pop(0)
+            if step == "triage" and self.backlog is not None \
+                    and not self.backlog.with_status("new"):
+                self._next_demo_step()
+                return
+            self._start(step)
 
     # --- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -946,7 +964,10 @@ def advance_targets(item: Item) -> list[str]:
     return targets
 
 
-def run_board(project: Project) -> int:
-    """Open the board on `project`; the exit code of `orchestrate board`."""
-    result = BoardApp(project).run()
+def run_board(project: Project, *, demo: bool = False) -> int:
+    """Open the board on `project`; the exit code of `orchestrate board`.
+
+    With `demo`, the board triages the new items and then runs the pipeline by itself.
+    """
+    result = BoardApp(project, demo=demo).run()
     return int(result or 0)

@@ -629,6 +629,32 @@ async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None
     assert calls == ["run"]
 
 
+async def test_demo_triages_then_runs_by_itself(board_project: Project) -> None:
+    started: list[str] = []
+
+    class FakeTriage:
+        def __init__(self, bus: Any) -> None:
+            self.bus = bus
+
+        def run(self) -> RunFinished:
+            started.append("triage")
+            finished = RunFinished(reason="triage done")
+            self.bus.emit(finished)
+            return finished
+
+        def request_stop(self) -> None:
+            pass
+
+    def pipeline(project: Project, bus: Any, target: str | None) -> FakeEngine:
+        started.append("run")
+        return FakeEngine(project, bus, target)
+    app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(bus),
+                  pipeline_factory=pipeline, demo=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: started == ["triage", "run"] and app.run_state == "idle"
+                       and "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)
+
+
 def test_item_changed_bursts_collapse() -> None:
     a = EngineEvent(ItemChanged(item_id="WRK-001", status="ready"))
     b = EngineEvent(ItemChanged(item_id="WRK-002", status="done"))
