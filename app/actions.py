@@ -13,7 +13,7 @@ from typing import Any
 from app import states
 from app.model import ASSESSMENT_CHOICES, Item, now_iso
 from app.project import Project
-from app.store import Transaction
+from app.store import BacklogStore, Transaction
 
 
 def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: bool,
@@ -27,10 +27,11 @@ def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: 
     return tx.set(item_id, **changes)
 
 
-def add_item(project: Project, title: str, **fields: Any) -> Item:
-    """A new item in `new`."""
+def add_item(project: Project, title: str, *, store: BacklogStore | None = None,
+             **fields: Any) -> Item:
+    """A new item in `new` (through `store` when given, so its cache stays warm)."""
     fields = {k: v for k, v in fields.items() if v not in (None, "", [])}
-    with project.store().transaction() as tx:
+    with (store or project.store()).transaction() as tx:
         return tx.add(title, **fields)
 
 

@@ -75,9 +75,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace, project: Project) -> int:
-    item = actions.add_item(project, args.title, size=args.size, complexity=args.complexity,
-                            risk=args.risk, notes=args.notes, depends_on=args.depends_on)
-    warn(project, project.store().load().warnings)
+    store = project.store()
+    item = actions.add_item(project, args.title, store=store, size=args.size,
+                            complexity=args.complexity, risk=args.risk, notes=args.notes,
+                            depends_on=args.depends_on)
+    warn(project, store.load().warnings)  # the parse of the write, cached: no second parse
     print(f"{item.id} added: {item.title}")
     return 0
 

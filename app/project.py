@@ -97,16 +97,18 @@ def init_project(root: Path, prefix: str = "WRK") -> list[str]:
                                "starting with a letter (like WRK)")
     project = Project(root.resolve())
     notes: list[str] = []
-    if project.backlog_path.exists():
-        notes.append(f"{BACKLOG_NAME} already exists; left as it is")
-    else:
-        text = (
-            "# The backlog: orchestrate and people both edit this file.\n"
-            "# Comments and key order you write here are kept.\n"
-            f"schema_version: 1\nprefix: {prefix}\nnext_id: 1\nitems: []\n"
-        )
-        atomic_write(project.backlog_path, text.encode())
-        notes.append(f"created {BACKLOG_NAME} (prefix {prefix})")
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    with project.store().locked():  # two inits at once: one creates, the other leaves it
+        if project.backlog_path.exists():
+            notes.append(f"{BACKLOG_NAME} already exists; left as it is")
+        else:
+            text = (
+                "# The backlog: orchestrate and people both edit this file.\n"
+                "# Comments and key order you write here are kept.\n"
+                f"schema_version: 1\nprefix: {prefix}\nnext_id: 1\nitems: []\n"
+            )
+            atomic_write(project.backlog_path, text.encode())
+            notes.append(f"created {BACKLOG_NAME} (prefix {prefix})")
     if project.config_path.exists():
         notes.append(f"{CONFIG_NAME} already exists; left as it is")
     else:

@@ -294,6 +294,7 @@ class BacklogStore:
         self.lock_path = lock_path or self.path.parent / ".orchestrator" / "backlog.lock"
         self._parsed: _Parsed | None = None
         self._mutex = threading.RLock()
+        self._held = threading.local()
 
     # reading ---------------------------------------------------------------------------------
     def read_bytes(self) -> bytes:
@@ -344,6 +345,10 @@ class BacklogStore:
         """Hold the store lock (a short one: only around read-apply-write)."""
         import portalocker  # here, not at the top: `orchestrate status` never locks
 
+        if getattr(self._held, "on", False):
+            # flock would wait on ourselves for LOCK_TIMEOUT_S; say what is wrong at once.
+            raise OrchestrateError("internal error: a BACKLOG.yaml transaction inside another "
+                                   "one on the same store; change both in one transaction")
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_TIMEOUT_S
         with self._mutex, open(self.lock_path, "a") as fh:
@@ -358,9 +363,11 @@ class BacklogStore:
                             f"{self.lock_path} stayed locked for {LOCK_TIMEOUT_S:.0f} s; "
                             "is another orchestrate process stuck?") from None
                     time.sleep(0.002)
+            self._held.on = True
             try:
                 yield
             finally:
+                self._held.on = False
                 portalocker.unlock(fh)
 
     @contextmanager

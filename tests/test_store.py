@@ -342,3 +342,12 @@ def test_ids_are_found_whatever_their_case_inside_a_transaction(tmp_path: Path) 
     with store.transaction() as tx:
         tx.delete("wrk-001")
     assert store.load().items == ()
+
+
+def test_a_transaction_inside_another_on_the_same_store_fails_at_once(tmp_path: Path) -> None:
+    store = store_with(tmp_path, ONE)
+    with pytest.raises(OrchestrateError, match="inside another one"), store.transaction(), \
+            store.transaction():
+        pass
+    store.update("WRK-001", status="ready")  # the lock was released
+    assert store.load().items[0].status == "ready"
