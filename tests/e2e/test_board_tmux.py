@@ -129,3 +129,16 @@ def test_an_external_edit_and_a_broken_file_show_live(tmux: Tmux, tmp_path: Path
     screen = tmux.wait_for(lambda s: column_of(s, "WRK-001") == 1
                            and "nonsense" not in s, timeout=10)
     tmux.keys("q")
+
+
+def test_demo_runs_on_the_board_and_quit_asks_first(tmux: Tmux, tmp_path: Path) -> None:
+    env = f"TERM=xterm-256color PYTHONPATH={Path(__file__).resolve().parents[2]}"
+    tmux.run("new-session", "-d", "-s", "board", "-x", str(WIDTH), "-y", str(HEIGHT),
+             f"cd {tmp_path} && env {env} {sys.executable} -m app demo --speed 8 "
+             f"--dir {tmp_path / 'demo'}; echo EXITED $?; sleep 30")
+    tmux.wait_for(lambda s: s.startswith(" running TL-"), timeout=30)
+    tmux.keys("q")
+    tmux.wait_for(lambda s: "A run is live. Stop it and quit?" in s, timeout=10)
+    tmux.keys("y")
+    screen = tmux.wait_for(lambda s: "EXITED" in s, timeout=30)
+    assert "EXITED 0" in screen
