@@ -521,10 +521,13 @@ class BoardApp(App[int]):
     async def _look_for_runs(self) -> None:
         while not self._watch_stop.is_set():
             if self.engine is None:
-                pid = await asyncio.to_thread(self.lock_holder, self.project)
-                if pid == os.getpid():
-                    pid = None  # our own run, between starting it and its first event
-                log = await asyncio.to_thread(self.newest_log) if pid else None
+                try:
+                    pid = await asyncio.to_thread(self.lock_holder, self.project)
+                    if pid == os.getpid():
+                        pid = None  # our own run, between starting it and its first event
+                    log = await asyncio.to_thread(self.newest_log) if pid else None
+                except OSError:  # a file vanished mid-look: look again next time
+                    pid, log = self.watched_pid, self.watched_log
                 if pid != self.watched_pid or log != self.watched_log:
                     self.post_message(RunWatched(pid, log))
             with contextlib.suppress(asyncio.TimeoutError):
@@ -532,11 +535,18 @@ class BoardApp(App[int]):
 
     def newest_log(self) -> Path | None:
         """The most recently changed log file of .orchestrator/logs/."""
+        newest: tuple[float, Path] | None = None
         try:
-            logs = [p for p in self.project.logs_dir.iterdir() if p.suffix == ".log"]
+            for path in self.project.logs_dir.iterdir():
+                if path.suffix != ".log":
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    mtime = path.stat().st_mtime
+                    if newest is None or mtime > newest[0]:
+                        newest = (mtime, path)
         except OSError:
             return None
-        return max(logs, key=lambda p: p.stat().st_mtime, default=None)
+        return newest[1] if newest else None
 
     @on(RunWatched)
     def _run_watched(self, message: RunWatched) -> None:
@@ -631,7 +641,7 @@ class BoardApp(App[int]):
         self._run_engine(kind, factory, target)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine",
-          description="run the pipeline")
+          description="the engine")
     def _run_engine(self, kind: str, factory: EngineFactory, target: str | None) -> Any:
         bus = EventBus()
         unsubscribe = bus.subscribe(lambda event: self.post_message(EngineEvent(event)))
@@ -698,7 +708,8 @@ class BoardApp(App[int]):
             else:  # checkpoints and the like: worth a line, not a toast
                 self.log_pane.add_lines([AgentLine("system", event.text, "")])
         elif isinstance(event, RunFinished):
-            self.notify(f"run finished: {event.reason}", timeout=6,
+            what = "triage" if self.run_state == "triage" else "run"
+            self.notify(f"{what} finished: {event.reason}", timeout=6,
                         severity="error" if event.exit_code else "information")
         self._show_header()
 
