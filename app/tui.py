@@ -186,6 +186,19 @@ class TailLines(Message):
         """The batch."""
 
 
+class ActionDone(Message):
+    """A backlog action (add, advance, unblock) ended: with the item, or with an error."""
+
+    def __init__(self, verb: str, item: Item | None, error: str | None = None) -> None:
+        super().__init__()
+        self.verb = verb
+        """`add`, `advance` or `unblock`."""
+        self.item = item
+        """The item as it is now, or None when the action was refused."""
+        self.error = error
+        """Why it was refused (a one-line message for the person)."""
+
+
 class RunWatched(Message):
     """Another process's run was seen (pid) or is gone (None)."""
 
@@ -813,15 +826,21 @@ class BoardApp(App[int]):
         """Run one store transaction off the UI thread (the store lock may be busy)."""
         try:
             item = action()
-        except OrchestrateError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+        except OrchestrateError as exc:  # an illegal move, a lock that stayed busy, ...
+            self.post_message(ActionDone(verb, None, str(exc)))
             return
-        self.call_from_thread(self._acted, verb, item)
+        self.post_message(ActionDone(verb, item))
 
-    def _acted(self, verb: str, item: Item) -> None:
+    @on(ActionDone)
+    def _acted(self, message: ActionDone) -> None:
         if self.closing:
             return  # arrived while the App shuts down
-        past = {"add": "added", "advance": "moved", "unblock": "unblocked"}.get(verb, verb)
+        item = message.item
+        if item is None:
+            self.notify(message.error or f"{message.verb} failed", severity="error", timeout=8)
+            return
+        past = {"add": "added", "advance": "moved", "unblock": "unblocked"}.get(
+            message.verb, message.verb)
         self.notify(f"{item.id} {past}: {states.describe(item)}", timeout=4)
         self.board.selected_id = item.id
         self.reload()
