@@ -136,6 +136,12 @@ def _scalar_value(ev: Any) -> tuple[Any, str]:
         value: Any = resolve_plain(text)
     elif tag in ("tag:yaml.org,2002:int", "!!int"):
         value = resolve_plain(text)
+    elif tag in ("tag:yaml.org,2002:float", "!!float"):
+        value = resolve_plain(text)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif not isinstance(value, float):
+            value = text
     elif tag in ("tag:yaml.org,2002:null", "!!null"):
         value = None
     elif tag in ("tag:yaml.org,2002:bool", "!!bool"):
