@@ -54,7 +54,7 @@ def render_card(item: Item) -> Content:
     head = Content.assemble((item.id, "$text-accent bold"), " ", badges(item))
     lines = [head, Content(shorten(item.title, TITLE_MAX))]
     if item.status == "in_progress":
-        lines.append(Content.styled(phase_bar(item.phase or PHASES[0]), "$text-primary"))
+        lines.append(Content.styled(phase_bar(item.phase or PHASES[0]), "bold"))
     elif item.status == "researching":
         lines.append(Content.styled("researching", "$text-muted italic"))
     elif item.status == "blocked" and item.blocked_reason:
