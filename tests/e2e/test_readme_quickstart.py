@@ -95,6 +95,8 @@ def _source_tree(dest: Path) -> Path:
                                 check=True).stdout.decode().split("\0")
     except (OSError, subprocess.CalledProcessError):
         return REPO
+    if "pyproject.toml" not in listed:  # not a git checkout of this project (an export)
+        return REPO
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():
