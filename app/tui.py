@@ -588,7 +588,9 @@ class BoardApp(App[int]):
                                     phase=match["phase"] if match else None,
                                     attempt=int(match["attempt"]) if match else None)
             if message.log_path is not None:
-                self.log_pane.begin(message.log_path.name)
+                self.log_pane.begin(
+                    f"{match['item']} · {match['phase']} · attempt {match['attempt']} "
+                    f"(pid {message.pid})" if match else message.log_path.name)
                 self._tail_stop.set()
                 self._tail_stop = threading.Event()
                 self._tail(message.log_path, self._tail_stop)

@@ -713,6 +713,7 @@ async def test_watches_a_run_of_another_process_and_tails_its_log(
         assert "WRK-005 · build · attempt 2" in str(header.render())
         pane = app.query_one(LogPane)
         assert pane.display
+        assert pane.source == "WRK-005 · build · attempt 2 (pid 4242)"
         await wait_for(pilot, lambda: any("hello from the other run" in line
                                           for line in pane.log.lines))
         with log.open("a") as fh:
