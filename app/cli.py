@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app import __version__
 from app.errors import OrchestrateError
-from app.model import LEVELS, SIZES
+from app.model import LEVELS, PHASES, SIZES, STATUSES
 
 EPILOG = """\
 examples:
@@ -47,24 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
                              "BACKLOG.yaml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str, *examples: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=help_text,
+    def command(name: str, help_text: str, *examples: str,
+                description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=description or help_text,
                               epilog=_examples(*examples),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     p = command("init", "create BACKLOG.yaml, orchestrate.toml and .orchestrator/ here",
-                "orchestrate init --prefix WRK")
+                "orchestrate init --prefix WRK", "orchestrate -C ~/src/app init",
+                description="create BACKLOG.yaml, orchestrate.toml and .orchestrator/ here "
+                            "(or in -C DIR); files that exist are left as they are")
     p.add_argument("--prefix", default="WRK", help="id prefix, e.g. WRK (default)")
 
     p = command("add", "add an item to the backlog (status new)",
                 'orchestrate add "Add login page" --size small --risk low',
                 'orchestrate add "Rate limits" --depends-on WRK-001 --notes "use redis"')
     p.add_argument("title")
-    p.add_argument("--size", choices=SIZES)
+    p.add_argument("--size", choices=SIZES, help="your own assessment (triage sets it too)")
     p.add_argument("--complexity", choices=LEVELS)
     p.add_argument("--risk", choices=LEVELS)
-    p.add_argument("--notes")
-    p.add_argument("--depends-on", nargs="*", default=[], metavar="ID")
+    p.add_argument("--notes", help="passed to every agent that works on the item")
+    p.add_argument("--depends-on", nargs="*", default=[], metavar="ID",
+                   help="items that must be done before a run takes this one")
 
     p = command("status", "the backlog grouped by status, with run totals",
                 "orchestrate status", "orchestrate status --json | jq '.items[].id'")
@@ -72,16 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("show", "everything about one item", "orchestrate show WRK-001")
     p.add_argument("id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("advance", "move an item to a status or phase (the person's override)",
                 "orchestrate advance WRK-001 --to ready",
                 "orchestrate advance WRK-001 --to build",
                 'orchestrate advance WRK-001 --to blocked --reason "waiting on design"')
     p.add_argument("id")
-    p.add_argument("--to", required=True, metavar="STATUS|PHASE")
+    p.add_argument("--to", required=True, metavar="STATUS|PHASE",
+                   help=f"a status ({', '.join(STATUSES)}) or a phase "
+                        f"({', '.join(PHASES)}: in_progress at that phase)")
     p.add_argument("--reason", help="why (required with --to blocked)")
-    p.add_argument("--notes", help="notes passed to the next agent")
+    p.add_argument("--notes", help="added to the item's notes, which every later agent reads")
 
     p = command("unblock", "return a blocked item to where it was, with notes",
                 'orchestrate unblock WRK-001 --notes "use postgres"')
