@@ -348,6 +348,12 @@ class BoardApp(App[int]):
         self._closing_flag = False
         self._watch_stop = asyncio.Event()
 
+    def tell(self, message: str, *, severity: str = "information",
+             timeout: float | None = None) -> None:
+        """A toast with plain text: ids like [WRK-001] in messages are not markup."""
+        self.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
+                    markup=False)
+
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
@@ -454,7 +460,7 @@ class BoardApp(App[int]):
         if self.load_error:
             self.load_error = None
             self._part("#banner", ErrorBanner).show_error(None)
-            self.notify("BACKLOG.yaml is valid again", severity="information", timeout=3)
+            self.tell("BACKLOG.yaml is valid again", severity="information", timeout=3)
         if message.backlog is self.backlog:
             return
         first = self.backlog is None
@@ -569,7 +575,7 @@ class BoardApp(App[int]):
             return
         if message.pid is None:
             if self.watched_pid is not None:
-                self.notify(f"the run of pid {self.watched_pid} ended", timeout=4)
+                self.tell(f"the run of pid {self.watched_pid} ended", timeout=4)
             self.watched_pid = self.watched_log = None
             self._tail_stop.set()
             self.run_view = RunView()
@@ -641,10 +647,10 @@ class BoardApp(App[int]):
 
     def _start(self, kind: str, target: str | None = None) -> None:
         if self.running:
-            self.notify("a run is already going", severity="warning")
+            self.tell("a run is already going", severity="warning")
             return
         if self.watched_pid is not None:
-            self.notify(f"another run holds the lock (pid {self.watched_pid})",
+            self.tell(f"another run holds the lock (pid {self.watched_pid})",
                         severity="warning")
             return
         factory = self.pipeline_factory if kind == "run" else self.triage_factory
@@ -677,7 +683,7 @@ class BoardApp(App[int]):
             error = worker.error
             text = str(error) if isinstance(error, OrchestrateError) else \
                 f"{worker.description} failed: {type(error).__name__}: {error}"
-            self.notify(text, severity="error", timeout=8)
+            self.tell(text, severity="error", timeout=8)
         if worker.group == "engine" and worker.is_finished:
             self.engine = None
             self.run_view = RunView()
@@ -719,12 +725,12 @@ class BoardApp(App[int]):
             self.schedule_reload()
         elif isinstance(event, Notice):
             if event.level in ("error", "warning"):
-                self.notify(event.text, severity=event.level, timeout=8)  # type: ignore[arg-type]
+                self.tell(event.text, severity=event.level, timeout=8)
             else:  # checkpoints and the like: worth a line, not a toast
                 self.log_pane.add_lines([AgentLine("system", event.text, "")])
         elif isinstance(event, RunFinished):
             what = "triage" if self.run_state == "triage" else "run"
-            self.notify(f"{what} finished: {event.reason}", timeout=6,
+            self.tell(f"{what} finished: {event.reason}", timeout=6,
                         severity="error" if event.exit_code else "information")
         self._show_header()
 
@@ -773,7 +779,7 @@ class BoardApp(App[int]):
         """The selected item, or None (after telling the person why nothing happens)."""
         item_id = self.board.selected_id
         if self.backlog is None or item_id is None or item_id not in self.backlog.by_id:
-            self.notify("no item selected", severity="warning", timeout=3)
+            self.tell("no item selected", severity="warning", timeout=3)
             return None
         return self.backlog.by_id[item_id]
 
@@ -796,7 +802,7 @@ class BoardApp(App[int]):
             return
         targets = advance_targets(item)
         if not targets:
-            self.notify(f"{item.id} cannot be moved from {states.describe(item)}",
+            self.tell(f"{item.id} cannot be moved from {states.describe(item)}",
                         severity="warning")
             return
 
@@ -814,7 +820,7 @@ class BoardApp(App[int]):
         try:
             back = states.unblock_target(item)
         except OrchestrateError as exc:
-            self.notify(str(exc), severity="warning")
+            self.tell(str(exc), severity="warning")
             return
 
         def done(notes: str | None) -> None:
@@ -839,18 +845,18 @@ class BoardApp(App[int]):
             return  # arrived while the App shuts down
         item = message.item
         if item is None:
-            self.notify(message.error or f"{message.verb} failed", severity="error", timeout=8)
+            self.tell(message.error or f"{message.verb} failed", severity="error", timeout=8)
             return
         past = {"add": "added", "advance": "moved", "unblock": "unblocked"}.get(
             message.verb, message.verb)
-        self.notify(f"{item.id} {past}: {states.describe(item)}", timeout=4)
+        self.tell(f"{item.id} {past}: {states.describe(item)}", timeout=4)
         self.board.selected_id = item.id
         self.reload()
 
     def action_triage(self) -> None:
         """Triage the new items with agents."""
         if self.backlog is not None and not self.backlog.with_status("new"):
-            self.notify("no new items to triage", timeout=3)
+            self.tell("no new items to triage", timeout=3)
             return
         self._start("triage")
 
@@ -864,7 +870,7 @@ class BoardApp(App[int]):
         if engine is not None and hasattr(engine, "request_pause"):
             engine.request_pause()
             self.run_state = "pausing"
-            self.notify("pausing after the current phase", timeout=4)
+            self.tell("pausing after the current phase", timeout=4)
 
     def action_stop(self) -> None:
         """Stop the run now, after asking."""
@@ -947,7 +953,7 @@ class BoardApp(App[int]):
             self._quit_when_idle = True
             self.engine.request_stop()
             self.run_state = "stopping"
-            self.notify("stopping the run, then quitting…")
+            self.tell("stopping the run, then quitting…")
         self.push_screen(ConfirmScreen("A run is live. Stop it and quit?", yes="Quit"), done)
 
     def jump_to(self, item_id: str) -> None:

@@ -655,6 +655,17 @@ async def test_demo_triages_then_runs_by_itself(board_project: Project) -> None:
                        and "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)
 
 
+async def test_messages_with_brackets_are_shown_as_text(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        app.post_message(EngineEvent(Notice(level="error", text="ids like [WRK-001] [/b]")))
+        await pilot.pause(0.2)
+        from textual.widgets._toast import Toast
+        shown = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert any("ids like [WRK-001] [/b]" in text for text in shown), shown
+
+
 def test_item_changed_bursts_collapse() -> None:
     a = EngineEvent(ItemChanged(item_id="WRK-001", status="ready"))
     b = EngineEvent(ItemChanged(item_id="WRK-002", status="done"))
