@@ -28,6 +28,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive, var
 from textual.screen import Screen
@@ -223,7 +224,8 @@ class ItemCommands(Provider):
         app = self.app
         for item in self._items()[:30]:
             if isinstance(app, BoardApp):
-                yield DiscoveryHit(f"go to {item.id} {item.title}", partial(app.jump_to, item.id),
+                text = f"go to {item.id} {item.title}"
+                yield DiscoveryHit(Content(text), partial(app.jump_to, item.id), text=text,
                                    help=states.describe(item))
 
     async def search(self, query: str) -> Hits:
@@ -235,7 +237,9 @@ class ItemCommands(Provider):
             text = f"go to {item.id} {item.title}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.jump_to, item.id),
+                # highlight() reads markup: a title with [brackets] is shown plain instead.
+                shown = Content(text) if "[" in text else matcher.highlight(text)
+                yield Hit(score, shown, partial(app.jump_to, item.id), text=text,
                           help=states.describe(item))
 
 

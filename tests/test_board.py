@@ -470,6 +470,20 @@ async def test_palette_runs_board_commands(board_project: Project) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, AddItemScreen))
 
 
+async def test_palette_copes_with_brackets_in_titles(tmp_path: Path) -> None:
+    text = make_board_project(tmp_path / "a").backlog_path.read_text()
+    project = make_board_project(tmp_path / "p", text.replace(
+        "title: Set up CI", "title: '[/b] Set up CI [red]'"))
+    app = new_app(project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        provider = ItemCommands(app.screen)
+        hits = [hit async for hit in provider.search("set up")]
+        assert hits and "[/b] Set up CI [red]" in hits[0].prompt.plain
+        found = [hit async for hit in provider.discover()]
+        assert any("[/b] Set up CI" in hit.prompt.plain for hit in found)
+
+
 def test_every_binding_has_an_id_and_a_tooltip() -> None:
     from widgets import board, modals
     classes = [BoardApp, board.Board, board.BoardColumn, modals.AddItemScreen,
