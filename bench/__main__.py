@@ -66,6 +66,11 @@ def details(figures: dict[str, Figure]) -> str:
         if fig and fig.detail:
             lines.append(f"- **{name}**")
             lines += [f"  - {d}" for d in fig.detail]
+    scale = figures.get("_scaling")
+    if scale is not None:
+        lines += ["", "## Scaling (ratios at each size, same method)", ""]
+        lines += [f"- {d}" if not d.startswith("  ") else f"  - {d.strip()}"
+                  for d in scale.detail] or [f"- not measured: {scale.note}"]
     return "\n".join(lines)
 
 
