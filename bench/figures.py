@@ -61,13 +61,16 @@ def backlog_md() -> tuple[Path | None, str]:
     exe = prefix / "node_modules" / ".bin" / "backlog"
     if exe.exists():
         return exe, ""
+    if os.environ.get("ORCHESTRATE_BENCH_NO_INSTALL"):
+        return None, ("Backlog.md is not installed in bench/.cache/npm and installing was "
+                      "turned off (ORCHESTRATE_BENCH_NO_INSTALL)")
     npm = shutil.which("npm")
     if npm is None:
         return None, "npm is not installed, so Backlog.md (npm package backlog.md) cannot be"
     prefix.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
                            f"backlog.md@{BACKLOG_MD_VERSION}"], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=180)
     if proc.returncode != 0 or not exe.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         return None, f"npm install backlog.md@{BACKLOG_MD_VERSION} failed: {tail[0]}"

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from bench.__main__ import GOALS, NAMES, as_json
-from bench.figures import Figure
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # bench/ is not an installed package (`pytest` from a venv)
+    sys.path.insert(0, str(ROOT))
+
+from bench.__main__ import GOALS, NAMES, as_json  # noqa: E402
+from bench.figures import Figure  # noqa: E402
 
 
 def test_quick_json_run_names_every_figure_with_a_number_or_a_reason() -> None:
+    # Never a network install from a test: Backlog.md is measured only if already cached.
+    env = {**os.environ, "ORCHESTRATE_BENCH_NO_INSTALL": "1"}
     proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", "--items", "100"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+                          cwd=ROOT, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, "stdout is exactly one JSON object"
