@@ -10,6 +10,7 @@ overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import threading
@@ -250,13 +251,18 @@ def atomic_write(path: Path, data: bytes) -> None:
         mode = 0o644
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a full disk: leave no half temp file behind
+            os.unlink(tmp)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -349,9 +355,14 @@ class BacklogStore:
             # flock would wait on ourselves for LOCK_TIMEOUT_S; say what is wrong at once.
             raise OrchestrateError("internal error: a BACKLOG.yaml transaction inside another "
                                    "one on the same store; change both in one transaction")
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.lock_path, "a")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise OrchestrateError(f"cannot open the store lock {self.lock_path}: "
+                                   f"{exc.strerror}") from None
         deadline = time.monotonic() + LOCK_TIMEOUT_S
-        with self._mutex, open(self.lock_path, "a") as fh:
+        with self._mutex, fh:
             while True:
                 try:
                     portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
@@ -388,7 +399,11 @@ class BacklogStore:
                 raise OrchestrateError(f"internal error, {self.path.name} left unchanged: "
                                        f"{exc}") from None
             tx.verify(new.backlog)
-            atomic_write(self.path, data)
+            try:
+                atomic_write(self.path, data)
+            except OSError as exc:
+                raise OrchestrateError(f"cannot write {self.path.name}: {exc.strerror}; "
+                                       "it was left as it was") from None
             self._parsed = new
             tx.result = new.backlog
 

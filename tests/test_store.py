@@ -351,3 +351,25 @@ def test_a_transaction_inside_another_on_the_same_store_fails_at_once(tmp_path: 
         pass
     store.update("WRK-001", status="ready")  # the lock was released
     assert store.load().items[0].status == "ready"
+
+
+def test_a_failed_write_leaves_the_file_and_no_temp_and_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = store_with(tmp_path, ONE)
+
+    def full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("app.store.os.fsync", full)
+    with pytest.raises(OrchestrateError, match=r"^cannot write BACKLOG\.yaml: No space left"):
+        store.add("x")
+    assert text_of(store) == ONE
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".orchestrator", "BACKLOG.yaml"]
+
+
+def test_an_unusable_lock_folder_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "BACKLOG.yaml").write_text(ONE)
+    (tmp_path / "blocker").write_text("a file where the lock folder should be")
+    store = BacklogStore(tmp_path / "BACKLOG.yaml", tmp_path / "blocker" / "backlog.lock")
+    with pytest.raises(OrchestrateError, match="cannot open the store lock"):
+        store.add("x")
