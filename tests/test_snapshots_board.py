@@ -92,6 +92,20 @@ class TestDetail:
                             run_before=run_before)
 
 
+    def test_detail_80x24_takes_the_boards_place(self, snap_compare: Any,
+                                                 board_project: Project) -> None:
+        """At 80x24 Enter on WRK-005 shows the details full width instead of the board
+        (title, phase bar, every field, notes, the change folder heading; files and attempts
+        are further down, the pane scrolls), with the Footer below."""
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            pilot.app.board.select("WRK-005")
+            await pilot.press("enter")
+            await settle(pilot)
+        assert snap_compare(board_app(board_project), terminal_size=(80, 24),
+                            run_before=run_before)
+
+
 class TestLogPane:
     """The log pane while a run streams."""
 
@@ -122,6 +136,32 @@ class TestLogPane:
             assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
         finally:
             gate.set()
+
+
+    def test_watching_another_process(self, snap_compare: Any,
+                                      board_project: Project) -> None:
+        """Another process (pid 4242) holds the run lock: the header reads `watching a run
+        of pid 4242 · WRK-005 · build · attempt 2`, and the log pane (titled `WRK-005 ·
+        build · attempt 2 (pid 4242)`) shows its log file: the assistant's text, a tool
+        call (→ Bash pytest -q) and the plain text line at the end."""
+        log = board_project.logs_dir / "WRK-005_build_2.log"
+        log.write_text(
+            '{"type":"assistant","message":{"content":[{"type":"text",'
+            '"text":"Running the tests before the next task."}]}}\n'
+            '{"type":"assistant","message":{"content":[{"type":"tool_use","name":"Bash",'
+            '"input":{"command":"pytest -q"}}]}}\n'
+            "plain text from the agent\n")
+        app = BoardApp(board_project, watch_files=True, clock=lambda: 1192.0,
+                       lock_holder=lambda project: 4242)
+
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            for _ in range(100):
+                if "plain text from the agent" in "".join(app.log_pane.log.lines):
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
+        assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
 
 
 class TestModals:
@@ -192,6 +232,8 @@ def test_baselines_live_in_snapshots_folder() -> None:
     """The SVGs are in <repo>/snapshots/<module>/, named after the tests, not in tests/."""
     folder = SNAPSHOT_DIR / Path(__file__).stem
     names = {p.name for p in folder.glob("*.svg")}
-    assert "TestBoard.test_board_80x24.svg" in names, names
-    assert len(names) >= 8
+    expected = {f"{cls.__name__}.{name}.svg" for cls in (TestBoard, TestDetail, TestLogPane,
+                                                        TestModals, TestErrors)
+                for name in vars(cls) if name.startswith("test_")}
+    assert names == expected  # one baseline per snapshot test, none missing, none stale
     assert not list((REPO / "tests").rglob("__snapshots__/**/*.svg"))
