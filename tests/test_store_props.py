@@ -63,7 +63,10 @@ FIELDS = {
     "size": st.sampled_from([None, "small", "medium", "large"]),
     "notes": st.one_of(st.none(), st.text(max_size=40)),
     "blocked_reason": st.one_of(st.none(), st.text(max_size=20)),
-    "estimate": st.one_of(st.text(max_size=10), st.integers(), st.booleans()),
+    "estimate": st.one_of(st.text(max_size=10), st.integers(), st.booleans(),
+                          st.lists(st.text(max_size=5), max_size=3)),
+    "depends_on": st.lists(st.sampled_from(["WRK-001", "WRK-002", "X-100"]), max_size=3),
+    "phase": st.sampled_from([None, *PHASES]),
 }
 # A flow list of items and an empty `items:`: rewritten as a block list on the first change.
 FLOW_LIST = """\
