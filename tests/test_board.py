@@ -107,6 +107,21 @@ async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Pro
                          "WRK-005", "WRK-004", "WRK-009"]
 
 
+async def test_every_column_keeps_its_own_card_across_reloads(board_project: Project) -> None:
+    from app import actions
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("j")  # WRK-002 selected; the ready column's card is WRK-004
+        actions.advance(board_project, "WRK-001", "ready")  # lands above WRK-004
+        app.reload()
+        await settle(pilot)
+        assert app.board.selected_id == "WRK-002"
+        ready = app.query_one("#col-ready", BoardColumn)
+        assert ready.item_ids == ("WRK-001", "WRK-004")
+        assert ready.item_id == "WRK-004"
+
+
 async def test_columns_are_option_lists_with_cards_in_status_order(
         board_project: Project) -> None:
     app = new_app(board_project)

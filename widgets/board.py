@@ -109,7 +109,7 @@ class BoardColumn(OptionList):
                    keep: str | None = None) -> None:
         """Display `items`, keeping the highlighted card (or `keep`) highlighted."""
         items = tuple(items)
-        want = keep or self.item_id
+        own = self.item_id
         old_index = self.highlighted
         count = len(items) if total is None else total
         self._counts = f"{len(items)}/{count}" if count != len(items) else str(count)
@@ -130,8 +130,12 @@ class BoardColumn(OptionList):
             self.set_options(options)
             if not items:
                 return
-            if want in self.item_ids:
-                index = self.item_ids.index(want)
+            # The board's selection if it is here, else this column's own card, else
+            # the same position.
+            if keep in self.item_ids:
+                index = self.item_ids.index(keep)
+            elif own in self.item_ids:
+                index = self.item_ids.index(own)
             else:
                 index = min(old_index or 0, len(items) - 1)
             self.scroll_y = scroll_y
