@@ -1011,5 +1011,8 @@ def run_board(project: Project, *, demo: bool = False) -> int:
 
     With `demo`, the board triages the new items and then runs the pipeline by itself.
     """
-    result = BoardApp(project, demo=demo).run()
+    app = BoardApp(project, demo=demo)
+    result = app.run()
+    if app.return_code:  # the App stopped on an error (Textual printed it)
+        return app.return_code
     return int(result or 0)
