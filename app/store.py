@@ -534,8 +534,13 @@ class Transaction:
                 start = yamldoc.line_start(text, ix.start)
                 dash, key = yamldoc.item_layout(text, self.doc.items)
                 block = yamldoc.render_item(self._merged(item_id), dash, key)
-                # Anything after the closing brace (a comment) stays on the last line.
-                edits.append(yamldoc.Edit(start, seq, ix.content_end, block[:-1]))
+                # A comment after the closing brace moves to its own line above the item
+                # (on the last line it could join a block scalar).
+                end = yamldoc.line_end(text, ix.content_end)
+                rest = text[ix.content_end:end].strip()
+                if rest:
+                    block = f"{' ' * dash}{rest}\n{block}"
+                edits.append(yamldoc.Edit(start, seq, end, block))
                 seq += 1
                 continue
             item = self._items[item_id]

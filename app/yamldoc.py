@@ -400,12 +400,46 @@ def render_inline_elem(value: Any) -> str:
     return render_scalar(value, in_flow=True)
 
 
+def render_block(value: Any, key_col: int) -> str | None:
+    """Multi-line text as a literal block scalar (`|-` and lines indented under the key),
+    without a final newline; None when the text is one line or a block cannot hold it
+    exactly (then it is double-quoted with escapes)."""
+    if not isinstance(value, str) or "\n" not in value or not value.strip():
+        return None
+    if any(c in value for c in "\r\x85\u2028\u2029\ufeff") or \
+            not all(_printable(c) for c in value):
+        return None
+    lines = value.split("\n")
+    body = lines
+    if value.endswith("\n"):
+        body = value.rstrip("\n").split("\n")
+        keep = len(value) - len(value.rstrip("\n"))
+        chomp = "" if keep == 1 else "+"
+    else:
+        chomp = "-"
+    if any(line and not line.strip(" ") for line in lines) or any("\t" in line[:1] for line in
+                                                                   lines):
+        return None  # space-only lines or a leading tab: a block would not keep them exactly
+    first = next(line for line in body if line)
+    indicator = "2" if first.startswith(" ") else ""
+    pad = " " * (key_col + 2)
+    content = "\n".join(pad + line if line else "" for line in body)
+    trailing = "\n" * (len(value) - len(value.rstrip("\n")) - 1) if chomp == "+" else ""
+    return f"|{indicator}{chomp}\n{content}" + trailing
+
+
+def render_value(value: Any, key_col: int) -> str:
+    """The text after `key: ` for a value of a block mapping whose key is at `key_col`."""
+    block = render_block(value, key_col)
+    return block if block is not None else render_inline(value)
+
+
 def render_item(values: dict[str, Any], dash_col: int, key_col: int) -> str:
     """A whole item as a block mapping in a block sequence, ending with a newline."""
     lines = []
     for i, (key, value) in enumerate(values.items()):
         lead = " " * dash_col + "-" + " " * (key_col - dash_col - 1) if i == 0 else " " * key_col
-        lines.append(f"{lead}{render_scalar(key)}: {render_inline(value)}\n")
+        lines.append(f"{lead}{render_scalar(key)}: {render_value(value, key_col)}\n")
     return "".join(lines)
 
 
@@ -439,8 +473,22 @@ def line_start(text: str, pos: int) -> int:
 
 def value_edit(text: str, entry: Entry, value: Any, seq: int) -> Edit:
     """The edit that sets an existing entry to `value`."""
-    new = render_inline(value)
     colon = text.index(":", entry.key_end)
+    block = render_block(value, entry.column - 1) if entry.kind != "flow" else None
+    if block is not None and entry.kind in ("scalar", "empty"):
+        # Only when nothing (a comment) follows on the line: it would join the block.
+        start = colon + 1 if entry.kind == "empty" else entry.value_start
+        end = line_end(text, start)
+        end -= 2 if text[end - 2:end] == "\r\n" else (1 if text[end - 1:end] == "\n" else 0)
+        if text[entry.value_end if entry.kind == "scalar" else colon + 1:end].strip() == "":
+            return Edit(start, seq, end, (" " if entry.kind == "empty" else "") + block)
+        block = None
+    if block is not None:  # a block scalar or block collection before
+        end = entry.value_end
+        ls = line_start(text, end)
+        end = ls if text[ls:end].strip() == "" else line_end(text, end)
+        return Edit(colon + 1, seq, end, " " + block + "\n")
+    new = render_inline(value)
     if entry.kind == "empty":
         return Edit(colon + 1, seq, colon + 1, " " + new)
     if entry.kind in ("scalar", "flow"):
@@ -462,7 +510,8 @@ def insert_key_edit(text: str, index: MapIndex, key: str, value: Any, seq: int) 
     col = index.column - 1
     pos = tail(text, index)
     prefix = "" if pos == 0 or text[pos - 1] == "\n" else "\n"
-    return Edit(pos, seq, pos, f"{prefix}{' ' * col}{render_scalar(key)}: {render_inline(value)}\n")
+    return Edit(pos, seq, pos,
+                f"{prefix}{' ' * col}{render_scalar(key)}: {render_value(value, col)}\n")
 
 
 def item_layout(text: str, items: list[MapIndex]) -> tuple[int, int]:

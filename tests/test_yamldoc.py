@@ -144,12 +144,31 @@ def test_value_edit_replaces_only_the_value_and_keeps_the_comment() -> None:
     assert new == "prefix: WRK\nk: n o   # keep me\nz: 1\n"
 
 
-def test_block_scalar_replaced_by_an_inline_value() -> None:
+def test_block_scalar_replaced_by_a_block_or_an_inline_value() -> None:
     text = "a: |\n  one\n  two\nb: 1\n"
     doc = yamldoc.parse(text)
     new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["a"], "x\ny", 0)])
-    assert new == 'a: "x\\ny"\nb: 1\n'
+    assert new == "a: |-\n  x\n  y\nb: 1\n"
     assert yamldoc.parse(new).root.values() == {"a": "x\ny", "b": 1}
+    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["a"], "z", 0)])
+    assert new == "a: z\nb: 1\n"
+
+
+def test_multi_line_text_is_a_literal_block_unless_a_comment_follows() -> None:
+    text = "a: one   \nb: two  # mine\nc:\n"
+    doc = yamldoc.parse(text)
+    e = doc.root.entries
+    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, e["a"], "x\n\n  y\n", 0),
+                                     yamldoc.value_edit(text, e["b"], "p\nq", 1),
+                                     yamldoc.value_edit(text, e["c"], " lead\nz\n\n", 2)])
+    assert new == 'a: |\n  x\n\n    y\nb: "p\\nq"  # mine\nc: |2+\n   lead\n  z\n\n'
+    assert yamldoc.parse(new).root.values() == {"a": "x\n\n  y\n", "b": "p\nq",
+                                                "c": " lead\nz\n\n"}
+
+
+@pytest.mark.parametrize("value", ["one line", "a\r\nb", "a\n  \nb", "\tx\ny", "\n\n", "a\x85b\n"])
+def test_text_a_block_cannot_hold_exactly_is_quoted(value: str) -> None:
+    assert yamldoc.render_block(value, 0) is None
 
 
 def test_overlapping_edits_are_refused() -> None:
@@ -207,3 +226,15 @@ def test_reader_agrees_with_ruamel_yaml_1_2_on_any_dumped_document(
         assert flow or "only plain keys" in exc.message, exc.message
         return
     assert normalized(got) == expected
+
+
+@SETTINGS
+@given(TEXTS, st.integers(2, 8))
+def test_any_text_as_a_mapping_value_reads_back_identically(s: str, col: int) -> None:
+    """Multi-line text becomes a literal block where that is exact, else a quoted line;
+    either way all three readers read the same text back."""
+    pad = " " * col
+    text = f"top:\n{pad}k: {yamldoc.render_value(s, col)}\n{pad}after: 1\n"
+    assert yamldoc.parse(text).root.values()["top"] == {"k": s, "after": 1}
+    assert same(ruamel12(text)["top"]["k"], s)
+    assert same(yaml.safe_load(text)["top"]["k"], s)
