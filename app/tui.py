@@ -725,6 +725,8 @@ class BoardApp(App[int]):
             kind = "error" if event.outcome in ("failed", "timeout") else "result"
             self.log_pane.add_lines([AgentLine(kind, outcome, "")])
             self.schedule_reload()
+            if self.detail_shown and self.board.selected_id == event.item_id:
+                self._load_detail(event.item_id)  # a new worklog attempt to list
         elif isinstance(event, ItemChanged):
             self.schedule_reload()
         elif isinstance(event, Notice):
