@@ -10,6 +10,11 @@
   worker does), until the log pane has taken the last one.
 - log_key_p99_ms: while lines stream, cursor keys are pressed; p99 of press -> handled.
 - log_rss_growth_mb: resident memory after streaming LINES lines minus before.
+
+What of the board this relies on (a figure goes null with the error if it changes):
+`BoardApp(project)`, `app.backlog`, `app.log_shown`, `app.log_pane.add_lines(batch)`,
+`app._tail(path, stop_event)` (the worker that follows another run's log) and
+`project.logs_dir`. No hook in the board is needed.
 """
 
 from __future__ import annotations
