@@ -168,3 +168,21 @@ def test_empty_title_is_refused(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     r = run(tmp_path, "add", "x", "--size", "huge")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_status_table_fits_the_terminal_and_has_no_colour_when_piped(tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    project(tmp_path, HEAD + "items:\n  - id: WRK-001\n    title: " + "日本語 long title " * 20
+            + "\n    status: blocked\n    blocked_reason: waiting\n    blocked_from: ready\n"
+            "  - id: WRK-002\n    title: short\n    status: new\n")
+    assert EXE is not None
+    out = subprocess.run([EXE, "status"], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin",
+                              "COLUMNS": "70"}, timeout=60).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "status", "phase", "title", "size/risk", "why", "blocked"]
+    assert all(cell_len(line) <= 70 for line in lines[:4]), lines
+    assert "…" in out and "\x1b[" not in out
+    # new before blocked: grouped in the order of the statuses
+    assert out.index("WRK-002") < out.index("WRK-001")
