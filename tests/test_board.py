@@ -107,6 +107,27 @@ async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Pro
                          "WRK-005", "WRK-004", "WRK-009"]
 
 
+async def test_keys_typed_in_one_burst_each_move_a_column(board_project: Project) -> None:
+    """A terminal delivers fast keys in one read: every `l` must count, not only the first.
+
+    `pilot.press` waits for each key to be handled, so the keys are posted at once here,
+    as a person typing `llll` (or tmux send-keys) delivers them.
+    """
+    from textual import events
+
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            app.post_message(events.Key("l", "l"))
+        await pilot.pause(0.2)
+        assert app.board.selected_id == "WRK-005"  # new -> scoped -> ready -> in progress
+        for _ in range(2):
+            app.post_message(events.Key("h", "h"))
+        await pilot.pause(0.2)
+        assert app.board.selected_id == "WRK-003"
+
+
 async def test_every_column_keeps_its_own_card_across_reloads(board_project: Project) -> None:
     from app import actions
     app = new_app(board_project)

@@ -255,8 +255,13 @@ class Board(Horizontal):
     def action_column(self, delta: int) -> None:
         """Move to the next non-empty column left (-1) or right (+1)."""
         columns = self.columns
+        # Start from the selection, not the focused widget: focus() only lands on the next
+        # message-loop turn, so keys typed in one burst would all start from the old column.
+        current = self.column_of(self.selected_id) if self.selected_id else None
         focused = self.screen.focused
-        start = columns.index(focused) if focused in columns else 0
+        if current is None and focused in columns:
+            current = focused
+        start = columns.index(current) if current in columns else 0
         index = start + delta
         while 0 <= index < len(columns):
             target = columns[index]
