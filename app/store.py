@@ -186,7 +186,8 @@ def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str],
             raise fail(key, f"{item_id}: {key} must be text, not a {type(value).__name__}")
         if not isinstance(value, str) and entry.kind == "scalar" and source:
             # A title `1e3` or `1.10` means those characters, not a number.
-            return source[entry.value_start:entry.value_end]
+            # A number or boolean is one token: the last one (after any anchor or tag).
+            return source[entry.value_start:entry.value_end].split()[-1]
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)

@@ -373,3 +373,11 @@ def test_an_unusable_lock_folder_is_a_message_not_a_traceback(tmp_path: Path) ->
     store = BacklogStore(tmp_path / "BACKLOG.yaml", tmp_path / "blocker" / "backlog.lock")
     with pytest.raises(OrchestrateError, match="cannot open the store lock"):
         store.add("x")
+
+
+@pytest.mark.parametrize(("written", "title"), [("&t 1e3", "1e3"), ("!!float 1.50", "1.50"),
+                                                ("&a !!int 7", "7"), ("true", "true")])
+def test_number_like_titles_read_as_written_even_with_anchor_or_tag(
+        tmp_path: Path, written: str, title: str) -> None:
+    store = store_with(tmp_path, ONE.replace("title: x", f"title: {written}"))
+    assert store.load().items[0].title == title
