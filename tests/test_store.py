@@ -381,3 +381,25 @@ def test_number_like_titles_read_as_written_even_with_anchor_or_tag(
         tmp_path: Path, written: str, title: str) -> None:
     store = store_with(tmp_path, ONE.replace("title: x", f"title: {written}"))
     assert store.load().items[0].title == title
+
+
+def test_atomic_write_fsyncs_the_file_then_renames_then_fsyncs_the_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    calls: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src: object, dst: object) -> None:
+        assert Path(str(src)).parent == Path(str(dst)).parent  # same folder: a real rename
+        calls.append("rename")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("app.store.os.fsync", fsync)
+    monkeypatch.setattr("app.store.os.replace", replace)
+    atomic_write(tmp_path / "f", b"data")
+    assert calls == ["fsync file", "rename", "fsync dir"]
