@@ -139,3 +139,25 @@ def test_kill_9_between_temp_write_and_rename_keeps_the_old_file(tmp_path: Path)
     store.add("next")
     assert not temps[0].exists()
     assert [i.title for i in store.load().items] == ["next"]
+
+
+def test_threads_sharing_a_store_and_threads_with_their_own_lose_nothing(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "BACKLOG.yaml"
+    path.write_text(INIT)
+    shared = BacklogStore(path)
+
+    def work(store: BacklogStore, name: str) -> None:
+        for i in range(10):
+            store.add(f"{name} {i}")
+
+    threads = [threading.Thread(target=work, args=(shared, f"shared{n}")) for n in range(2)]
+    threads += [threading.Thread(target=work, args=(BacklogStore(path), f"own{n}"))
+                for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    items = BacklogStore(path).load().items
+    assert len(items) == 40 and len({i.id for i in items}) == 40
