@@ -85,28 +85,36 @@ async def test_the_board_watches_a_run_of_another_process(tmp_path: Path) -> Non
 
 
 async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
-    """5,000 lines a phase as fast as the agent can print: the event loop never stalls
-    long (keys stay responsive) and the log pane keeps only its last lines."""
-    import time
+    """5,000 lines a phase as fast as the agent can print: they reach the UI in batches,
+    not a message a line; a key pressed mid-stream takes effect while the run is live;
+    and the log pane keeps only its last lines. (Key latency is a figure of bench/,
+    `log_key_p99_ms`, not a timed assertion here.)"""
+    from app.events import AgentOutput
+    from app.tui import EngineEvent
 
     project = make_project(tmp_path / "p", [ready(title="A")],
-                           script={"default": {"mode": "chatty", "lines": 5000}},
+                           # review waits before its burst, so the run is surely live
+                           # when the key is pressed
+                           script={"default": {"mode": "chatty", "lines": 5000},
+                                   "review": {"mode": "chatty", "lines": 5000, "sleep": 5}},
                            run={"checkpoint": False})
+    seen: list[object] = []
     app = BoardApp(project, watch_files=False)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await settle(pilot)
-        gaps: list[float] = []
-        last = [time.perf_counter()]
-
-        def tick() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-        app.set_interval(0.02, tick)
         await pilot.press("r")
+        log = app.query_one(LogPane)
+        await wait_for(pilot, lambda: log.display and len(log.lines) > 0, timeout=30)
+        await pilot.press("L")  # hide the log pane while the agent streams
+        assert not log.display and app.run_state != "idle"
+        await pilot.press("L")
+        assert log.display
         await wait_for(pilot, lambda: app.run_state == "idle" and "WRK-001" in
                        app.query_one("#col-done", BoardColumn).item_ids, timeout=60)
-        assert max(gaps) < 1.0, max(gaps)
-        log = app.query_one(LogPane)
+        batches = list({id(m): m for m in seen if isinstance(m, EngineEvent)
+                        and isinstance(m.event, AgentOutput)}.values())
+        lines = sum(len(m.event.lines) for m in batches)
+        assert lines >= 30_000  # six phases of 5,000 lines each
+        assert len(batches) <= lines / 20, (len(batches), lines)
         assert log.log.line_count <= log.max_lines
         assert len(log.lines) == log.max_lines  # 30,000 lines came; 5,000 are kept
