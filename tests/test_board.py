@@ -801,28 +801,30 @@ def big_backlog(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def test_a_thousand_items_open_and_scroll_quickly(tmp_path: Path) -> None:
+async def test_a_thousand_items_are_lines_in_one_widget_a_column_and_scroll(
+        tmp_path: Path) -> None:
+    """1,000 cards are options of six OptionLists, not 1,000 widgets; paging to the end
+    works and a re-display keeps the highlighted item. (How fast: bench/,
+    `board_paint_1k_vs_bare`.)"""
     project = make_board_project(tmp_path / "p", big_backlog(1000))
     app = new_app(project)
-    started = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        opened = time.perf_counter() - started
         assert sum(len(c.item_ids) for c in app.board.columns) > 800
         # One widget per column, not per card.
         assert len(list(app.query("Board *"))) < 20
-        started = time.perf_counter()
+        first = app.board.selected_id
         for _ in range(20):
             await pilot.press("pagedown")
         await pilot.press("end", "j", "k")
         await pilot.pause()
-        scrolled = time.perf_counter() - started
         selected = app.board.selected_id
+        assert selected != first
+        column = app.board.column_of(selected)
+        assert column is not None and column.item_ids.index(selected) > 50
         app.reload()  # re-display keeps the highlighted item
         await settle(pilot)
         assert app.board.selected_id == selected
-    assert opened < 8.0, opened
-    assert scrolled < 4.0, scrolled
 
 
 # --- rendering helpers ------------------------------------------------------------------------
