@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import CACHE, Stats, interleaved, measure, write_backlog
+from bench.common import CACHE, Stats, interleaved, write_backlog
 
 BACKLOG_MD_VERSION = "1.52.0"
 REPO = Path(__file__).resolve().parents[1]
@@ -263,12 +263,12 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
                        env=env, check=True, stdout=subprocess.DEVNULL)
 
     try:
-        # Whole runs are long: fewer of them, each giving six phases.
-        measure(whole_run, warmup=min(plan.warmup, 1), repeats=5)
+        # Alternating: one whole run (six phases), then one floor sample, so both see the
+        # same machine load. Whole runs are long: five of them (plus a warm-up).
+        _, fl = interleaved(whole_run, floor, warmup=min(plan.warmup, 1), repeats=5)
     except RuntimeError as exc:
         return Figure(None, str(exc))
     per_phase = Stats(tuple(r / len(PHASES) for r in runs[-5:]))
-    fl = measure(floor, warmup=plan.warmup, repeats=plan.repeats)
     return Figure(ratio(per_phase, fl), "one ready item through the six phases, agent "
                   "answers at once; run wall time / 6",
                   [f"`orchestrate run`, per phase (whole run / {len(PHASES)}): "
