@@ -109,8 +109,9 @@ def test_run_key_walks_a_card_to_done_with_the_real_engine(tmux: Tmux,
     tmux.wait_for(lambda s: "Add an item" in s)
     tmux.run("send-keys", "-t", "board", "-l", "Search box")
     tmux.keys("Enter")
-    screen = tmux.wait_for(lambda s: "WRK-002" in s)
-    assert column_of(screen, "WRK-002") == 0
+    # Wait for the card itself: the "added" toast names WRK-002 too, at the right edge,
+    # and can paint first.
+    tmux.wait_for(lambda s: column_of(s, "WRK-002") == 0)
     assert project.store().load().get("WRK-002").title == "Search box"
     tmux.keys("q")
     tmux.wait_for(lambda s: "WRK-" not in s or "Pane is dead" in s, timeout=15)
