@@ -119,24 +119,34 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
     if rows:
         heads = ("id", "status", "phase", "title", "size/risk", "why blocked")
         fixed = [max(cell_len(r[c]) for r in [heads, *rows]) for c in (0, 1, 2, 4)]
-        why_w = min(max(cell_len(r[5]) for r in [heads, *rows]), 30)
-        room = width - sum(fixed) - why_w - 2 * 5
-        title_w = max(min(max(cell_len(r[3]) for r in [heads, *rows]), room), 10)
+        title_natural = max(cell_len(r[3]) for r in [heads, *rows])
+        why_natural = min(max(cell_len(r[5]) for r in [heads, *rows]), 40)
+        room = width - sum(fixed) - 2 * 4
+        # The title has the first claim on the width; when the reason does not fit beside
+        # it, the reason goes on its own line under the title instead of squeezing both.
+        why_inline = title_natural + 2 + why_natural <= room
+        title_w = max(min(title_natural, room - (why_natural + 2 if why_inline else 0)), 10)
+        indent = sum(fixed[:3]) + 2 * 3
 
         def line(r: tuple[str, ...], status_style: str | None) -> str:
             cells = [fit(r[0], fixed[0]), fit(r[1], fixed[1]), fit(r[2], fixed[2]),
-                     fit(r[3], title_w), fit(r[4], fixed[3]), fit(r[5], why_w)]
+                     fit(r[3], title_w), fit(r[4], fixed[3])]
+            if why_inline:
+                cells.append(fit(r[5], why_natural))
             if status_style:
                 cells[1] = paint(cells[1], status_style, on)
             return "  ".join(cells).rstrip()
 
-        lines.append(paint(line(heads, None), "bold", on))
+        lines.append(paint(line(heads if why_inline else heads[:5], None), "bold", on))
         previous = None
         for r in rows:
             if previous is not None and r[1] != previous:
                 lines.append("")
             previous = r[1]
             lines.append(line(r, STATUS_STYLE[r[1]]))
+            if r[5] and not why_inline:
+                reason = fit("↳ " + r[5], max(width - indent, 10)).rstrip()
+                lines.append(" " * indent + paint(reason, "red", on))
     else:
         lines.append('the backlog is empty: orchestrate add "your first idea"')
     counts = "  ".join(f"{s} {len(backlog.with_status(s))}" for s in STATUSES)

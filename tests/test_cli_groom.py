@@ -171,6 +171,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_status_table_fits_the_terminal_and_has_no_colour_when_piped(tmp_path: Path) -> None:
+    """At 70 columns a long title keeps the width and the blocked reason moves below it."""
     from rich.cells import cell_len
 
     project(tmp_path, HEAD + "items:\n  - id: WRK-001\n    title: " + "日本語 long title " * 20
@@ -181,8 +182,27 @@ def test_status_table_fits_the_terminal_and_has_no_colour_when_piped(tmp_path: P
                          env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin",
                               "COLUMNS": "70"}, timeout=60).stdout
     lines = out.splitlines()
-    assert lines[0].split() == ["id", "status", "phase", "title", "size/risk", "why", "blocked"]
-    assert all(cell_len(line) <= 70 for line in lines[:4]), lines
+    # Too narrow for the reason beside a long title: it goes on its own line below it.
+    assert lines[0].split() == ["id", "status", "phase", "title", "size/risk"]
+    blocked_row = next(i for i, line in enumerate(lines) if line.startswith("WRK-001"))
+    assert lines[blocked_row + 1].strip() == "↳ waiting"
+    assert all(cell_len(line) <= 70 for line in lines[:6]), lines
     assert "…" in out and "\x1b[" not in out
     # new before blocked: grouped in the order of the statuses
     assert out.index("WRK-002") < out.index("WRK-001")
+
+
+def test_status_table_keeps_the_blocked_reason_beside_the_title_when_wide(
+        tmp_path: Path) -> None:
+    project(tmp_path, HEAD + "items:\n  - id: WRK-001\n    title: Add login page\n"
+            "    status: blocked\n    blocked_reason: waiting on design\n"
+            "    blocked_from: ready\n")
+    assert EXE is not None
+    out = subprocess.run([EXE, "status"], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin",
+                              "COLUMNS": "160"}, timeout=60).stdout
+    lines = out.splitlines()
+    assert lines[0].split()[-2:] == ["why", "blocked"]
+    row = next(line for line in lines if line.startswith("WRK-001"))
+    assert row.split()[-3:] == ["waiting", "on", "design"]
+    assert "↳" not in out
