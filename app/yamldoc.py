@@ -309,7 +309,9 @@ _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 # Plain words a YAML 1.1 reader takes for something else (`=` is its value tag, `<<` merge).
 _YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
                            "=", "<<"})
-_NUMBERISH = re.compile(r"^[-+.]?[0-9][0-9_.:eExXoObB+-]*$")
+# Anything that starts like a number in some reader's eyes: ruamel's 1.2 ints allow `+_`,
+# 1.1 allows `_` separators, `.5` is a float. Quoting a few such titles costs nothing.
+_NUMBERISH = re.compile(r"^[-+.]?[0-9_.][0-9A-Za-z_.:+-]*$")
 
 
 def _printable(ch: str) -> bool:

@@ -238,3 +238,13 @@ def test_any_text_as_a_mapping_value_reads_back_identically(s: str, col: int) ->
     assert yamldoc.parse(text).root.values()["top"] == {"k": s, "after": 1}
     assert same(ruamel12(text)["top"]["k"], s)
     assert same(yaml.safe_load(text)["top"]["k"], s)
+
+
+@pytest.mark.parametrize("title", ["+_", "-_", "0o_", "0x_", "0b_", "_1", "+1_0", "._", "1_000"])
+def test_number_like_titles_read_back_as_text_in_every_reader(title: str) -> None:
+    """Titles some reader takes for a number (ruamel's 1.2 int pattern allows `_` alone
+    after a sign) are quoted, so no reader crashes on them or changes them."""
+    text = f"prefix: WRK\nk: {yamldoc.render_scalar(title)}\n"
+    assert yamldoc.parse(text).root.values()["k"] == title
+    assert ruamel12(text)["k"] == title
+    assert yaml.safe_load(text)["k"] == title
