@@ -152,8 +152,8 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
     counts = "  ".join(f"{s} {len(backlog.with_status(s))}" for s in STATUSES)
     lines.append(f"\n{len(backlog.items)} items: {counts}")
     if total.attempts:
-        lines.append(f"worklog: {total.attempts} attempts, {format_duration(total.duration_s)}, "
-                     f"${total.cost_usd:.2f}")
+        took = worklog.format_duration(total.duration_s)
+        lines.append(f"worklog: {total.attempts} attempts, {took}, ${total.cost_usd:.2f}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
@@ -164,16 +164,6 @@ def fit(text: str, width: int) -> str:
     if cell_len(text) > width:
         return set_cell_size(text, max(width - 1, 0)) + "…"
     return set_cell_size(text, width)
-
-
-def format_duration(seconds: float) -> str:
-    """`1h02m`, `3m12s`, `45s`."""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
 
 
 def cmd_show(args: argparse.Namespace, project: Project) -> int:
@@ -215,7 +205,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
             why = f"  {a['reason']}" if a.get("reason") else ""
             out.print(f"    {a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
                       f"#{a['attempt']}  {a['outcome']}  "
-                      f"{format_duration(a.get('duration_s') or 0)}{cost}{why}")
+                      f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
     return 0
 
 

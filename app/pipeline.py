@@ -16,16 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import actions, spec, states
-from app.attempts import AttemptReport, AttemptRunner, preflight
+from app.attempts import AttemptReport, AttemptRunner
 from app.checkpoint import Checkpointer
 from app.config import Config
 from app.errors import OrchestrateError, TransitionError, UnknownItemError
-from app.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
+from app.events import EventBus, ItemChanged, Notice, RunFinished
 from app.model import LEVELS, PHASES, SIZES, Item, level_rank
 from app.project import Project
 from app.prompts import build_prompt
 from app.results import AgentResult
-from app.runlock import RunLock, clear_run_state, reap_orphan
+from app.runlock import RunLock, clear_run_state
+from app.runstart import begin
 from app.store import Transaction
 
 EXIT_OK = 0
@@ -119,15 +120,7 @@ class Pipeline:
         lock = RunLock(self.project)
         lock.acquire()  # LockHeldError propagates: the caller says "another run holds it"
         try:
-            self.project.ensure_state_dirs()
-            self.bus.emit(RunStarted(kind="run", pid=os.getpid()))
-            for message in reap_orphan(self.project, self.config.agent.kill_grace_s):
-                self.notice("warning", message)
-            for warning in self.config.warnings:
-                self.notice("warning", warning)
-            failure, warnings = preflight(self.config.agent.command)
-            for warning in warnings:
-                self.notice("warning", warning)
+            failure = begin(self.project, self.config, self.bus, "run")
             if failure:  # before any item moves: nothing to resume, nothing blocked
                 finished = RunFinished(reason=failure, exit_code=EXIT_EVERY_ITEM)
                 self.bus.emit(finished)

@@ -21,6 +21,7 @@ import portalocker
 
 from app.agent_process import group_alive, kill_group
 from app.errors import LockHeldError
+from app.locking import lock_exclusive
 from app.project import Project
 
 ACQUIRE_RETRY_S = 0.2
@@ -46,20 +47,11 @@ class RunLock:
         fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held past this call)
         # holder_pid() takes a shared lock for an instant: a few quick retries keep a
         # board's polling from looking like a run that holds the lock.
-        deadline = time.monotonic() + ACQUIRE_RETRY_S
-        while True:
-            try:
-                portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
-                                 | portalocker.LockFlags.NON_BLOCKING)
-                break
-            except portalocker.LockException:
-                if time.monotonic() < deadline:
-                    time.sleep(0.01)
-                    continue
-                fh.close()
-                pid = _read_pid(path)
-                who = f"pid {pid}" if pid else "pid unknown"
-                raise LockHeldError(f"another run holds the lock ({who})") from None
+        if not lock_exclusive(fh, ACQUIRE_RETRY_S, 0.01):
+            fh.close()
+            pid = _read_pid(path)
+            who = f"pid {pid}" if pid else "pid unknown"
+            raise LockHeldError(f"another run holds the lock ({who})")
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")

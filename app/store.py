@@ -14,7 +14,6 @@ import contextlib
 import difflib
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -350,7 +349,10 @@ class BacklogStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the store lock (a short one: only around read-apply-write)."""
-        import portalocker  # here, not at the top: `orchestrate status` never locks
+        # here, not at the top: `orchestrate status` never locks
+        import portalocker
+
+        from app.locking import lock_exclusive
 
         if getattr(self._held, "on", False):
             # flock would wait on ourselves for LOCK_TIMEOUT_S; say what is wrong at once.
@@ -362,19 +364,11 @@ class BacklogStore:
         except OSError as exc:
             raise OrchestrateError(f"cannot open the store lock {self.lock_path}: "
                                    f"{exc.strerror}") from None
-        deadline = time.monotonic() + LOCK_TIMEOUT_S
         with self._mutex, fh:
-            while True:
-                try:
-                    portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE
-                                     | portalocker.LockFlags.NON_BLOCKING)
-                    break
-                except portalocker.LockException:
-                    if time.monotonic() > deadline:
-                        raise OrchestrateError(
-                            f"{self.lock_path} stayed locked for {LOCK_TIMEOUT_S:.0f} s; "
-                            "is another orchestrate process stuck?") from None
-                    time.sleep(0.002)
+            if not lock_exclusive(fh, LOCK_TIMEOUT_S, 0.002):
+                raise OrchestrateError(
+                    f"{self.lock_path} stayed locked for {LOCK_TIMEOUT_S:.0f} s; "
+                    "is another orchestrate process stuck?")
             self._held.on = True
             try:
                 yield

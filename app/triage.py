@@ -11,15 +11,14 @@ a stopped agent leaves its item where it was.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from app import actions, states
-from app.attempts import AttemptRunner, preflight
+from app.attempts import AttemptRunner
 from app.config import Config
 from app.errors import OrchestrateError, TransitionError
-from app.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
+from app.events import EventBus, ItemChanged, Notice, RunFinished
 from app.model import Item
 from app.pipeline import (
     EXIT_ERROR,
@@ -32,7 +31,8 @@ from app.pipeline import (
 from app.project import Project
 from app.prompts import build_prompt
 from app.results import AgentResult
-from app.runlock import RunLock, clear_run_state, reap_orphan
+from app.runlock import RunLock, clear_run_state
+from app.runstart import begin
 from app.store import Transaction
 
 
@@ -70,15 +70,7 @@ class Triage:
         lock = RunLock(self.project)
         lock.acquire()
         try:
-            self.project.ensure_state_dirs()
-            self.bus.emit(RunStarted(kind="triage", pid=os.getpid()))
-            for message in reap_orphan(self.project, self.config.agent.kill_grace_s):
-                self.notice("warning", message)
-            for warning in self.config.warnings:
-                self.notice("warning", warning)
-            failure, warnings = preflight(self.config.agent.command)
-            for warning in warnings:
-                self.notice("warning", warning)
+            failure = begin(self.project, self.config, self.bus, "triage")
             if failure:  # before any item moves: nothing to resume, nothing blocked
                 finished = RunFinished(reason=failure, exit_code=EXIT_EVERY_ITEM)
                 self.bus.emit(finished)

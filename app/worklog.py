@@ -84,3 +84,13 @@ def totals(entries: Iterable[dict[str, Any]]) -> Totals:
 def for_item(entries: Iterable[dict[str, Any]], item_id: str) -> list[dict[str, Any]]:
     """The attempts of one item, oldest first."""
     return [e for e in entries if e.get("item") == item_id]
+
+
+def format_duration(seconds: float) -> str:
+    """`1h02m`, `3m12s`, `45s`: how long an attempt or a run took."""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from app.model import Item
 from app.states import describe
+from app.worklog import format_duration
 from widgets.cards import phase_bar
 
 NBSP = "\u00a0"
@@ -36,16 +37,6 @@ class ItemDetail:
     """Files in the item's change folder, relative to it."""
     attempts: tuple[dict[str, Any], ...] = ()
     """Worklog entries of the item, oldest first."""
-
-
-def format_seconds(seconds: float) -> str:
-    """`1h02m`, `3m12s`, `45s`."""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
 
 
 OUTCOME_STYLE = {
@@ -100,7 +91,7 @@ def attempt_line(entry: dict[str, Any]) -> Content:
     return Content.assemble(
         f"{NBSP * 2}{when}{NBSP}",
         (f"{entry.get('phase', '?')}{NBSP}#{entry.get('attempt', '?')}", "bold"),
-        f"{NBSP}{format_seconds(float(entry.get('duration_s') or 0))}{NBSP}",
+        f"{NBSP}{format_duration(float(entry.get('duration_s') or 0))}{NBSP}",
         (outcome, OUTCOME_STYLE.get(outcome, "")),
         f"{NBSP}${float(cost):.2f}" if cost is not None else "",
     )
