@@ -206,3 +206,36 @@ def test_status_table_keeps_the_blocked_reason_beside_the_title_when_wide(
     row = next(line for line in lines if line.startswith("WRK-001"))
     assert row.split()[-3:] == ["waiting", "on", "design"]
     assert "↳" not in out
+
+
+def _status_on_a_terminal(cwd: Path, extra_env: dict[str, str]) -> bytes:
+    """`orchestrate status` run on a real pseudo-terminal; what it printed."""
+    import os
+    import pty
+
+    assert EXE is not None
+    env = {"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", "TERM": "xterm-256color",
+           "COLUMNS": "120", **extra_env}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: run the command with the pty as its terminal
+        os.chdir(cwd)
+        os.execve(EXE, [EXE, "status"], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return out
+
+
+def test_status_on_a_terminal_is_coloured_unless_no_color_is_set(tmp_path: Path) -> None:
+    project(tmp_path)
+    assert b"\x1b[" in _status_on_a_terminal(tmp_path, {})
+    plain = _status_on_a_terminal(tmp_path, {"NO_COLOR": "1"})
+    assert b"WRK-001" in plain and b"\x1b[" not in plain
