@@ -332,6 +332,8 @@ class BoardApp(App[int]):
         """Watch BACKLOG.yaml and other runs (off in most tests)."""
         self.engine: Engine | None = None
         """The engine running in our worker thread, if any."""
+        self.demo = demo
+        """`orchestrate demo`: a sample project run by the scripted agent (said on screen)."""
         self.demo_steps: list[str] = ["triage", "run"] if demo else []
         """`orchestrate demo`: what to start by itself, in order, once the board is up."""
         self.load_error: str | None = None
@@ -360,7 +362,8 @@ class BoardApp(App[int]):
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield RunHeader(id="run-header")
+        yield RunHeader(id="run-header",
+                        label="DEMO · scripted agent, no account used" if self.demo else "")
         yield ErrorBanner(id="banner")
         yield Input(placeholder="filter: words in id, title, status, notes (Enter keeps, Escape "
                                 "clears)", id="filter")

@@ -703,6 +703,15 @@ async def test_demo_triages_then_runs_by_itself(board_project: Project) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: started == ["triage", "run"] and app.run_state == "idle"
                        and "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)
+        # The screen says it is a demo, whatever the run state.
+        assert str(app.query_one(RunHeader).render()).startswith("DEMO · scripted agent")
+
+
+async def test_a_board_that_is_not_a_demo_does_not_say_so(board_project: Project) -> None:
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert str(app.query_one(RunHeader).render()).startswith("idle")
 
 
 async def test_messages_with_brackets_are_shown_as_text(board_project: Project) -> None:

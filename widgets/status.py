@@ -75,10 +75,12 @@ class RunHeader(Static):
     RunHeader { height: 1; width: 1fr; padding: 0 1; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("idle", id=id, markup=False)
+    def __init__(self, *, id: str | None = None, label: str = "") -> None:
+        super().__init__(f"{label} · idle" if label else "idle", id=id, markup=False)
         self.view = RunView()
         """What is shown."""
+        self.label = label
+        """Shown before the run state on every update (`DEMO · scripted agent`)."""
         self.add_class("-idle")
 
     def show(self, view: RunView) -> None:
@@ -88,7 +90,8 @@ class RunHeader(Static):
         for state in RUN_STATES:
             self.set_class(state == view.state, f"-{state}")
         self.view = view
-        self.update(describe_run(view))
+        text = describe_run(view)
+        self.update(f"{self.label} · {text}" if self.label else text)
 
 
 class ErrorBanner(Static):
