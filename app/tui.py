@@ -363,7 +363,7 @@ class BoardApp(App[int]):
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header",
-                        label="DEMO · scripted agent, no account used" if self.demo else "")
+                        label="DEMO · scripted agent" if self.demo else "")
         yield ErrorBanner(id="banner")
         yield Input(placeholder="filter: words in id, title, status, notes (Enter keeps, Escape "
                                 "clears)", id="filter")
