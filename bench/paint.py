@@ -5,33 +5,40 @@ first frame that shows cards; `python -m bench.paint bare DIR` does the same for
 Textual app with one Label. Both run headless at 160x50 and print `painted`. The parent
 times the whole process, from start to exit.
 
-No hook in the board is needed: the harness subclasses BoardApp and watches for the
-first refresh after a column holds options.
+No hook in the board is needed: the harness subclasses the App and exits right after it
+has composed the first frame (Textual's `App._display`, called headless too) in which a
+column drew cards; the bare app exits after its first frame. (Waiting with
+`call_after_refresh` instead can return before the cards are drawn: a widget's repaint
+reaches the screen as a message that may come after the screen went idle.)
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def board(root: Path) -> None:
     from app.project import Project
     from app.tui import BoardApp
+    from widgets.board import BoardColumn
+
+    painted = [False]
+    render_lines = BoardColumn.render_lines
+
+    def column_render_lines(self: BoardColumn, crop: Any) -> Any:
+        if self.option_count:
+            painted[0] = True  # this frame draws cards
+        return render_lines(self, crop)
+
+    BoardColumn.render_lines = column_render_lines  # type: ignore[method-assign]
 
     class Timed(BoardApp):
-        def on_mount(self) -> None:
-            super().on_mount()
-            self._probe = self.set_interval(0.002, self._check)
-
-        def _check(self) -> None:
-            try:
-                columns = self.board.columns
-            except Exception:  # not composed yet
-                return
-            if any(col.option_count for col in columns):
-                self._probe.stop()
-                self.call_after_refresh(self.exit, 0)
+        def _display(self, screen: Any, renderable: Any) -> None:
+            super()._display(screen, renderable)
+            if painted[0] and renderable is not None and self.is_running:
+                self.exit(0)
 
     Timed(Project(root)).run(headless=True, size=(160, 50))
 
@@ -44,8 +51,10 @@ def bare() -> None:
         def compose(self) -> ComposeResult:
             yield Label("hello")
 
-        def on_mount(self) -> None:
-            self.call_after_refresh(self.exit, 0)
+        def _display(self, screen: Any, renderable: Any) -> None:
+            super()._display(screen, renderable)
+            if renderable is not None and self.is_running:
+                self.exit(0)
 
     Bare().run(headless=True, size=(160, 50))
 
