@@ -15,6 +15,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -82,10 +83,28 @@ class BoardColumn(OptionList):
         """The ids of the cards shown, top to bottom."""
         self._items: tuple[Item, ...] = ()
         self._counts = ""
+        self._measured_width = -1
         self.border_title = spec.title
 
-    def on_resize(self) -> None:
+    def _on_resize(self, event: events.Resize) -> None:
         self._show_title()
+        # OptionList forgets every card's height and rendering on any resize; they only
+        # depend on the width, so a change of height keeps them (measuring 1,000 cards
+        # again cost the first frame ~50 ms).
+        if self.scrollable_content_region.width == self._measured_width:
+            event.prevent_default()
+            self.refresh()
+
+    def _update_lines(self) -> None:
+        # OptionList calls this for every line it paints; once every card is measured
+        # (until options change or the width does, which clear the cache) it has nothing
+        # to do but look up the content region, which is not free.
+        lines = self._line_cache.lines
+        if lines and lines[-1][0] == len(self._options) - 1:
+            return
+        super()._update_lines()
+        if self._line_cache.lines:
+            self._measured_width = self.scrollable_content_region.width
 
     def _show_title(self) -> None:
         # Borders leave about width - 6 cells for a title.
@@ -127,6 +146,7 @@ class BoardColumn(OptionList):
         if options:
             options.pop()
         with self.prevent(OptionList.OptionHighlighted):
+            self._expect_overflow(len(items))
             self.set_options(options)
             if not items:
                 return
@@ -140,6 +160,20 @@ class BoardColumn(OptionList):
                 index = min(old_index or 0, len(items) - 1)
             self.scroll_y = scroll_y
             self.highlighted = index
+
+    def _expect_overflow(self, cards: int) -> None:
+        """Show the scrollbar now when `cards` cannot fit, before they are measured.
+
+        Otherwise the first layout measures every card at the full width, the scrollbar
+        then appears, and every card is measured (and painted) again one cell narrower.
+        A card is at least two lines and a rule, so this never shows a scrollbar that
+        measuring would hide; measuring sets the exact height.
+        """
+        least = cards * 3 - 1
+        room = self.size.height or self.app.size.height
+        if least > room and self.virtual_size.height < least:
+            self.virtual_size = Size(self.virtual_size.width, least)
+            self._refresh_scrollbars()
 
 
 class Board(Horizontal):
