@@ -81,8 +81,10 @@ NARROW_WIDTH = 120
 """Below this many columns the details replace the board instead of sitting beside it."""
 TAIL_CHUNK = 64 * 1024
 """Log tailing reads this much at a time."""
-TAIL_BACKLOG_BOUND = 20
-"""The tail waits while the App has more messages than this queued (back-pressure)."""
+TAIL_IN_FLIGHT = 1
+"""Batches of log lines posted to the UI and not yet written, at most (back-pressure)."""
+TAIL_BATCH_MAX = 20_000
+"""While the UI is busy the tail reads on into one batch, up to this many lines."""
 
 
 W = TypeVar("W")
@@ -144,20 +146,61 @@ def describe_line(raw: str) -> AgentLine:
     return describe(raw)
 
 
-_FROZEN = False
+_FROZEN: set[str] = set()
 
 
-def _freeze_startup_objects() -> None:
-    """Move what the imports made out of the garbage collector's sight, once per process.
+def _freeze_objects(stage: str) -> None:
+    """Move what exists now out of the garbage collector's sight, once per process and stage.
 
-    Modules, classes and the stylesheet live as long as the process; without this every
-    full collection during start-up walks them all again (~70 ms of the first frame with
-    1,000 cards). Objects that die later are still freed by reference counting.
+    `imports`: modules, classes and the stylesheet live as long as the process; without
+    this every full collection during start-up walks them all again (~70 ms of the first
+    frame with 1,000 cards). `first-frame`: the widgets and caches of the first board
+    (~90,000 objects with 1,000 cards); a full collection walked them all again every
+    few seconds while the log streamed (~50 ms, a key press waiting behind it). Objects
+    that die later are still freed by reference counting.
     """
-    global _FROZEN
-    if not _FROZEN:
-        _FROZEN = True
+    if stage not in _FROZEN:
+        _FROZEN.add(stage)
         gc.freeze()
+
+
+class InFlight:
+    """Batches posted from a thread and not yet handled by the UI (back-pressure).
+
+    A message posted from a thread waits in the event loop's `call_soon_threadsafe`
+    queue before it reaches the App's message queue, so `message_queue_size` does not
+    see it; this counts the batches themselves. The poster `add`s one per batch, the
+    UI's handler calls `done` once it has written the batch.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @property
+    def count(self) -> int:
+        """Batches posted and not yet handled."""
+        return self._count
+
+    def add(self) -> None:
+        """One more batch posted."""
+        with self._changed:
+            self._count += 1
+
+    def done(self) -> None:
+        """One batch handled."""
+        with self._changed:
+            self._count = max(0, self._count - 1)
+            self._changed.notify_all()
+
+    def wait_below(self, bound: int, stop: threading.Event, poll: float = 0.05) -> bool:
+        """Wait until fewer than `bound` batches are in flight; False if `stop` is set."""
+        with self._changed:
+            while self._count >= bound:
+                if stop.is_set():
+                    return False
+                self._changed.wait(poll)
+        return not stop.is_set()
 
 
 # --- messages into the UI thread ------------------------------------------------------------
@@ -208,10 +251,12 @@ class DetailLoaded(Message):
 class TailLines(Message):
     """A batch of lines from another process's log file."""
 
-    def __init__(self, lines: tuple[AgentLine, ...]) -> None:
+    def __init__(self, lines: tuple[AgentLine, ...], in_flight: InFlight | None = None) -> None:
         super().__init__()
         self.lines = lines
         """The batch."""
+        self.in_flight = in_flight
+        """Told when the batch is written (the tail's back-pressure)."""
 
 
 class ActionDone(Message):
@@ -343,7 +388,7 @@ class BoardApp(App[int]):
                  clock: Callable[[], float] = time.time, watch_files: bool = True,
                  demo: bool = False) -> None:
         super().__init__()
-        _freeze_startup_objects()
+        _freeze_objects("imports")
         self.project = project
         """The project shown."""
         self.store = project.store()
@@ -436,6 +481,7 @@ class BoardApp(App[int]):
         Neither is needed for the first frame, and setting up the file watcher (importing
         watchfiles and its async backend) would hold the first frame up by ~70 ms.
         """
+        _freeze_objects("first-frame")
         if self.watch_files and not self._watching and not self.closing:
             self._watching = True
             self._follow_backlog_file()
@@ -657,33 +703,45 @@ class BoardApp(App[int]):
             fh = path.open("rb")
         except OSError:
             return
+        in_flight = InFlight()
         with fh:
             size = fh.seek(0, os.SEEK_END)
             fh.seek(max(0, size - TAIL_CHUNK))
             rest = b""
             if size > TAIL_CHUNK:
                 fh.readline()  # a partial first line
+            pending: list[AgentLine] = []
             while not stop.is_set():
-                chunk = fh.read(TAIL_CHUNK)
-                if not chunk:
-                    stop.wait(0.2)
+                full = len(pending) >= TAIL_BATCH_MAX
+                chunk = b"" if full else fh.read(TAIL_CHUNK)
+                if chunk:
+                    *complete, rest = (rest + chunk).split(b"\n")
+                    pending.extend(describe_line(line.decode("utf-8", "replace"))
+                                   for line in complete if line.strip())
+                if not pending:
+                    if not chunk:
+                        stop.wait(0.2)
                     continue
-                *complete, rest = (rest + chunk).split(b"\n")
-                if not complete:
+                # Back-pressure (toolong's trick): never more than TAIL_IN_FLIGHT batches
+                # ahead of the UI. While it is busy and there is more to read, read on into
+                # the same batch: one message and one write for many lines.
+                if chunk and not full and in_flight.count >= TAIL_IN_FLIGHT:
                     continue
-                batch = tuple(describe_line(line.decode("utf-8", "replace"))
-                              for line in complete if line.strip())
-                # Back-pressure: never run ahead of the UI (toolong's trick).
-                while self.message_queue_size > TAIL_BACKLOG_BOUND and not stop.is_set():
-                    stop.wait(0.05)
-                if batch:
-                    self.post_message(TailLines(batch))
+                if not in_flight.wait_below(TAIL_IN_FLIGHT, stop):
+                    break
+                in_flight.add()
+                self.post_message(TailLines(tuple(pending), in_flight))
+                pending = []
 
     @on(TailLines)
     def _tail_lines(self, message: TailLines) -> None:
-        if self.closing:
-            return  # arrived while the App shuts down
-        self.log_pane.add_lines(message.lines)
+        try:
+            if self.closing:
+                return  # arrived while the App shuts down
+            self.log_pane.add_lines(message.lines)
+        finally:
+            if message.in_flight is not None:
+                message.in_flight.done()
 
     # --- the engine ------------------------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.color import Color as RichColor
 from rich.highlighter import Highlighter
 from rich.style import Style
@@ -63,11 +64,31 @@ def _rich_color(value: str | None) -> RichColor | None:
         return None
 
 
+_BREAKS = re.compile(r"[\r\n\t]+")
+
+
 def display_line(line: AgentLine, raw: bool) -> str:
     """One line of the pane for `line`, in the readable or the raw view."""
     text = (line.raw or line.text) if raw else PREFIX.get(line.kind, "  ") + line.text
-    text = re.sub(r"[\r\n\t]+", " ", text)
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = _BREAKS.sub(" ", text)
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…"
+
+
+class PaneLog(Log):
+    """A `Log` that measures a batch's width in place.
+
+    `Log.write_lines` starts a worker thread per batch to measure the new lines' widths
+    and hands the result back with `call_from_thread`: a thread, a worker and a blocking
+    round trip for every batch. Display lines are already flat and cut to LINE_MAX, and
+    an ASCII line is as wide as it is long, so measuring here is cheaper than the thread.
+    """
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        if lines:
+            widest = max(len(line) if line.isascii() else cell_len(self._process_line(line))
+                         for line in lines)
+            self._update_maximum_width(updates, widest)
 
 
 class LogPane(Vertical):
@@ -91,10 +112,11 @@ class LogPane(Vertical):
         """What the pane shows (e.g. `WRK-004 · build · attempt 2`)."""
         self.unseen = 0
         """Lines that arrived while the person was scrolled up."""
+        self._title = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
-        log = Log(max_lines=self.max_lines, highlight=True, id="log")
+        log = PaneLog(max_lines=self.max_lines, highlight=True, id="log")
         log.highlighter = AgentLineHighlighter()
         yield log
 
@@ -133,7 +155,9 @@ class LogPane(Vertical):
         self.lines.extend(batch)
         log = self.log
         following = log.is_vertical_scroll_end or log.max_scroll_y == 0
-        log.write_lines([display_line(line, self.raw) for line in batch])
+        # Only the last max_lines of a batch can be kept: render just those.
+        raw = self.raw
+        log.write_lines([display_line(line, raw) for line in batch[-self.max_lines:]])
         self.unseen = 0 if following else self.unseen + len(batch)
         self._update_title()
 
@@ -161,4 +185,7 @@ class LogPane(Vertical):
     def _update_title(self) -> None:
         view = "raw JSON" if self.raw else "agent"
         more = f"  ·  +{self.unseen} lines below (f follows)" if self.unseen else ""
-        self.query_one("#log-title", Static).update(f" {view} · {self.source}{more}")
+        title = f" {view} · {self.source}{more}"
+        if title != self._title:  # Static.update lays the whole screen out again
+            self._title = title
+            self.query_one("#log-title", Static).update(title)
