@@ -137,7 +137,8 @@ def test_demo_runs_on_the_board_and_quit_asks_first(tmux: Tmux, tmp_path: Path) 
     tmux.run("new-session", "-d", "-s", "board", "-x", str(WIDTH), "-y", str(HEIGHT),
              f"cd {tmp_path} && env {env} {sys.executable} -m app demo --speed 8 "
              f"--dir {tmp_path / 'demo'}; echo EXITED $?; sleep 30")
-    tmux.wait_for(lambda s: s.startswith(" running TL-"), timeout=30)
+    # The header leads with the demo label, then the run state.
+    tmux.wait_for(lambda s: " running TL-" in s.splitlines()[0] if s else False, timeout=30)
     tmux.keys("q")
     tmux.wait_for(lambda s: "A run is live. Stop it and quit?" in s, timeout=10)
     tmux.keys("y")
