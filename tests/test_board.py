@@ -859,6 +859,32 @@ def test_card_shows_progress_badges_and_the_blocked_reason_in_short() -> None:
     assert len(blocked.splitlines()[-1]) <= 50
 
 
+def test_a_card_measures_and_reads_as_its_styled_content() -> None:
+    """Card (what a column holds) counts lines from the plain text; it must agree with
+    the styled Content at every width, wide characters and long words included."""
+    from textual.content import Content
+
+    from app.model import Item
+    from widgets.cards import Card, render_card
+    items = [
+        Item("WRK-001", "Add login", "in_progress", phase="spec", size="small", risk="high"),
+        Item("WRK-002", "X", "blocked", blocked_reason="a " * 60),
+        Item("WRK-003", "  spaced   title\twith tab  ", "new"),
+        Item("WRK-004", "日本語のタイトル とても長い タイトル です", "ready", size="large"),
+        Item("WRK-005", "Supercalifragilisticexpialidocious words fold", "researching",
+             risk="low"),
+        Item("WRK-006", "bad\x1bchar", "new"),
+    ]
+    for item in items:
+        styled = render_card(item)
+        card = Card(item)
+        assert card.plain == styled.plain
+        plain = Content(styled.plain, styled.spans)
+        for width in range(1, 40):
+            assert card.get_height({}, width) == plain.get_height({}, width), (item, width)
+            assert styled.get_height({}, width) == plain.get_height({}, width), (item, width)
+
+
 def test_log_lines_have_a_marker_per_kind_and_are_cut() -> None:
     from app.events import AgentLine
     from widgets.logpane import LINE_MAX, display_line

@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 
 from app.model import Item
 from app.store import Backlog
-from widgets.cards import render_card
+from widgets.cards import Card
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class BoardColumn(OptionList):
         scroll_y = self.scroll_y
         options: list[Option | None] = []
         for item in items:
-            options.append(Option(render_card(item), id=item.id))
+            options.append(Option(Card(item), id=item.id))
             options.append(None)  # a rule between cards
         if options:
             options.pop()

@@ -13,6 +13,9 @@ from typing import Any
 
 from rich._wrap import divide_line
 from textual.content import Content
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 
 from app.model import PHASES, Item
 
@@ -89,3 +92,69 @@ def render_card(item: Item) -> CardContent:
                                     "$text-error"))
     card = Content("\n").join(lines)
     return CardContent(card.plain, card.spans, card.cell_length, strip_control_codes=False)
+
+
+def card_plain(item: Item) -> str:
+    """The text of `item`'s card without styles (what `render_card(item).plain` is)."""
+    badge = SIZE_BADGE.get(item.size, item.size) if item.size else ""
+    if item.risk:
+        badge = f"{badge}·{item.risk}" if badge else item.risk
+    lines = [f"{item.id} {badge}", shorten(item.title, TITLE_MAX)]
+    if item.status == "in_progress":
+        lines.append(phase_bar(item.phase or PHASES[0]))
+    elif item.status == "researching":
+        lines.append("researching")
+    elif item.status == "blocked" and item.blocked_reason:
+        lines.append("⚠ " + shorten(item.blocked_reason, REASON_MAX))
+    return "\n".join(lines)
+
+
+def _plain_height(plain: str, width: int) -> int:
+    return sum(len(divide_line(line, width, fold=True)) + 1 for line in plain.split("\n"))
+
+
+class Card(Visual):
+    """A card as an option's prompt: measured from its plain text, styled only if drawn.
+
+    A column holds every card but draws the few on screen; building the styled Content
+    of all 1,000 cards took longer than drawing the visible ones. The Content is made
+    the first time the card is drawn (or measured in an unusual way).
+    """
+
+    __slots__ = ("_content", "_plain", "item")
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        """The item shown."""
+        self._plain = card_plain(item)
+        self._content: CardContent | None = None
+
+    @property
+    def content(self) -> CardContent:
+        """The styled card."""
+        if self._content is None:
+            self._content = render_card(self.item)
+        return self._content
+
+    @property
+    def plain(self) -> str:
+        """The card's text."""
+        return self._plain
+
+    def render_strips(self, width: int, height: int | None, style: Style,
+                      options: RenderOptions) -> list[Strip]:
+        return self.content.render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: Any, container_width: int) -> int:
+        return self.content.get_optimal_width(rules, container_width)
+
+    def get_minimal_width(self, rules: Any) -> int:
+        return self.content.get_minimal_width(rules)
+
+    def get_height(self, rules: Any, width: int) -> int:
+        plain = self._plain
+        if (rules.get("line_pad", 0) or rules.get("text_wrap", "wrap") == "nowrap"
+                or rules.get("text_overflow", "fold") != "fold" or width <= 0
+                or not plain.replace("\n", "").isprintable()):
+            return self.content.get_height(rules, width)
+        return _plain_height(plain, width)
