@@ -91,9 +91,9 @@ class BoardColumn(OptionList):
         # OptionList forgets every card's height and rendering on any resize; they only
         # depend on the width, so a change of height keeps them (measuring 1,000 cards
         # again cost the first frame ~50 ms).
-        if self.scrollable_content_region.width == self._measured_width:
+        # (A resized widget is repainted anyway.)
+        if not self._options or self.scrollable_content_region.width == self._measured_width:
             event.prevent_default()
-            self.refresh()
 
     def _update_lines(self) -> None:
         # OptionList calls this for every line it paints; once every card is measured
