@@ -84,6 +84,7 @@ class BoardColumn(OptionList):
         self._items: tuple[Item, ...] = ()
         self._counts = ""
         self._measured_width = -1
+        self._shown_titles = (spec.title, "")
         self.border_title = spec.title
 
     def _on_resize(self, event: events.Resize) -> None:
@@ -109,8 +110,10 @@ class BoardColumn(OptionList):
     def _show_title(self) -> None:
         # Borders leave about width - 6 cells for a title.
         fits = len(self.spec.title) + 6 <= self.size.width
-        self.border_title = self.spec.title if fits else self.spec.short
-        self.border_subtitle = self._counts
+        shown = (self.spec.title if fits else self.spec.short, self._counts)
+        if shown != self._shown_titles:  # setting a border title repaints the column
+            self._shown_titles = shown
+            self.border_title, self.border_subtitle = shown
 
     async def _on_click(self, event: events.Click) -> None:
         clicked = event.style.meta.get("option")
