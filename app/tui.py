@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -58,16 +58,10 @@ from app.store import Backlog
 from widgets.board import Board
 from widgets.detail import DetailPane, ItemDetail, sorted_files
 from widgets.logpane import LogPane
-from widgets.modals import (
-    AddItemScreen,
-    AdvanceChoice,
-    AdvanceScreen,
-    ConfirmScreen,
-    HelpScreen,
-    NewItem,
-    UnblockScreen,
-)
 from widgets.status import ErrorBanner, RunHeader, RunView
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened, not for the first frame
+    from widgets.modals import AdvanceChoice, NewItem
 
 STYLESHEET = Path(styles.__file__).parent / "board.tcss"
 """The board's stylesheet (found next to the styles package, so a wheel install works)."""
@@ -910,6 +904,7 @@ class BoardApp(App[int]):
             if new is not None:
                 self._act("add", partial(actions.add_item, self.project, new.title,
                                          size=new.size, risk=new.risk, notes=new.notes))
+        from widgets.modals import AddItemScreen
         self.push_screen(AddItemScreen(), done)
 
     def action_advance(self) -> None:
@@ -927,6 +922,7 @@ class BoardApp(App[int]):
             if choice is not None:
                 self._act("advance", partial(actions.advance, self.project, item.id,
                                              choice.target, reason=choice.reason))
+        from widgets.modals import AdvanceScreen
         self.push_screen(AdvanceScreen(item, targets), done)
 
     def action_unblock(self) -> None:
@@ -944,6 +940,7 @@ class BoardApp(App[int]):
             if notes is not None:
                 self._act("unblock", partial(actions.unblock, self.project, item.id,
                                              notes or None))
+        from widgets.modals import UnblockScreen
         self.push_screen(UnblockScreen(item, str(back)), done)
 
     @work(thread=True, exit_on_error=False, group="action", description="change the backlog")
@@ -998,6 +995,7 @@ class BoardApp(App[int]):
             if yes and self.engine is not None:
                 self.engine.request_stop()
                 self.run_state = "stopping"
+        from widgets.modals import ConfirmScreen
         self.push_screen(ConfirmScreen("Stop the run now? The item stays resumable.",
                                        yes="Stop"), done)
 
@@ -1053,6 +1051,7 @@ class BoardApp(App[int]):
 
     def action_help(self) -> None:
         """Show every key."""
+        from widgets.modals import HelpScreen
         self.push_screen(HelpScreen(KEY_HELP))
 
     def action_quit_board(self) -> None:
@@ -1071,6 +1070,7 @@ class BoardApp(App[int]):
             self.engine.request_stop()
             self.run_state = "stopping"
             self.tell("stopping the run, then quitting…")
+        from widgets.modals import ConfirmScreen
         self.push_screen(ConfirmScreen("A run is live. Stop it and quit?", yes="Quit"), done)
 
     def jump_to(self, item_id: str) -> None:
