@@ -112,10 +112,8 @@ def default_triage(project: Project, bus: EventBus, target: str | None) -> Engin
 
 def default_lock_holder(project: Project) -> int | None:
     """The pid of another live process holding the run lock, if any."""
-    try:
-        from app.runlock import holder_pid
-    except ImportError:  # an engine without run lock support: nothing to watch
-        return None
+    from app.runlock import holder_pid
+
     try:
         return holder_pid(project)
     except OSError:
