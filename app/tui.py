@@ -206,6 +206,52 @@ class InFlight:
 
 
 # --- messages into the UI thread ------------------------------------------------------------
+class EngineOutputReady(Message):
+    """Agent output is waiting in the App's OutputMerger (at most one of these in flight)."""
+
+
+class OutputMerger:
+    """The board's observer of an in-process engine.
+
+    Events go to the UI as EngineEvent messages, except agent output: the engine must never
+    wait for the UI, so its AgentOutput batches are merged here while the UI has not taken
+    the previous ones, and one EngineOutputReady stands for all of them. A chatty agent thus
+    costs the UI one message per turn of its loop, not one per batch. The queue is FIFO, so
+    an event posted after some output is handled after the message that drains it.
+    """
+
+    def __init__(self, post: Callable[[Message], Any]) -> None:
+        self._post = post
+        self._lock = threading.Lock()
+        self._pending: list[AgentOutput] = []
+        self._posted = False
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, AgentOutput):
+            self._post(EngineEvent(event))
+            return
+        with self._lock:
+            last = self._pending[-1] if self._pending else None
+            if last is not None and (last.item_id, last.phase, last.attempt) == (
+                    event.item_id, event.phase, event.attempt):
+                self._pending[-1] = AgentOutput(event.item_id, event.phase, event.attempt,
+                                                last.lines + event.lines, at=event.at)
+            else:
+                self._pending.append(event)
+            if self._posted:
+                return
+            self._posted = True
+        self._post(EngineOutputReady())
+
+    def take(self) -> list[AgentOutput]:
+        """The merged output so far (the UI thread calls this when it handles the message)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._posted = False
+        return pending
+
+
+# --- messages into the UI thread ------------------------------------------------------------
 class EngineEvent(Message):
     """An engine event, posted from the worker thread."""
 
@@ -408,6 +454,8 @@ class BoardApp(App[int]):
         self.engine: Engine | None = None
         """The engine running in our worker thread, if any."""
         self.demo = demo
+        self.output_merger = OutputMerger(self.post_message)
+        """Observes the in-process engine; merges agent output the UI has not taken yet."""
         """`orchestrate demo`: a sample project run by the scripted agent (said on screen)."""
         self.demo_steps: list[str] = ["triage", "run"] if demo else []
         """`orchestrate demo`: what to start by itself, in order, once the board is up."""
@@ -772,7 +820,7 @@ class BoardApp(App[int]):
           description="the engine")
     def _run_engine(self, kind: str, factory: EngineFactory, target: str | None) -> Any:
         bus = EventBus()
-        unsubscribe = bus.subscribe(lambda event: self.post_message(EngineEvent(event)))
+        unsubscribe = bus.subscribe(self.output_merger)
         try:
             engine = factory(self.project, bus, target)
             self.engine = engine
@@ -801,6 +849,11 @@ class BoardApp(App[int]):
                 self.exit(0)
             elif self.demo_steps and worker.state == WorkerState.SUCCESS:
                 self.set_timer(0.5, self._next_demo_step)
+
+    @on(EngineOutputReady)
+    def _engine_output(self, message: EngineOutputReady) -> None:
+        for event in self.output_merger.take():
+            self._engine_event(EngineEvent(event))
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:

@@ -90,7 +90,7 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
     and the log pane keeps only its last lines. (Key latency is a figure of bench/,
     `log_key_p99_ms`, not a timed assertion here.)"""
     from app.events import AgentOutput
-    from app.tui import EngineEvent
+    from app.tui import EngineEvent, EngineOutputReady
 
     project = make_project(tmp_path / "p", [ready(title="A")],
                            # review waits before its burst, so the run is surely live
@@ -100,6 +100,16 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
                            run={"checkpoint": False})
     seen: list[object] = []
     app = BoardApp(project, watch_files=False)
+    taken: list[AgentOutput] = []
+    real_take = app.output_merger.take
+
+    def spying_take() -> list[AgentOutput]:
+        """What the UI takes from the merger, recorded."""
+        events = real_take()
+        taken.extend(events)
+        return events
+
+    app.output_merger.take = spying_take  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await settle(pilot)
         await pilot.press("r")
@@ -111,10 +121,37 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
         assert log.display
         await wait_for(pilot, lambda: app.run_state == "idle" and "WRK-001" in
                        app.query_one("#col-done", BoardColumn).item_ids, timeout=60)
-        batches = list({id(m): m for m in seen if isinstance(m, EngineEvent)
-                        and isinstance(m.event, AgentOutput)}.values())
-        lines = sum(len(m.event.lines) for m in batches)
+        # Messages that carried agent output into the UI thread, each counted once.
+        batches = list({id(m): m for m in seen if isinstance(m, EngineOutputReady)
+                        or (isinstance(m, EngineEvent) and isinstance(m.event, AgentOutput))
+                        }.values())
+        lines = sum(len(e.lines) for e in taken)
         assert lines >= 30_000  # six phases of 5,000 lines each
         assert len(batches) <= lines / 20, (len(batches), lines)
         assert log.log.line_count <= log.max_lines
         assert len(log.lines) == log.max_lines  # 30,000 lines came; 5,000 are kept
+
+
+def test_output_merger_keeps_one_message_in_flight_and_merges_an_attempts_lines() -> None:
+    """Agent output the UI has not taken yet is merged (per attempt, in order) behind one
+    EngineOutputReady; other events pass straight through, after it."""
+    from app.events import AgentLine, AgentOutput
+    from app.tui import EngineOutputReady, OutputMerger
+
+    posted: list[Message] = []
+    merger = OutputMerger(posted.append)
+
+    def out(attempt: int, *texts: str) -> AgentOutput:
+        return AgentOutput("WRK-001", "prd", attempt, tuple(AgentLine("text", t) for t in texts))
+
+    merger(out(1, "a", "b"))
+    merger(out(1, "c"))
+    merger(out(2, "d"))
+    merger(PhaseFinished("WRK-001", "prd", 2, "complete"))
+    assert [type(m).__name__ for m in posted] == ["EngineOutputReady", "EngineEvent"]
+    taken = merger.take()
+    assert [(e.attempt, [line.text for line in e.lines]) for e in taken] == [
+        (1, ["a", "b", "c"]), (2, ["d"])]
+    assert merger.take() == []
+    merger(out(3, "e"))  # taken: the next output needs a new message
+    assert isinstance(posted[-1], EngineOutputReady)
