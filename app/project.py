@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from app.store import BacklogStore, atomic_write
 BACKLOG_NAME = "BACKLOG.yaml"
 CONFIG_NAME = "orchestrate.toml"
 STATE_DIR = ".orchestrator"
+
+
+# One store per BACKLOG.yaml in this process (the store itself is safe across threads).
+_STORES: dict[Path, BacklogStore] = {}
+_STORES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,15 @@ class Project:
         return self.state_dir / "run.json"
 
     def store(self) -> BacklogStore:
-        """The backlog store of this project."""
-        return BacklogStore(self.backlog_path, self.state_dir / "backlog.lock")
+        """The backlog store of this project: one per file in this process, so its parsed
+        document is reused by every caller (a fresh store would parse the file again)."""
+        path = self.backlog_path.resolve()
+        with _STORES_LOCK:
+            store = _STORES.get(path)
+            if store is None:
+                store = _STORES[path] = BacklogStore(self.backlog_path,
+                                                     self.state_dir / "backlog.lock")
+            return store
 
     def config(self) -> Config:
         """orchestrate.toml, or the defaults."""
