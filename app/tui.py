@@ -540,7 +540,10 @@ class BoardApp(App[int]):
     @property
     def closing(self) -> bool:
         """Whether the App is shutting down (its widgets may be gone)."""
-        return self._closing_flag or not self.screen_stack
+        if self._closing_flag or not self.screen_stack:
+            return True
+        # At shutdown Textual removes the widgets before this App hears on_unmount.
+        return not self.screen_stack[0].query("#board")
 
     def on_unmount(self) -> None:
         self._closing_flag = True
@@ -897,6 +900,8 @@ class BoardApp(App[int]):
         self._show_header()
 
     def _tick(self) -> None:
+        if self.closing:
+            return  # the interval can fire after the widgets are gone
         if self.attempt_started is not None and self.run_state in ("running", "pausing",
                                                                    "stopping", "triage"):
             self._show_header()

@@ -900,3 +900,19 @@ def test_filter_matches_every_word_in_id_title_status_or_notes() -> None:
     item = Item("WRK-006", "Migrate sessions", "blocked", notes="redis cluster")
     assert matches(item, "") and matches(item, "wrk-006") and matches(item, "REDIS migrate")
     assert matches(item, "blocked") and not matches(item, "redis postgres")
+
+
+async def test_a_load_that_lands_after_the_widgets_are_gone_is_ignored(
+        board_project: Project) -> None:
+    """At shutdown Textual removes the widgets before the App hears on_unmount; a
+    BACKLOG.yaml load finishing in that gap must not raise (it did, once in CI)."""
+    from app.tui import BacklogLoaded
+
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        backlog = board_project.store().load()
+        await app.board.remove()
+        app.post_message(BacklogLoaded(backlog))
+        await pilot.pause(0.1)
+        assert app.closing
