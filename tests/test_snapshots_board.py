@@ -12,25 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from conftest import REPO, SNAPSHOT_DIR, FakeEngine
+from test_board import settle
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from app.project import Project
 from app.tui import BoardApp
-
-BUSY_GROUPS = ("load", "detail", "action")
-
-
-async def settle(pilot: Pilot) -> None:
-    """Wait for loads and detail gathering, then for a repaint."""
-    app = pilot.app
-    for _ in range(50):
-        busy = [w for w in app.workers if w.group in BUSY_GROUPS and not w.is_finished]
-        if not busy:
-            break
-        await app.workers.wait_for_complete(busy)
-        await pilot.pause()
-    await pilot.pause()
 
 
 def no_blink(pilot: Pilot) -> None:
