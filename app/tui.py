@@ -73,6 +73,10 @@ WATCH_POLL_S = 0.5
 """How often the board looks for another process's run (and its newest log)."""
 NARROW_WIDTH = 120
 """Below this many columns the details replace the board instead of sitting beside it."""
+SYNC_LOAD_MAX_BYTES = 1_500_000
+"""A BACKLOG.yaml up to this size (~5,000 items) is read before the first frame."""
+WATCH_DELAY_S = 0.25
+"""Watching the file and other runs starts this long after the first snapshot is shown."""
 TAIL_CHUNK = 64 * 1024
 """Log tailing reads this much at a time."""
 TAIL_IN_FLIGHT = 1
@@ -476,6 +480,7 @@ class BoardApp(App[int]):
         self._quit_when_idle = False
         self._closing_flag = False
         self._watch_stop = asyncio.Event()
+        self._watch_timer: Any = None
         self._watching = False
 
     def tell(self, message: str, *, severity: str = "information",
@@ -522,14 +527,43 @@ class BoardApp(App[int]):
         return self._part("#filter", Input)
 
     def on_mount(self) -> None:
-        self.reload()
+        self._first_load()
         self.set_interval(1.0, self._tick)
+
+    def _first_load(self) -> None:
+        """Read BACKLOG.yaml before the first frame, so that frame already shows the cards.
+
+        Loading in a worker instead painted an empty board first and then the cards: two
+        full frames, and the parse shared the interpreter with the first one, so the cards
+        came ~50 ms later (1,000 items). A file too big to read at once (~5,000 items and
+        more) is read in the worker, behind an empty board.
+        """
+        try:
+            size = self.project.backlog_path.stat().st_size
+        except OSError:
+            size = 0  # missing or unreadable: the load says so at once
+        if size > SYNC_LOAD_MAX_BYTES:
+            self.reload()
+            return
+        try:
+            backlog = self.store.load()
+        except OrchestrateError as exc:
+            self._backlog_failed(BacklogFailed(str(exc)))
+        else:
+            self._backlog_loaded(BacklogLoaded(backlog))
+
+    def _watch_soon(self) -> None:
+        """Start watching a moment after the first snapshot is on screen (once)."""
+        if self._watch_timer is None:
+            self._watch_timer = self.set_timer(WATCH_DELAY_S, self._start_watching)
 
     def _start_watching(self) -> None:
         """Watch BACKLOG.yaml and other runs, once the first snapshot is on screen.
 
         Neither is needed for the first frame, and setting up the file watcher (importing
-        watchfiles and its async backend) would hold the first frame up by ~70 ms.
+        watchfiles and its async backend, ~100 ms in a thread) would share the interpreter
+        with that frame and hold it up. A write in between is caught by the reload the
+        watcher makes once it is set up.
         """
         _freeze_objects("first-frame")
         if self.watch_files and not self._watching and not self.closing:
@@ -611,7 +645,7 @@ class BoardApp(App[int]):
         self.board.show(message.backlog)
         self._show_header()
         if first:
-            self.call_after_refresh(self._start_watching)
+            self._watch_soon()
         if first and self.demo_steps:
             self._next_demo_step()
         if self.detail_shown and self.board.selected_id:
@@ -623,7 +657,7 @@ class BoardApp(App[int]):
             return  # arrived while the App shuts down
         self.load_error = message.error
         self._part("#banner", ErrorBanner).show_error(message.error)
-        self.call_after_refresh(self._start_watching)  # a broken file is watched too
+        self._watch_soon()  # a broken file is watched too
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
           description="gather an item's details")
