@@ -885,6 +885,57 @@ def test_a_card_measures_and_reads_as_its_styled_content() -> None:
             assert styled.get_height({}, width) == plain.get_height({}, width), (item, width)
 
 
+CARD_ITEMS = (
+    ("WRK-001", "Add login", "in_progress", {"phase": "spec", "size": "small", "risk": "high"}),
+    ("WRK-002", "X", "blocked", {"blocked_reason": "a " * 60}),
+    ("WRK-003", "  spaced   title\twith tab  ", "new", {}),
+    ("WRK-004", "日本語のタイトル とても長い タイトル です", "ready", {"size": "large"}),
+    ("WRK-005", "Supercalifragilisticexpialidocious words fold", "researching",
+     {"risk": "low", "size": "medium"}),
+    ("WRK-006", "bad\x1bchar", "new", {}),
+    ("WRK-007", "Item number 7 with a reasonably long title", "blocked",
+     {"blocked_reason": "waiting on a person", "risk": "medium"}),
+    ("WRK-008", "", "new", {"risk": "unknown-risk"}),
+)
+
+
+def _cells(strips: list[Any]) -> list[list[tuple[str, Any]]]:
+    """Each line as (character, style without meta) per cell: what a person sees."""
+    return [[(char, segment.style.clear_meta_and_links() if segment.style else None)
+             for segment in strip for char in segment.text] for strip in strips]
+
+
+async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path) -> None:
+    """Card draws itself from its pieces (the first frame's cards cost half as much);
+    under a column's real styles, theme and highlight it must show the very cells and
+    colours the styled Content shows, at every width."""
+    from textual.visual import RenderOptions
+
+    from app.model import Item
+    from widgets.cards import Card
+    app = new_app(make_board_project(tmp_path))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        column = app.board.columns[0]
+        options = RenderOptions(column._get_style, column.styles)
+        styles = [column.get_visual_style("option-list--option"),
+                  column.get_visual_style("option-list--option",
+                                          "option-list--option-highlighted")]
+        checked = 0
+        for id_, title, status, fields in CARD_ITEMS:
+            card = Card(Item(id_, title, status, **fields))
+            for style in styles:
+                for width in range(1, 45):
+                    ours = card.render_strips(width, None, style, options)
+                    theirs = card.content.render_strips(width, None, style, options)
+                    assert _cells(ours) == _cells(theirs), (id_, width)
+                    if card.plain.replace("\n", "").isprintable() and width > 1:
+                        # drawn from its pieces, not handed to the Content
+                        assert card._draw(width, style, options.get_style) is not None
+                    checked += 1
+        assert checked == len(CARD_ITEMS) * 2 * 44
+
+
 def test_log_lines_have_a_marker_per_kind_and_are_cut() -> None:
     from app.events import AgentLine
     from widgets.logpane import LINE_MAX, display_line

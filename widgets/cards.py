@@ -8,10 +8,15 @@ applies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from itertools import pairwise
 from typing import Any
 
 from rich._wrap import divide_line
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual.content import Content
 from textual.strip import Strip
 from textual.style import Style
@@ -44,16 +49,35 @@ def phase_bar(phase: str | None) -> str:
     return f"{'▰' * done}{'▱' * (len(PHASES) - done)} {phase}"
 
 
-def badges(item: Item) -> Content:
+Piece = tuple[str, str]
+"""A run of a card's text and its style (`""`: the style underneath)."""
+
+
+def badge_pieces(item: Item) -> list[Piece]:
     """`S·low`: size letter and risk, or nothing when not assessed."""
-    parts: list[tuple[str, str] | str] = []
+    pieces: list[Piece] = []
     if item.size:
-        parts.append((SIZE_BADGE.get(item.size, item.size), "$text-muted bold"))
+        pieces.append((SIZE_BADGE.get(item.size, item.size), "$text-muted bold"))
     if item.risk:
-        if parts:
-            parts.append(("·", "$text-muted"))
-        parts.append((item.risk, RISK_STYLE.get(item.risk, "")))
-    return Content.assemble(*parts)
+        if pieces:
+            pieces.append(("·", "$text-muted"))
+        pieces.append((item.risk, RISK_STYLE.get(item.risk, "")))
+    return pieces
+
+
+def card_lines(item: Item) -> tuple[tuple[Piece, ...], ...]:
+    """The card of `item`, line by line: id and badges, title, then progress or reason."""
+    lines: list[tuple[Piece, ...]] = [
+        ((item.id, "$text-accent bold"), (" ", ""), *badge_pieces(item)),
+        ((shorten(item.title, TITLE_MAX), ""),),
+    ]
+    if item.status == "in_progress":
+        lines.append(((phase_bar(item.phase or PHASES[0]), "bold"),))
+    elif item.status == "researching":
+        lines.append((("researching", "$text-muted italic"),))
+    elif item.status == "blocked" and item.blocked_reason:
+        lines.append((("⚠ " + shorten(item.blocked_reason, REASON_MAX), "$text-error"),))
+    return tuple(lines)
 
 
 class CardContent(Content):
@@ -71,69 +95,104 @@ class CardContent(Content):
 
     def get_height(self, rules: Mapping[str, Any], width: int) -> int:  # type: ignore[override]
         plain = self.plain
-        if (rules.get("line_pad", 0) or rules.get("text_wrap", "wrap") == "nowrap"
-                or rules.get("text_overflow", "fold") != "fold" or "\t" in plain
-                or width <= 0):
+        if _unusual_rules(rules) or "\t" in plain or width <= 0:
             return super().get_height(rules, width)  # type: ignore[arg-type]
-        return sum(len(divide_line(line, width, fold=True)) + 1
-                   for line in plain.split("\n"))
+        return _plain_height(plain, width)
+
+
+def _content(lines: tuple[tuple[Piece, ...], ...]) -> CardContent:
+    card = Content("\n").join(
+        Content.assemble(*((text, style) if style else text for text, style in line))
+        for line in lines)
+    return CardContent(card.plain, card.spans, card.cell_length, strip_control_codes=False)
 
 
 def render_card(item: Item) -> CardContent:
-    """The card of `item`: id and badges, title, then progress or blocked reason."""
-    head = Content.assemble((item.id, "$text-accent bold"), " ", badges(item))
-    lines = [head, Content(shorten(item.title, TITLE_MAX))]
-    if item.status == "in_progress":
-        lines.append(Content.styled(phase_bar(item.phase or PHASES[0]), "bold"))
-    elif item.status == "researching":
-        lines.append(Content.styled("researching", "$text-muted italic"))
-    elif item.status == "blocked" and item.blocked_reason:
-        lines.append(Content.styled("⚠ " + shorten(item.blocked_reason, REASON_MAX),
-                                    "$text-error"))
-    card = Content("\n").join(lines)
-    return CardContent(card.plain, card.spans, card.cell_length, strip_control_codes=False)
+    """The card of `item` as styled Content."""
+    return _content(card_lines(item))
 
 
 def card_plain(item: Item) -> str:
     """The text of `item`'s card without styles (what `render_card(item).plain` is)."""
-    badge = SIZE_BADGE.get(item.size, item.size) if item.size else ""
-    if item.risk:
-        badge = f"{badge}·{item.risk}" if badge else item.risk
-    lines = [f"{item.id} {badge}", shorten(item.title, TITLE_MAX)]
-    if item.status == "in_progress":
-        lines.append(phase_bar(item.phase or PHASES[0]))
-    elif item.status == "researching":
-        lines.append("researching")
-    elif item.status == "blocked" and item.blocked_reason:
-        lines.append("⚠ " + shorten(item.blocked_reason, REASON_MAX))
-    return "\n".join(lines)
+    return _plain(card_lines(item))
+
+
+def _plain(lines: tuple[tuple[Piece, ...], ...]) -> str:
+    return "\n".join("".join(text for text, _ in line) for line in lines)
+
+
+def _unusual_rules(rules: Mapping[str, Any]) -> bool:
+    """Rules under which a card is not drawn the plain way (wrapped, folded, left)."""
+    return bool(rules.get("line_pad", 0) or rules.get("text_wrap", "wrap") == "nowrap"
+                or rules.get("text_overflow", "fold") != "fold"
+                or rules.get("text_align", "left") not in ("left", "start"))
 
 
 def _plain_height(plain: str, width: int) -> int:
-    return sum(len(divide_line(line, width, fold=True)) + 1 for line in plain.split("\n"))
+    return sum(line_count(line, width) for line in plain.split("\n"))
+
+
+_WORD = re.compile(r"\s*\S+\s*")
+"""A word and the spaces around it, as rich's divide_line reads words."""
+
+
+def line_count(line: str, width: int) -> int:
+    """How many lines `line` (no newline) wraps to at `width`, folding long words.
+
+    That is `len(divide_line(line, width, fold=True)) + 1`. Measuring 1,000 cards calls
+    this for every title, so printable ASCII (one cell per character) is counted here
+    with the same rules, without divide_line's call per word; anything else goes to it.
+    """
+    if not (line.isascii() and line.isprintable()):  # `S·low`, the phase bar, other scripts
+        if cell_len(line) <= width:
+            return 1
+        return len(divide_line(line, width, fold=True)) + 1
+    if len(line) <= width:
+        return 1
+    breaks = offset = 0
+    for word in _WORD.finditer(line):
+        start, end = word.span()
+        size = end - start
+        visible = len(word.group().rstrip())
+        if width - offset >= visible:  # fits on this line
+            offset += size
+        elif visible > width:  # folded into chunks of `width`, each on its own line
+            chunks = -(-size // width)
+            breaks += chunks if start else chunks - 1
+            offset = size - (chunks - 1) * width
+        elif offset and start:  # starts the next line
+            breaks += 1
+            offset = size
+    return breaks + 1
 
 
 class Card(Visual):
-    """A card as an option's prompt: measured from its plain text, styled only if drawn.
+    """A card as an option's prompt: measured from its plain text, drawn from its pieces.
 
-    A column holds every card but draws the few on screen; building the styled Content
-    of all 1,000 cards took longer than drawing the visible ones. The Content is made
-    the first time the card is drawn (or measured in an unusual way).
+    A column holds every card but draws the few on screen. Content, made for any text
+    under any rules, wraps and styles a card line by line and gives every cell its own
+    style (for text selection, which a column does not allow): drawing the cards of the
+    first frame took ~20 ms with 1,000 items. A card under the usual rules (left aligned,
+    wrapped, folded, no selection) is drawn here from its pieces instead, the same cells
+    in the same colours (tests/test_board.py compares both at every width); anything
+    else is drawn by its Content, made when first needed.
     """
 
-    __slots__ = ("_content", "_plain", "item")
+    __slots__ = ("_content", "_lines", "_plain", "_simple", "item")
 
     def __init__(self, item: Item) -> None:
         self.item = item
         """The item shown."""
-        self._plain = card_plain(item)
+        self._lines = card_lines(item)
+        self._plain = _plain(self._lines)
+        self._simple = self._plain.replace("\n", "").isprintable()
         self._content: CardContent | None = None
 
     @property
     def content(self) -> CardContent:
         """The styled card."""
         if self._content is None:
-            self._content = render_card(self.item)
+            self._content = _content(self._lines)
         return self._content
 
     @property
@@ -143,7 +202,54 @@ class Card(Visual):
 
     def render_strips(self, width: int, height: int | None, style: Style,
                       options: RenderOptions) -> list[Strip]:
-        return self.content.render_strips(width, height, style, options)
+        if (not self._simple or width <= 0 or options.selection is not None
+                or options.post_style is not None or _unusual_rules(options.rules)):
+            return self.content.render_strips(width, height, style, options)
+        strips = self._draw(width, style, options.get_style)
+        if strips is None:  # a piece wider than the column: cropped the usual way
+            return self.content.render_strips(width, height, style, options)
+        return strips if height is None else strips[:height]
+
+    def _draw(self, width: int, style: Style,
+              get_style: Callable[[str | Style], Style]) -> list[Strip] | None:
+        # As Content draws a line: break it where divide_line says, strip the spaces at
+        # the end of every part but the last (which is cropped to the width), and give
+        # each run `style` under `style + its own style` (Content.render, then
+        # _FormattedLine.to_strip).
+        plain_style = (style + style).rich_style
+        styled: dict[str, RichStyle] = {}
+        strips: list[Strip] = []
+        for line in self._lines:
+            text = "".join(piece for piece, _ in line)
+            breaks = divide_line(text, width, fold=True)
+            bounds = [0, *breaks, len(text)]
+            for part, (start, end) in enumerate(pairwise(bounds)):
+                if part < len(breaks):
+                    end = start + len(text[start:end].rstrip())
+                else:  # the last part keeps its spaces, cropped to the width
+                    over = cell_len(text[start:end]) - width
+                    if over > 0 and not text[end - over:end].strip(" "):
+                        end -= over
+                segments: list[Segment] = []
+                cells = 0
+                at = 0
+                for piece, piece_style in line:
+                    lo, hi = max(start, at), min(end, at + len(piece))
+                    at += len(piece)
+                    if lo >= hi:
+                        continue
+                    if not piece_style:
+                        rich = plain_style
+                    elif (rich := styled.get(piece_style)) is None:
+                        rich = styled[piece_style] = (
+                            style + Style.combine((style, get_style(piece_style)))).rich_style
+                    chunk = text[lo:hi]
+                    segments.append(Segment(chunk, rich))
+                    cells += cell_len(chunk)
+                if cells > width:
+                    return None
+                strips.append(Strip(segments, cells))
+        return strips
 
     def get_optimal_width(self, rules: Any, container_width: int) -> int:
         return self.content.get_optimal_width(rules, container_width)
@@ -152,9 +258,6 @@ class Card(Visual):
         return self.content.get_minimal_width(rules)
 
     def get_height(self, rules: Any, width: int) -> int:
-        plain = self._plain
-        if (rules.get("line_pad", 0) or rules.get("text_wrap", "wrap") == "nowrap"
-                or rules.get("text_overflow", "fold") != "fold" or width <= 0
-                or not plain.replace("\n", "").isprintable()):
+        if _unusual_rules(rules) or width <= 0 or not self._simple:
             return self.content.get_height(rules, width)
-        return _plain_height(plain, width)
+        return _plain_height(self._plain, width)

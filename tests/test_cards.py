@@ -1,0 +1,65 @@
+"""A card drawn from its pieces shows what its styled Content shows, for any text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from textual.style import Style
+from textual.visual import RenderOptions
+
+from app.model import Item
+from widgets.cards import Card
+
+
+def _get_style(style: str | Style) -> Style:
+    # Theme variables as fixed colours: enough to tell every run of a card apart.
+    if isinstance(style, Style):
+        return style
+    return Style.parse(re.sub(r"\$text-(\w+)", lambda m: {"accent": "#00ffff", "muted": "#808080",
+                                                          "error": "#ff0000"}.get(m[1], "#00ff00"),
+                              style))
+
+
+def _cells(strips: list[Any]) -> list[list[tuple[str, Any]]]:
+    return [[(char, segment.style.clear_meta_and_links() if segment.style else None)
+             for segment in strip for char in segment.text] for strip in strips]
+
+
+words = st.text(st.sampled_from("abcxyz日本⚠é-"), min_size=1, max_size=14)
+texts = st.lists(words, min_size=0, max_size=12).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=texts, reason=texts,
+       status=st.sampled_from(["new", "ready", "in_progress", "researching", "blocked"]),
+       size=st.sampled_from([None, "small", "large"]),
+       risk=st.sampled_from([None, "low", "high"]),
+       width=st.integers(min_value=1, max_value=40),
+       highlighted=st.booleans())
+def test_drawn_cells_match_the_styled_content(title: str, reason: str, status: str,
+                                              size: str | None, risk: str | None,
+                                              width: int, highlighted: bool) -> None:
+    item = Item("WRK-012", title, status, size=size, risk=risk, phase="build",
+                blocked_reason=reason or None)
+    card = Card(item)
+    base = Style.parse("white on #202020" + (" bold" if highlighted else ""))
+    options = RenderOptions(_get_style, {})  # type: ignore[arg-type]
+    ours = card.render_strips(width, None, base, options)
+    theirs = card.content.render_strips(width, None, base, options)
+    assert _cells(ours) == _cells(theirs)
+    assert len(ours) == card.get_height({}, width)
+
+
+@settings(max_examples=400, deadline=None)
+@given(line=st.text(st.sampled_from("ab -\x1b"), max_size=60) | st.text(max_size=30),
+       width=st.integers(min_value=1, max_value=25))
+def test_line_count_is_what_divide_line_says(line: str, width: int) -> None:
+    """The counted height of a line is rich's: spaces, long words and wide text alike."""
+    from rich._wrap import divide_line
+
+    from widgets.cards import line_count
+    line = line.replace("\n", " ")
+    assert line_count(line, width) == len(divide_line(line, width, fold=True)) + 1
