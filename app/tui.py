@@ -133,15 +133,6 @@ def _import_watchfiles() -> Any:
     return module
 
 
-def describe_line(raw: str) -> AgentLine:
-    """A raw log line as an AgentLine (the engine's classifier when it has one)."""
-    try:
-        from app.streamjson import describe
-    except ImportError:
-        return AgentLine("raw", raw.strip(), raw)
-    return describe(raw)
-
-
 _FROZEN: set[str] = set()
 GC_YOUNG = 10_000
 """Allocations between two collections of the youngest generation (Python's default: 700)."""
@@ -798,12 +789,14 @@ class BoardApp(App[int]):
             if size > TAIL_CHUNK:
                 fh.readline()  # a partial first line
             pending: list[AgentLine] = []
+            from app.streamjson import describe  # once, not per line
+
             while not stop.is_set():
                 full = len(pending) >= TAIL_BATCH_MAX
                 chunk = b"" if full else fh.read(TAIL_CHUNK)
                 if chunk:
                     *complete, rest = (rest + chunk).split(b"\n")
-                    pending.extend(describe_line(line.decode("utf-8", "replace"))
+                    pending.extend(describe(line.decode("utf-8", "replace"))
                                    for line in complete if line.strip())
                 if not pending:
                     if not chunk:

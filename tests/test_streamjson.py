@@ -63,6 +63,15 @@ def test_anything_else_is_raw_text_and_never_raises(line: str) -> None:
     assert got.raw == line
 
 
+def test_an_object_followed_by_more_text_is_raw_and_surrounding_spaces_are_not() -> None:
+    """Two events glued on one line (or JSON then noise) are not one event."""
+    glued = '{"type": "result", "result": "ok"} {"type": "result"}'
+    assert describe(glued).kind == "raw"
+    assert describe('{"type": "result"} trailing words').kind == "raw"
+    padded = '  {"type": "result", "subtype": "success", "num_turns": 2}  \r\n'
+    assert describe(padded).kind == "result"
+
+
 def test_a_300_kb_line_is_kept_whole_in_raw_and_cut_for_display() -> None:
     line = _assistant({"type": "text", "text": "x" * 300_000})
     got = describe(line)
