@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app import yamldoc
+from app import backlog_cache, yamldoc
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
 from app.model import (
     ASSESSMENT_CHOICES,
@@ -299,6 +299,8 @@ class BacklogStore:
         self.path = Path(path)
         self.lock_path = lock_path or self.path.parent / ".orchestrator" / "backlog.lock"
         self._parsed: _Parsed | None = None
+        self._kept: tuple[bytes, Backlog] | None = None
+        """A snapshot read back from the cache (bytes, backlog): no index, reads only."""
         self._mutex = threading.RLock()
         self._held = threading.local()
 
@@ -316,12 +318,28 @@ class BacklogStore:
             raise BacklogError(f"{self.path.name}: cannot read: {exc.strerror}") from None
 
     def load(self) -> Backlog:
-        """A validated snapshot; parsed again only when the file's bytes changed."""
-        with self._mutex:
-            return self._current().backlog
+        """A validated snapshot; parsed again only when the file's bytes changed.
 
-    def _current(self) -> _Parsed:
-        data = self.read_bytes()
+        Another process may have parsed these very bytes already: its snapshot is read
+        back from the cache (app/backlog_cache.py) instead. A transaction parses anyway.
+        """
+        with self._mutex:
+            data = self.read_bytes()
+            if self._parsed is not None and self._parsed.data == data:
+                return self._parsed.backlog
+            if self._kept is not None and self._kept[0] == data:
+                return self._kept[1]
+            kept = backlog_cache.read(self.path, data)
+            if kept is not None:
+                self._kept = (data, kept)
+                return kept
+            parsed = self._current(data)
+            backlog_cache.write(self.path, data, parsed.backlog)
+            return parsed.backlog
+
+    def _current(self, data: bytes | None = None) -> _Parsed:
+        if data is None:
+            data = self.read_bytes()
         if self._parsed is not None and self._parsed.data == data:
             return self._parsed
         parsed = self._parse(data)
@@ -401,6 +419,7 @@ class BacklogStore:
                                        "it was left as it was") from None
             self._parsed = new
             tx.result = new.backlog
+            backlog_cache.write(self.path, data, new.backlog)  # for the next reader
 
     # conveniences ------------------------------------------------------------------------------
     def update(self, item_id: str, **changes: Any) -> Item:

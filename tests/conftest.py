@@ -8,6 +8,8 @@ because `snap_compare` looks the name up on each call (STYLE.md).
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,10 @@ from app.events import (
     RunStarted,
 )
 from app.project import Project
+
+# Snapshots cached between processes (app/backlog_cache.py) go to a folder of this test
+# session, never the person's own cache; subprocesses inherit it.
+os.environ["ORCHESTRATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="orchestrate-test-cache-")
 
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = REPO / "snapshots"
