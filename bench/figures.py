@@ -20,6 +20,8 @@ from bench.common import CACHE, Stats, interleaved, write_backlog
 
 BACKLOG_MD_VERSION = "1.52.0"
 REPO = Path(__file__).resolve().parents[1]
+CACHE_ENV = "ORCHESTRATE_CACHE_DIR"
+"""app/backlog_cache.py's folder; empty turns the kept snapshots off."""
 
 
 @dataclass
@@ -129,10 +131,19 @@ def status_vs_backlogmd(plan: Plan, tmp: Path) -> Figure:
         subprocess.run([str(exe), "task", "list", "--plain"], cwd=tmp / "backlogmd",
                        stdout=subprocess.DEVNULL, check=True, env=env)
 
+    cold_env = {**env, CACHE_ENV: ""}  # no snapshot: the first read after an edit by hand
+
+    def orchestrate_cold() -> None:
+        subprocess.run(ours, cwd=tmp / "orch", stdout=subprocess.DEVNULL, check=True,
+                       env=cold_env)
+
     a, b = interleaved(orchestrate, theirs, warmup=plan.warmup, repeats=plan.repeats)
+    cold, b2 = interleaved(orchestrate_cold, theirs, warmup=plan.warmup, repeats=plan.repeats)
     return Figure(ratio(a, b), f"{n} items; Backlog.md {BACKLOG_MD_VERSION} via npm",
                   [f"`orchestrate status` ({n} items): {a.show()}",
-                   f"`backlog task list --plain` ({n} tasks): {b.show()}"])
+                   f"`backlog task list --plain` ({n} tasks): {b.show()}",
+                   f"without a kept snapshot (first read after an edit by hand): {cold.show()}, "
+                   f"{ratio(cold, b2)}x"])
 
 
 # --- one-item update vs PyYAML C load + dump --------------------------------------------------
@@ -170,11 +181,12 @@ def board_paint(plan: Plan, tmp: Path) -> Figure:
     root = tmp / "paint"
     write_backlog(root, n)
 
-    def child(mode: str) -> Callable[[], float]:
+    def child(mode: str, env: dict[str, str] | None = None) -> Callable[[], float]:
         def go() -> float:
             started = time.monotonic_ns()
             out = subprocess.run([sys.executable, "-m", "bench.paint", mode, str(root)],
-                                 cwd=REPO, capture_output=True, text=True, timeout=120)
+                                 cwd=REPO, capture_output=True, text=True, timeout=120,
+                                 env=env)
             said = out.stdout.split()
             if out.returncode != 0 or len(said) != 2 or said[0] != "painted":
                 last = (out.stderr.strip().splitlines() or ["no output"])[-1]
@@ -182,14 +194,19 @@ def board_paint(plan: Plan, tmp: Path) -> Figure:
             return (int(said[1]) - started) / 1e9  # process start -> first frame
         return go
 
+    cold_env = {**os.environ, CACHE_ENV: ""}  # no snapshot: the first open after an edit
     try:
         a, b = interleaved(child("board"), child("bare"), warmup=plan.warmup,
                            repeats=plan.repeats)
+        cold, b2 = interleaved(child("board", cold_env), child("bare"), warmup=plan.warmup,
+                               repeats=plan.repeats)
     except RuntimeError as exc:
         return Figure(None, str(exc))
-    return Figure(ratio(a, b), f"{n} items, headless 160x50",
+    return Figure(ratio(a, b), f"{n} items, headless 160x50, to the first frame",
                   [f"board: process start -> first frame with cards ({n} items): {a.show()}",
-                   f"bare Textual app with one Label: {b.show()}"])
+                   f"bare Textual app with one Label: {b.show()}",
+                   f"board without a kept snapshot (first open after an edit by hand): "
+                   f"{cold.show()}, {ratio(cold, b2)}x"])
 
 
 # --- phase overhead of `orchestrate run` ------------------------------------------------------
@@ -350,6 +367,9 @@ def all_figures(plan: Plan, progress: Callable[[str], None]) -> dict[str, Figure
     compile_sources()
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as name:
         tmp = Path(name)
+        # Snapshots kept between processes (app/backlog_cache.py) go to a folder of this
+        # run, for every child too: never the person's cache, never one from before.
+        os.environ[CACHE_ENV] = str(tmp / "snapshot-cache")
         steps: list[tuple[str, Callable[[], Figure]]] = [
             ("status_1k_vs_backlogmd", lambda: status_vs_backlogmd(plan, tmp)),
             ("update_1k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 1000)),
