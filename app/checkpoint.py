@@ -4,6 +4,10 @@ Before a phase the set of dirty paths is noted; after it, the paths that became
 dirty (plus BACKLOG.yaml) are committed with `[WRK-001][PRD] summary`. A file
 that was already dirty before the phase is the person's own work: it is left
 out, and the caller tells the person so. `.orchestrator/` is never committed.
+
+A commit that fails (a pre-commit hook said no) leaves the index as it was, and
+its paths stay ours: the next checkpoint commits them, although they were already
+dirty when that phase began.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Checkpointer:
     def __init__(self, root: Path, enabled: bool = True) -> None:
         self.root = root
         self.toplevel: Path | None = None
+        self.uncommitted: set[str] = set()
+        """Paths a phase changed whose checkpoint failed: the next checkpoint takes them."""
         self.reason_off: str | None = None
         """Why checkpoints are off (None while they are on)."""
         if not enabled:
@@ -94,6 +100,7 @@ class Checkpointer:
             return CheckpointResult(None)
         now = self.dirty()
         backlog = str((self.root / BACKLOG_NAME).resolve().relative_to(self.toplevel.resolve()))
+        before = before - self.uncommitted  # an earlier phase's, not the person's
         new = sorted(p for p in now if p not in before)
         left_out = tuple(sorted(p for p in now & before if p != backlog))
         paths = new + ([backlog] if backlog in now and backlog not in new else [])
@@ -103,18 +110,32 @@ class Checkpointer:
         add = _git(self.toplevel, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                    stdin=spec)
         if add.returncode != 0:
-            return CheckpointResult(None, tuple(paths), left_out,
-                                    error=_tail(add.stderr) or "git add failed")
+            return self._failed(paths, left_out, spec, _tail(add.stderr) or "git add failed")
         message = f"[{item_id}][{phase.upper()}] {_one_line(summary) or phase + ' done'}"
         # --only: commit exactly these paths, whatever else the person has staged.
         done = _git(self.toplevel, "commit", "-q", "-m", message, "--only",
                     "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec)
         if done.returncode != 0:
-            return CheckpointResult(None, tuple(paths), left_out,
-                                    error=_tail(done.stderr) or _tail(done.stdout)
-                                    or "git commit failed")
+            return self._failed(paths, left_out, spec, _tail(done.stderr)
+                                or _tail(done.stdout) or "git commit failed")
+        self.uncommitted.clear()
         head = _git(self.toplevel, "rev-parse", "--short", "HEAD").stdout.decode().strip()
         return CheckpointResult(head or None, tuple(paths), left_out)
+
+    def _failed(self, paths: list[str], left_out: tuple[str, ...], spec: bytes,
+                error: str) -> CheckpointResult:
+        """Unstage what we added (the person's `git status` shows what it showed before the
+        phase) and keep the paths for the next checkpoint."""
+        assert self.toplevel is not None
+        # On a repository without commits there is no HEAD to reset to: rm --cached.
+        if _git(self.toplevel, "rev-parse", "-q", "--verify", "HEAD").returncode == 0:
+            _git(self.toplevel, "reset", "-q", "--pathspec-from-file=-",
+                 "--pathspec-file-nul", stdin=spec)
+        else:
+            _git(self.toplevel, "rm", "-q", "--cached", "--ignore-unmatch", "-r",
+                 "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec)
+        self.uncommitted.update(paths)
+        return CheckpointResult(None, tuple(paths), left_out, error=error)
 
 
 def _one_line(text: str | None, limit: int = 72) -> str:

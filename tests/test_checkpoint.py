@@ -98,3 +98,30 @@ def test_a_failing_commit_hook_is_reported_not_fatal(tmp_path: Path) -> None:
     (project.root / "doc.md").write_text("x")
     done = cp.commit("WRK-001", "prd", "PRD", before)
     assert done.commit is None and "lint failed: trailing spaces" in (done.error or "")
+
+
+def test_a_rejected_checkpoint_unstages_and_the_next_one_takes_its_files(
+        tmp_path: Path) -> None:
+    """A hook that says no must not leave the phase's files staged (the person could
+    commit them by accident), nor make the next phase take them for the person's own
+    work: the next checkpoint commits them."""
+    project = make_project(tmp_path / "p", git=True)
+    hook = project.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    (project.root / "mine.txt").write_text("the person's own work\n")
+    run_git(project.root, "add", "mine.txt")  # staged by the person, before any phase
+    cp = Checkpointer(project.root)
+    before = cp.dirty()
+    (project.root / "PRD.md").write_text("prd\n")
+    assert cp.commit("WRK-001", "prd", "PRD", before).commit is None
+    assert run_git(project.root, "diff", "--cached", "--name-only").split() == ["mine.txt"]
+
+    hook.unlink()
+    before = cp.dirty()  # PRD.md is dirty now, but it is the last phase's
+    (project.root / "RESEARCH.md").write_text("research\n")
+    done = cp.commit("WRK-001", "research", "Research", before)
+    assert done.commit is not None
+    assert _files_in_head(project.root) == {"PRD.md", "RESEARCH.md"}
+    assert done.left_out == ("mine.txt",)
+    assert run_git(project.root, "diff", "--cached", "--name-only").split() == ["mine.txt"]
