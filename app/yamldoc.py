@@ -254,6 +254,8 @@ def parse(text: str) -> Document:
             problem = f"{problem} ({exc.context})"
         if mark is None:
             raise DocError(1, 1, problem) from None
+        if 0 <= mark.index < len(text) and text[mark.index] == "\t":
+            problem = "a tab: YAML indents with spaces only (replace the tab with spaces)"
         raise DocError(mark.line + 1, mark.column + 1, problem) from None
     except yaml.reader.ReaderError as exc:  # control characters and the like
         pos = exc.position if isinstance(exc.position, int) else 0

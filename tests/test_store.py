@@ -28,7 +28,8 @@ def text_of(store: BacklogStore) -> str:
 BAD = {
     "empty file": ("", "BACKLOG.yaml:1:1: the file is empty"),
     "a bare list": ("[]\n", "BACKLOG.yaml:1:1: the top level must be a block mapping"),
-    "tab indentation": (HEAD + "items:\n\t- id: WRK-001\n", "BACKLOG.yaml:4:1: found character"),
+    "tab indentation": (HEAD + "items:\n\t- id: WRK-001\n",
+                        "BACKLOG.yaml:4:1: a tab: YAML indents with spaces only"),
     "syntax error": (ONE + "    notes: [x\n", "BACKLOG.yaml:8:1: did not find expected"),
     "duplicate id": (ONE + "  - id: WRK-001\n    title: y\n    status: new\n",
                      "BACKLOG.yaml:7:5: duplicate id WRK-001 (first at line 4)"),

@@ -109,7 +109,7 @@ def test_lone_surrogates_are_replaced_not_crashing() -> None:
     ("", 1, 1, "the file is empty"),
     ("# only a comment\n", 1, 1, "the file is empty"),
     ("[]\n", 1, 1, "top level must be a block mapping"),
-    ("prefix: WRK\nitems:\n\t- id: x\n", 3, 1, "cannot start any token"),
+    ("prefix: WRK\nitems:\n\t- id: x\n", 3, 1, "YAML indents with spaces only"),
     ("prefix: WRK\nprefix: X\n", 2, 1, "duplicate key 'prefix'"),
     ("a: &x 1\nb: *x\n", 2, 4, "aliases (*x) are not supported"),
     ("a: 1\n---\nb: 2\n", 2, 1, "only one YAML document"),
