@@ -366,6 +366,8 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     (">", "advance to an allowed status or phase"),
     ("u", "unblock, with notes for the agent"),
     ("r", "run; while running: pause after phase"),
+    ("R", "run the selected item only"),
+    ("d", "delete the selected item (asks first)"),
     ("s", "stop the run now (asks first)"),
     ("/", "filter the cards (Escape clears)"),
     ("L", "show / hide the log pane"),
@@ -400,6 +402,10 @@ class BoardApp(App[int]):
                 tooltip="Run the pipeline on the ready items"),
         Binding("r", "pause", "Pause", id="board.pause",
                 tooltip="Pause the run after the current phase attempt"),
+        Binding("R", "run_item", "Run this", show=False, id="board.run_item",
+                tooltip="Run the pipeline on the selected item only"),
+        Binding("d", "delete", "Delete", show=False, id="board.delete",
+                tooltip="Delete the selected item (asks first; its id is never reused)"),
         Binding("s", "stop", "Stop", id="board.stop", tooltip="Stop the run now (asks first)"),
         Binding("slash", "filter", "Filter", key_display="/", id="board.filter",
                 tooltip="Show only the cards matching some text"),
@@ -959,7 +965,7 @@ class BoardApp(App[int]):
 
     # --- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "run":
+        if action in ("run", "run_item"):
             return self.run_state in ("idle", "watching")
         if action == "pause":
             return self.run_state == "running"
@@ -1044,6 +1050,10 @@ class BoardApp(App[int]):
         if item is None:
             self.tell(message.error or f"{message.verb} failed", severity="error", timeout=8)
             return
+        if message.verb == "delete":
+            self.tell(f"{item.id} deleted; its id will not be reused", timeout=4)
+            self.reload()  # the next card of its column is selected
+            return
         past = {"add": "added", "advance": "moved", "unblock": "unblocked"}.get(
             message.verb, message.verb)
         self.tell(f"{item.id} {past}: {states.describe(item)}", timeout=4)
@@ -1060,6 +1070,38 @@ class BoardApp(App[int]):
     def action_run(self) -> None:
         """Run the pipeline on the ready items."""
         self._start("run")
+
+    def action_run_item(self) -> None:
+        """Run the pipeline on the selected item only (`orchestrate run ID`)."""
+        item = self.selected_item()
+        if item is None:
+            return
+        if item.status not in ("ready", "in_progress"):
+            self.tell(f"{item.id} is {states.describe(item)}: only ready or in-progress "
+                      "items run", severity="warning")
+            return
+        self._start("run", item.id)
+
+    def action_delete(self) -> None:
+        """Delete the selected item, after asking (never the one a run is working on)."""
+        item = self.selected_item()
+        if item is None:
+            return
+        if self.running and self.run_view.item_id == item.id:
+            self.tell(f"{item.id} is being run: stop the run first", severity="warning")
+            return
+        dependents = [i.id for i in self.backlog.items if item.id in i.depends_on] \
+            if self.backlog else []
+        question = f"Delete {item.id} {item.title}? Its id is never reused."
+        if dependents:
+            question += f" {', '.join(dependents)} depend{'s' if len(dependents) == 1 else ''}" \
+                        " on it."
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._act("delete", partial(actions.delete_item, self.project, item.id))
+        from widgets.modals import ConfirmScreen
+        self.push_screen(ConfirmScreen(question, yes="Delete"), done)
 
     def action_pause(self) -> None:
         """Finish the current phase attempt, then stop."""

@@ -14,6 +14,7 @@ from conftest import FakeEngine, make_board_project
 from textual.binding import Binding
 from textual.message import Message
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList
 
 from app.events import ItemChanged, Notice, PhaseStarted, RunFinished
@@ -569,6 +570,64 @@ async def test_run_streams_the_agent_and_moves_the_card_to_done(
         assert "→ Bash pytest -q" in pane.log.lines
         assert "✗ tool failed: exit 1" in pane.log.lines
         assert any("run finished: no more work" in n for n in notifications(app))
+
+
+async def test_d_deletes_the_selected_item_after_asking_and_keeps_the_column(
+        board_project: Project) -> None:
+    from widgets.modals import ConfirmScreen
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.board.selected_id == "WRK-001"
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "WRK-005 depends on it" in app.screen.question
+        await pilot.press("n")  # declined: nothing changes
+        await settle(pilot)
+        assert "WRK-001" in board_project.backlog_path.read_text()
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: app.backlog is not None
+                       and "WRK-001" not in app.backlog.by_id)
+        await settle(pilot)
+        text = board_project.backlog_path.read_text()
+        assert "id: WRK-001" not in text and "id: WRK-002" in text
+        # The card that took its place in the same column is selected.
+        assert app.board.selected_id == "WRK-002"
+        assert any("WRK-001 deleted" in n for n in notifications(app))
+
+
+async def test_R_runs_only_the_selected_item_and_refuses_one_that_cannot_run(
+        board_project: Project) -> None:
+    made: list[FakeEngine] = []
+    app = new_app(board_project, pipeline_factory=fake_factory(None, made))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")  # WRK-001 is new
+        await settle(pilot)
+        assert not made
+        assert any("WRK-001 is new: only ready or in-progress items run" in n
+                   for n in notifications(app))
+        assert app.board.select("WRK-004")
+        await settle(pilot)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: bool(made) and app.run_state == "idle")
+        assert [engine.target for engine in made] == ["WRK-004"]
+
+
+async def test_the_item_a_run_works_on_cannot_be_deleted(board_project: Project) -> None:
+    gate = threading.Event()
+    app = new_app(board_project, pipeline_factory=fake_factory(gate))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_view.item_id == "WRK-004")
+        assert app.board.select("WRK-004")
+        await pilot.press("d")
+        await settle(pilot)
+        assert not isinstance(app.screen, ModalScreen)
+        assert any("WRK-004 is being run: stop the run first" in n for n in notifications(app))
+        gate.set()
+        await wait_for(pilot, lambda: app.run_state == "idle")
 
 
 async def test_header_shows_the_live_attempt_and_keys_stay_responsive(

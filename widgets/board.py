@@ -252,6 +252,9 @@ class Board(Horizontal):
         self._backlog = backlog
         if filter_text is not None:
             self.filter_text = filter_text
+        # Where the selection was: if its item is gone (deleted, filtered out), the card
+        # that takes its place in that column is selected, not the board's first.
+        home = self.column_of(self.selected_id) if self.selected_id else None
         for column in self.columns:
             items = [i for i in backlog.items
                      if i.status in column.spec.statuses and matches(i, self.filter_text)]
@@ -262,6 +265,8 @@ class Board(Horizontal):
             column.show_items(items, total, keep=self.selected_id)
         if self.selected_id and self.column_of(self.selected_id):
             self.select(self.selected_id)
+        elif home is not None and home.item_id:
+            self.select(home.item_id)
         else:
             self.select_first()
 
