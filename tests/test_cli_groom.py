@@ -98,7 +98,8 @@ BAD_FILES = {
                      "BACKLOG.yaml:1:1: schema_version 9 is newer than this orchestrate"),
     "path-like id": (ONE.replace("WRK-001", "../etc"), "BACKLOG.yaml:4:5: invalid id '../etc'"),
     "empty": ("", "BACKLOG.yaml:1:1: the file is empty"),
-    "tabs": (ONE.replace("    title", "\ttitle"), "BACKLOG.yaml:5:1: a tab: YAML indents with spaces only"),
+    "tabs": (ONE.replace("    title", "\ttitle"),
+             "BACKLOG.yaml:5:1: a tab: YAML indents with spaces only"),
 }
 
 
