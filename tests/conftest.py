@@ -201,6 +201,22 @@ def make_board_project(root: Path, backlog: str = BOARD_BACKLOG) -> Project:
 
 
 @pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts BACKLOG.yaml parses (the length of each text parsed), in this process."""
+    from app import yamldoc
+
+    calls: list[int] = []
+    real = yamldoc.parse
+
+    def counting(text: str) -> yamldoc.Document:
+        calls.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(yamldoc, "parse", counting)
+    return calls
+
+
+@pytest.fixture
 def anyio_backend() -> str:
     """Async tests (marked `anyio`) run on asyncio, as Textual does."""
     return "asyncio"

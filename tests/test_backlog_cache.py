@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app import backlog_cache, yamldoc
+from app import backlog_cache
 from app.store import BacklogStore
 
 TEXT = """# my backlog
@@ -36,19 +36,6 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv(backlog_cache.ENV_DIR, str(folder))
     return folder
-
-
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = yamldoc.parse
-
-    def counting(text: str) -> yamldoc.Document:
-        calls.append(len(text))
-        return real(text)
-
-    monkeypatch.setattr(yamldoc, "parse", counting)
-    return calls
 
 
 def backlog_file(tmp_path: Path, text: str = TEXT) -> Path:

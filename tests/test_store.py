@@ -407,26 +407,18 @@ def test_atomic_write_fsyncs_the_file_then_renames_then_fsyncs_the_folder(
 
 
 def test_every_caller_shares_one_store_so_actions_do_not_parse_the_file_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, parses: list[int]) -> None:
     """Board keys and pipeline phases call `project.store()` each time: they get the same
     store, whose parsed document is reused; only our own writes are parsed (to validate)."""
-    from app import actions, yamldoc
+    from app import actions
     from app.project import Project, init_project
 
     init_project(tmp_path)
     project = Project(tmp_path)
     assert project.store() is Project(tmp_path).store()
-    calls: list[int] = []
-    real_parse = yamldoc.parse
-
-    def counting_parse(text: str) -> yamldoc.Document:
-        calls.append(len(text))
-        return real_parse(text)
-
-    monkeypatch.setattr(yamldoc, "parse", counting_parse)
     project.store().load()
-    first = len(calls)
+    first = len(parses)
     for n in range(3):
         actions.add_item(project, f"item {n}")
-    assert len(calls) - first == 3  # one validation parse per write, no re-read
+    assert len(parses) - first == 3  # one validation parse per write, no re-read
     assert len(project.store().load().items) == 3
