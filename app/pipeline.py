@@ -205,7 +205,7 @@ class Pipeline:
     def _explain_target(self) -> None:
         backlog = self.store.load()
         item = backlog.get(self.target or "")
-        if item.status not in ("ready", "in_progress") and item.id not in self._skip:
+        if item.status not in states.RUNNABLE and item.id not in self._skip:
             self.notice("warning", f"{item.id} is {states.describe(item)}: only ready or "
                                    "in-progress items run")
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from app.errors import TransitionError
 from app.model import PHASES, STATUSES, Item
 
+RUNNABLE: frozenset[str] = frozenset({"ready", "in_progress"})
+"""The statuses a pipeline run takes items from."""
+
 # status -> statuses the engine may move it to (`blocked` is reachable from anywhere).
 ENGINE_MOVES: dict[str, frozenset[str]] = {
     "new": frozenset({"scoped", "researching", "ready", "blocked"}),

@@ -1076,7 +1076,7 @@ class BoardApp(App[int]):
         item = self.selected_item()
         if item is None:
             return
-        if item.status not in ("ready", "in_progress"):
+        if item.status not in states.RUNNABLE:  # the pipeline would only say so
             self.tell(f"{item.id} is {states.describe(item)}: only ready or in-progress "
                       "items run", severity="warning")
             return
