@@ -22,9 +22,12 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.model import Item
+
+if TYPE_CHECKING:  # app.store imports this module
+    from app.store import Backlog
 
 FORMAT = 1
 """Bumped when the snapshot's layout changes."""
@@ -68,10 +71,8 @@ def _file_for(backlog_path: Path) -> Path | None:
     return folder / f"{name}.json"
 
 
-def read(backlog_path: Path, data: bytes) -> Any:
-    """The snapshot of `data` (BACKLOG.yaml's bytes) if one is kept, else None.
-
-    Returns a `Backlog` (typed Any: app.store imports this module)."""
+def read(backlog_path: Path, data: bytes) -> Backlog | None:
+    """The snapshot of `data` (BACKLOG.yaml's bytes) if one is kept, else None."""
     from app.store import Backlog
 
     try:
@@ -91,7 +92,7 @@ def read(backlog_path: Path, data: bytes) -> Any:
         return None  # missing, or not a snapshot of ours: parse the file
 
 
-def write(backlog_path: Path, data: bytes, backlog: Any) -> None:
+def write(backlog_path: Path, data: bytes, backlog: Backlog) -> None:
     """Keep `backlog` (the validated snapshot of `data`) for the next process."""
     target = _file_for(backlog_path)
     if target is None:
