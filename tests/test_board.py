@@ -74,6 +74,35 @@ async def test_opens_with_first_card_of_first_column_selected(board_project: Pro
         assert isinstance(app.focused, BoardColumn) and app.focused.id == "col-new"
 
 
+async def test_the_first_frame_already_shows_the_cards(board_project: Project) -> None:
+    """BACKLOG.yaml is read before the first frame: no empty board is painted first."""
+    frames: list[list[str]] = []
+
+    class Recording(BoardApp):
+        def _display(self, screen: Any, renderable: Any) -> None:
+            if renderable is not None and not frames:
+                frames.append([column.id or "" for column in self.board.columns
+                               if column.option_count])
+            super()._display(screen, renderable)
+
+    app = Recording(board_project, watch_files=False, clock=lambda: 1003.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+    assert frames and "col-new" in frames[0] and "col-done" in frames[0]
+
+
+async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
+        board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.tui
+    monkeypatch.setattr(app.tui, "SYNC_LOAD_MAX_BYTES", 10)
+    app_ = new_app(board_project)
+    async with app_.run_test(size=(120, 40)) as pilot:
+        assert any(w.group == "load" for w in app_.workers)  # read off the UI thread
+        await settle(pilot)
+        assert app_.board.selected_id == "WRK-001"
+        assert "WRK-004" in app_.query_one("#col-ready", BoardColumn).item_ids
+
+
 async def test_opens_on_first_non_empty_column_when_new_is_empty(tmp_path: Path) -> None:
     text = make_board_project(tmp_path / "p").backlog_path.read_text()
     text = text.replace("status: new", "status: done")
