@@ -325,17 +325,29 @@ class BacklogStore:
         """
         with self._mutex:
             data = self.read_bytes()
-            if self._parsed is not None and self._parsed.data == data:
-                return self._parsed.backlog
-            if self._kept is not None and self._kept[0] == data:
-                return self._kept[1]
-            kept = backlog_cache.read(self.path, data)
-            if kept is not None:
-                self._kept = (data, kept)
-                return kept
+            known = self._known(data)
+            if known is not None:
+                return known
             parsed = self._current(data)
             backlog_cache.write(self.path, data, parsed.backlog)
             return parsed.backlog
+
+    def load_without_parsing(self) -> Backlog | None:
+        """The snapshot if it needs no parse (parsed here before, or kept by another
+        process), else None: cheap at any size, so the board may call it on its UI thread.
+        BacklogError when the file is missing or unreadable."""
+        with self._mutex:
+            return self._known(self.read_bytes())
+
+    def _known(self, data: bytes) -> Backlog | None:
+        if self._parsed is not None and self._parsed.data == data:
+            return self._parsed.backlog
+        if self._kept is not None and self._kept[0] == data:
+            return self._kept[1]
+        kept = backlog_cache.read(self.path, data)
+        if kept is not None:
+            self._kept = (data, kept)
+        return kept
 
     def _current(self, data: bytes | None = None) -> _Parsed:
         if data is None:

@@ -532,22 +532,24 @@ class BoardApp(App[int]):
 
         Loading in a worker instead painted an empty board first and then the cards: two
         full frames, and the parse shared the interpreter with the first one, so the cards
-        came ~50 ms later (1,000 items). A file too big to read at once (~5,000 items and
-        more) is read in the worker, behind an empty board.
+        came ~50 ms later (1,000 items). A snapshot another process kept is read at any
+        size; a file that needs parsing and is too big to parse at once (~5,000 items and
+        more) is parsed in the worker, behind an empty board.
         """
         try:
-            size = self.project.backlog_path.stat().st_size
+            backlog = self.store.load_without_parsing()
+            if backlog is None:
+                if self.project.backlog_path.stat().st_size > SYNC_LOAD_MAX_BYTES:
+                    self.reload()
+                    return
+                backlog = self.store.load()
         except OSError:
-            size = 0  # missing or unreadable: the load says so at once
-        if size > SYNC_LOAD_MAX_BYTES:
-            self.reload()
+            self.reload()  # gone since it was read: the worker says what is wrong
             return
-        try:
-            backlog = self.store.load()
         except OrchestrateError as exc:
             self._backlog_failed(BacklogFailed(str(exc)))
-        else:
-            self._backlog_loaded(BacklogLoaded(backlog))
+            return
+        self._backlog_loaded(BacklogLoaded(backlog))
 
     def _watch_soon(self) -> None:
         """Start watching a moment after the first snapshot is on screen (once)."""

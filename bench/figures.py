@@ -330,15 +330,17 @@ def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
 
 
 def scaling(tmp: Path) -> Figure:
-    """Both side-by-side comparisons at 100, 1,000 and 10,000 items (full run only)."""
+    """The side-by-side comparisons at 100, 1,000 and 10,000 items (full run only)."""
     rows = []
     for n in (100, 1000, 10_000):
         sized = Plan(warmup=1, repeats=5, items=n, quick=True)
         st = status_vs_backlogmd(sized, tmp / f"scale-status-{n}")
         up = update_vs_pyyaml(sized, tmp / f"scale-update-{n}", n)
+        paint = board_paint(sized, tmp / f"scale-paint-{n}")
         rows.append(f"{n} items: status vs Backlog.md {_show(st)}; "
-                    f"one-item update vs PyYAML C {_show(up)}")
-        rows += [f"  {d}" for d in st.detail + up.detail]
+                    f"one-item update vs PyYAML C {_show(up)}; "
+                    f"board's first frame vs a bare app {_show(paint)}")
+        rows += [f"  {d}" for d in st.detail + up.detail + paint.detail]
     return Figure(None, "", rows)
 
 

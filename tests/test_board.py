@@ -101,6 +101,15 @@ async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
         await settle(pilot)
         assert app_.board.selected_id == "WRK-001"
         assert "WRK-004" in app_.query_one("#col-ready", BoardColumn).item_ids
+    # Once a process has parsed it (the worker above kept a snapshot), the same big file
+    # is read before the first frame: a snapshot needs no parse. (A new process: no store
+    # that parsed it in memory.)
+    import app.project
+    monkeypatch.setattr(app.project, "_STORES", {})
+    again = new_app(Project(board_project.root))
+    async with again.run_test(size=(120, 40)) as pilot:
+        assert again.backlog is not None
+        assert not any(w.group == "load" for w in again.workers)
 
 
 async def test_opens_on_first_non_empty_column_when_new_is_empty(tmp_path: Path) -> None:
