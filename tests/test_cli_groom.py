@@ -4,6 +4,7 @@ kind of bad input giving one clear line, a non-zero exit, no traceback, and no r
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,10 +18,14 @@ HEAD = "schema_version: 1\nprefix: WRK\n"
 ONE = HEAD + "items:\n  - id: WRK-001\n    title: Add login\n    status: new\n"
 
 
+CACHE = {"ORCHESTRATE_CACHE_DIR": os.environ["ORCHESTRATE_CACHE_DIR"]}
+"""The test session's snapshot cache (conftest), for commands run with a minimal env."""
+
+
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert EXE is not None
     return subprocess.run([EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin",
+                          env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE,
                                "NO_COLOR": "1", "COLUMNS": "200"})
 
 
@@ -180,7 +185,7 @@ def test_status_table_fits_the_terminal_and_has_no_colour_when_piped(tmp_path: P
             "  - id: WRK-002\n    title: short\n    status: new\n")
     assert EXE is not None
     out = subprocess.run([EXE, "status"], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin",
+                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE,
                               "COLUMNS": "70"}, timeout=60).stdout
     lines = out.splitlines()
     # Too narrow for the reason beside a long title: it goes on its own line below it.
@@ -200,7 +205,7 @@ def test_status_table_keeps_the_blocked_reason_beside_the_title_when_wide(
             "    blocked_from: ready\n")
     assert EXE is not None
     out = subprocess.run([EXE, "status"], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin",
+                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE,
                               "COLUMNS": "160"}, timeout=60).stdout
     lines = out.splitlines()
     assert lines[0].split()[-2:] == ["why", "blocked"]
@@ -215,7 +220,7 @@ def _status_on_a_terminal(cwd: Path, extra_env: dict[str, str]) -> bytes:
     import pty
 
     assert EXE is not None
-    env = {"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", "TERM": "xterm-256color",
+    env = {"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE, "TERM": "xterm-256color",
            "COLUMNS": "120", **extra_env}
     pid, fd = pty.fork()
     if pid == 0:  # the child: run the command with the pty as its terminal

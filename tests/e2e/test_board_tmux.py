@@ -85,7 +85,8 @@ def open_board(tmux: Tmux, project: Project, *args: str) -> None:
     """`orchestrate ARGS` (no args: the board) in the project, in a tmux window."""
     env = {"TERM": "xterm-256color", "COLUMNS": str(WIDTH), "LINES": str(HEIGHT),
            "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "ORCHESTRATE_CACHE_DIR": os.environ["ORCHESTRATE_CACHE_DIR"]}
     exports = " ".join(f"{k}={v!s}" for k, v in env.items())
     command = f"cd {project.root} && env {exports} {sys.executable} -m app {' '.join(args)}"
     tmux.run("new-session", "-d", "-s", "board", "-x", str(WIDTH), "-y", str(HEIGHT), command)

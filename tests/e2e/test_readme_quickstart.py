@@ -85,6 +85,7 @@ def _clean_env(venv: Path) -> dict[str, str]:
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     env["NO_COLOR"] = "1"
+    env["XDG_CACHE_HOME"] = str(venv.parent / "xdg-cache")  # the person's cache, not ours
     return env
 
 
