@@ -95,10 +95,17 @@ async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
         board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     import app.tui
     monkeypatch.setattr(app.tui, "SYNC_LOAD_MAX_BYTES", 10)
-    app_ = new_app(board_project)
+    after_mount: list[bool] = []
+
+    class Recording(BoardApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            after_mount.append(self.backlog is not None)
+
+    app_ = Recording(board_project, watch_files=False, clock=lambda: 1003.0)
     async with app_.run_test(size=(120, 40)) as pilot:
-        assert any(w.group == "load" for w in app_.workers)  # read off the UI thread
         await settle(pilot)
+        assert after_mount == [False]  # not read on the UI thread: a worker read it
         assert app_.board.selected_id == "WRK-001"
         assert "WRK-004" in app_.query_one("#col-ready", BoardColumn).item_ids
     # Once a process has parsed it (the worker above kept a snapshot), the same big file
@@ -106,10 +113,10 @@ async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
     # that parsed it in memory.)
     import app.project
     monkeypatch.setattr(app.project, "_STORES", {})
-    again = new_app(Project(board_project.root))
-    async with again.run_test(size=(120, 40)) as pilot:
-        assert again.backlog is not None
-        assert not any(w.group == "load" for w in again.workers)
+    after_mount.clear()
+    again = Recording(Project(board_project.root), watch_files=False, clock=lambda: 1003.0)
+    async with again.run_test(size=(120, 40)):
+        assert after_mount == [True]
 
 
 async def test_opens_on_first_non_empty_column_when_new_is_empty(tmp_path: Path) -> None:
