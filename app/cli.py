@@ -121,13 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", dest="demo_dir", type=Path, help="where to make the sample project")
     p.add_argument("--speed", type=float, default=1.0, help="faster agents (e.g. 4)")
     p.add_argument("--headless", action="store_true", help="no board: `orchestrate run` output")
+
+    p = command("completion", "print the shell completion script (bash or zsh)",
+                "orchestrate completion bash", "orchestrate completion zsh",
+                description='print the shell completion script: add '
+                            '`eval "$(orchestrate completion bash)"` to ~/.bashrc (or zsh '
+                            'to ~/.zshrc); TAB then completes commands, options and the '
+                            "ids of the project's items")
+    p.add_argument("shell", choices=("bash", "zsh"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["__complete"]:  # asked by the completion script, on TAB
+        from app.completion import complete
+
+        return complete(words[1:], parser)
+    args = parser.parse_args(words)
     try:
         return dispatch(args)
     except OrchestrateError as exc:
@@ -151,6 +164,11 @@ def dispatch(args: argparse.Namespace) -> int:
         from app.demo import cmd_demo
 
         return cmd_demo(args)
+    if command == "completion":
+        from app.completion import script
+
+        print(script(args.shell), end="")
+        return 0
     project = cli_groom.project_for(args)
     if command == "board":
         from app.tui import run_board
