@@ -35,6 +35,9 @@ from app.runlock import RunLock, clear_run_state
 from app.runstart import begin
 from app.store import Transaction
 
+SIGNAL_CHECK_S = 0.2
+"""How often the main thread wakes while agents run, so Ctrl-C is heard at once."""
+
 
 class Triage:
     """Triage (and optionally investigate) items with parallel agents."""
@@ -113,7 +116,11 @@ class Triage:
                     pending.add(pool.submit(self._one, queue.pop(0), phase))
                 if not pending:
                     break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                # With a timeout: a signal the kernel hands to a worker thread runs its
+                # Python handler only when the main thread runs again; an untimed wait
+                # would never wake for it, and Ctrl-C would do nothing.
+                done, pending = wait(pending, timeout=SIGNAL_CHECK_S,
+                                     return_when=FIRST_COMPLETED)
                 for future in done:
                     exc = future.exception()
                     if exc is not None:

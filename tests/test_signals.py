@@ -9,6 +9,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,33 @@ def test_ctrl_c_during_triage_stops_every_agent_and_leaves_items_new(tmp_path: P
     assert {i.status for i in project.store().load().items} == {"new"}
     assert [e["outcome"] for e in worklog_entries(project)] == ["interrupted"] * 2
     assert holder_pid(project) is None
+
+
+def test_ctrl_c_is_heard_when_the_kernel_hands_it_to_a_worker_thread(tmp_path: Path) -> None:
+    """A signal sent to the process may land on any thread; Python runs its handler on the
+    main thread, which triage keeps waiting for its workers. It must wake to hear it (an
+    untimed wait hung forever: seen under load in CI). Here a non-main thread receives
+    SIGINT itself, every time."""
+    project = make_project(tmp_path / "p", [{"title": f"Idea {n}"} for n in range(2)],
+                           script={"triage": "hang"}, triage={"max_concurrent": 2})
+    program = f"""
+import signal, sys, threading, time
+from pathlib import Path
+from app.cli import main
+
+logs = Path({str(project.logs_dir)!r})
+
+def interrupt_from_a_worker_thread():
+    while len(list(logs.glob("*_triage_1.log"))) < 2:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the main thread is waiting for the agents by now
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+threading.Thread(target=interrupt_from_a_worker_thread, daemon=True).start()
+sys.exit(main(["-C", {str(project.root)!r}, "triage", "--quiet"]))
+"""
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 130, proc.stderr
+    assert [e["outcome"] for e in worklog_entries(project)] == ["interrupted"] * 2
+    assert {i.status for i in project.store().load().items} == {"new"}
