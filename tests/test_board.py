@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -619,7 +620,6 @@ async def test_run_streams_the_agent_and_moves_the_card_to_done(
 
 async def test_d_deletes_the_selected_item_after_asking_and_keeps_the_column(
         board_project: Project) -> None:
-    from widgets.modals import ConfirmScreen
     app = new_app(board_project)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -757,23 +757,31 @@ async def test_engine_errors_show_as_notifications(board_project: Project) -> No
         await wait_for(pilot, lambda: app.run_state == "idle")
 
 
+class FakeTriage:
+    """A triage engine that says so when it runs, posts an optional notice, and ends."""
+
+    def __init__(self, bus: Any, on_run: Callable[[], object],
+                 notice: str | None = None) -> None:
+        self.bus = bus
+        self.on_run = on_run
+        self.notice = notice
+
+    def run(self) -> RunFinished:
+        self.on_run()
+        if self.notice:
+            self.bus.emit(Notice(level="info", text=self.notice))
+        finished = RunFinished(reason="triage done")
+        self.bus.emit(finished)
+        return finished
+
+    def request_stop(self) -> None:
+        pass
+
+
 async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None:
     calls: list[str] = []
-
-    class FakeTriage:
-        def __init__(self, bus: Any) -> None:
-            self.bus = bus
-
-        def run(self) -> RunFinished:
-            calls.append("run")
-            self.bus.emit(Notice(level="info", text="triaged 2 items"))
-            finished = RunFinished(reason="triage done")
-            self.bus.emit(finished)
-            return finished
-
-        def request_stop(self) -> None:
-            pass
-    app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(bus))
+    app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(
+        bus, lambda: calls.append("run"), notice="triaged 2 items"))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("t")
@@ -786,24 +794,11 @@ async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None
 async def test_demo_triages_then_runs_by_itself(board_project: Project) -> None:
     started: list[str] = []
 
-    class FakeTriage:
-        def __init__(self, bus: Any) -> None:
-            self.bus = bus
-
-        def run(self) -> RunFinished:
-            started.append("triage")
-            finished = RunFinished(reason="triage done")
-            self.bus.emit(finished)
-            return finished
-
-        def request_stop(self) -> None:
-            pass
-
     def pipeline(project: Project, bus: Any, target: str | None) -> FakeEngine:
         started.append("run")
         return FakeEngine(project, bus, target)
-    app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(bus),
-                  pipeline_factory=pipeline, demo=True)
+    app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(
+        bus, lambda: started.append("triage")), pipeline_factory=pipeline, demo=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: started == ["triage", "run"] and app.run_state == "idle"
                        and "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)

@@ -22,11 +22,15 @@ CACHE = {"ORCHESTRATE_CACHE_DIR": os.environ["ORCHESTRATE_CACHE_DIR"]}
 """The test session's snapshot cache (conftest), for commands run with a minimal env."""
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, *args: str, columns: int = 200,
+        no_color: bool = True) -> subprocess.CompletedProcess[str]:
+    """The console script with a minimal env, piped (no terminal), `columns` wide."""
     assert EXE is not None
+    env = {"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE, "COLUMNS": str(columns)}
+    if no_color:
+        env["NO_COLOR"] = "1"
     return subprocess.run([EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE,
-                               "NO_COLOR": "1", "COLUMNS": "200"})
+                          env=env)
 
 
 def project(tmp_path: Path, text: str | bytes = ONE, toml: str | None = None) -> Path:
@@ -183,10 +187,7 @@ def test_status_table_fits_the_terminal_and_has_no_colour_when_piped(tmp_path: P
     project(tmp_path, HEAD + "items:\n  - id: WRK-001\n    title: " + "日本語 long title " * 20
             + "\n    status: blocked\n    blocked_reason: waiting\n    blocked_from: ready\n"
             "  - id: WRK-002\n    title: short\n    status: new\n")
-    assert EXE is not None
-    out = subprocess.run([EXE, "status"], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE,
-                              "COLUMNS": "70"}, timeout=60).stdout
+    out = run(tmp_path, "status", columns=70, no_color=False).stdout
     lines = out.splitlines()
     # Too narrow for the reason beside a long title: it goes on its own line below it.
     assert lines[0].split() == ["id", "status", "phase", "title", "size/risk"]
@@ -203,10 +204,7 @@ def test_status_table_keeps_the_blocked_reason_beside_the_title_when_wide(
     project(tmp_path, HEAD + "items:\n  - id: WRK-001\n    title: Add login page\n"
             "    status: blocked\n    blocked_reason: waiting on design\n"
             "    blocked_from: ready\n")
-    assert EXE is not None
-    out = subprocess.run([EXE, "status"], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE,
-                              "COLUMNS": "160"}, timeout=60).stdout
+    out = run(tmp_path, "status", columns=160, no_color=False).stdout
     lines = out.splitlines()
     assert lines[0].split()[-2:] == ["why", "blocked"]
     row = next(line for line in lines if line.startswith("WRK-001"))
