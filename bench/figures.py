@@ -21,7 +21,7 @@ from bench.common import CACHE, Stats, interleaved, write_backlog
 BACKLOG_MD_VERSION = "1.52.0"
 REPO = Path(__file__).resolve().parents[1]
 CACHE_ENV = "ORCHESTRATE_CACHE_DIR"
-"""app/backlog_cache.py's folder; empty turns the kept snapshots off."""
+"""app/backlog/cache.py's folder; empty turns the kept snapshots off."""
 
 
 @dataclass
@@ -148,7 +148,7 @@ def status_vs_backlogmd(plan: Plan, tmp: Path) -> Figure:
 
 # --- one-item update vs PyYAML C load + dump --------------------------------------------------
 def update_vs_pyyaml(plan: Plan, tmp: Path, default_n: int) -> Figure:
-    from app.store import BacklogStore
+    from app.backlog.store import BacklogStore
 
     n = plan.size(default_n)
     path = write_backlog(tmp / f"upd{n}", n)
@@ -174,9 +174,9 @@ def update_vs_pyyaml(plan: Plan, tmp: Path, default_n: int) -> Figure:
 # --- board: process start to first frame with cards -------------------------------------------
 def board_paint(plan: Plan, tmp: Path) -> Figure:
     try:
-        import app.tui  # noqa: F401
+        import app.ui.app  # noqa: F401
     except ImportError as exc:
-        return Figure(None, f"the board (app/tui.py) is not importable: {exc}")
+        return Figure(None, f"the board (app/ui/app.py) is not importable: {exc}")
     n = plan.size(1000)
     root = tmp / "paint"
     write_backlog(root, n)
@@ -212,7 +212,7 @@ def board_paint(plan: Plan, tmp: Path) -> Figure:
 # --- phase overhead of `orchestrate run` ------------------------------------------------------
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@invalid",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@invalid"}
-AGENT = [sys.executable, "-m", "app.scripted_agent", "-p", "{prompt}"]
+AGENT = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}"]
 
 
 def _run_project(root: Path) -> None:
@@ -233,14 +233,14 @@ def _run_project(root: Path) -> None:
 
 def phase_overhead(plan: Plan, tmp: Path) -> Figure:
     try:
-        import app.pipeline
-        import app.scripted_agent  # noqa: F401
+        import app.demo.scripted_agent
+        import app.engine.pipeline  # noqa: F401 (only: is the engine importable?)
     except ImportError as exc:
         return Figure(None, f"the engine is not importable yet: {exc}")
     if shutil.which("git") is None:
         return Figure(None, "git is not installed (the floor includes a git commit)")
-    from app.model import PHASES
-    from app.store import atomic_write
+    from app.backlog.model import PHASES
+    from app.backlog.store import atomic_write
 
     script = tmp / "script.json"
     script.write_text('{"default": "complete"}')
@@ -304,9 +304,9 @@ BOARD_FIGURES = ("reload_ms", "log_lines_per_s", "log_key_p99_ms", "log_rss_grow
 
 def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
     try:
-        import app.tui  # noqa: F401
+        import app.ui.app  # noqa: F401
     except ImportError as exc:
-        return {k: Figure(None, f"the board (app/tui.py) is not importable: {exc}")
+        return {k: Figure(None, f"the board (app/ui/app.py) is not importable: {exc}")
                 for k in BOARD_FIGURES}
     n = plan.size(1000)
     root = tmp / "pilot"
@@ -369,7 +369,7 @@ def all_figures(plan: Plan, progress: Callable[[str], None]) -> dict[str, Figure
     compile_sources()
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as name:
         tmp = Path(name)
-        # Snapshots kept between processes (app/backlog_cache.py) go to a folder of this
+        # Snapshots kept between processes (app/backlog/cache.py) go to a folder of this
         # run, for every child too: never the person's cache, never one from before.
         os.environ[CACHE_ENV] = str(tmp / "snapshot-cache")
         steps: list[tuple[str, Callable[[], Figure]]] = [

@@ -29,8 +29,8 @@ FRAME_AT: list[int] = []
 
 
 def board(root: Path) -> None:
-    from app.project import Project
-    from app.tui import BoardApp
+    from app.engine.project import Project
+    from app.ui.app import BoardApp
     from widgets.board import BoardColumn
 
     painted = [False]

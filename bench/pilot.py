@@ -44,9 +44,9 @@ def figure(value: float | None, note: str, *detail: str) -> dict[str, Any]:
 async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str, Any]:
     from textual import events
 
-    from app.project import Project
-    from app.store import BacklogStore
-    from app.tui import BoardApp
+    from app.backlog.store import BacklogStore
+    from app.engine.project import Project
+    from app.ui.app import BoardApp
 
     project = Project(root)
     app = BoardApp(project)

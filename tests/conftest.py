@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import pytest_textual_snapshot
 
-from app.events import (
+from app.engine.events import (
     AgentLine,
     AgentOutput,
     EventBus,
@@ -27,9 +27,9 @@ from app.events import (
     RunFinished,
     RunStarted,
 )
-from app.project import Project
+from app.engine.project import Project
 
-# Snapshots cached between processes (app/backlog_cache.py) go to a folder of this test
+# Snapshots cached between processes (app/backlog/cache.py) go to a folder of this test
 # session, never the person's own cache; subprocesses inherit it.
 os.environ["ORCHESTRATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="orchestrate-test-cache-")
 
@@ -203,7 +203,7 @@ def make_board_project(root: Path, backlog: str = BOARD_BACKLOG) -> Project:
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts BACKLOG.yaml parses (the length of each text parsed), in this process."""
-    from app import yamldoc
+    from app.backlog import yamldoc
 
     calls: list[int] = []
     real = yamldoc.parse
@@ -254,8 +254,8 @@ class FakeEngine:
         self.pause.set()
 
     def run(self) -> RunFinished:
-        from app.actions import move_in
-        from app.states import Target
+        from app.backlog.states import Target
+        from app.engine.actions import move_in
 
         self.bus.emit(RunStarted(kind="run", pid=1))
         store = self.project.store()

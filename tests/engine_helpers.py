@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.events import Event, EventBus
-from app.project import Project, init_project
+from app.engine.events import Event, EventBus
+from app.engine.project import Project, init_project
 
-AGENT = [sys.executable, "-m", "app.scripted_agent", "-p", "{prompt}",
+AGENT = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}",
          "--output-format", "stream-json", "--verbose"]
 
 FAST = {
@@ -126,7 +126,7 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> A
 
 
 def worklog_entries(project: Project) -> list[dict[str, Any]]:
-    from app import worklog
+    from app.engine import worklog
 
     return worklog.read(project.worklog_path)
 

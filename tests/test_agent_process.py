@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import AGENT, alive, wait_for
 
-from app.agent_process import AgentProcess, AttemptSpec
-from app.events import AgentLine
+from app.engine.agent_process import AgentProcess, AttemptSpec
+from app.engine.events import AgentLine
 
 
 def _spec(tmp_path: Path, command: list[str], mode: str | dict | None = None, *,
@@ -179,7 +179,7 @@ def test_the_demo_personality_is_believable_and_reproducible(tmp_path: Path) -> 
 
 
 def test_not_logged_in_mode_prints_the_real_clis_lines_and_no_result(tmp_path: Path) -> None:
-    from app.scripted_agent import NOT_LOGGED_IN_LINES
+    from app.demo.scripted_agent import NOT_LOGGED_IN_LINES
 
     spec = _spec(tmp_path, AGENT, "not_logged_in")
     out = AgentProcess(spec).run()
@@ -195,7 +195,7 @@ def test_not_logged_in_mode_prints_the_real_clis_lines_and_no_result(tmp_path: P
 def test_the_demo_summary_names_the_assessment_it_returns(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         phase: str) -> None:
-    from app.scripted_agent import Agent
+    from app.demo.scripted_agent import Agent
 
     result_file = tmp_path / "result.json"
     monkeypatch.chdir(tmp_path)

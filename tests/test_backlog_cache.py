@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app import backlog_cache
-from app.store import BacklogStore
+from app.backlog import cache as backlog_cache
+from app.backlog.store import BacklogStore
 
 TEXT = """# my backlog
 schema_version: 1
@@ -120,13 +120,13 @@ def test_orchestrate_status_in_a_new_process_reads_the_snapshot(
     (proven by breaking the parser in that process only)."""
     path = backlog_file(tmp_path)
     env = {**os.environ, backlog_cache.ENV_DIR: str(cache)}
-    first = subprocess.run([sys.executable, "-m", "app.cli", "status"], cwd=tmp_path, env=env,
+    first = subprocess.run([sys.executable, "-m", "app.main", "status"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
-    broken = ("import sys, runpy; import app.yamldoc as y\n"
+    broken = ("import sys, runpy; import app.backlog.yamldoc as y\n"
               "def boom(text): raise SystemExit('parsed again')\n"
               "y.parse = boom\nsys.argv = ['orchestrate', 'status']\n"
-              "runpy.run_module('app.cli', run_name='__main__')\n")
+              "runpy.run_module('app.main', run_name='__main__')\n")
     second = subprocess.run([sys.executable, "-c", broken], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
     assert second.returncode == 0, second.stderr

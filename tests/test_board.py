@@ -18,9 +18,9 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList
 
-from app.events import ItemChanged, Notice, PhaseStarted, RunFinished
-from app.project import Project
-from app.tui import BoardApp, EngineEvent, ItemCommands, advance_targets
+from app.engine.events import ItemChanged, Notice, PhaseStarted, RunFinished
+from app.engine.project import Project
+from app.ui.app import BoardApp, EngineEvent, ItemCommands, advance_targets
 from widgets.board import Board, BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
@@ -94,8 +94,8 @@ async def test_the_first_frame_already_shows_the_cards(board_project: Project) -
 
 async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
         board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.tui
-    monkeypatch.setattr(app.tui, "SYNC_LOAD_MAX_BYTES", 10)
+    import app.ui.app
+    monkeypatch.setattr(app.ui.app, "SYNC_LOAD_MAX_BYTES", 10)
     after_mount: list[bool] = []
 
     class Recording(BoardApp):
@@ -112,8 +112,8 @@ async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
     # Once a process has parsed it (the worker above kept a snapshot), the same big file
     # is read before the first frame: a snapshot needs no parse. (A new process: no store
     # that parsed it in memory.)
-    import app.project
-    monkeypatch.setattr(app.project, "_STORES", {})
+    import app.engine.project
+    monkeypatch.setattr(app.engine.project, "_STORES", {})
     after_mount.clear()
     again = Recording(Project(board_project.root), watch_files=False, clock=lambda: 1003.0)
     async with again.run_test(size=(120, 40)):
@@ -176,7 +176,7 @@ async def test_keys_typed_in_one_burst_each_move_a_column(board_project: Project
 
 
 async def test_every_column_keeps_its_own_card_across_reloads(board_project: Project) -> None:
-    from app import actions
+    from app.engine import actions
     app = new_app(board_project)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
@@ -364,7 +364,7 @@ async def test_illegal_move_shows_why_in_a_notification(board_project: Project) 
         app.board.select("WRK-004")
         await pilot.press("greater_than_sign")
         # Another process moves the item while the dialog is open.
-        from app import actions
+        from app.engine import actions
         actions.advance(board_project, "WRK-004", "done")
         await pilot.press("down", "enter")  # done -> scoped is not allowed
         await settle(pilot)
@@ -446,7 +446,7 @@ async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
         assert not pane.display
         await pilot.press("L")
         assert pane.display
-        from app.events import AgentLine
+        from app.engine.events import AgentLine
         pane.add_lines([AgentLine("tool", "Bash ls", '{"type":"tool_use"}')])
         assert pane.log.lines[-1] == "→ Bash ls"
         await pilot.press("J")
@@ -458,7 +458,7 @@ async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
 
 
 async def test_log_pane_follows_the_tail_until_scrolled_up(board_project: Project) -> None:
-    from app.events import AgentLine
+    from app.engine.events import AgentLine
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -482,7 +482,7 @@ async def test_log_pane_follows_the_tail_until_scrolled_up(board_project: Projec
 
 
 async def test_log_pane_keeps_only_max_lines(board_project: Project) -> None:
-    from app.events import AgentLine
+    from app.engine.events import AgentLine
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -948,7 +948,7 @@ def test_header_text_for_each_run_state() -> None:
 
 
 def test_card_shows_progress_badges_and_the_blocked_reason_in_short() -> None:
-    from app.model import Item
+    from app.backlog.model import Item
     from widgets.cards import render_card
     card = render_card(Item("WRK-001", "Add login", "in_progress", phase="spec",
                             size="small", risk="high")).plain
@@ -963,7 +963,7 @@ def test_a_card_measures_and_reads_as_its_styled_content() -> None:
     the styled Content at every width, wide characters and long words included."""
     from textual.content import Content
 
-    from app.model import Item
+    from app.backlog.model import Item
     from widgets.cards import Card, render_card
     items = [
         Item("WRK-001", "Add login", "in_progress", phase="spec", size="small", risk="high"),
@@ -1010,7 +1010,7 @@ async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path)
     colours the styled Content shows, at every width."""
     from textual.visual import RenderOptions
 
-    from app.model import Item
+    from app.backlog.model import Item
     from widgets.cards import Card
     app = new_app(make_board_project(tmp_path))
     async with app.run_test(size=(160, 40)) as pilot:
@@ -1036,7 +1036,7 @@ async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path)
 
 
 def test_log_lines_have_a_marker_per_kind_and_are_cut() -> None:
-    from app.events import AgentLine
+    from app.engine.events import AgentLine
     from widgets.logpane import LINE_MAX, display_line
     assert display_line(AgentLine("tool", "Read app/x.py", "{}"), raw=False) == "→ Read app/x.py"
     assert display_line(AgentLine("error", "boom", "{}"), raw=False) == "✗ boom"
@@ -1045,7 +1045,7 @@ def test_log_lines_have_a_marker_per_kind_and_are_cut() -> None:
 
 
 def test_filter_matches_every_word_in_id_title_status_or_notes() -> None:
-    from app.model import Item
+    from app.backlog.model import Item
     from widgets.board import matches
     item = Item("WRK-006", "Migrate sessions", "blocked", notes="redis cluster")
     assert matches(item, "") and matches(item, "wrk-006") and matches(item, "REDIS migrate")
@@ -1056,7 +1056,7 @@ async def test_a_load_that_lands_after_the_widgets_are_gone_is_ignored(
         board_project: Project) -> None:
     """At shutdown Textual removes the widgets before the App hears on_unmount; a
     BACKLOG.yaml load finishing in that gap must not raise (it did, once in CI)."""
-    from app.tui import BacklogLoaded
+    from app.ui.app import BacklogLoaded
 
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -13,8 +13,8 @@ from conftest import REPO
 from test_board import notifications, settle, wait_for
 from textual.message import Message
 
-from app.events import PhaseFinished, PhaseStarted
-from app.tui import BoardApp, EngineEvent
+from app.engine.events import PhaseFinished, PhaseStarted
+from app.ui.app import BoardApp, EngineEvent
 from widgets.board import BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
@@ -89,8 +89,8 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
     not a message a line; a key pressed mid-stream takes effect while the run is live;
     and the log pane keeps only its last lines. (Key latency is a figure of bench/,
     `log_key_p99_ms`, not a timed assertion here.)"""
-    from app.events import AgentOutput
-    from app.tui import EngineEvent, EngineOutputReady
+    from app.engine.events import AgentOutput
+    from app.ui.app import EngineEvent, EngineOutputReady
 
     project = make_project(tmp_path / "p", [ready(title="A")],
                            # review waits before its burst, so the run is surely live
@@ -135,8 +135,8 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
 def test_output_merger_keeps_one_message_in_flight_and_merges_an_attempts_lines() -> None:
     """Agent output the UI has not taken yet is merged (per attempt, in order) behind one
     EngineOutputReady; other events pass straight through, after it."""
-    from app.events import AgentLine, AgentOutput
-    from app.tui import EngineOutputReady, OutputMerger
+    from app.engine.events import AgentLine, AgentOutput
+    from app.ui.app import EngineOutputReady, OutputMerger
 
     posted: list[Message] = []
     merger = OutputMerger(posted.append)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from textual.style import Style
 from textual.visual import RenderOptions
 
-from app.model import Item
+from app.backlog.model import Item
 from widgets.cards import Card
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engine_helpers import make_project, run_git
 
-from app.checkpoint import Checkpointer
+from app.engine.checkpoint import Checkpointer
 
 
 def _files_in_head(root: Path) -> set[str]:

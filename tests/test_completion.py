@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser
-from app.completion import candidates
+from app.cli.completion import candidates
+from app.main import build_parser
 
 EXE = shutil.which("orchestrate")
 BACKLOG = """schema_version: 1
@@ -81,6 +81,6 @@ def test_values_of_a_many_valued_option_and_nothing_after_the_last_positional(
 
 
 def test_the_zsh_script_loads_bash_completion_first() -> None:
-    from app.completion import script
+    from app.cli.completion import script
     zsh = script("zsh")
     assert "bashcompinit" in zsh and "complete -o default -F _orchestrate orchestrate" in zsh

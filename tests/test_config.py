@@ -1,4 +1,4 @@
-"""orchestrate.toml (app/config.py): defaults, the shipped template, and located errors."""
+"""orchestrate.toml (app/engine/config.py): defaults, the shipped template, and located errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import DEFAULT_AGENT_COMMAND, DEFAULT_CONFIG_TEXT, Config, load_config
+from app.engine.config import DEFAULT_AGENT_COMMAND, DEFAULT_CONFIG_TEXT, Config, load_config
 from app.errors import ConfigError
 
 

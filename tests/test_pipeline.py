@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from engine_helpers import Recorder, make_project, ready, run_git, wait_for, worklog_entries
 
-from app.events import (
+from app.backlog.model import PHASES
+from app.engine.events import (
     AgentOutput,
     EventBus,
     ItemChanged,
@@ -19,9 +20,8 @@ from app.events import (
     RunFinished,
     RunStarted,
 )
-from app.model import PHASES
-from app.pipeline import Pipeline
-from app.project import Project
+from app.engine.pipeline import Pipeline
+from app.engine.project import Project
 
 
 def run(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:
@@ -147,8 +147,8 @@ def test_a_missing_agent_command_says_how_to_install_claude(tmp_path: Path) -> N
 
 
 def test_an_agent_vanishing_mid_run_is_also_an_every_item_failure(tmp_path: Path) -> None:
-    from app.agent_process import ProcessOutcome
-    from app.attempts import global_failure
+    from app.engine.agent_process import ProcessOutcome
+    from app.engine.attempts import global_failure
 
     gone = ProcessOutcome(start_error="agent command not found: 'claude'",
                           start_error_kind="missing")
@@ -156,7 +156,7 @@ def test_an_agent_vanishing_mid_run_is_also_an_every_item_failure(tmp_path: Path
 
 
 def test_preflight_checks_paths_and_the_prompt_placeholder(tmp_path: Path) -> None:
-    from app.attempts import preflight
+    from app.engine.attempts import preflight
 
     script = tmp_path / "agent.sh"
     script.write_text("#!/bin/sh\n")
@@ -334,9 +334,9 @@ def test_stop_interrupts_the_agent_and_leaves_the_item_resumable(tmp_path: Path)
 
 
 def test_only_the_agents_error_channels_count_as_every_item_failures() -> None:
-    from app.agent_process import ProcessOutcome
-    from app.attempts import global_failure
-    from app.events import AgentLine
+    from app.engine.agent_process import ProcessOutcome
+    from app.engine.attempts import global_failure
+    from app.engine.events import AgentLine
 
     working_on_it = ProcessOutcome(exit_code=1, last_line=AgentLine(
         "text", "Implementing the rate limit: usage limit reached errors get a 429"))
@@ -347,7 +347,7 @@ def test_only_the_agents_error_channels_count_as_every_item_failures() -> None:
 
 
 def test_a_person_moving_the_item_during_a_phase_wins(tmp_path: Path) -> None:
-    from app import actions
+    from app.engine import actions
 
     project = make_project(tmp_path / "p", [ready(), ready(title="Next")],
                            script={"prd": {"mode": "slow", "lines": 2}})

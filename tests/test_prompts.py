@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Config
-from app.model import Item
-from app.prompts import PROMPT_PHASES, build_prompt, fill, shipped_template
+from app.backlog.model import Item
+from app.engine.config import Config
+from app.engine.prompts import PROMPT_PHASES, build_prompt, fill, shipped_template
 
 ITEM = Item(id="WRK-001", title="Add login page", status="in_progress", phase="prd",
             size="small", risk="low", depends_on=("WRK-000",),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.results import ResultError, read_result
+from app.engine.results import ResultError, read_result
 
 
 def _write(tmp_path: Path, data: object) -> Path:

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from engine_helpers import make_project
 
+from app.engine.project import Project
+from app.engine.runlock import RunLock, holder_pid
 from app.errors import LockHeldError
-from app.project import Project
-from app.runlock import RunLock, holder_pid
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from app.project import Project
-from app.runlock import RunLock
+from app.engine.project import Project
+from app.engine.runlock import RunLock
 lock = RunLock(Project(Path(sys.argv[1])))
 lock.acquire()
 print("locked", flush=True)
@@ -74,8 +74,8 @@ def test_the_lock_dies_with_its_process_even_on_kill_9(tmp_path: Path) -> None:
 POLL = """
 import sys, time
 from pathlib import Path
-from app.project import Project
-from app.runlock import holder_pid
+from app.engine.project import Project
+from app.engine.runlock import holder_pid
 project = Project(Path(sys.argv[1]))
 print("polling", flush=True)
 end = time.monotonic() + float(sys.argv[2])
@@ -117,7 +117,7 @@ def _sleeper(env_marker: str | None) -> subprocess.Popen[bytes]:
 def test_reap_orphan_kills_only_a_group_that_is_really_our_agent(tmp_path: Path) -> None:
     from engine_helpers import alive
 
-    from app.runlock import reap_orphan, write_run_state
+    from app.engine.runlock import reap_orphan, write_run_state
 
     project = make_project(tmp_path / "p")
     marker = str(tmp_path / "p/.orchestrator/results/WRK-001_prd_1.json")

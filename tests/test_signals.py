@@ -16,8 +16,8 @@ from typing import Any
 
 from engine_helpers import alive, make_project, orchestrate, ready, wait_for, worklog_entries
 
-from app.project import Project
-from app.runlock import holder_pid
+from app.engine.project import Project
+from app.engine.runlock import holder_pid
 
 
 class Events:
@@ -152,7 +152,7 @@ def test_ctrl_c_is_heard_when_the_kernel_hands_it_to_a_worker_thread(tmp_path: P
     program = f"""
 import signal, sys, threading, time
 from pathlib import Path
-from app.cli import main
+from app.main import main
 
 logs = Path({str(project.logs_dir)!r})
 

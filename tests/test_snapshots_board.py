@@ -16,8 +16,8 @@ from test_board import settle
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from app.project import Project
-from app.tui import BoardApp
+from app.engine.project import Project
+from app.ui.app import BoardApp
 
 
 def no_blink(pilot: Pilot) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app import spec
+from app.engine import spec
 
 TEXT = """# SPEC WRK-001
 

@@ -1,12 +1,11 @@
-"""The state machine (app/states.py) and the model's vocabulary (app/model.py)."""
+"""The state machine (app/backlog/states.py) and the model's vocabulary (app/backlog/model.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app import states
-from app.errors import TransitionError
-from app.model import (
+from app.backlog import states
+from app.backlog.model import (
     ID_PATTERN,
     PHASES,
     STATUSES,
@@ -17,6 +16,7 @@ from app.model import (
     now_iso,
     slugify,
 )
+from app.errors import TransitionError
 
 
 def item(status: str = "new", phase: str | None = None, **kw: object) -> Item:

@@ -1,4 +1,4 @@
-"""app/store.py: validation messages, edge-case files, transactions, ids, atomic writes."""
+"""app/backlog/store.py: validation messages, edge-case files, transactions, ids, atomic writes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.backlog.store import TEMP_MARK, BacklogStore, atomic_write, clean_stale_temps
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
-from app.store import TEMP_MARK, BacklogStore, atomic_write, clean_stale_temps
 
 HEAD = "schema_version: 1\nprefix: WRK\n"
 ONE = HEAD + "items:\n  - id: WRK-001\n    title: x\n    status: new\n"
@@ -361,7 +361,7 @@ def test_a_failed_write_leaves_the_file_and_no_temp_and_says_why(
     def full(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("app.store.os.fsync", full)
+    monkeypatch.setattr("app.backlog.store.os.fsync", full)
     with pytest.raises(OrchestrateError, match=r"^cannot write BACKLOG\.yaml: No space left"):
         store.add("x")
     assert text_of(store) == ONE
@@ -400,8 +400,8 @@ def test_atomic_write_fsyncs_the_file_then_renames_then_fsyncs_the_folder(
         calls.append("rename")
         real_replace(src, dst)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("app.store.os.fsync", fsync)
-    monkeypatch.setattr("app.store.os.replace", replace)
+    monkeypatch.setattr("app.backlog.store.os.fsync", fsync)
+    monkeypatch.setattr("app.backlog.store.os.replace", replace)
     atomic_write(tmp_path / "f", b"data")
     assert calls == ["fsync file", "rename", "fsync dir"]
 
@@ -410,8 +410,8 @@ def test_every_caller_shares_one_store_so_actions_do_not_parse_the_file_again(
         tmp_path: Path, parses: list[int]) -> None:
     """Board keys and pipeline phases call `project.store()` each time: they get the same
     store, whose parsed document is reused; only our own writes are parsed (to validate)."""
-    from app import actions
-    from app.project import Project, init_project
+    from app.engine import actions
+    from app.engine.project import Project, init_project
 
     init_project(tmp_path)
     project = Project(tmp_path)

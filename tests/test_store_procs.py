@@ -13,15 +13,15 @@ import textwrap
 import time
 from pathlib import Path
 
-from app.model import ID_PATTERN
-from app.store import TEMP_MARK, BacklogStore
+from app.backlog.model import ID_PATTERN
+from app.backlog.store import TEMP_MARK, BacklogStore
 
 INIT = "schema_version: 1\nprefix: WRK\nnext_id: 1\nitems: []\n"
 
 ADDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from app.store import BacklogStore
+    from app.backlog.store import BacklogStore
     path, name, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     while not go.exists():
         time.sleep(0.001)
@@ -68,7 +68,7 @@ def test_concurrent_cli_adds_lose_nothing(tmp_path: Path) -> None:
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from app.store import BacklogStore
+    from app.backlog.store import BacklogStore
     store = BacklogStore(Path(sys.argv[1]))
     i = 0
     while True:
@@ -117,11 +117,11 @@ def test_kill_9_at_random_moments_never_loses_acknowledged_items(tmp_path: Path)
 DIES_BEFORE_RENAME = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import app.store
-    from app.store import BacklogStore
+    import app.backlog.store
+    from app.backlog.store import BacklogStore
     def die(src, dst):  # the temp file is written and fsync'd; the rename never happens
         os.kill(os.getpid(), signal.SIGKILL)
-    app.store.os.replace = die
+    app.backlog.store.os.replace = die
     BacklogStore(Path(sys.argv[1])).add("never acknowledged")
 """)
 

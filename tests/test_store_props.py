@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from ruamel.yaml import YAML
 
-from app import actions, states, yamldoc
+from app.backlog import states, yamldoc
+from app.backlog.model import KNOWN_FIELDS, PHASES, STATUSES, format_id
+from app.backlog.store import BacklogStore
+from app.engine import actions
 from app.errors import TransitionError
-from app.model import KNOWN_FIELDS, PHASES, STATUSES, format_id
-from app.store import BacklogStore
 
 STAMP = "2026-11-24T12:00:00Z"
 
@@ -119,7 +120,8 @@ def test_hand_written_text_survives_any_transactions(ops: list[Any], crlf: bool,
     data the transactions meant."""
     nl = "\r\n" if crlf else "\n"
     original = base.replace("\n", nl)
-    with tempfile.TemporaryDirectory() as tmp, mock.patch("app.store.now_iso", lambda: STAMP):
+    with tempfile.TemporaryDirectory() as tmp, \
+            mock.patch("app.backlog.store.now_iso", lambda: STAMP):
         path = Path(tmp) / "BACKLOG.yaml"
         path.write_bytes(("\ufeff" if bom else "").encode() + original.encode())
         store = BacklogStore(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.streamjson import describe
+from app.engine.streamjson import describe
 
 SAMPLE = Path("/work/shared/samples/claude-2.1.197-stream-json-not-logged-in.jsonl")
 
@@ -18,7 +18,7 @@ def _assistant(*blocks: dict) -> str:
 
 
 def test_real_not_logged_in_output_is_classified_as_an_error() -> None:
-    from app.scripted_agent import NOT_LOGGED_IN_LINES
+    from app.demo.scripted_agent import NOT_LOGGED_IN_LINES
 
     lines = SAMPLE.read_text().splitlines() if SAMPLE.exists() else list(NOT_LOGGED_IN_LINES)
     kinds = [describe(line) for line in lines]
@@ -81,7 +81,7 @@ def test_a_300_kb_line_is_kept_whole_in_raw_and_cut_for_display() -> None:
 
 
 def test_result_event_finds_only_the_final_result() -> None:
-    from app.streamjson import result_event
+    from app.engine.streamjson import result_event
 
     final = json.dumps({"type": "result", "is_error": True, "result": "Not logged in"})
     assert result_event(final) == json.loads(final)

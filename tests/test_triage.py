@@ -8,9 +8,9 @@ from typing import Any
 
 from engine_helpers import Recorder, make_project, worklog_entries
 
-from app.events import EventBus, Notice, PhaseFinished, RunFinished
-from app.project import Project
-from app.triage import Triage
+from app.engine.events import EventBus, Notice, PhaseFinished, RunFinished
+from app.engine.project import Project
+from app.engine.triage import Triage
 
 
 def triage(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:

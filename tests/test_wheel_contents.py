@@ -36,14 +36,14 @@ def test_wheel_ships_every_stylesheet(wheel: zipfile.ZipFile) -> None:
 
 def test_wheel_ships_every_default_prompt(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
-    prompts = sorted(p.name for p in (ROOT / "app" / "prompts").glob("*.md"))
-    assert prompts, "the project has default prompts in app/prompts/"
+    prompts = sorted(p.name for p in (ROOT / "app" / "engine" / "prompts").glob("*.md"))
+    assert prompts, "the project has default prompts in app/engine/prompts/"
     for prompt in prompts:
-        assert f"app/prompts/{prompt}" in names
+        assert f"app/engine/prompts/{prompt}" in names
 
 
 def test_wheel_has_the_console_script_and_no_tests(wheel: zipfile.ZipFile) -> None:
     names = wheel.namelist()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "orchestrate = app.cli:main" in wheel.read(entry_points).decode()
+    assert "orchestrate = app.main:main" in wheel.read(entry_points).decode()
     assert not any(n.startswith(("tests/", "bench/", "snapshots/")) for n in names)

@@ -1,4 +1,5 @@
-"""app/yamldoc.py: YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1, splices."""
+"""app/backlog/yamldoc.py: YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1,
+splices."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from app import yamldoc
+from app.backlog import yamldoc
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from app.model import Item
-from app.store import Backlog
+from app.backlog.model import Item
+from app.backlog.store import Backlog
 from widgets.cards import Card
 
 

@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
 
-from app.model import PHASES, Item
+from app.backlog.model import PHASES, Item
 
 TITLE_MAX = 80
 """Longer titles are cut on the card (the detail pane shows them whole)."""

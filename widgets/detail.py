@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from app.model import Item
-from app.states import describe
-from app.worklog import format_duration
+from app.backlog.model import Item
+from app.backlog.states import describe
+from app.engine.worklog import format_duration
 from widgets.cards import phase_bar
 
 NBSP = "\u00a0"

@@ -23,7 +23,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Log, Static
 
-from app.events import AgentLine
+from app.engine.events import AgentLine
 
 MAX_LINES = 5000
 """Lines kept in memory (and in the widget)."""

@@ -1,6 +1,6 @@
 """Modal dialogs: add an item, unblock (asks for notes), advance (choose a target),
 confirm, and help. Each returns what the person chose through `dismiss`; the App acts
-on it (through app/actions.py). Escape always cancels.
+on it (through app/engine/actions.py). Escape always cancels.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from app.model import LEVELS, PHASES, SIZES, Item
-from app.states import describe
+from app.backlog.model import LEVELS, PHASES, SIZES, Item
+from app.backlog.states import describe
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Close without changes")
 """Every dialog closes on Escape without doing anything."""

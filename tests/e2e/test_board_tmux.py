@@ -23,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine_helpers import make_project, ready
 
-from app.project import Project
+from app.engine.project import Project
 
 pytestmark = [
     pytest.mark.e2e,

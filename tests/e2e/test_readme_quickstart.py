@@ -154,7 +154,7 @@ def test_the_quick_start_takes_an_item_through_every_phase(venv: Venv, tmp_path:
         argv = shlex.split(line)
         if argv[1] == "run":
             # The README's agent is `claude`; here the scripted agent, no account needed.
-            agent = [str(venv.python), "-m", "app.scripted_agent", "-p", "{prompt}"]
+            agent = [str(venv.python), "-m", "app.demo.scripted_agent", "-p", "{prompt}"]
             (repo / "orchestrate.toml").write_text(
                 f"[agent]\ncommand = {json.dumps(agent)}\n\n"
                 "[run]\nbackoff_s = 0\ncooldown_s = 0\n", encoding="utf-8")

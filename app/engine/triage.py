@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from app import actions, states
-from app.attempts import AttemptRunner
-from app.config import Config
-from app.errors import OrchestrateError, TransitionError
-from app.events import EventBus, ItemChanged, Notice, RunFinished
-from app.model import Item
-from app.pipeline import (
+from app.backlog import states
+from app.backlog.model import Item
+from app.backlog.store import Transaction
+from app.engine import actions
+from app.engine.attempts import AttemptRunner
+from app.engine.config import Config
+from app.engine.events import EventBus, ItemChanged, Notice, RunFinished
+from app.engine.pipeline import (
     EXIT_ERROR,
     EXIT_EVERY_ITEM,
     EXIT_INTERRUPTED,
@@ -28,12 +29,12 @@ from app.pipeline import (
     apply_result_fields,
     within_guardrails,
 )
-from app.project import Project
-from app.prompts import build_prompt
-from app.results import AgentResult
-from app.runlock import RunLock, clear_run_state
-from app.runstart import begin
-from app.store import Transaction
+from app.engine.project import Project
+from app.engine.prompts import build_prompt
+from app.engine.results import AgentResult
+from app.engine.runlock import RunLock, clear_run_state
+from app.engine.runstart import begin
+from app.errors import OrchestrateError, TransitionError
 
 SIGNAL_CHECK_S = 0.2
 """How often the main thread wakes while agents run, so Ctrl-C is heard at once."""

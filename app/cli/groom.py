@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 
-from app import actions, states, worklog
-from app.model import PHASE_TITLES, PHASES, STATUSES, Item
-from app.project import Project, find_project, init_project
+from app.backlog import states
+from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item
+from app.engine import actions, worklog
+from app.engine.project import Project, find_project, init_project
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -15,19 +15,20 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from app import actions, spec, states
-from app.attempts import AttemptReport, AttemptRunner
-from app.checkpoint import Checkpointer
-from app.config import Config
+from app.backlog import states
+from app.backlog.model import LEVELS, PHASES, SIZES, Item, level_rank
+from app.backlog.store import Transaction
+from app.engine import actions, spec
+from app.engine.attempts import AttemptReport, AttemptRunner
+from app.engine.checkpoint import Checkpointer
+from app.engine.config import Config
+from app.engine.events import EventBus, ItemChanged, Notice, RunFinished
+from app.engine.project import Project
+from app.engine.prompts import build_prompt
+from app.engine.results import AgentResult
+from app.engine.runlock import RunLock, clear_run_state
+from app.engine.runstart import begin
 from app.errors import OrchestrateError, TransitionError, UnknownItemError
-from app.events import EventBus, ItemChanged, Notice, RunFinished
-from app.model import LEVELS, PHASES, SIZES, Item, level_rank
-from app.project import Project
-from app.prompts import build_prompt
-from app.results import AgentResult
-from app.runlock import RunLock, clear_run_state
-from app.runstart import begin
-from app.store import Transaction
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.backlog.model import PHASES, STATUSES, Item
 from app.errors import TransitionError
-from app.model import PHASES, STATUSES, Item
 
 RUNNABLE: frozenset[str] = frozenset({"ready", "in_progress"})
 """The statuses a pipeline run takes items from."""

@@ -16,8 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from app.config import Config
-from app.model import ASSESSMENT_CHOICES, PHASE_TITLES, Item
+from app.backlog.model import ASSESSMENT_CHOICES, PHASE_TITLES, Item
+from app.engine.config import Config
 
 PROMPT_PHASES: tuple[str, ...] = (
     "triage", "investigate", "prd", "research", "design", "spec", "build", "review",

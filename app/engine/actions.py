@@ -10,10 +10,10 @@ import json
 import os
 from typing import Any
 
-from app import states
-from app.model import ASSESSMENT_CHOICES, Item, now_iso
-from app.project import Project
-from app.store import BacklogStore, Transaction
+from app.backlog import states
+from app.backlog.model import ASSESSMENT_CHOICES, Item, now_iso
+from app.backlog.store import BacklogStore, Transaction
+from app.engine.project import Project
 
 
 def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: bool,

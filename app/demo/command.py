@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from app.demo_project import make_demo_project
+from app.demo.project import make_demo_project
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     project = make_demo_project(root, args.speed)
     print(f"demo project: {project.root} (a throwaway git repository; delete it when done)")
     if args.headless:
-        from app import cli_run
+        from app.cli import run as cli_run
 
         # Triage the new ideas first, then walk every ready item through the phases.
         triage_args = argparse.Namespace(investigate=False, quiet=False, json_events=False)
@@ -28,6 +28,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return code
         run_args = argparse.Namespace(target=None, cap=None, quiet=False, json_events=False)
         return cli_run.cmd_run(run_args, project)
-    from app.tui import run_board
+    from app.ui.app import run_board
 
     return run_board(project, demo=True)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app import __version__
+from app.backlog.model import LEVELS, PHASES, SIZES, STATUSES
 from app.errors import OrchestrateError
-from app.model import LEVELS, PHASES, SIZES, STATUSES
 
 EPILOG = """\
 examples:
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["__complete"]:  # asked by the completion script, on TAB
-        from app.completion import complete
+        from app.cli.completion import complete
 
         return complete(words[1:], parser)
     args = parser.parse_args(words)
@@ -155,27 +155,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command."""
-    from app import cli_groom
+    from app.cli import groom as cli_groom
 
     command = args.command or "board"
     if command == "init":
         return cli_groom.cmd_init(args)
     if command == "demo":
-        from app.demo import cmd_demo
+        from app.demo.command import cmd_demo
 
         return cmd_demo(args)
     if command == "completion":
-        from app.completion import script
+        from app.cli.completion import script
 
         print(script(args.shell), end="")
         return 0
     project = cli_groom.project_for(args)
     if command == "board":
-        from app.tui import run_board
+        from app.ui.app import run_board
 
         return run_board(project)
     if command in ("run", "triage"):
-        from app import cli_run
+        from app.cli import run as cli_run
 
         return cli_run.cmd_run(args, project) if command == "run" else \
             cli_run.cmd_triage(args, project)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app import streamjson
-from app.events import AgentLine
+from app.engine import streamjson
+from app.engine.events import AgentLine
 
 BATCH_LINES = 200
 BATCH_SECONDS = 0.05

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app import backlog_cache, yamldoc
-from app.errors import BacklogError, OrchestrateError, UnknownItemError
-from app.model import (
+from app.backlog import cache as backlog_cache
+from app.backlog import yamldoc
+from app.backlog.model import (
     ASSESSMENT_CHOICES,
     ID_PATTERN,
     KNOWN_FIELDS,
@@ -35,6 +35,7 @@ from app.model import (
     id_number,
     now_iso,
 )
+from app.errors import BacklogError, OrchestrateError, UnknownItemError
 
 SCHEMA_VERSION = 1
 TOP_LEVEL_KEYS = ("schema_version", "prefix", "next_id", "items")
@@ -321,7 +322,7 @@ class BacklogStore:
         """A validated snapshot; parsed again only when the file's bytes changed.
 
         Another process may have parsed these very bytes already: its snapshot is read
-        back from the cache (app/backlog_cache.py) instead. A transaction parses anyway.
+        back from the cache (app/backlog/cache.py) instead. A transaction parses anyway.
         """
         with self._mutex:
             data = self.read_bytes()
@@ -382,7 +383,7 @@ class BacklogStore:
         # here, not at the top: `orchestrate status` never locks
         import portalocker
 
-        from app.locking import lock_exclusive
+        from app.backlog.locking import lock_exclusive
 
         if getattr(self._held, "on", False):
             # flock would wait on ourselves for LOCK_TIMEOUT_S; say what is wrong at once.

@@ -1,7 +1,7 @@
 """The board: a Textual App over the backlog, the engine and the logs.
 
 The App is the only place that acts: widgets post messages, and the App answers
-them through app/actions.py (the same actions the CLI uses) and the engine
+them through app/engine/actions.py (the same actions the CLI uses) and the engine
 (`Pipeline`, `Triage`) run in a worker thread. Engine events cross into the UI
 thread as messages (`post_message` is thread-safe and does not block the
 engine); bursts of `ItemChanged` collapse into one reload. BACKLOG.yaml is
@@ -38,9 +38,11 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 import styles
-from app import actions, states, worklog
-from app.errors import OrchestrateError
-from app.events import (
+from app.backlog import states
+from app.backlog.model import PHASES, STATUSES, Item
+from app.backlog.store import Backlog
+from app.engine import actions, worklog
+from app.engine.events import (
     AgentLine,
     AgentOutput,
     Event,
@@ -52,9 +54,8 @@ from app.events import (
     RunFinished,
     RunStarted,
 )
-from app.model import PHASES, STATUSES, Item
-from app.project import Project
-from app.store import Backlog
+from app.engine.project import Project
+from app.errors import OrchestrateError
 from widgets.board import Board
 from widgets.detail import DetailPane, ItemDetail, sorted_files
 from widgets.logpane import LogPane
@@ -102,21 +103,21 @@ EngineFactory = Callable[[Project, EventBus, str | None], Engine]
 
 def default_pipeline(project: Project, bus: EventBus, target: str | None) -> Engine:
     """The real pipeline, the very engine of `orchestrate run`."""
-    from app.pipeline import Pipeline
+    from app.engine.pipeline import Pipeline
 
     return Pipeline(project, bus, target=target)
 
 
 def default_triage(project: Project, bus: EventBus, target: str | None) -> Engine:
     """The real triage of `orchestrate triage`."""
-    from app.triage import Triage
+    from app.engine.triage import Triage
 
     return Triage(project, bus)
 
 
 def default_lock_holder(project: Project) -> int | None:
     """The pid of another live process holding the run lock, if any."""
-    from app.runlock import holder_pid
+    from app.engine.runlock import holder_pid
 
     try:
         return holder_pid(project)
@@ -441,7 +442,7 @@ class BoardApp(App[int]):
         self.project = project
         """The project shown."""
         self.store = project.store()
-        """Our reader of BACKLOG.yaml (writes go through app/actions.py)."""
+        """Our reader of BACKLOG.yaml (writes go through app/engine/actions.py)."""
         self.pipeline_factory = pipeline_factory or default_pipeline
         """Makes the pipeline a run uses (tests pass a fake)."""
         self.triage_factory = triage_factory or default_triage
@@ -797,7 +798,7 @@ class BoardApp(App[int]):
             if size > TAIL_CHUNK:
                 fh.readline()  # a partial first line
             pending: list[AgentLine] = []
-            from app.streamjson import describe  # once, not per line
+            from app.engine.streamjson import describe  # once, not per line
 
             while not stop.is_set():
                 full = len(pending) >= TAIL_BATCH_MAX

@@ -91,7 +91,7 @@ def _values(action: argparse.Action, project_dir: Path | None, command: str | No
     if action.choices:
         return sorted(str(c) for c in action.choices if str(c).startswith(current))
     if action.dest == "to":
-        from app.model import PHASES, STATUSES
+        from app.backlog.model import PHASES, STATUSES
 
         return [v for v in (*STATUSES, *PHASES) if v.startswith(current)]
     if action.dest in ID_DESTS:
@@ -108,9 +108,9 @@ def _project_dir(words: Sequence[str]) -> Path | None:
 
 def _item_ids(project_dir: Path | None, command: str | None) -> list[str]:
     """The ids of the project's items that fit `command`; none when there is no project."""
-    from app import states
+    from app.backlog import states
+    from app.engine.project import find_project
     from app.errors import OrchestrateError
-    from app.project import find_project
 
     try:
         backlog = find_project(project_dir).store().load()

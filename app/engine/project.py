@@ -6,10 +6,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.config import DEFAULT_CONFIG_TEXT, Config, load_config
+from app.backlog.model import PREFIX_PATTERN
+from app.backlog.store import BacklogStore, atomic_write
+from app.engine.config import DEFAULT_CONFIG_TEXT, Config, load_config
 from app.errors import BacklogError, OrchestrateError
-from app.model import PREFIX_PATTERN
-from app.store import BacklogStore, atomic_write
 
 BACKLOG_NAME = "BACKLOG.yaml"
 CONFIG_NAME = "orchestrate.toml"

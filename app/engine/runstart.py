@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from app.attempts import preflight
-from app.config import Config
-from app.events import EventBus, Notice, RunStarted
-from app.project import Project
-from app.runlock import reap_orphan
+from app.engine.attempts import preflight
+from app.engine.config import Config
+from app.engine.events import EventBus, Notice, RunStarted
+from app.engine.project import Project
+from app.engine.runlock import reap_orphan
 
 
 def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | None:

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.project import BACKLOG_NAME, STATE_DIR
+from app.engine.project import BACKLOG_NAME, STATE_DIR
 
 
 @dataclass(frozen=True)

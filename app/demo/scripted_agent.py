@@ -1,6 +1,6 @@
 """A scripted stand-in for `claude -p`: same argv shape, same stream-json, same result file.
 
-Run it as `[sys.executable, "-m", "app.scripted_agent", "-p", "{prompt}", ...]`
+Run it as `[sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}", ...]`
 (any other claude flag is accepted and ignored). It reads the agent contract's
 environment (ORCHESTRATE_RESULT_FILE, ORCHESTRATE_ITEM_ID, ORCHESTRATE_PHASE,
 ORCHESTRATE_ATTEMPT, ORCHESTRATE_CHANGE_DIR), prints stream-json lines like the
@@ -459,7 +459,7 @@ DEMO_THOUGHTS = [
 ]
 DEMO_TOOLS: list[tuple[str, dict[str, Any], str]] = [
     ("Read", {"file_path": "app/handlers.py"}, "212 lines"),
-    ("Grep", {"pattern": "def load_"}, "app/config.py:41: def load_config(path)"),
+    ("Grep", {"pattern": "def load_"}, "app/engine/config.py:41: def load_config(path)"),
     ("Bash", {"command": "pytest -q tests/test_handlers.py"}, "14 passed in 0.42s"),
     ("Bash", {"command": "git log --oneline -5"}, "a1b2c3d Tidy the router"),
     ("Glob", {"pattern": "**/*.py"}, "37 files"),
@@ -496,7 +496,7 @@ def describe_assessment(assessment: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: `python -m app.scripted_agent -p PROMPT [claude flags...]`."""
+    """Entry point: `python -m app.demo.scripted_agent -p PROMPT [claude flags...]`."""
     return Agent(list(sys.argv[1:] if argv is None else argv)).run()
 
 

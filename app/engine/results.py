@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.model import ASSESSMENT_CHOICES
+from app.backlog.model import ASSESSMENT_CHOICES
 
 RESULTS: tuple[str, ...] = ("complete", "progress", "blocked", "failed")
 

@@ -19,10 +19,10 @@ from typing import IO, Any
 
 import portalocker
 
-from app.agent_process import group_alive, kill_group
+from app.backlog.locking import lock_exclusive
+from app.engine.agent_process import group_alive, kill_group
+from app.engine.project import Project
 from app.errors import LockHeldError
-from app.locking import lock_exclusive
-from app.project import Project
 
 ACQUIRE_RETRY_S = 0.2
 

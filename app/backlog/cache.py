@@ -24,10 +24,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.model import Item
+from app.backlog.model import Item
 
-if TYPE_CHECKING:  # app.store imports this module
-    from app.store import Backlog
+if TYPE_CHECKING:  # app.backlog.store imports this module
+    from app.backlog.store import Backlog
 
 FORMAT = 1
 """Bumped when the snapshot's layout changes."""
@@ -50,7 +50,7 @@ def cache_dir() -> Path | None:
 def _code_fingerprint() -> bytes:
     """A hash of the modules that turn bytes into a snapshot (read once per process)."""
     if not _code_hash:
-        from app import model, store, yamldoc
+        from app.backlog import model, store, yamldoc
 
         digest = hashlib.blake2b(str(FORMAT).encode(), digest_size=16)
         for module in (model, store, yamldoc):
@@ -73,7 +73,7 @@ def _file_for(backlog_path: Path) -> Path | None:
 
 def read(backlog_path: Path, data: bytes) -> Backlog | None:
     """The snapshot of `data` (BACKLOG.yaml's bytes) if one is kept, else None."""
-    from app.store import Backlog
+    from app.backlog.store import Backlog
 
     try:
         target = _file_for(backlog_path)

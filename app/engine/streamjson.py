@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.events import AgentLine
+from app.engine.events import AgentLine
 
 MAX_TEXT = 400
 """Display renderings are cut here; the log file keeps the whole line."""

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app import worklog
-from app.agent_process import AgentProcess, AttemptSpec, ProcessOutcome
-from app.config import Config
-from app.events import AgentLine, AgentOutput, EventBus, PhaseFinished, PhaseStarted
-from app.model import Item
-from app.project import Project
-from app.results import AgentResult, ResultError, read_result
-from app.runlock import read_run_state, write_run_state
+from app.backlog.model import Item
+from app.engine import worklog
+from app.engine.agent_process import AgentProcess, AttemptSpec, ProcessOutcome
+from app.engine.config import Config
+from app.engine.events import AgentLine, AgentOutput, EventBus, PhaseFinished, PhaseStarted
+from app.engine.project import Project
+from app.engine.results import AgentResult, ResultError, read_result
+from app.engine.runlock import read_run_state, write_run_state
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
                 "point agent.command in orchestrate.toml at another agent")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.backlog.model import LEVELS, SIZES
 from app.errors import ConfigError
-from app.model import LEVELS, SIZES
 
 DEFAULT_AGENT_COMMAND: tuple[str, ...] = (
     "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",

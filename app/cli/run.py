@@ -6,7 +6,7 @@ terminal, plain lines otherwise; `--quiet` prints only the final summary and
 `--json-events` one JSON object per event (with a "type" field). Signal
 handlers only ask the engine to stop; the engine stops the agent's group,
 records the attempt as interrupted and releases the lock. A second Ctrl-C
-skips the grace period. Exit codes: see app/cli.py.
+skips the grace period. Exit codes: see app/main.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from app.events import (
+from app.engine.events import (
     AgentOutput,
     Event,
     EventBus,
@@ -36,9 +36,9 @@ from app.events import (
     RunFinished,
     RunStarted,
 )
-from app.pipeline import Pipeline
-from app.project import Project
-from app.triage import Triage
+from app.engine.pipeline import Pipeline
+from app.engine.project import Project
+from app.engine.triage import Triage
 
 SHOWN_KINDS = ("text", "tool", "error", "result", "stderr")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""

@@ -2,7 +2,7 @@
 
 A git repository with a small web app's backlog of a dozen realistic items in
 every status, and an orchestrate.toml whose agent is the scripted demo agent
-(`python -m app.scripted_agent`), so a run needs no Claude account.
+(`python -m app.demo.scripted_agent`), so a run needs no Claude account.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.project import Project
+from app.engine.project import Project
 
 SAMPLE_BACKLOG = """\
 # The demo backlog of "Tasklane", a small team task tracker.
@@ -196,7 +196,7 @@ DEMO_SCRIPT_NAME = "demo-agent.json"
 
 def demo_config(speed: float, script: Path) -> str:
     """orchestrate.toml for the demo: the scripted agent, short waits."""
-    command = [sys.executable, "-m", "app.scripted_agent", "--script", str(script),
+    command = [sys.executable, "-m", "app.demo.scripted_agent", "--script", str(script),
                "--speed", f"{speed:g}", "-p", "{prompt}", "--output-format", "stream-json",
                "--verbose"]
     return (
