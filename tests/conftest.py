@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_textual_snapshot
 
+from app.backlog.model import Item
 from app.engine.events import (
     AgentLine,
     AgentOutput,
@@ -47,6 +49,27 @@ class RepoSnapshots(pytest_textual_snapshot.SVGImageExtension):
 
 
 pytest_textual_snapshot.SVGImageExtension = RepoSnapshots  # type: ignore[misc]
+
+ORCHESTRATE: tuple[str, ...] = (sys.executable, "-m", "app")
+"""The CLI as a command, found without the console script being on PATH."""
+CLI_ENV = {"PYTHONPATH": str(REPO)}
+"""What a minimal env needs so that `python -m app` imports this checkout."""
+
+
+def stored_item(project: Project, item_id: str = "WRK-001") -> Item:
+    """The item as BACKLOG.yaml holds it now."""
+    return project.store().load().get(item_id)
+
+
+def statuses(project: Project) -> dict[str, str]:
+    """Every item's status, by id."""
+    return {i.id: i.status for i in project.store().load().items}
+
+
+def cells(strips: list[Any]) -> list[list[tuple[str, Any]]]:
+    """Each line as (character, style without meta) per cell: what a person sees."""
+    return [[(char, segment.style.clear_meta_and_links() if segment.style else None)
+             for segment in strip for char in segment.text] for strip in strips]
 
 
 BOARD_BACKLOG = """\

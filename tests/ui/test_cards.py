@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from conftest import cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.style import Style
@@ -21,11 +21,6 @@ def _get_style(style: str | Style) -> Style:
     return Style.parse(re.sub(r"\$text-(\w+)", lambda m: {"accent": "#00ffff", "muted": "#808080",
                                                           "error": "#ff0000"}.get(m[1], "#00ff00"),
                               style))
-
-
-def _cells(strips: list[Any]) -> list[list[tuple[str, Any]]]:
-    return [[(char, segment.style.clear_meta_and_links() if segment.style else None)
-             for segment in strip for char in segment.text] for strip in strips]
 
 
 words = st.text(st.sampled_from("abcxyz日本⚠é-"), min_size=1, max_size=14)
@@ -49,7 +44,7 @@ def test_drawn_cells_match_the_styled_content(title: str, reason: str, status: s
     options = RenderOptions(_get_style, {})  # type: ignore[arg-type]
     ours = card.render_strips(width, None, base, options)
     theirs = card.content.render_strips(width, None, base, options)
-    assert _cells(ours) == _cells(theirs)
+    assert cells(ours) == cells(theirs)
     assert len(ours) == card.get_height({}, width)
 
 

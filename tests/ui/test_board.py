@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeEngine, make_board_project
+from conftest import FakeEngine, cells, make_board_project, statuses
 from textual.binding import Binding
 from textual.message import Message
 from textual.pilot import Pilot
@@ -60,10 +60,6 @@ def new_app(project: Project, **kwargs: Any) -> BoardApp:
 
 def notifications(app: BoardApp) -> list[str]:
     return [n.message for n in app._notifications]
-
-
-def statuses(project: Project) -> dict[str, str]:
-    return {i.id: i.status for i in project.store().load().items}
 
 
 # --- opening and moving -------------------------------------------------------------------
@@ -998,12 +994,6 @@ CARD_ITEMS = (
 )
 
 
-def _cells(strips: list[Any]) -> list[list[tuple[str, Any]]]:
-    """Each line as (character, style without meta) per cell: what a person sees."""
-    return [[(char, segment.style.clear_meta_and_links() if segment.style else None)
-             for segment in strip for char in segment.text] for strip in strips]
-
-
 async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path) -> None:
     """Card draws itself from its pieces (the first frame's cards cost half as much);
     under a column's real styles, theme and highlight it must show the very cells and
@@ -1027,7 +1017,7 @@ async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path)
                 for width in range(1, 45):
                     ours = card.render_strips(width, None, style, options)
                     theirs = card.content.render_strips(width, None, style, options)
-                    assert _cells(ours) == _cells(theirs), (id_, width)
+                    assert cells(ours) == cells(theirs), (id_, width)
                     if card.plain.replace("\n", "").isprintable() and width > 1:
                         # drawn from its pieces, not handed to the Content
                         assert card._draw(width, style, options.get_style) is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conftest import statuses
 from engine_helpers import Recorder, make_project, worklog_entries
 
 from app.engine.events import EventBus, Notice, PhaseFinished, RunFinished
@@ -17,10 +18,6 @@ def triage(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:
     bus = EventBus()
     recorder = Recorder(bus)
     return Triage(project, bus, **kwargs).run(), recorder
-
-
-def statuses(project: Project) -> dict[str, str]:
-    return {i.id: i.status for i in project.store().load().items}
 
 
 def test_five_items_run_three_at_once_and_never_more(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from conftest import stored_item
 from engine_helpers import alive, make_project, orchestrate, ready, wait_for, worklog_entries
 
 from app.engine.project import Project
@@ -52,10 +53,6 @@ def _start(project: Project, *args: str) -> tuple[subprocess.Popen[str], Events]
     return proc, Events(proc)
 
 
-def _item(project: Project, item_id: str = "WRK-001") -> Any:
-    return project.store().load().get(item_id)
-
-
 def test_sigterm_mid_phase_stops_the_agent_and_the_next_run_resumes(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", [ready()], script={"prd": {"1": "hang"}})
     proc, events = _start(project, "run")
@@ -66,13 +63,13 @@ def test_sigterm_mid_phase_stops_the_agent_and_the_next_run_resumes(tmp_path: Pa
     assert proc.wait(timeout=30) == 143
     assert not alive(agent)
     assert [e["outcome"] for e in worklog_entries(project)] == ["interrupted"]
-    it = _item(project)
+    it = stored_item(project)
     assert (it.status, it.phase) == ("in_progress", "prd")
     assert holder_pid(project) is None and not project.run_state_path.exists()
     again = orchestrate(project, "run", "--quiet")
     out, _ = again.communicate(timeout=60)
     assert again.returncode == 0, out
-    assert _item(project).status == "done"
+    assert stored_item(project).status == "done"
     assert [e["attempt"] for e in worklog_entries(project) if e["phase"] == "prd"] == [1, 2]
 
 
@@ -112,7 +109,7 @@ def test_kill_9_leaves_an_orphan_group_that_the_next_run_reaps(tmp_path: Path) -
     notices = [e["text"] for e in events2.seen if e["type"] == "Notice"]
     assert any("left its agent running" in n and str(started["pid"]) in n for n in notices)
     assert not any(alive(pid) for pid in orphans)
-    assert _item(project).status == "done"
+    assert stored_item(project).status == "done"
 
 
 def test_a_second_run_exits_at_once_while_the_first_holds_the_lock(tmp_path: Path) -> None:

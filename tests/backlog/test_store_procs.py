@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+
+from conftest import ORCHESTRATE
 
 from app.backlog.model import ID_PATTERN
 from app.backlog.store import TEMP_MARK, BacklogStore
@@ -51,11 +52,9 @@ def test_four_processes_adding_fifteen_each_end_with_sixty_distinct_ids(tmp_path
 
 
 def test_concurrent_cli_adds_lose_nothing(tmp_path: Path) -> None:
-    """The real console script, four at a time."""
-    exe = shutil.which("orchestrate")
-    assert exe, "the orchestrate console script is installed"
+    """The real CLI in separate processes, four at a time."""
     (tmp_path / "BACKLOG.yaml").write_text(INIT)
-    procs = [subprocess.Popen([exe, "-C", str(tmp_path), "add", f"cli {n} {k}"],
+    procs = [subprocess.Popen([*ORCHESTRATE, "-C", str(tmp_path), "add", f"cli {n} {k}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for k in range(3) for n in range(4)]
     for p in procs:

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-
-EXE = shutil.which("orchestrate")
-pytestmark = pytest.mark.skipif(EXE is None, reason="console script not installed")
+from conftest import CLI_ENV, ORCHESTRATE
 
 HEAD = "schema_version: 1\nprefix: WRK\n"
 ONE = HEAD + "items:\n  - id: WRK-001\n    title: Add login\n    status: new\n"
@@ -24,13 +21,12 @@ CACHE = {"ORCHESTRATE_CACHE_DIR": os.environ["ORCHESTRATE_CACHE_DIR"]}
 
 def run(cwd: Path, *args: str, columns: int = 200,
         no_color: bool = True) -> subprocess.CompletedProcess[str]:
-    """The console script with a minimal env, piped (no terminal), `columns` wide."""
-    assert EXE is not None
-    env = {"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE, "COLUMNS": str(columns)}
+    """The CLI (`python -m app`) with a minimal env, piped (no terminal), `columns` wide."""
+    env = {"PATH": "/usr/bin:/bin", **CACHE, **CLI_ENV, "COLUMNS": str(columns)}
     if no_color:
         env["NO_COLOR"] = "1"
-    return subprocess.run([EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env=env)
+    return subprocess.run([*ORCHESTRATE, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, env=env)
 
 
 def project(tmp_path: Path, text: str | bytes = ONE, toml: str | None = None) -> Path:
@@ -217,13 +213,12 @@ def _status_on_a_terminal(cwd: Path, extra_env: dict[str, str]) -> bytes:
     import os
     import pty
 
-    assert EXE is not None
-    env = {"PATH": str(Path(EXE).parent) + ":/usr/bin:/bin", **CACHE, "TERM": "xterm-256color",
+    env = {"PATH": "/usr/bin:/bin", **CACHE, **CLI_ENV, "TERM": "xterm-256color",
            "COLUMNS": "120", **extra_env}
     pid, fd = pty.fork()
     if pid == 0:  # the child: run the command with the pty as its terminal
         os.chdir(cwd)
-        os.execve(EXE, [EXE, "status"], env)
+        os.execve(ORCHESTRATE[0], [*ORCHESTRATE, "status"], env)
     out = b""
     while True:
         try:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import stored_item
 from engine_helpers import Recorder, make_project, ready, run_git, wait_for, worklog_entries
 
 from app.backlog.model import PHASES
@@ -31,15 +32,11 @@ def run(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:
     return finished, recorder
 
 
-def item(project: Project, item_id: str = "WRK-001") -> Any:
-    return project.store().load().get(item_id)
-
-
 def test_a_ready_item_walks_every_phase_to_done_with_a_checkpoint_each(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", [ready()], git=True)
     finished, rec = run(project)
     assert (finished.reason, finished.exit_code, finished.attempts) == ("no more work", 0, 6)
-    assert item(project).status == "done"
+    assert stored_item(project).status == "done"
     subjects = run_git(project.root, "log", "--format=%s").splitlines()
     assert subjects[:6] == [f"[WRK-001][{p.upper()}] {p} done for WRK-001" if p != "build"
                             else "[WRK-001][BUILD] build finished" for p in reversed(PHASES)]
@@ -71,7 +68,7 @@ def test_failed_attempt_is_retried_then_succeeds(tmp_path: Path) -> None:
     assert finished.reason == "cap reached (2 attempts)"
     assert [(f.attempt, f.outcome, f.reason) for f in rec.of(PhaseFinished)] == [
         (1, "failed", "tests failed"), (2, "complete", None)]
-    assert item(project).phase == "research"
+    assert stored_item(project).phase == "research"
 
 
 def test_retries_exhausted_blocks_with_the_last_reason(tmp_path: Path) -> None:
@@ -80,7 +77,7 @@ def test_retries_exhausted_blocks_with_the_last_reason(tmp_path: Path) -> None:
                            run={"max_retries": 2})
     finished, rec = run(project)
     assert [f.outcome for f in rec.of(PhaseFinished)] == ["failed"] * 3
-    it = item(project)
+    it = stored_item(project)
     assert it.status == "blocked" and it.blocked_from == "in_progress" and it.phase == "prd"
     assert it.blocked_reason == "prd failed 3 times: cannot parse the spec"
     assert finished.exit_code == 0
@@ -92,7 +89,7 @@ def test_blocked_answer_blocks_at_once_with_the_agents_reason(tmp_path: Path) ->
     _, rec = run(project)
     assert [f.outcome for f in rec.of(PhaseFinished)][-1] == "blocked"
     assert len([f for f in rec.of(PhaseFinished) if f.phase == "design"]) == 1
-    it = item(project)
+    it = stored_item(project)
     assert (it.status, it.phase, it.blocked_reason) == ("blocked", "design",
                                                        "SQLite or Postgres?")
     assert rec.of(ItemChanged)[-1].reason == "SQLite or Postgres?"
@@ -111,7 +108,7 @@ def test_unusable_results_are_failed_attempts_with_a_reason(tmp_path: Path, mode
     finished, rec = run(project)
     (fin,) = rec.of(PhaseFinished)
     assert fin.outcome == "failed" and reason in (fin.reason or "")
-    it = item(project)
+    it = stored_item(project)
     assert it.status == "blocked" and reason in (it.blocked_reason or "")
     assert finished.exit_code == 0
     assert worklog_entries(project)[0]["outcome"] == "failed"
@@ -129,8 +126,8 @@ def test_a_failure_that_hits_every_item_stops_the_run_without_blocking(
     finished, rec = run(project)
     assert finished.exit_code == 4 and words in finished.reason
     assert len(rec.of(PhaseFinished)) == 1  # no retries burnt
-    assert item(project).status == "in_progress"  # resumable, not blocked
-    assert item(project, "WRK-002").status == "ready"
+    assert stored_item(project).status == "in_progress"  # resumable, not blocked
+    assert stored_item(project, "WRK-002").status == "ready"
     assert not [n for n in rec.of(Notice) if n.level == "error"]
 
 
@@ -142,7 +139,7 @@ def test_a_missing_agent_command_says_how_to_install_claude(tmp_path: Path) -> N
     assert "claude-not-installed-xyz" in finished.reason
     assert "npm install -g @anthropic-ai/claude-code" in finished.reason
     assert "agent.command" in finished.reason
-    assert item(project).status == "ready"  # checked before any item moved
+    assert stored_item(project).status == "ready"  # checked before any item moved
     assert not rec.of(PhaseStarted)
 
 
@@ -172,7 +169,7 @@ def test_build_progress_ticks_one_box_per_attempt_until_complete(tmp_path: Path)
     finished, rec = run(project)
     builds = [f for f in rec.of(PhaseFinished) if f.phase == "build"]
     assert [f.outcome for f in builds] == ["progress"] * 3 + ["complete"]
-    assert item(project).status == "done" and finished.exit_code == 0
+    assert stored_item(project).status == "done" and finished.exit_code == 0
     subjects = run_git(project.root, "log", "--format=%s").splitlines()
     assert sum(s.startswith("[WRK-001][BUILD]") for s in subjects) == 4
 
@@ -201,7 +198,7 @@ def test_progress_without_a_newly_ticked_box_is_a_failed_attempt(tmp_path: Path)
     builds = [f for f in rec.of(PhaseFinished) if f.phase == "build"]
     assert [f.outcome for f in builds] == ["failed", "failed"]
     assert "ticked no new task" in (builds[0].reason or "")
-    assert item(project).status == "blocked"
+    assert stored_item(project).status == "blocked"
 
 
 def test_circuit_breaker_stops_after_consecutive_failed_phases(tmp_path: Path) -> None:
@@ -250,7 +247,7 @@ def test_an_in_progress_item_is_resumed_first_in_its_phase(tmp_path: Path) -> No
     _, rec = run(project, cap=1)
     (started,) = rec.of(PhaseStarted)
     assert (started.item_id, started.phase) == ("WRK-002", "review")
-    assert item(project, "WRK-002").status == "done"
+    assert stored_item(project, "WRK-002").status == "done"
 
 
 def test_cap_bounds_attempts_and_target_picks_one_item(tmp_path: Path) -> None:
@@ -258,7 +255,7 @@ def test_cap_bounds_attempts_and_target_picks_one_item(tmp_path: Path) -> None:
     finished, rec = run(project, target="wrk-002", cap=2)
     assert finished.reason == "cap reached (2 attempts)" and finished.attempts == 2
     assert {s.item_id for s in rec.of(PhaseStarted)} == {"WRK-002"}
-    assert item(project).status == "ready"
+    assert stored_item(project).status == "ready"
 
 
 def test_target_that_is_not_runnable_says_why(tmp_path: Path) -> None:
@@ -277,14 +274,14 @@ def test_phase_timeout_is_a_failed_attempt_recorded_as_timeout(tmp_path: Path) -
     (fin,) = rec.of(PhaseFinished)
     assert fin.outcome == "timeout" and "timed out after 1 s" in (fin.reason or "")
     assert worklog_entries(project)[0]["outcome"] == "timeout"
-    assert item(project).status == "blocked"
+    assert stored_item(project).status == "blocked"
 
 
 def test_not_a_git_repository_runs_and_says_once_that_checkpoints_are_off(
         tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", [ready()])
     _finished, rec = run(project)
-    assert item(project).status == "done"
+    assert stored_item(project).status == "done"
     off = [n for n in rec.of(Notice) if "checkpoints are off" in n.text]
     assert len(off) == 1
 
@@ -308,7 +305,7 @@ def test_pause_finishes_the_attempt_then_stops(tmp_path: Path) -> None:
     finished = pipeline.run()
     assert finished.reason == "paused" and finished.exit_code == 0
     assert [e["outcome"] for e in worklog_entries(project)] == ["complete"]
-    it = item(project)
+    it = stored_item(project)
     assert (it.status, it.phase) == ("in_progress", "research")
 
 
@@ -325,11 +322,11 @@ def test_stop_interrupts_the_agent_and_leaves_the_item_resumable(tmp_path: Path)
     worker.join(timeout=20)
     assert result[0].reason == "stopped" and result[0].exit_code == 130
     assert [e["outcome"] for e in worklog_entries(project)] == ["interrupted"]
-    it = item(project)
+    it = stored_item(project)
     assert (it.status, it.phase) == ("in_progress", "prd")
     # the next run resumes the same phase, with a fresh attempt number
     finished, rec2 = run(project)
-    assert rec2.of(PhaseStarted)[0].attempt == 2 and item(project).status == "done"
+    assert rec2.of(PhaseStarted)[0].attempt == 2 and stored_item(project).status == "done"
     assert finished.exit_code == 0
 
 
@@ -362,7 +359,7 @@ def test_a_person_moving_the_item_during_a_phase_wins(tmp_path: Path) -> None:
 
     bus.subscribe(person)
     finished = Pipeline(project, bus, cap=2).run()
-    it = item(project)
+    it = stored_item(project)
     assert (it.status, it.blocked_reason) == ("blocked", "I want to rethink this")
     assert any("WRK-001" in n.text and "leaving it" in n.text for n in rec.of(Notice))
     assert [s.item_id for s in rec.of(PhaseStarted)] == ["WRK-001", "WRK-002"]
@@ -373,7 +370,7 @@ def test_checkpoint_false_makes_no_commits_and_no_notice(tmp_path: Path) -> None
     project = make_project(tmp_path / "p", [ready()], git=True, run={"checkpoint": False})
     head = run_git(project.root, "rev-parse", "HEAD")
     _, rec = run(project)
-    assert item(project).status == "done"
+    assert stored_item(project).status == "done"
     assert run_git(project.root, "rev-parse", "HEAD") == head
     assert not [n for n in rec.of(Notice) if "checkpoint" in n.text]
 
