@@ -1,0 +1,1 @@
+"""Exit codes of every orchestrate command, in one place."""
