@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from app import exitcodes
+
 
 class OrchestrateError(Exception):
     """A failure with a message meant for a person; the CLI prints it without a traceback."""
 
-    exit_code: int = 1
+    exit_code: int = exitcodes.ERROR
 
 
 class BacklogError(OrchestrateError):
@@ -28,4 +30,4 @@ class UnknownItemError(OrchestrateError):
 class LockHeldError(OrchestrateError):
     """Another process holds the run lock."""
 
-    exit_code = 3
+    exit_code = exitcodes.LOCK_HELD
