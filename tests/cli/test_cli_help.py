@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
-from app.main import build_parser
+from app.cli.parser import build_parser
 
 
 def _commands() -> list[str]:

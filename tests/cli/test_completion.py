@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 
 from app.cli.completion import candidates
-from app.main import build_parser
+from app.cli.parser import build_parser
 
 BACKLOG = """schema_version: 1
 prefix: WRK

@@ -1,0 +1,128 @@
+"""The whole `orchestrate` command line as an argparse parser: every command, option,
+help text and example (`orchestrate --help`, the completion script and the tests read it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+
+from app import __version__, exitcodes
+from app.backlog.model import LEVELS, PHASES, SIZES, STATUSES
+
+EXAMPLES = """\
+examples:
+  orchestrate init --prefix WRK
+  orchestrate add "Add login page" --size small --risk low
+  orchestrate status
+  orchestrate advance WRK-001 --to ready
+  orchestrate run --cap 10
+  orchestrate            (opens the board)
+"""
+
+EPILOG = EXAMPLES + "\n" + textwrap.fill(f"exit codes: {exitcodes.summary()}.", width=80)
+"""The top-level help's tail: examples, then the exit codes (from app/exitcodes.py)."""
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(
+        prog="orchestrate",
+        description="Drive a backlog of changes through an AI-agent pipeline "
+                    "(PRD -> Research -> Design -> Spec -> Build -> Review).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"orchestrate {__version__}")
+    parser.add_argument("-C", "--dir", dest="project_dir", type=Path, default=None,
+                        help="the project folder (default: the nearest one holding "
+                             "BACKLOG.yaml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str, *examples: str,
+                description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=description or help_text,
+                              epilog=_examples(*examples),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("init", "create BACKLOG.yaml, orchestrate.toml and .orchestrator/ here",
+                "orchestrate init --prefix WRK", "orchestrate -C ~/src/app init",
+                description="create BACKLOG.yaml, orchestrate.toml and .orchestrator/ here "
+                            "(or in -C DIR); files that exist are left as they are")
+    p.add_argument("--prefix", default="WRK", help="id prefix, e.g. WRK (default)")
+
+    p = command("add", "add an item to the backlog (status new)",
+                'orchestrate add "Add login page" --size small --risk low',
+                'orchestrate add "Rate limits" --depends-on WRK-001 --notes "use redis"')
+    p.add_argument("title")
+    p.add_argument("--size", choices=SIZES, help="your own assessment (triage sets it too)")
+    p.add_argument("--complexity", choices=LEVELS)
+    p.add_argument("--risk", choices=LEVELS)
+    p.add_argument("--notes", help="passed to every agent that works on the item")
+    p.add_argument("--depends-on", nargs="*", default=[], metavar="ID",
+                   help="items that must be done before a run takes this one")
+
+    p = command("status", "the backlog grouped by status, with run totals",
+                "orchestrate status", "orchestrate status --json | jq '.items[].id'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("show", "everything about one item", "orchestrate show WRK-001")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("advance", "move an item to a status or phase (the person's override)",
+                "orchestrate advance WRK-001 --to ready",
+                "orchestrate advance WRK-001 --to build",
+                'orchestrate advance WRK-001 --to blocked --reason "waiting on design"')
+    p.add_argument("id")
+    p.add_argument("--to", required=True, metavar="STATUS|PHASE",
+                   help=f"a status ({', '.join(STATUSES)}) or a phase "
+                        f"({', '.join(PHASES)}: in_progress at that phase)")
+    p.add_argument("--reason", help="why (required with --to blocked)")
+    p.add_argument("--notes", help="added to the item's notes, which every later agent reads")
+
+    p = command("unblock", "return a blocked item to where it was, with notes",
+                'orchestrate unblock WRK-001 --notes "use postgres"')
+    p.add_argument("id")
+    p.add_argument("--notes", help="what the next agent should know")
+
+    p = command("delete", "remove an item (its id is never reused)",
+                "orchestrate delete WRK-007")
+    p.add_argument("id")
+
+    p = command("run", "walk ready items through the phases with real agent processes",
+                "orchestrate run", "orchestrate run --target WRK-003 --cap 6",
+                "orchestrate run --json-events > events.jsonl")
+    p.add_argument("--target", metavar="ID", help="only this item")
+    p.add_argument("--cap", type=int, metavar="N", help="at most N phase attempts")
+    p.add_argument("--quiet", action="store_true", help="only the final summary")
+    p.add_argument("--json-events", action="store_true", help="one JSON event per line")
+
+    p = command("triage", "assess every new item with a triage agent (in parallel)",
+                "orchestrate triage", "orchestrate triage --investigate")
+    p.add_argument("--investigate", action="store_true",
+                   help="also run the investigate step for researching items")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json-events", action="store_true")
+
+    command("board", "open the live kanban board (the default command)", "orchestrate board")
+
+    p = command("demo", "see a full run on a sample project, no account needed",
+                "orchestrate demo", "orchestrate demo --speed 4",
+                "orchestrate demo --headless --dir /tmp/demo")
+    p.add_argument("--dir", dest="demo_dir", type=Path, help="where to make the sample project")
+    p.add_argument("--speed", type=float, default=1.0, help="faster agents (e.g. 4)")
+    p.add_argument("--headless", action="store_true", help="no board: `orchestrate run` output")
+
+    p = command("completion", "print the shell completion script (bash or zsh)",
+                "orchestrate completion bash", "orchestrate completion zsh",
+                description='print the shell completion script: add '
+                            '`eval "$(orchestrate completion bash)"` to ~/.bashrc (or zsh '
+                            'to ~/.zshrc); TAB then completes commands, options and the '
+                            "ids of the project's items")
+    p.add_argument("shell", choices=("bash", "zsh"))
+    return parser
