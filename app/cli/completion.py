@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
+from app import exitcodes
+
 BASH = """\
 # orchestrate completion for bash: add to ~/.bashrc
 #   eval "$(orchestrate completion bash)"
@@ -128,7 +130,7 @@ def complete(argv: Sequence[str], parser: argparse.ArgumentParser) -> int:
     try:
         index = int(argv[0])
     except (IndexError, ValueError):
-        return 2
+        return exitcodes.USAGE
     for line in candidates(argv[1:], index, parser):
         print(line)
-    return 0
+    return exitcodes.OK

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 
+from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item
 from app.engine import actions, worklog
@@ -72,7 +73,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     for note in init_project(root, args.prefix):
         print(note)
     print("next: orchestrate add \"your first idea\"")
-    return 0
+    return exitcodes.OK
 
 
 def cmd_add(args: argparse.Namespace, project: Project) -> int:
@@ -82,7 +83,7 @@ def cmd_add(args: argparse.Namespace, project: Project) -> int:
                             depends_on=args.depends_on)
     warn(project, store.load().warnings)  # the parse of the write, cached: no second parse
     print(f"{item.id} added: {item.title}")
-    return 0
+    return exitcodes.OK
 
 
 def phase_progress(item: Item) -> str:
@@ -108,7 +109,7 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
         }
         json.dump(data, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
-        return 0
+        return exitcodes.OK
     warn(project, backlog.warnings)
     # A plain fixed-width table written directly: rich's Table took ~0.6 s for 1,000 rows.
     on = colour_on(sys.stdout)
@@ -156,7 +157,7 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
         took = worklog.format_duration(total.duration_s)
         lines.append(f"worklog: {total.attempts} attempts, {took}, ${total.cost_usd:.2f}")
     sys.stdout.write("\n".join(lines) + "\n")
-    return 0
+    return exitcodes.OK
 
 
 def fit(text: str, width: int) -> str:
@@ -178,7 +179,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
                                 "change_files": files, "attempts": attempts}
         json.dump(data, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
-        return 0
+        return exitcodes.OK
     from rich.text import Text
 
     out = console()
@@ -207,22 +208,22 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
             out.print(f"    {a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
                       f"#{a['attempt']}  {a['outcome']}  "
                       f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
-    return 0
+    return exitcodes.OK
 
 
 def cmd_advance(args: argparse.Namespace, project: Project) -> int:
     item = actions.advance(project, args.id, args.to, reason=args.reason, notes=args.notes)
     print(f"{item.id} is now {states.describe(item)}")
-    return 0
+    return exitcodes.OK
 
 
 def cmd_unblock(args: argparse.Namespace, project: Project) -> int:
     item = actions.unblock(project, args.id, args.notes)
     print(f"{item.id} unblocked: back to {states.describe(item)}")
-    return 0
+    return exitcodes.OK
 
 
 def cmd_delete(args: argparse.Namespace, project: Project) -> int:
     item = actions.delete_item(project, args.id)
     print(f"{item.id} deleted ({item.title}); its id will not be reused")
-    return 0
+    return exitcodes.OK

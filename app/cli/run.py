@@ -6,7 +6,7 @@ terminal, plain lines otherwise; `--quiet` prints only the final summary and
 `--json-events` one JSON object per event (with a "type" field). Signal
 handlers only ask the engine to stop; the engine stops the agent's group,
 records the attempt as interrupted and releases the lock. A second Ctrl-C
-skips the grace period. Exit codes: see app/main.py.
+skips the grace period. Exit codes: app/exitcodes.py.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from app import exitcodes
 from app.engine.events import (
     AgentOutput,
     Event,
@@ -42,7 +43,9 @@ from app.engine.triage import Triage
 
 SHOWN_KINDS = ("text", "tool", "error", "result", "stderr")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
-EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+STOPPED = (exitcodes.ERROR, exitcodes.EVERY_ITEM)
+"""Codes of a run that stopped on an error: its reason goes to stderr in every mode."""
+EXIT_SIGNAL = {signal.SIGINT: exitcodes.SIGINT, signal.SIGTERM: exitcodes.SIGTERM}
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -196,10 +199,10 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    code = EXIT_SIGNAL.get(signal.Signals(got[0]), 130) if got else finished.exit_code
+    code = EXIT_SIGNAL.get(signal.Signals(got[0]), exitcodes.SIGINT) if got else finished.exit_code
     if renderer.mode != "json":
         _summary(finished, what, code)
-    elif code in (1, 4):  # the one message goes to stderr in every mode
+    elif code in STOPPED:  # the one message goes to stderr in every mode
         print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
     return code
 
@@ -207,11 +210,11 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
 def _summary(finished: RunFinished, what: str, code: int) -> None:
     totals = f"{finished.attempts} attempt{'s' if finished.attempts != 1 else ''}, " \
              f"${finished.cost_usd:.4f}"
-    if code in (1, 4):
+    if code in STOPPED:
         # One clear message (the engine reports it only in RunFinished, never twice).
         print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
         print(f"{what} stopped ({totals})")
-    elif code in (130, 143):
+    elif code in (exitcodes.SIGINT, exitcodes.SIGTERM):
         print(f"{what} interrupted: the agent was stopped and the item stays where it was "
               f"({totals})")
     else:

@@ -6,6 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from app import exitcodes
 from app.demo.project import make_demo_project
 
 
@@ -24,7 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # Triage the new ideas first, then walk every ready item through the phases.
         triage_args = argparse.Namespace(investigate=False, quiet=False, json_events=False)
         code = cli_run.cmd_triage(triage_args, project)
-        if code != 0:
+        if code != exitcodes.OK:
             return code
         run_args = argparse.Namespace(target=None, cap=None, quiet=False, json_events=False)
         return cli_run.cmd_run(run_args, project)
