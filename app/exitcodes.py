@@ -60,7 +60,7 @@ MEANINGS: Final[dict[int, str]] = {
     USAGE: "usage: the command line is wrong",
     LOCK_HELD: "another run or triage holds the run lock",
     EVERY_ITEM: "the run stopped on a failure that hits every item (agent missing, not "
-                "logged in, usage limit); no item was blocked for it",
+                "logged in, usage limit)",
     SIGINT: "interrupted by Ctrl-C (SIGINT); the item stays where it was",
     SIGTERM: "stopped by SIGTERM; the item stays where it was",
 }
