@@ -20,8 +20,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from app.backlog.model import Item
-from app.backlog.store import Backlog
+from app.backlog.model import Backlog, Item
 from widgets.cards import Card
 
 

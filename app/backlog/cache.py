@@ -22,12 +22,8 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from app.backlog.model import Item
-
-if TYPE_CHECKING:  # app.backlog.store imports this module
-    from app.backlog.store import Backlog
+from app.backlog.model import Backlog, Item
 
 FORMAT = 1
 """Bumped when the snapshot's layout changes."""
@@ -73,8 +69,6 @@ def _file_for(backlog_path: Path) -> Path | None:
 
 def read(backlog_path: Path, data: bytes) -> Backlog | None:
     """The snapshot of `data` (BACKLOG.yaml's bytes) if one is kept, else None."""
-    from app.backlog.store import Backlog
-
     try:
         target = _file_for(backlog_path)
         if target is None:

@@ -1,11 +1,15 @@
-"""The backlog's vocabulary: statuses, phases, assessments, ids, and the Item record."""
+"""The backlog's vocabulary: statuses, phases, assessments, ids, the Item record and the
+Backlog snapshot (what every reader of BACKLOG.yaml gets, the board's widgets included)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from app.errors import UnknownItemError
 
 STATUSES: tuple[str, ...] = (
     "new", "scoped", "researching", "ready", "in_progress", "done", "blocked",
@@ -15,8 +19,6 @@ PHASE_TITLES: dict[str, str] = {
     "prd": "PRD", "research": "Research", "design": "Design",
     "spec": "Spec", "build": "Build", "review": "Review",
 }
-# Steps that run before the workflow proper (triage, investigate) share the agent contract.
-PRE_PHASES: tuple[str, ...] = ("triage", "investigate")
 SIZES: tuple[str, ...] = ("small", "medium", "large")
 LEVELS: tuple[str, ...] = ("low", "medium", "high")
 ASSESSMENT_CHOICES: dict[str, tuple[str, ...]] = {
@@ -101,3 +103,44 @@ class Item:
         data["depends_on"] = list(self.depends_on)
         data.update(self.extra)
         return data
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """A validated snapshot of BACKLOG.yaml."""
+
+    schema_version: int
+    prefix: str
+    items: tuple[Item, ...]
+    next_number: int
+    """The number the next new id gets (never reused, also after a delete)."""
+    warnings: tuple[str, ...] = ()
+    by_id: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.by_id:
+            self.by_id.update((i.id, i) for i in self.items)
+
+    def get(self, item_id: str) -> Item:
+        """The item with `item_id`; UnknownItemError suggesting close ids otherwise."""
+        item = self.by_id.get(item_id) or self.by_id.get(item_id.strip().upper())
+        if item is not None:
+            return item
+        raise UnknownItemError(f"no item {item_id!r}{suggest(item_id, self.items)}")
+
+    def with_status(self, status: str) -> list[Item]:
+        """Items in `status`, in file order."""
+        return [i for i in self.items if i.status == status]
+
+
+def suggest(text: str, items: tuple[Item, ...] | list[Item]) -> str:
+    """`; did you mean WRK-001?` for a mistyped id (or a number, or words of a title)."""
+    ids = [i.id for i in items]
+    hits = difflib.get_close_matches(text.upper(), ids, n=3, cutoff=0.6)
+    digits = "".join(c for c in text if c.isdigit())
+    if digits:
+        hits += [i for i in ids if id_number(i) == int(digits) and i not in hits]
+    words = text.lower()
+    hits += [i.id for i in items if len(words) > 2 and words in i.title.lower()
+             and i.id not in hits][:3]
+    return f"; did you mean {', '.join(hits[:3])}?" if hits else "; `orchestrate status` lists them"

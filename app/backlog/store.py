@@ -11,12 +11,11 @@ overwritten.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,57 +29,18 @@ from app.backlog.model import (
     PHASES,
     PREFIX_PATTERN,
     STATUSES,
+    Backlog,
     Item,
     format_id,
     id_number,
     now_iso,
+    suggest,
 )
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
 
 SCHEMA_VERSION = 1
 TOP_LEVEL_KEYS = ("schema_version", "prefix", "next_id", "items")
 LOCK_TIMEOUT_S = 15.0
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """A validated snapshot of BACKLOG.yaml."""
-
-    schema_version: int
-    prefix: str
-    items: tuple[Item, ...]
-    next_number: int
-    """The number the next new id gets (never reused, also after a delete)."""
-    warnings: tuple[str, ...] = ()
-    by_id: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.by_id:
-            self.by_id.update((i.id, i) for i in self.items)
-
-    def get(self, item_id: str) -> Item:
-        """The item with `item_id`; UnknownItemError suggesting close ids otherwise."""
-        item = self.by_id.get(item_id) or self.by_id.get(item_id.strip().upper())
-        if item is not None:
-            return item
-        raise UnknownItemError(f"no item {item_id!r}{suggest(item_id, self.items)}")
-
-    def with_status(self, status: str) -> list[Item]:
-        """Items in `status`, in file order."""
-        return [i for i in self.items if i.status == status]
-
-
-def suggest(text: str, items: tuple[Item, ...] | list[Item]) -> str:
-    """`; did you mean WRK-001?` for a mistyped id (or a number, or words of a title)."""
-    ids = [i.id for i in items]
-    hits = difflib.get_close_matches(text.upper(), ids, n=3, cutoff=0.6)
-    digits = "".join(c for c in text if c.isdigit())
-    if digits:
-        hits += [i for i in ids if id_number(i) == int(digits) and i not in hits]
-    words = text.lower()
-    hits += [i.id for i in items if len(words) > 2 and words in i.title.lower()
-             and i.id not in hits][:3]
-    return f"; did you mean {', '.join(hits[:3])}?" if hits else "; `orchestrate status` lists them"
 
 
 def _where(path: Path, line: int, col: int | None = None) -> str:

@@ -240,7 +240,6 @@ class Document:
     root: MapIndex
     items: list[MapIndex]
     """One per entry of `items`, in order (None entries are rejected by validation)."""
-    item_nodes: list[_Node]
 
 
 def parse(text: str) -> Document:
@@ -293,7 +292,6 @@ def _parse_events(text: str) -> Document:
         raise _err(extra.start_mark, "only one YAML document is allowed")
     root = root_node.index
     items: list[MapIndex] = []
-    nodes: list[_Node] = []
     entry = root.entries.get("items")
     if entry is not None and entry.kind in ("block", "flow"):
         seq = entry.sub
@@ -302,8 +300,7 @@ def _parse_events(text: str) -> Document:
                 raise DocError(child.line + 1, child.column + 1,
                                "each entry of items must be a mapping (id, title, status, ...)")
             items.append(child.index)
-            nodes.append(child)
-    return Document(text, root, items, nodes)
+    return Document(text, root, items)
 
 
 # --- rendering values as YAML text --------------------------------------------------

@@ -39,8 +39,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 import styles
 from app.backlog import states
-from app.backlog.model import PHASES, STATUSES, Item
-from app.backlog.store import Backlog
+from app.backlog.model import PHASES, STATUSES, Backlog, Item
 from app.engine import actions, worklog
 from app.engine.events import (
     AgentLine,
