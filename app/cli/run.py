@@ -87,7 +87,6 @@ class Renderer:
         """`json`, `quiet`, `live` or `plain`."""
         self.out = out or sys.stdout
         self.console = Console(file=self.out, highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
         self.status = _Status()
         self.live: Live | None = None

@@ -132,10 +132,6 @@ class AttemptRunner:
                         highest = max(highest, int(number))
         return highest + 1
 
-    def kill_all_now(self) -> None:
-        """Skip the grace period of every live agent (a second Ctrl-C)."""
-        self.kill_now.set()
-
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
             judge: Callable[[AgentResult], str | None] | None = None) -> AttemptReport:
         """Run one attempt and judge it; `judge` may turn a valid result into a failure."""
