@@ -11,9 +11,10 @@ import os
 from typing import Any
 
 from app.backlog import states
-from app.backlog.model import ASSESSMENT_CHOICES, Item, now_iso
+from app.backlog.model import Item, now_iso
 from app.backlog.store import BacklogStore, Transaction
 from app.engine.project import Project
+from app.engine.results import AgentResult
 
 
 def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: bool,
@@ -22,9 +23,26 @@ def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: 
     """Check and apply a move inside an open transaction."""
     item = tx.get(item_id)
     states.check(item, target, by_person=by_person, reason=reason)
-    changes = states.changes_for(item, target, reason=reason, notes=notes)
+    # Any, not object: Transaction.set also takes `touch`, which these never carry.
+    changes: dict[str, Any] = states.changes_for(item, target, reason=reason, notes=notes)
     changes.update(extra or {})
     return tx.set(item_id, **changes)
+
+
+def apply_result_fields(tx: Transaction, item_id: str, result: AgentResult) -> list[Item]:
+    """An agent's assessment onto the item, and each follow-up as a new item, inside an
+    open transaction; returns the new items."""
+    if result.assessment:
+        # Any, not str: Transaction.set also takes `touch`, which an assessment never has.
+        assessment: dict[str, Any] = result.assessment
+        tx.set(item_id, **assessment)
+    added = []
+    for follow in result.follow_ups:
+        fields: dict[str, object] = {"origin": item_id}
+        if follow.notes:
+            fields["notes"] = follow.notes
+        added.append(tx.add(follow.title, **fields))
+    return added
 
 
 def add_item(project: Project, title: str, *, store: BacklogStore | None = None,
@@ -63,13 +81,6 @@ def delete_item(project: Project, item_id: str) -> Item:
         item = tx.delete(tx.get(item_id).id)
     record(project, "delete", item.id, states.describe(item), "deleted")
     return item
-
-
-def set_assessment(project: Project, item_id: str, **values: str | None) -> Item:
-    """Change size/complexity/risk by hand."""
-    changes = {k: v for k, v in values.items() if k in ASSESSMENT_CHOICES}
-    with project.store().transaction() as tx:
-        return tx.set(item_id, **changes)
 
 
 def record(project: Project, action: str, item_id: str, before: str, after: str,

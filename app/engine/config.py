@@ -1,4 +1,5 @@
-"""orchestrate.toml: every key optional, defaults as in DESIGN.md, errors with a line."""
+"""orchestrate.toml: every key optional, defaults as in DESIGN.md, errors with a line;
+and `within_guardrails`, the check of an item against its [guardrails]."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.backlog.model import LEVELS, SIZES
+from app.backlog.model import LEVELS, SIZES, Item, level_rank
 from app.errors import ConfigError
 
 DEFAULT_AGENT_COMMAND: tuple[str, ...] = (
@@ -206,3 +207,15 @@ max_concurrent = 3
 # [prompts]              # per-phase templates; also .orchestrator/prompts/<phase>.md
 # prd = "/changes:prd {item_id}"
 """
+
+
+def within_guardrails(item: Item, config: Config) -> str | None:
+    """None when the item may run autonomously, else why not (unknown counts as over)."""
+    g = config.guardrails
+    over = []
+    if item.size not in SIZES or level_rank(item.size, SIZES) > level_rank(g.max_size, SIZES):
+        over.append(f"size {item.size or 'unknown'} (max {g.max_size})")
+    if item.risk not in LEVELS or level_rank(item.risk, LEVELS) > level_rank(g.max_risk,
+                                                                              LEVELS):
+        over.append(f"risk {item.risk or 'unknown'} (max {g.max_risk})")
+    return "over the guardrails: " + ", ".join(over) if over else None

@@ -5,7 +5,8 @@ review, one fresh agent process per phase attempt.
 is safe in a worker thread (the board's): it installs no signal handlers; the
 CLI's handlers call `request_stop()`. Everything that happens is reported on
 the EventBus; every status/phase change goes through the state machine
-(actions.move_in).
+(actions.move_in). The run's skeleton and the retry rule are skeleton.py's, shared
+with triage; this module chooses the work and says what an answer does to the item.
 """
 
 from __future__ import annotations
@@ -15,84 +16,35 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from app import exitcodes
 from app.backlog import states
-from app.backlog.model import LEVELS, PHASES, SIZES, Item, level_rank
-from app.backlog.store import Transaction
+from app.backlog.model import PHASES, Item
 from app.engine import actions, spec
-from app.engine.attempts import AttemptReport, AttemptRunner
+from app.engine.attempts import AttemptReport
 from app.engine.checkpoint import Checkpointer
-from app.engine.config import Config
-from app.engine.events import EventBus, ItemChanged, Notice, RunFinished
+from app.engine.config import Config, within_guardrails
+from app.engine.events import EventBus
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 from app.engine.results import AgentResult
-from app.engine.runlock import RunLock, clear_run_state
-from app.engine.runstart import begin
-from app.errors import OrchestrateError, TransitionError, UnknownItemError
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_EVERY_ITEM = 4
-EXIT_INTERRUPTED = 130
+from app.engine.skeleton import RunEnd, RunSkeleton
+from app.errors import TransitionError, UnknownItemError
 
 
-def within_guardrails(item: Item, config: Config) -> str | None:
-    """None when the item may run autonomously, else why not (unknown counts as over)."""
-    g = config.guardrails
-    over = []
-    if item.size not in SIZES or level_rank(item.size, SIZES) > level_rank(g.max_size, SIZES):
-        over.append(f"size {item.size or 'unknown'} (max {g.max_size})")
-    if item.risk not in LEVELS or level_rank(item.risk, LEVELS) > level_rank(g.max_risk,
-                                                                              LEVELS):
-        over.append(f"risk {item.risk or 'unknown'} (max {g.max_risk})")
-    return "over the guardrails: " + ", ".join(over) if over else None
-
-
-def apply_result_fields(tx: Transaction, item_id: str, result: AgentResult) -> list[Item]:
-    """The assessment onto the item, and each follow-up as a new item; returns the new ones."""
-    if result.assessment:
-        tx.set(item_id, **result.assessment)
-    added = []
-    for follow in result.follow_ups:
-        fields: dict[str, object] = {"origin": item_id}
-        if follow.notes:
-            fields["notes"] = follow.notes
-        added.append(tx.add(follow.title, **fields))
-    return added
-
-
-class _Stop(Exception):
-    """Ends the run loop with a RunFinished reason."""
-
-    def __init__(self, reason: str, exit_code: int = EXIT_OK) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.exit_code = exit_code
-
-
-class Pipeline:
+class Pipeline(RunSkeleton):
     """Runs ready items through the phases; see the module docstring."""
+
+    kind = "run"
 
     def __init__(self, project: Project, bus: EventBus, *, target: str | None = None,
                  cap: int | None = None, config: Config | None = None) -> None:
-        self.project = project
-        self.bus = bus
+        super().__init__(project, bus, config)
         self.target = target.strip().upper() if target else None
         self.cap = cap
-        self.config = config or project.config()
-        self.store = project.store()
-        """One store for the run: it re-parses BACKLOG.yaml only when its bytes change."""
-        self._stop = threading.Event()
         self._pause = threading.Event()
-        self._kill_now = threading.Event()
-        self._wake = threading.Event()
-        """Set by stop/pause so backoff and cooldown sleeps end at once."""
-        self.attempts = 0
-        self.cost_usd = 0.0
         self._failed_phases = 0
         self._skip: set[str] = set()
         self._told: set[str] = set()
-        self.runner = AttemptRunner(project, self.config, bus, self._stop, self._kill_now)
         self.checkpoints: Checkpointer | None = None
 
     # control (any thread) ----------------------------------------------------------------------
@@ -101,63 +53,23 @@ class Pipeline:
         self._pause.set()
         self._wake.set()
 
-    def request_stop(self) -> None:
-        """Stop now: the agent's group gets TERM then KILL; the item stays resumable.
-
-        A second call skips the grace period (the second Ctrl-C).
-        """
-        if self._stop.is_set():
-            self._kill_now.set()
-        self._stop.set()
-        self._wake.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     # the run -------------------------------------------------------------------------------------
-    def run(self) -> RunFinished:
-        """Blocking: take the lock, work until no work is left or told to stop."""
-        lock = RunLock(self.project)
-        lock.acquire()  # LockHeldError propagates: the caller says "another run holds it"
-        try:
-            failure = begin(self.project, self.config, self.bus, "run")
-            if failure:  # before any item moves: nothing to resume, nothing blocked
-                finished = RunFinished(reason=failure, exit_code=EXIT_EVERY_ITEM)
-                self.bus.emit(finished)
-                return finished
-            self.checkpoints = Checkpointer(self.project.root, self.config.run.checkpoint)
-            if self.checkpoints.reason_off and self.config.run.checkpoint:
-                self.notice("warning", self.checkpoints.reason_off)
-            try:
-                self._loop()
-                finished = RunFinished(reason="no more work", exit_code=EXIT_OK)
-            except _Stop as stop:
-                finished = RunFinished(reason=stop.reason, exit_code=stop.exit_code)
-            except OrchestrateError as exc:
-                finished = RunFinished(reason=str(exc), exit_code=EXIT_ERROR)
-            finished = RunFinished(reason=finished.reason, exit_code=finished.exit_code,
-                                   attempts=self.attempts, cost_usd=round(self.cost_usd, 6))
-            self.bus.emit(finished)
-            return finished
-        finally:
-            clear_run_state(self.project)
-            lock.release()
-
-    def notice(self, level: str, text: str) -> None:
-        self.bus.emit(Notice(level=level, text=text))
+    def _work(self) -> None:
+        """Item after item until none is left to run (RunFinished `no more work`)."""
+        self.checkpoints = Checkpointer(self.project.root, self.config.run.checkpoint)
+        if self.checkpoints.reason_off and self.config.run.checkpoint:
+            self.notice("warning", self.checkpoints.reason_off)
+        self._loop()
 
     def _check_stop(self) -> None:
-        if self._stop.is_set():
-            raise _Stop("stopped", EXIT_INTERRUPTED)
+        super()._check_stop()
         if self._pause.is_set():
-            raise _Stop("paused", EXIT_OK)
+            raise RunEnd("paused", exitcodes.OK)
 
-    def _sleep(self, seconds: float) -> None:
-        """Sleep that ends at once on stop or pause."""
-        if seconds > 0:
-            self._wake.wait(seconds)
+    def _before_attempt(self) -> None:
         self._check_stop()
+        if self.cap is not None and self.attempts >= self.cap:
+            raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
 
     def _loop(self) -> None:
         first = True
@@ -234,21 +146,16 @@ class Pipeline:
         added: list[Item] = []
         with self.store.transaction() as tx:
             if result is not None:
-                added = apply_result_fields(tx, item_id, result)
+                added = actions.apply_result_fields(tx, item_id, result)
             item = actions.move_in(tx, item_id, target, by_person=False, reason=reason)
-        self.bus.emit(ItemChanged(item_id=item.id, status=item.status, phase=item.phase,
-                                  reason=item.blocked_reason))
-        for new in added:
-            self.bus.emit(ItemChanged(item_id=new.id, status=new.status))
-            self.notice("info", f"{item_id} asked for a follow-up: {new.id} {new.title}")
+        self._changed(item)
+        self._follow_ups(item_id, added)
         return item
 
     def _apply_only(self, item_id: str, result: AgentResult) -> None:
         with self.store.transaction() as tx:
-            added = apply_result_fields(tx, item_id, result)
-        for new in added:
-            self.bus.emit(ItemChanged(item_id=new.id, status=new.status))
-            self.notice("info", f"{item_id} asked for a follow-up: {new.id} {new.title}")
+            added = actions.apply_result_fields(tx, item_id, result)
+        self._follow_ups(item_id, added)
 
     def _work_item(self, item: Item) -> None:
         try:
@@ -264,9 +171,9 @@ class Pipeline:
                     self._failed_phases += 1
                     limit = self.config.run.circuit_breaker
                     if limit and self._failed_phases >= limit:
-                        raise _Stop(f"circuit breaker: {self._failed_phases} phases in a row "
-                                    "failed; look at the blocked items and the logs",
-                                    EXIT_ERROR)
+                        raise RunEnd(f"circuit breaker: {self._failed_phases} phases in a row "
+                                     "failed; look at the blocked items and the logs",
+                                     exitcodes.ERROR)
                     return
                 if item.status == "in_progress":
                     self._sleep(self.config.run.cooldown_s)
@@ -279,49 +186,30 @@ class Pipeline:
         """All attempts of one phase; True when it completed, False when it ended blocked."""
         assert self.checkpoints is not None
         before = self.checkpoints.dirty() if self.checkpoints.active else set()
-        failures = 0
-        last_error: str | None = None
-        while True:
-            self._check_stop()
-            if self.cap is not None and self.attempts >= self.cap:
-                raise _Stop(f"cap reached ({self.cap} attempts)", EXIT_OK)
-            item = self.store.load().get(item.id)
-            report = self._attempt(item, phase, last_error)
-            if report.outcome == "interrupted":
-                raise _Stop("stopped", EXIT_INTERRUPTED)
-            if report.global_failure:
-                raise _Stop(report.global_failure, EXIT_EVERY_ITEM)
-            result = report.result
-            if report.outcome == "complete" and result is not None:
+
+        def settle(report: AttemptReport, result: AgentResult) -> bool:
+            if report.outcome == "complete":
                 nxt = states.next_phase(phase)
                 target = states.Target("in_progress", nxt) if nxt else states.Target("done")
                 self._move(item.id, target, result=result)
                 self._checkpoint(item.id, phase, result.summary, before)
                 return True
-            if report.outcome == "progress" and result is not None:
-                self._apply_only(item.id, result)
-                self._checkpoint(item.id, phase, result.summary, before)
-                failures = 0
-                last_error = None
-                self._sleep(self.config.run.cooldown_s)
-                continue
-            if report.outcome == "blocked":
-                self._move(item.id, states.Target("blocked"), reason=report.reason or "blocked",
-                           result=result)
-                return False
-            # failed or timeout: retry with backoff, then block with the last reason.
-            if result is not None:
-                self._apply_only(item.id, result)
-            failures += 1
-            last_error = report.reason
-            if failures > self.config.run.max_retries:
-                tries = failures
-                reason = f"{phase} failed {tries} time{'s' if tries > 1 else ''}: {last_error}"
-                self._move(item.id, states.Target("blocked"), reason=reason)
-                return False
-            self._sleep(failures * self.config.run.backoff_s)
+            # progress: a build step is committed, and the phase goes on
+            self._apply_only(item.id, result)
+            self._checkpoint(item.id, phase, result.summary, before)
+            return False
+
+        return self._step(item, phase, settle)
+
+    def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
+        self._move(item_id, states.Target("blocked"), reason=reason, result=result)
+
+    def _failed(self, item_id: str, report: AttemptReport) -> None:
+        if report.result is not None:  # the assessment and follow-ups of any valid answer
+            self._apply_only(item_id, report.result)
 
     def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
+        item = self.store.load().get(item.id)  # as it is now: notes, assessment
         attempt = self.runner.next_attempt(item.id, phase)
         result_file = (self.project.results_dir / f"{item.id}_{phase}_{attempt}.json").resolve()
         spec_phase = ""
@@ -340,9 +228,6 @@ class Pipeline:
                               attempt=attempt, spec_phase=spec_phase, spec_tasks=spec_tasks,
                               last_error=last_error)
         report = self.runner.run(item, phase, attempt, prompt, judge=judge)
-        self.attempts += 1
-        if report.process is not None and report.process.cost_usd:
-            self.cost_usd += report.process.cost_usd
         if report.result is not None:
             for warning in report.result.warnings:
                 self.notice("warning", f"{item.id} {phase}: {warning}")

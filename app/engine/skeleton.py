@@ -1,0 +1,259 @@
+"""What a run and a triage batch share: the run's skeleton and the attempt/retry rule.
+
+`Pipeline` (pipeline.py) and `Triage` (triage.py) are both a `RunSkeleton`:
+
+- `run()`: take the run lock, `begin` (announce, stop a crashed run's orphaned agents,
+  check the agent command), do the engine's `_work()`, emit one RunFinished with the
+  attempts and cost, clear run.json, release the lock.
+- `_step()`: all attempts of one item's phase (or triage step). An interrupted attempt
+  stops the run; a failure that would hit every item ends it for every lane (exit 4)
+  and blocks nothing; a failed or timed-out attempt is retried after
+  `failures * run.backoff_s` until `run.max_retries`, then the item is blocked with
+  "<phase> failed N time(s): <last reason>". What a complete, progress or blocked
+  answer does to the item is the engine's (`settle`, `_block`).
+
+Outcomes that concern the whole run rather than the item are settled in `_step`, once
+for both engines, and the counters and the run's ending are kept under a lock, so
+attempts of several items may run at once (triage does).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import ClassVar, NoReturn
+
+from app import exitcodes
+from app.backlog.model import Item
+from app.engine.attempts import AttemptReport, AttemptRunner, preflight
+from app.engine.config import Config
+from app.engine.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
+from app.engine.project import Project
+from app.engine.results import AgentResult
+from app.engine.runlock import RunLock, clear_run_state, reap_orphan
+from app.errors import OrchestrateError
+
+
+def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | None:
+    """Announce the run, stop a crashed run's orphaned agents, check the agent command.
+
+    Call it holding the run lock. Returns why the run cannot start (a failure that would
+    hit every item, such as a missing agent command), or None.
+    """
+    project.ensure_state_dirs()
+    bus.emit(RunStarted(kind=kind, pid=os.getpid()))
+    for message in reap_orphan(project, config.agent.kill_grace_s):
+        bus.emit(Notice(level="warning", text=message))
+    for warning in config.warnings:
+        bus.emit(Notice(level="warning", text=warning))
+    failure, warnings = preflight(config.agent.command)
+    for warning in warnings:
+        bus.emit(Notice(level="warning", text=warning))
+    return failure
+
+
+class RunEnd(Exception):
+    """Ends the run early with the reason and exit code of its RunFinished."""
+
+    def __init__(self, reason: str, exit_code: int = exitcodes.OK) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.exit_code = exit_code
+
+
+Settle = Callable[[AttemptReport, AgentResult], bool]
+"""The engine's handling of a complete or progress answer: True when the step is done,
+False to attempt the same step again (progress was made)."""
+
+
+class Retries:
+    """The failures of one step: counted, backed off, then the item is blocked."""
+
+    def __init__(self, phase: str, max_retries: int, backoff_s: float) -> None:
+        self.phase = phase
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.failures = 0
+        self.last_error: str | None = None
+        """The previous attempt's failure, which the retry prompt names."""
+
+    def failed(self, reason: str | None) -> str | None:
+        """Count a failure: the reason to block the item with once no retry is left."""
+        self.failures += 1
+        self.last_error = reason
+        if self.failures <= self.max_retries:
+            return None
+        times = f"{self.failures} time{'s' if self.failures > 1 else ''}"
+        return f"{self.phase} failed {times}: {reason}"
+
+    @property
+    def backoff(self) -> float:
+        """Seconds to wait before the next attempt: longer after each failure."""
+        return self.failures * self.backoff_s
+
+    def progressed(self) -> None:
+        """Progress was made: the failures so far no longer count."""
+        self.failures = 0
+        self.last_error = None
+
+
+class RunSkeleton(ABC):
+    """A run of agents over items; see the module docstring. Subclasses give `kind`,
+    `_work`, `_attempt`, `_block` and `_failed`."""
+
+    kind: ClassVar[str]
+    """RunStarted.kind: `run` or `triage`."""
+
+    def __init__(self, project: Project, bus: EventBus, config: Config | None) -> None:
+        self.project = project
+        self.bus = bus
+        self.config = config or project.config()
+        self.store = project.store()
+        """One store for the run: it re-parses BACKLOG.yaml only when its bytes change."""
+        self._stop = threading.Event()
+        self._kill_now = threading.Event()
+        self._wake = threading.Event()
+        """Set whenever waiting should end at once (stop; Pipeline's pause too)."""
+        self._lock = threading.Lock()
+        self._ending: RunEnd | None = None
+        """The first every-item failure any lane met: it outranks the stop it causes."""
+        self.attempts = 0
+        self.cost_usd = 0.0
+        self.runner = AttemptRunner(project, self.config, bus, self._stop, self._kill_now)
+
+    # control (any thread) ----------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop now: each agent's group gets TERM, then KILL after the grace; its item stays
+        where it was, resumable. A second call skips the grace period (the second Ctrl-C)."""
+        if self._stop.is_set():
+            self._kill_now.set()
+        self._stop.set()
+        self._wake.set()
+
+    def notice(self, level: str, text: str) -> None:
+        self.bus.emit(Notice(level=level, text=text))
+
+    # the run -----------------------------------------------------------------------------------
+    def run(self) -> RunFinished:
+        """Blocking: take the run lock (LockHeldError if another process holds it), do the
+        work until none is left or the run ends, and report it in RunFinished."""
+        lock = RunLock(self.project)
+        lock.acquire()  # LockHeldError propagates: the caller says "another run holds it"
+        try:
+            failure = begin(self.project, self.config, self.bus, self.kind)
+            if failure:  # before any item moves: nothing to resume, nothing blocked
+                finished = RunFinished(reason=failure, exit_code=exitcodes.EVERY_ITEM)
+            else:
+                try:
+                    self._work()
+                    end = RunEnd("no more work")
+                except RunEnd as raised:
+                    end = raised
+                except OrchestrateError as exc:
+                    end = RunEnd(str(exc), exitcodes.ERROR)
+                finished = RunFinished(reason=end.reason, exit_code=end.exit_code,
+                                       attempts=self.attempts,
+                                       cost_usd=round(self.cost_usd, 6))
+            self.bus.emit(finished)
+            return finished
+        finally:
+            clear_run_state(self.project)
+            lock.release()
+
+    @abstractmethod
+    def _work(self) -> None:
+        """The engine's work: returns when none is left; raises RunEnd to end the run."""
+
+    def _end_if_ended(self) -> None:
+        """After parallel work: raise what ended it (an every-item failure, then a stop)."""
+        if self._ending is not None:
+            raise RunEnd(self._ending.reason, self._ending.exit_code)
+        self._check_stop()
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise RunEnd("stopped", exitcodes.INTERRUPTED)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait, ending at once when the run is told to stop (RunEnd)."""
+        if seconds > 0:
+            self._wake.wait(seconds)
+        self._check_stop()
+
+    # one step of one item ----------------------------------------------------------------------
+    def _step(self, item: Item, phase: str, settle: Settle) -> bool:
+        """All attempts of `item`'s `phase` under the shared rule (module docstring).
+
+        True when `settle` says the step is done, False when the item ended blocked.
+        Raises RunEnd when the run must end (stopped, or a failure of every item).
+        """
+        retries = Retries(phase, self.config.run.max_retries, self.config.run.backoff_s)
+        while True:
+            self._before_attempt()
+            report = self._attempt(item, phase, retries.last_error)
+            self._count(report)
+            # The run's business, never the item's: no retry burnt, nothing blocked.
+            if report.outcome == "interrupted":
+                raise RunEnd("stopped", exitcodes.INTERRUPTED)
+            if report.global_failure:
+                self._end_for_every_item(report.global_failure)
+            result = report.result
+            if report.outcome in ("complete", "progress") and result is not None:
+                if settle(report, result):
+                    return True
+                retries.progressed()
+                self._sleep(self.config.run.cooldown_s)
+                continue
+            if report.outcome == "blocked":
+                self._block(item.id, report.reason or "blocked", result)
+                return False
+            # failed or timeout: retry with backoff, then block with the last reason.
+            self._failed(item.id, report)
+            blocked = retries.failed(report.reason)
+            if blocked:
+                self._block(item.id, blocked, None)
+                return False
+            self._sleep(retries.backoff)
+
+    def _before_attempt(self) -> None:
+        """Raise RunEnd when no further attempt may start."""
+        self._check_stop()
+
+    @abstractmethod
+    def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
+        """Run one attempt of the step (the retry prompt names `last_error`)."""
+
+    @abstractmethod
+    def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
+        """Block the item with `reason` (and the blocked answer's fields, if any)."""
+
+    @abstractmethod
+    def _failed(self, item_id: str, report: AttemptReport) -> None:
+        """A failed or timed-out attempt, before it counts: what its answer's fields do."""
+
+    def _count(self, report: AttemptReport) -> None:
+        with self._lock:
+            self.attempts += 1
+            if report.process is not None and report.process.cost_usd:
+                self.cost_usd += report.process.cost_usd
+
+    def _end_for_every_item(self, reason: str) -> NoReturn:
+        with self._lock:
+            if self._ending is None:
+                self._ending = RunEnd(reason, exitcodes.EVERY_ITEM)
+        # Every other agent would fail the same way: stop them without blocking items.
+        self._stop.set()
+        self._wake.set()
+        raise RunEnd(reason, exitcodes.EVERY_ITEM)
+
+    # what changed, for the observers -----------------------------------------------------------
+    def _changed(self, item: Item) -> None:
+        self.bus.emit(ItemChanged(item_id=item.id, status=item.status, phase=item.phase,
+                                  reason=item.blocked_reason))
+
+    def _follow_ups(self, origin: str, added: list[Item]) -> None:
+        for new in added:
+            self._changed(new)
+            self.notice("info", f"{origin} asked for a follow-up: {new.id} {new.title}")
