@@ -239,8 +239,8 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
         return Figure(None, f"the engine is not importable yet: {exc}")
     if shutil.which("git") is None:
         return Figure(None, "git is not installed (the floor includes a git commit)")
+    from app.backlog.atomic import atomic_write
     from app.backlog.model import PHASES
-    from app.backlog.store import atomic_write
 
     script = tmp / "script.json"
     script.write_text('{"default": "complete"}')

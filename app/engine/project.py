@@ -6,8 +6,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.backlog.atomic import atomic_write
 from app.backlog.model import PREFIX_PATTERN
-from app.backlog.store import BacklogStore, atomic_write
+from app.backlog.store import BacklogStore
 from app.engine.config import DEFAULT_CONFIG_TEXT, Config, load_config
 from app.errors import BacklogError, OrchestrateError
 

@@ -1,13 +1,14 @@
-"""app/backlog/store.py: validation messages, edge-case files, transactions, ids, atomic writes."""
+"""app/backlog/store.py with validate.py and atomic.py behind it: validation messages, edge-case
+files, transactions, ids, writes that fail."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from app.backlog.store import TEMP_MARK, BacklogStore, atomic_write, clean_stale_temps
+from app.backlog.atomic import TEMP_MARK, clean_stale_temps
+from app.backlog.store import BacklogStore
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
 
 HEAD = "schema_version: 1\nprefix: WRK\n"
@@ -292,17 +293,7 @@ def test_a_noop_transaction_does_not_write(tmp_path: Path) -> None:
     assert store.path.stat().st_mtime_ns == mtime
 
 
-# --- atomic writes ----------------------------------------------------------------------------
-def test_atomic_write_replaces_the_file_and_keeps_its_mode(tmp_path: Path) -> None:
-    path = tmp_path / "f.yaml"
-    path.write_text("old")
-    os.chmod(path, 0o600)
-    atomic_write(path, b"new")
-    assert path.read_bytes() == b"new"
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["f.yaml"]
-
-
+# --- writes ---------------------------------------------------------------------------------------
 def test_stale_temp_files_are_removed_by_the_next_transaction(tmp_path: Path) -> None:
     store = store_with(tmp_path, ONE)
     stale = tmp_path / f".BACKLOG.yaml{TEMP_MARK}99999-1"
@@ -361,7 +352,7 @@ def test_a_failed_write_leaves_the_file_and_no_temp_and_says_why(
     def full(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("app.backlog.store.os.fsync", full)
+    monkeypatch.setattr("app.backlog.atomic.os.fsync", full)
     with pytest.raises(OrchestrateError, match=r"^cannot write BACKLOG\.yaml: No space left"):
         store.add("x")
     assert text_of(store) == ONE
@@ -382,28 +373,6 @@ def test_number_like_titles_read_as_written_even_with_anchor_or_tag(
         tmp_path: Path, written: str, title: str) -> None:
     store = store_with(tmp_path, ONE.replace("title: x", f"title: {written}"))
     assert store.load().items[0].title == title
-
-
-def test_atomic_write_fsyncs_the_file_then_renames_then_fsyncs_the_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import stat
-
-    calls: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        calls.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
-        real_fsync(fd)
-
-    def replace(src: object, dst: object) -> None:
-        assert Path(str(src)).parent == Path(str(dst)).parent  # same folder: a real rename
-        calls.append("rename")
-        real_replace(src, dst)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("app.backlog.store.os.fsync", fsync)
-    monkeypatch.setattr("app.backlog.store.os.replace", replace)
-    atomic_write(tmp_path / "f", b"data")
-    assert calls == ["fsync file", "rename", "fsync dir"]
 
 
 def test_every_caller_shares_one_store_so_actions_do_not_parse_the_file_again(

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from conftest import ORCHESTRATE
 
+from app.backlog.atomic import TEMP_MARK
 from app.backlog.model import ID_PATTERN
-from app.backlog.store import TEMP_MARK, BacklogStore
+from app.backlog.store import BacklogStore
 
 INIT = "schema_version: 1\nprefix: WRK\nnext_id: 1\nitems: []\n"
 
@@ -116,11 +117,11 @@ def test_kill_9_at_random_moments_never_loses_acknowledged_items(tmp_path: Path)
 DIES_BEFORE_RENAME = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import app.backlog.store
+    import app.backlog.atomic
     from app.backlog.store import BacklogStore
     def die(src, dst):  # the temp file is written and fsync'd; the rename never happens
         os.kill(os.getpid(), signal.SIGKILL)
-    app.backlog.store.os.replace = die
+    app.backlog.atomic.os.replace = die
     BacklogStore(Path(sys.argv[1])).add("never acknowledged")
 """)
 
