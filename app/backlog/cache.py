@@ -46,10 +46,10 @@ def cache_dir() -> Path | None:
 def _code_fingerprint() -> bytes:
     """A hash of the modules that turn bytes into a snapshot (read once per process)."""
     if not _code_hash:
-        from app.backlog import model, store, yamldoc
+        from app.backlog import model, store, validate, yamldoc
 
         digest = hashlib.blake2b(str(FORMAT).encode(), digest_size=16)
-        for module in (model, store, yamldoc):
+        for module in (model, store, validate, yamldoc):
             digest.update(Path(module.__file__ or "").read_bytes())
         _code_hash.append(digest.digest())
     return _code_hash[0]
