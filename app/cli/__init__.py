@@ -1,0 +1,1 @@
+"""The command line: the parser, the grooming commands, run/triage on a terminal, completion."""
