@@ -33,7 +33,7 @@ from app.backlog.model import (
     now_iso,
     suggest,
 )
-from app.backlog.validate import validate
+from app.backlog.validate import SCHEMA_VERSION, validate
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
 
 LOCK_TIMEOUT_S = 15.0
@@ -298,121 +298,26 @@ class Transaction:
 
     # rendering --------------------------------------------------------------------------------
     def render(self) -> str:
-        """The new file text: the old text with only the changed parts rewritten."""
-        text = self.doc.text
-        nl = yamldoc.newline_of(text)
-        if text and not text.endswith("\n"):
-            text += nl  # so every splice can work in whole lines
-        edits: list[yamldoc.Edit] = []
-        seq = 0
-        index_of = {str(ix.entries["id"].value): ix for ix in self.doc.items}
-        items_entry = self.doc.root.entries.get("items")
-        # `items:`, `items: null`, `items: []` or a flow list: rewritten whole, in block style.
-        rewrite_list = items_entry is None or items_entry.kind != "block"
+        """The new file text, from the writer that suits the document: splices of the old
+        text (yamldoc.Editor), or ruamel.yaml's round trip for what splices cannot edit."""
+        editor = yamldoc.Editor(self.doc)
         for item_id, changes in self._changed.items():
-            ix = index_of.get(item_id)
-            if ix is None or rewrite_list:
-                continue  # added in this transaction, or rendered with the whole list
-            if ix.flow:  # a flow-style item is rewritten whole, in block style
-                start = yamldoc.line_start(text, ix.start)
-                dash, key = yamldoc.item_layout(text, self.doc.items)
-                block = yamldoc.render_item(self._merged(item_id), dash, key)
-                # A comment after the closing brace moves to its own line above the item
-                # (on the last line it could join a block scalar).
-                end = yamldoc.line_end(text, ix.content_end)
-                rest = text[ix.content_end:end].strip()
-                if rest:
-                    block = f"{' ' * dash}{rest}\n{block}"
-                edits.append(yamldoc.Edit(start, seq, end, block))
-                seq += 1
-                continue
-            item = self._items[item_id]
-            values = item_values(item)
-            for key in changes:
-                value = values[key] if key in values else item.extra.get(key)
-                entry = ix.entries.get(key)
-                if entry is not None:
-                    edits.append(yamldoc.value_edit(text, entry, value, seq))
-                else:
-                    edits.append(yamldoc.insert_key_edit(text, ix, key, value, seq))
-                seq += 1
-        if not rewrite_list:
-            for item_id in self._deleted:
-                ix = index_of[item_id]
-                start = yamldoc.line_start(text, ix.start)
-                end = yamldoc.line_end(text, max(ix.content_end - 1, ix.start))
-                edits.append(yamldoc.Edit(start, seq, end, ""))
-                seq += 1
-            if self._deleted and not self._order and items_entry is not None:
-                # The last item went: `items: []`, comments around the list stay.
-                colon = text.index(":", items_entry.key_end)
-                edits.append(yamldoc.Edit(colon + 1, seq, colon + 1, " []"))
-                seq += 1
-        root = self.doc.root.entries
-        if "schema_version" not in root:  # every file we write says which format it is
-            anchor = root.get("prefix")
-            pos = yamldoc.line_start(text, anchor.key_start) if anchor else 0
-            indent = " " * (self.doc.root.column - 1)
-            edits.append(yamldoc.Edit(pos, seq, pos, f"{indent}schema_version: 1\n"))
-            seq += 1
+            if item_id not in self._added:  # a new item is written whole below
+                editor.change_item(item_id, {key: self._value(item_id, key) for key in changes})
+        for item_id in self._deleted:
+            editor.delete_item(item_id)
+        if not editor.has_top("schema_version"):  # every file we write says which format
+            editor.set_top("schema_version", SCHEMA_VERSION, before="prefix")
         if self._bump_next:
-            if "next_id" in root:
-                edits.append(yamldoc.value_edit(text, root["next_id"], self._next, seq))
-            else:
-                anchor = root.get("prefix") or root.get("schema_version")
-                pos = yamldoc.line_end(text, anchor.value_end) if anchor else 0
-                indent = " " * (self.doc.root.column - 1)
-                edits.append(yamldoc.Edit(pos, seq, pos, f"{indent}next_id: {self._next}\n"))
-            seq += 1
-        if rewrite_list and (self._added or self._deleted or self._changed):
-            edits.extend(self._rewrite_list(text, seq))
-        elif self._added:
-            dash, key = yamldoc.item_layout(text, self.doc.items)
-            block = "".join(yamldoc.render_item(item_values(self._items[i], new=True), dash,
-                                                key) for i in self._added)
-            last = self.doc.items[-1] if self.doc.items else None
-            if last is not None:
-                pos = yamldoc.line_end(text, max(last.content_end - 1, last.start))
-            else:  # an empty block list cannot be written; rewrite_list covers it
-                pos = len(text)
-            edits.append(yamldoc.Edit(pos, seq, pos, block))
-        if nl != "\n":
-            for e in edits:
-                e.new = e.new.replace("\n", nl)
-        return yamldoc.apply_edits(text, edits)
+            editor.set_top("next_id", self._next, after=("prefix", "schema_version"))
+        editor.add_items([item_values(self._items[i], new=True) for i in self._added])
+        return editor.text()
 
-    def _merged(self, item_id: str) -> dict[str, Any]:
-        """An existing item's keys as written, with this transaction's changes applied."""
-        ix = next(ix for ix in self.doc.items if str(ix.entries["id"].value) == item_id)
-        values = ix.values()
-        changes = self._changed.get(item_id)
-        if changes:
-            item = self._items[item_id]
-            current = item_values(item)
-            for k in changes:
-                values[k] = current[k] if k in current else item.extra.get(k)
-        return values
-
-    def _rewrite_list(self, text: str, seq: int) -> list[yamldoc.Edit]:
-        """Edits that replace the value of `items` with a block list of every item."""
-        dash, key = yamldoc.item_layout(text, self.doc.items)
-        old = {str(ix.entries["id"].value) for ix in self.doc.items}
-        block = "".join(
-            yamldoc.render_item(self._merged(i) if i in old
-                                else item_values(self._items[i], new=True), dash, key)
-            for i in self._order)
-        entry = self.doc.root.entries.get("items")
-        if entry is None:
-            return [yamldoc.Edit(len(text), seq, len(text),
-                                 f"items:\n{block}" if block else "items: []\n")]
-        colon = text.index(":", entry.key_end)
-        end = colon + 1 if entry.kind == "empty" else entry.value_end
-        if not block:
-            return [yamldoc.Edit(colon + 1, seq, end, " []")]
-        after = yamldoc.line_end(text, end)
-        # A comment on the `items:` line stays there.
-        return [yamldoc.Edit(colon + 1, seq, end, ""),
-                yamldoc.Edit(after, seq + 1, after, block)]
+    def _value(self, item_id: str, key: str) -> Any:
+        """What this transaction writes for `key` of an item: a field, or an extra key."""
+        item = self._items[item_id]
+        values = item_values(item)
+        return values[key] if key in values else item.extra.get(key)
 
     def verify(self, written: Backlog) -> None:
         """Check the re-parsed result holds exactly what this transaction meant."""

@@ -1,59 +1,34 @@
-"""BACKLOG.yaml as its text plus an index of where every value stands in that text.
+"""BACKLOG.yaml as its text plus an index of where every value stands in that text, and the
+`Editor` that changes it by splicing that text.
 
 Why not a plain ruamel.yaml round-trip: it costs ~1.7 s per update of a
 1,000-item file. Instead the text is parsed once with libyaml's C event
 parser (through PyYAML), values are resolved by the YAML 1.2 core schema (a
 title `no` stays a string), and a change is a splice of the changed value's
 characters. Everything a person wrote elsewhere (comments, quoting, key
-order, unknown keys) stays byte-identical by construction.
+order, unknown keys) stays byte-identical by construction. Every splice of
+the file is made here; a transaction only says what it means (app/backlog/store.py).
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-import json
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
+from app.backlog.yamlvalues import (
+    render_block,
+    render_inline,
+    render_item,
+    render_scalar,
+    render_value,
+    resolve_plain,
+)
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-# --- YAML 1.2 core schema resolution of plain scalars -------------------------------
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_TRUE = frozenset({"true", "True", "TRUE"})
-_FALSE = frozenset({"false", "False", "FALSE"})
-_INT10 = re.compile(r"^[-+]?[0-9]+$")
-_INT8 = re.compile(r"^0o[0-7]+$")
-_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
-_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
-
-
-def resolve_plain(text: str) -> Any:
-    """The value of a plain (unquoted) scalar under the YAML 1.2 core schema."""
-    if text in _NULLS:
-        return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    if _INT10.match(text):
-        return int(text)
-    if _INT8.match(text):
-        return int(text[2:], 8)
-    if _INT16.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text):
-        return float(text)
-    if _INF.match(text):
-        return float("-inf") if text.startswith("-") else float("inf")
-    if _NAN.match(text):
-        return float("nan")
-    return text
 
 
 class DocError(Exception):
@@ -303,147 +278,6 @@ def _parse_events(text: str) -> Document:
     return Document(text, root, items)
 
 
-# --- rendering values as YAML text --------------------------------------------------
-_INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
-# Plain words a YAML 1.1 reader takes for something else (`=` is its value tag, `<<` merge).
-_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
-                           "=", "<<"})
-# Anything that starts like a number in some reader's eyes: ruamel's 1.2 ints allow `+_`,
-# 1.1 allows `_` separators, `.5` is a float. Quoting a few such titles costs nothing.
-_NUMBERISH = re.compile(r"^[-+.]?[0-9_.][0-9A-Za-z_.:+-]*$")
-
-
-def _printable(ch: str) -> bool:
-    o = ord(ch)
-    return (o in (0x09, 0x0A, 0x0D) or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF
-            or (0xE000 <= o <= 0xFFFD and o != 0xFEFF) or 0x10000 <= o <= 0x10FFFF)
-
-
-def _plain_ok(s: str, in_flow: bool) -> bool:
-    if not s or s != s.strip() or s[0] in _INDICATORS:
-        return False
-    if ": " in s or " #" in s or s.endswith(":") or "\t" in s:
-        return False
-    if in_flow and any(c in s for c in ",[]{}"):
-        return False
-    if any(c in s for c in "\n\r\x85\u2028\u2029") or not all(_printable(c) for c in s):
-        return False
-    if s.lower() in _YAML11_WORDS or _NUMBERISH.match(s):
-        # Plain would read as something else, here (1.2) or in a 1.1 tool.
-        return _is_timestamp(s)
-    return resolve_plain(s) == s
-
-
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-def _is_timestamp(s: str) -> bool:
-    return bool(_TIMESTAMP.match(s))
-
-
-def quote(s: str) -> str:
-    """A double-quoted YAML scalar for any string (JSON escapes are YAML escapes)."""
-    out = json.dumps(s, ensure_ascii=False)
-    if all(_printable(c) for c in out) and not any(c in out for c in "\x85\u2028\u2029"):
-        return out
-    parts = []
-    for c in out:
-        if _printable(c) and c not in "\x85\u2028\u2029":
-            parts.append(c)
-        elif ord(c) <= 0xFFFF:
-            parts.append(f"\\u{ord(c):04x}")
-        else:
-            parts.append(f"\\U{ord(c):08x}")
-    return "".join(parts)
-
-
-def render_scalar(value: Any, in_flow: bool = False) -> str:
-    """One scalar as YAML text that reads back as `value` under YAML 1.2 and 1.1."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        if "." not in text and "e" in text:  # 1e-300 is a string to a YAML 1.1 reader
-            mantissa, exp = text.split("e")
-            text = f"{mantissa}.0e{exp}"
-        return text
-    s = str(value)
-    if max(s, default="a") >= "\ud800" and any("\ud800" <= c <= "\udfff" for c in s):
-        s = s.encode("utf-8", "replace").decode("utf-8")
-    return s if _plain_ok(s, in_flow) else quote(s)
-
-
-def render_inline(value: Any) -> str:
-    """A value on one line: scalars, flow lists and flow mappings."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(render_inline_elem(v) for v in value) + "]"
-    if isinstance(value, dict):
-        inner = ", ".join(f"{render_scalar(str(k), True)}: {render_inline_elem(v)}"
-                          for k, v in value.items())
-        return "{" + inner + "}"
-    return render_scalar(value)
-
-
-def render_inline_elem(value: Any) -> str:
-    """An element inside a flow collection."""
-    if isinstance(value, (list, tuple, dict)):
-        return render_inline(value)
-    return render_scalar(value, in_flow=True)
-
-
-def render_block(value: Any, key_col: int) -> str | None:
-    """Multi-line text as a literal block scalar (`|-` and lines indented under the key),
-    without a final newline; None when the text is one line or a block cannot hold it
-    exactly (then it is double-quoted with escapes)."""
-    if not isinstance(value, str) or "\n" not in value or not value.strip():
-        return None
-    if any(c in value for c in "\r\x85\u2028\u2029\ufeff") or \
-            not all(_printable(c) for c in value):
-        return None
-    lines = value.split("\n")
-    body = lines
-    if value.endswith("\n"):
-        body = value.rstrip("\n").split("\n")
-        keep = len(value) - len(value.rstrip("\n"))
-        chomp = "" if keep == 1 else "+"
-    else:
-        chomp = "-"
-    if any(line and not line.strip(" ") for line in lines) or any("\t" in line[:1] for line in
-                                                                   lines):
-        return None  # space-only lines or a leading tab: a block would not keep them exactly
-    first = next(line for line in body if line)
-    indicator = "2" if first.startswith(" ") else ""
-    pad = " " * (key_col + 2)
-    content = "\n".join(pad + line if line else "" for line in body)
-    trailing = "\n" * (len(value) - len(value.rstrip("\n")) - 1) if chomp == "+" else ""
-    return f"|{indicator}{chomp}\n{content}" + trailing
-
-
-def render_value(value: Any, key_col: int) -> str:
-    """The text after `key: ` for a value of a block mapping whose key is at `key_col`."""
-    block = render_block(value, key_col)
-    return block if block is not None else render_inline(value)
-
-
-def render_item(values: dict[str, Any], dash_col: int, key_col: int) -> str:
-    """A whole item as a block mapping in a block sequence, ending with a newline."""
-    lines = []
-    for i, (key, value) in enumerate(values.items()):
-        lead = " " * dash_col + "-" + " " * (key_col - dash_col - 1) if i == 0 else " " * key_col
-        lines.append(f"{lead}{render_scalar(key)}: {render_value(value, key_col)}\n")
-    return "".join(lines)
-
-
 # --- splicing -----------------------------------------------------------------------
 @dataclass(order=True)
 class Edit:
@@ -529,11 +363,17 @@ def item_layout(text: str, items: list[MapIndex]) -> tuple[int, int]:
     return 2, 4
 
 
+def _edit_order(e: Edit) -> tuple[int, bool, int]:
+    # Where an insert and a replacement start at one place, the insert goes first (it ends
+    # the line before, e.g. a key added to the item above a flow item being rewritten).
+    return e.start, e.end > e.start, e.seq
+
+
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply non-overlapping edits, last first so earlier offsets stay valid."""
     parts: list[str] = []
     pos = len(text)
-    for e in sorted(edits, reverse=True):
+    for e in sorted(edits, key=_edit_order, reverse=True):
         if e.end > pos:
             raise ValueError("overlapping edits")
         parts.append(text[e.end:pos])
@@ -541,3 +381,160 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         pos = e.start
     parts.append(text[:pos])
     return "".join(reversed(parts))
+
+
+# --- the editor ------------------------------------------------------------------------------
+class DocumentEditor(Protocol):
+    """What a transaction asks of a writer: the changes it means, then the new text."""
+
+    def change_item(self, item_id: str, values: dict[str, Any]) -> None:
+        """Set keys of an existing item (a key it lacks is added after its last one)."""
+
+    def delete_item(self, item_id: str) -> None:
+        """Remove an existing item."""
+
+    def add_items(self, items: list[dict[str, Any]]) -> None:
+        """Append new items, each as its keys in the order to write them."""
+
+    def has_top(self, key: str) -> bool:
+        """Whether the top-level mapping has `key`."""
+
+    def set_top(self, key: str, value: Any, *, before: str | None = None,
+                after: tuple[str, ...] = ()) -> None:
+        """Set a top-level key; a new one goes on the line before `before`, or after the
+        first of `after` that exists, or first."""
+
+    def text(self) -> str:
+        """The document's new text."""
+
+
+class Editor:
+    """Changes to a parsed document as splices of its text: every character nobody changed
+    stays as it was. Calls are applied in order; `text()` gives the result."""
+
+    def __init__(self, doc: Document) -> None:
+        text = doc.text
+        self._nl = newline_of(text)
+        if text and not text.endswith("\n"):
+            text += self._nl  # so every splice can work in whole lines
+        self._text = text
+        self._doc = doc
+        self._edits: list[Edit] = []
+        self._by_id = {str(ix.entries["id"].value): ix for ix in doc.items}
+        entry = doc.root.entries.get("items")
+        # `items:`, `items: null`, `items: []` or a flow list: rewritten whole, in block style.
+        self._rewrite = entry is None or entry.kind != "block"
+        self._changes: dict[str, dict[str, Any]] = {}
+        self._deleted: set[str] = set()
+        self._added: list[dict[str, Any]] = []
+
+    def _splice(self, start: int, end: int, new: str) -> None:
+        self._edits.append(Edit(start, len(self._edits), end, new))
+
+    def change_item(self, item_id: str, values: dict[str, Any]) -> None:
+        """Set keys of an existing item: each value in place, a new key after the last one;
+        a flow-style item is rewritten whole, in block style."""
+        self._changes.setdefault(item_id, {}).update(values)
+        if self._rewrite:
+            return  # written with the whole list
+        text = self._text
+        ix = self._by_id[item_id]
+        if ix.flow:
+            dash, key_col = item_layout(text, self._doc.items)
+            block = render_item({**ix.values(), **values}, dash, key_col)
+            # A comment after the closing brace moves to its own line above the item
+            # (on the last line it could join a block scalar).
+            end = line_end(text, ix.content_end)
+            rest = text[ix.content_end:end].strip()
+            if rest:
+                block = f"{' ' * dash}{rest}\n{block}"
+            self._splice(line_start(text, ix.start), end, block)
+            return
+        for key, value in values.items():
+            entry = ix.entries.get(key)
+            if entry is not None:
+                self._edits.append(value_edit(text, entry, value, len(self._edits)))
+            else:
+                self._edits.append(insert_key_edit(text, ix, key, value, len(self._edits)))
+
+    def delete_item(self, item_id: str) -> None:
+        """Remove an item's lines; the comments around it stay."""
+        self._deleted.add(item_id)
+        self._changes.pop(item_id, None)
+        if self._rewrite:
+            return
+        ix = self._by_id[item_id]
+        end = line_end(self._text, max(ix.content_end - 1, ix.start))
+        self._splice(line_start(self._text, ix.start), end, "")
+
+    def add_items(self, items: list[dict[str, Any]]) -> None:
+        """New items after the last one, laid out like the existing ones."""
+        if self._rewrite or not items:
+            self._added.extend(items)
+            return
+        self._added.extend(items)
+        dash, key_col = item_layout(self._text, self._doc.items)
+        block = "".join(render_item(values, dash, key_col) for values in items)
+        last = self._doc.items[-1] if self._doc.items else None
+        if last is not None:
+            pos = line_end(self._text, max(last.content_end - 1, last.start))
+        else:  # a block list always has an item; an empty list is rewritten
+            pos = len(self._text)
+        self._splice(pos, pos, block)
+
+    def has_top(self, key: str) -> bool:
+        """Whether the top-level mapping has `key`."""
+        return key in self._doc.root.entries
+
+    def set_top(self, key: str, value: Any, *, before: str | None = None,
+                after: tuple[str, ...] = ()) -> None:
+        """Set a top-level key in place, or add it on a line of its own."""
+        root = self._doc.root.entries
+        text = self._text
+        if key in root:
+            self._edits.append(value_edit(text, root[key], value, len(self._edits)))
+            return
+        if before is not None:
+            anchor = root.get(before)
+            pos = line_start(text, anchor.key_start) if anchor else 0
+        else:
+            anchor = next((root[k] for k in after if k in root), None)
+            pos = line_end(text, anchor.value_end) if anchor else 0
+        col = self._doc.root.column - 1
+        self._splice(pos, pos, f"{' ' * col}{render_scalar(key)}: {render_value(value, col)}\n")
+
+    def text(self) -> str:
+        """The new text: the old one with the splices applied (in the file's line ending)."""
+        items_entry = self._doc.root.entries.get("items")
+        if self._rewrite and (self._added or self._deleted or self._changes):
+            self._rewrite_list()
+        elif (not self._rewrite and self._deleted and not self._added
+              and len(self._deleted) == len(self._doc.items) and items_entry is not None):
+            # The last item went: `items: []`, comments around the list stay.
+            colon = self._text.index(":", items_entry.key_end)
+            self._splice(colon + 1, colon + 1, " []")
+        if self._nl != "\n":
+            for e in self._edits:
+                e.new = e.new.replace("\n", self._nl)
+        return apply_edits(self._text, self._edits)
+
+    def _rewrite_list(self) -> None:
+        """Replace the value of `items` with a block list of every item."""
+        text = self._text
+        dash, key_col = item_layout(text, self._doc.items)
+        kept = [render_item({**ix.values(), **self._changes.get(item_id, {})}, dash, key_col)
+                for item_id, ix in self._by_id.items() if item_id not in self._deleted]
+        block = "".join(kept + [render_item(values, dash, key_col) for values in self._added])
+        entry = self._doc.root.entries.get("items")
+        if entry is None:
+            self._splice(len(text), len(text), f"items:\n{block}" if block else "items: []\n")
+            return
+        colon = text.index(":", entry.key_end)
+        end = colon + 1 if entry.kind == "empty" else entry.value_end
+        if not block:
+            self._splice(colon + 1, end, " []")
+            return
+        after = line_end(text, end)
+        # A comment on the `items:` line stays there.
+        self._splice(colon + 1, end, "")
+        self._splice(after, after, block)

@@ -1,5 +1,5 @@
-"""app/backlog/yamldoc.py: YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1,
-splices."""
+"""app/backlog/yamlvalues.py (YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1)
+and app/backlog/yamldoc.py (the index, splices, the editor)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from app.backlog import yamldoc
+from app.backlog import yamldoc, yamlvalues
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -43,7 +43,7 @@ def same(read: object, want: object) -> bool:
     ("2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z"), ("1_000", "1_000"), ("0b1", "0b1"),
 ])
 def test_plain_scalars_resolve_by_the_yaml_1_2_core_schema(plain: str, value: object) -> None:
-    assert same(yamldoc.resolve_plain(plain), value)
+    assert same(yamlvalues.resolve_plain(plain), value)
 
 
 def test_title_no_stays_a_string_in_a_parsed_document() -> None:
@@ -68,7 +68,7 @@ TEXTS = st.one_of(YAMLISH, st.text(), st.text(st.characters(codec="utf-8")),
 def test_any_text_renders_to_a_scalar_that_reads_back_identically(s: str) -> None:
     """Property (a): render -> parse is the identity under our 1.2 reader, ruamel's 1.2
     reader and PyYAML's 1.1 reader, for any text (control chars, unicode, YAML-ish words)."""
-    rendered = yamldoc.render_scalar(s)
+    rendered = yamlvalues.render_scalar(s)
     assert "\n" not in rendered and "\r" not in rendered  # always one line
     text = f"prefix: WRK\nk: {rendered}\n"
     assert yamldoc.parse(text).root.values()["k"] == s
@@ -79,7 +79,7 @@ def test_any_text_renders_to_a_scalar_that_reads_back_identically(s: str) -> Non
 @SETTINGS
 @given(st.lists(TEXTS, max_size=4))
 def test_lists_of_text_render_inline_and_read_back(values: list[str]) -> None:
-    text = f"prefix: WRK\nk: {yamldoc.render_inline(values)}\n"
+    text = f"prefix: WRK\nk: {yamlvalues.render_inline(values)}\n"
     assert yamldoc.parse(text).root.values()["k"] == values
     read = ruamel12(text)["k"]
     assert len(read) == len(values) and all(same(r, v) for r, v in zip(read, values, strict=True))
@@ -88,20 +88,20 @@ def test_lists_of_text_render_inline_and_read_back(values: list[str]) -> None:
 @pytest.mark.parametrize("value", [None, True, False, 0, -7, 10**20, 1.5, -0.0, math.inf,
                                    -math.inf, math.nan, 1e-300, 1.5e300, 1e16])
 def test_non_text_scalars_read_back_as_the_same_type(value: object) -> None:
-    text = f"prefix: WRK\nk: {yamldoc.render_scalar(value)}\n"
+    text = f"prefix: WRK\nk: {yamlvalues.render_scalar(value)}\n"
     got = yamldoc.parse(text).root.values()["k"]
     assert same(got, value)
     assert same(yaml.safe_load(text)["k"], value)
 
 
 def test_title_words_that_yaml_1_1_reads_as_booleans_are_quoted() -> None:
-    assert yamldoc.render_scalar("no") == '"no"'
-    assert yamldoc.render_scalar("Add login page") == "Add login page"
-    assert yamldoc.render_scalar("2026-11-24T10:00:00Z") == "2026-11-24T10:00:00Z"
+    assert yamlvalues.render_scalar("no") == '"no"'
+    assert yamlvalues.render_scalar("Add login page") == "Add login page"
+    assert yamlvalues.render_scalar("2026-11-24T10:00:00Z") == "2026-11-24T10:00:00Z"
 
 
 def test_lone_surrogates_are_replaced_not_crashing() -> None:
-    out = yamldoc.render_scalar("a\ud800b")
+    out = yamlvalues.render_scalar("a\ud800b")
     assert yamldoc.parse(f"k: {out}\n").root.values()["k"] == "a?b"
 
 
@@ -169,7 +169,7 @@ def test_multi_line_text_is_a_literal_block_unless_a_comment_follows() -> None:
 
 @pytest.mark.parametrize("value", ["one line", "a\r\nb", "a\n  \nb", "\tx\ny", "\n\n", "a\x85b\n"])
 def test_text_a_block_cannot_hold_exactly_is_quoted(value: str) -> None:
-    assert yamldoc.render_block(value, 0) is None
+    assert yamlvalues.render_block(value, 0) is None
 
 
 def test_overlapping_edits_are_refused() -> None:
@@ -200,7 +200,7 @@ SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan
                     TEXTS)
 # Keys are field names: we keep them as written, where a YAML reader would resolve `08`.
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True).filter(
-    lambda k: yamldoc.resolve_plain(k) == k and k not in ("y", "n", "yes", "no", "on", "off"))
+    lambda k: yamlvalues.resolve_plain(k) == k and k not in ("y", "n", "yes", "no", "on", "off"))
 DOCS = st.dictionaries(KEYS,
                        st.one_of(SCALARS, st.lists(SCALARS, max_size=3)), min_size=1,
                        max_size=5)
@@ -235,7 +235,7 @@ def test_any_text_as_a_mapping_value_reads_back_identically(s: str, col: int) ->
     """Multi-line text becomes a literal block where that is exact, else a quoted line;
     either way all three readers read the same text back."""
     pad = " " * col
-    text = f"top:\n{pad}k: {yamldoc.render_value(s, col)}\n{pad}after: 1\n"
+    text = f"top:\n{pad}k: {yamlvalues.render_value(s, col)}\n{pad}after: 1\n"
     assert yamldoc.parse(text).root.values()["top"] == {"k": s, "after": 1}
     assert same(ruamel12(text)["top"]["k"], s)
     assert same(yaml.safe_load(text)["top"]["k"], s)
@@ -245,7 +245,74 @@ def test_any_text_as_a_mapping_value_reads_back_identically(s: str, col: int) ->
 def test_number_like_titles_read_back_as_text_in_every_reader(title: str) -> None:
     """Titles some reader takes for a number (ruamel's 1.2 int pattern allows `_` alone
     after a sign) are quoted, so no reader crashes on them or changes them."""
-    text = f"prefix: WRK\nk: {yamldoc.render_scalar(title)}\n"
+    text = f"prefix: WRK\nk: {yamlvalues.render_scalar(title)}\n"
     assert yamldoc.parse(text).root.values()["k"] == title
     assert ruamel12(text)["k"] == title
     assert yaml.safe_load(text)["k"] == title
+
+
+# --- the editor --------------------------------------------------------------------------------
+EDITABLE = ("# top\nschema_version: 1\nprefix: WRK  # ours\nitems:\n  - id: WRK-001\n"
+            "    title: a   # kept\n    status: new\n  - {id: WRK-002, title: b, status: new}\n"
+            "  # after\n")
+
+
+def test_editor_sets_and_inserts_keys_in_place() -> None:
+    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed.change_item("WRK-001", {"title": "no", "size": "small"})
+    assert ed.text() == EDITABLE.replace("title: a ", 'title: "no" ').replace(
+        "status: new\n  - {", "status: new\n    size: small\n  - {")
+
+
+def test_editor_rewrites_a_changed_flow_item_in_block_style() -> None:
+    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed.change_item("WRK-002", {"status": "ready"})
+    assert ed.text().endswith("  - id: WRK-002\n    title: b\n    status: ready\n  # after\n")
+
+
+def test_editor_adds_items_after_the_last_and_deletes_only_an_items_lines() -> None:
+    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed.delete_item("WRK-001")
+    ed.add_items([{"id": "WRK-003", "title": "c", "status": "new"}])
+    assert ed.text() == ("# top\nschema_version: 1\nprefix: WRK  # ours\nitems:\n"
+                         "  - {id: WRK-002, title: b, status: new}\n"
+                         "  - id: WRK-003\n    title: c\n    status: new\n  # after\n")
+
+
+def test_editor_sets_top_level_keys_in_place_or_on_a_line_of_their_own() -> None:
+    ed = yamldoc.Editor(yamldoc.parse("# top\nprefix: WRK\nnext_id: 2\nitems: []\n"))
+    assert not ed.has_top("schema_version") and ed.has_top("next_id")
+    ed.set_top("schema_version", 1, before="prefix")
+    ed.set_top("next_id", 3, after=("prefix",))
+    ed.set_top("owner", "ann", after=("prefix",))
+    assert ed.text() == "# top\nschema_version: 1\nprefix: WRK\nowner: ann\nnext_id: 3\nitems: []\n"
+
+
+def test_editor_writes_an_empty_or_flow_list_out_as_a_block_list() -> None:
+    doc = yamldoc.parse("prefix: WRK\nitems: [{id: WRK-001, title: a, status: new}]  # mine\n")
+    ed = yamldoc.Editor(doc)
+    ed.change_item("WRK-001", {"status": "ready"})
+    ed.add_items([{"id": "WRK-002", "title": "b", "status": "new"}])
+    assert ed.text() == ("prefix: WRK\nitems:  # mine\n  - id: WRK-001\n    title: a\n"
+                         "    status: ready\n  - id: WRK-002\n    title: b\n    status: new\n")
+    ed = yamldoc.Editor(doc)
+    ed.delete_item("WRK-001")
+    assert ed.text() == "prefix: WRK\nitems: []  # mine\n"
+
+
+def test_editor_keeps_crlf_line_endings() -> None:
+    ed = yamldoc.Editor(yamldoc.parse(EDITABLE.replace("\n", "\r\n")))
+    ed.change_item("WRK-001", {"notes": "x\ny"})
+    out = ed.text()
+    assert out.count("\n") == out.count("\r\n")
+    assert "    notes: |-\r\n      x\r\n      y\r\n" in out
+
+
+def test_a_key_added_above_a_flow_item_that_is_rewritten_in_one_go() -> None:
+    """An insert at the start of a replaced range goes before it, whatever the order asked."""
+    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed.change_item("WRK-002", {"title": "c"})
+    ed.change_item("WRK-001", {"size": "small"})
+    out = ed.text()
+    assert "    status: new\n    size: small\n  - id: WRK-002\n    title: c\n" in out
+    assert yamldoc.parse(out).items[0].values()["size"] == "small"
