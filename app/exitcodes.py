@@ -31,6 +31,10 @@ EVERY_ITEM: Final = 4
 missing, not logged in, usage limit, a rejected command line). No item is blocked for
 it: fix the cause and run again."""
 
+SIGHUP: Final = 129
+"""The terminal went away (SIGHUP: a closed window, a dropped ssh session): 128 + 1.
+Handled as SIGTERM: the agent was stopped and its item stays resumable."""
+
 SIGINT: Final = 130
 """Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it. The agent was stopped
 and its item stays where it was, resumable."""
@@ -49,6 +53,7 @@ LABELS: Final[dict[int, str]] = {
     USAGE: "usage",
     LOCK_HELD: "run lock held",
     EVERY_ITEM: "run stopped on a failure that hits every item",
+    SIGHUP: "interrupted",
     SIGINT: "interrupted",
     SIGTERM: "interrupted",
 }
@@ -61,6 +66,7 @@ MEANINGS: Final[dict[int, str]] = {
     LOCK_HELD: "another run or triage holds the run lock",
     EVERY_ITEM: "the run stopped on a failure that hits every item (agent missing, not "
                 "logged in, usage limit)",
+    SIGHUP: "the terminal hung up (SIGHUP); the item stays where it was",
     SIGINT: "interrupted by Ctrl-C (SIGINT); the item stays where it was",
     SIGTERM: "stopped by SIGTERM; the item stays where it was",
 }

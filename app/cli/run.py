@@ -45,7 +45,10 @@ SHOWN_KINDS = ("text", "tool", "error", "result", "stderr")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
 STOPPED = (exitcodes.ERROR, exitcodes.EVERY_ITEM)
 """Codes of a run that stopped on an error: its reason goes to stderr in every mode."""
-EXIT_SIGNAL = {signal.SIGINT: exitcodes.SIGINT, signal.SIGTERM: exitcodes.SIGTERM}
+EXIT_SIGNAL = {signal.SIGINT: exitcodes.SIGINT, signal.SIGTERM: exitcodes.SIGTERM,
+               signal.SIGHUP: exitcodes.SIGHUP}
+"""Signals that stop a run (a hang-up too: the terminal is gone, the agent must not run
+on unsupervised), and the exit code each gives."""
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -112,8 +115,9 @@ class Renderer:
                     self.out.flush()
                 elif self.mode != "quiet":
                     self._human(event)
-            except (BrokenPipeError, ValueError):
-                # The reader went away (`orchestrate run | head`): the run goes on, silently.
+            except (OSError, ValueError):
+                # The reader went away (`orchestrate run | head`, or the terminal hung up:
+                # EIO): the run goes on, silently, until it has stopped its agent.
                 self.mode = "quiet"
 
     def _relabel(self) -> None:
@@ -191,7 +195,7 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
         got.append(signum)
         stop()  # the second call skips the grace period
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, on_signal) for s in EXIT_SIGNAL}
     try:
         with renderer:
             finished = engine.run()
@@ -199,10 +203,13 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
         for s, handler in previous.items():
             signal.signal(s, handler)
     code = EXIT_SIGNAL.get(signal.Signals(got[0]), exitcodes.SIGINT) if got else finished.exit_code
-    if renderer.mode != "json":
-        _summary(finished, what, code)
-    elif code in STOPPED:  # the one message goes to stderr in every mode
-        print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
+    try:
+        if renderer.mode != "json":
+            _summary(finished, what, code)
+        elif code in STOPPED:  # the one message goes to stderr in every mode
+            print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
+    except OSError:
+        pass  # the terminal hung up: there is nobody to tell; the worklog has it all
     return code
 
 
@@ -213,7 +220,7 @@ def _summary(finished: RunFinished, what: str, code: int) -> None:
         # One clear message (the engine reports it only in RunFinished, never twice).
         print(f"orchestrate: {what} stopped: {finished.reason}", file=sys.stderr)
         print(f"{what} stopped ({totals})")
-    elif code in (exitcodes.SIGINT, exitcodes.SIGTERM):
+    elif code in (exitcodes.SIGINT, exitcodes.SIGTERM, exitcodes.SIGHUP):
         print(f"{what} interrupted: the agent was stopped and the item stays where it was "
               f"({totals})")
     else:

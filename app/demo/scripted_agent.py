@@ -23,7 +23,9 @@ or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
 `.end` files with time stamps are written there), `lines` (for chatty),
 `children` and `pids_file` (for spawn_children), `tick` (false: progress
-without ticking a box), `exit` (exit code).
+without ticking a box), `exit` (exit code), `daemon` (a file: first start a
+daemon as agents start dev servers, double fork and setsid, that sleeps and
+writes its pid there; with `scrub` true it also drops its environment).
 
 Modes:
   complete        the phase's document, result complete (build: ticks every box)
@@ -313,6 +315,8 @@ class Agent:
             # Before the first line: once a test sees output, SIGTERM is surely ignored.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         self.init()
+        if b.get("daemon"):
+            start_daemon(Path(b["daemon"]), scrub=bool(b.get("scrub")))
         if mode == "rate_limited":
             self.final(USAGE_LIMIT, is_error=True)
             return 1
@@ -484,6 +488,25 @@ DEMO_SUMMARIES = {
     "triage": ["Triaged"],  # the assessment actually returned is appended
     "investigate": ["Investigated, unknowns resolved"],
 }
+
+
+def start_daemon(pid_file: Path, scrub: bool = False) -> None:
+    """A process that leaves our group and session (double fork, setsid) and sleeps, as a
+    dev server an agent starts would; its pid goes to `pid_file` once it runs."""
+    if os.fork() == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                tmp = pid_file.with_name(pid_file.name + ".tmp")
+                tmp.write_text(str(os.getpid()))
+                tmp.rename(pid_file)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):  # off the agent's pipes, as a daemon would be
+                    os.dup2(devnull, fd)
+                os.execve("/bin/sleep", ["sleep", "3600"], {} if scrub else dict(os.environ))
+        finally:
+            os._exit(0)
+    os.wait()
 
 
 def describe_assessment(assessment: Any) -> str:

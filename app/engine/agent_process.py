@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app.engine import streamjson
+from app.engine import fence, streamjson
 from app.engine.events import AgentLine
 
 BATCH_LINES = 200
@@ -50,6 +50,8 @@ class AttemptSpec:
     timeout_s: float
     kill_grace_s: float
     extra_env: dict[str, str] = field(default_factory=dict)
+    token: str = field(default_factory=fence.new_token)
+    """Marks every process of the attempt (fence.TOKEN_VAR in their environment)."""
 
 
 @dataclass
@@ -70,6 +72,11 @@ class ProcessOutcome:
     pid: int | None = None
     lines: int = 0
     last_line: AgentLine | None = None
+    cgroup: str | None = None
+    """The attempt's cgroup v2 folder, where the kernel allowed one."""
+    strays: list[fence.Stray] = field(default_factory=list)
+    """Processes of the attempt still alive after its agent ended, which were then ended
+    (daemons that left the agent's process group)."""
 
     @property
     def error_text(self) -> str | None:
@@ -224,6 +231,7 @@ class AgentProcess:
             "ORCHESTRATE_PHASE": self.spec.phase,
             "ORCHESTRATE_ATTEMPT": str(self.spec.attempt),
             "ORCHESTRATE_CHANGE_DIR": self.spec.change_dir,
+            fence.TOKEN_VAR: self.spec.token,
         })
         return env
 
@@ -261,6 +269,13 @@ class AgentProcess:
                 self._write_log(f"[orchestrate] {out.start_error}\n".encode())
                 return out
             out.pid = proc.pid
+            # The agent has only just exec'd: it joins its cgroup before it can start
+            # anything (the token catches what would slip through this instant).
+            group = fence.AttemptCgroup.create(spec.token)
+            if group is not None and not group.add(proc.pid):
+                group.remove()
+                group = None
+            out.cgroup = str(group.path) if group is not None else None
             readers = [
                 threading.Thread(target=self._read_stdout, args=(proc.stdout,), daemon=True,
                                  name=f"agent-stdout-{proc.pid}"),
@@ -278,6 +293,8 @@ class AgentProcess:
             finally:
                 # Whatever the agent left running in its group goes with it.
                 kill_group(proc.pid, min(spec.kill_grace_s, 1.0), proc, self.kill_now)
+                # And what left the group (setsid, a double fork): by token and cgroup.
+                out.strays = self._end_strays(group)
                 for t in readers:
                     if t.is_alive():
                         t.join(timeout=5)
@@ -286,6 +303,20 @@ class AgentProcess:
                 out.duration_s = time.monotonic() - started
             self._log = None
         return out
+
+    def _end_strays(self, group: fence.AttemptCgroup | None) -> list[fence.Stray]:
+        """End every process of the attempt that outlived its agent's group."""
+        grace = 0 if self.kill_now.is_set() else min(self.spec.kill_grace_s, 1.0)
+        ended = fence.end_marked([self.spec.token], grace)
+        if group is not None:
+            seen = {s.pid for s in ended}
+            ended += [s for s in group.kill() if s.pid not in seen]
+            group.remove()
+        if ended:
+            names = ", ".join(f"pid {s.pid} ({s.command})" for s in ended)
+            self._write_log(f"[orchestrate] ended what the agent left running: {names}\n"
+                            .encode())
+        return ended
 
     def _supervise(self, proc: subprocess.Popen[bytes], started: float) -> None:
         spec = self.spec

@@ -20,10 +20,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.backlog.model import Item
-from app.engine import worklog
+from app.engine import fence, worklog
 from app.engine.agent_process import AgentProcess, AttemptSpec, ProcessOutcome
 from app.engine.config import Config
-from app.engine.events import AgentLine, AgentOutput, EventBus, PhaseFinished, PhaseStarted
+from app.engine.events import (
+    AgentLine,
+    AgentOutput,
+    EventBus,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+)
 from app.engine.project import Project
 from app.engine.results import AgentResult, ResultError, read_result
 from app.engine.runlock import read_run_state, write_run_state
@@ -152,7 +159,8 @@ class AttemptRunner:
                                       lines=lines))
 
         def on_spawn(pid: int) -> None:
-            self._record(item.id, phase, attempt, pid, result_path)
+            self._record(item.id, phase, attempt, pid, result_path, spec.token,
+                         process.outcome.cgroup)
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=pid))
 
@@ -165,7 +173,17 @@ class AttemptRunner:
         finally:
             with self._state_lock:
                 self._live.pop(key, None)
+                if not self._live:
+                    # Re-parented daemons that scrubbed their token: ours to end once no
+                    # agent is live (under the lock: no new agent can start meanwhile).
+                    out.strays += fence.end(fence.adopted(), min(agent_cfg.kill_grace_s, 1.0))
             self._unrecord(item.id, phase)
+        strays = out.strays
+        if strays:
+            names = ", ".join(f"pid {s.pid} ({s.command})" for s in strays)
+            self.bus.emit(Notice(level="warning", text=(
+                f"{item.id} {phase} #{attempt} left processes running after its agent "
+                f"ended; they were stopped: {names}")))
         if out.start_error:
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=0))
@@ -225,14 +243,15 @@ class AttemptRunner:
 
     # run.json: the live agents, so a later run can reap them after a crash -----------------
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
-                result_path: Path) -> None:
+                result_path: Path, token: str, cgroup: str | None) -> None:
         with self._state_lock:
             state = read_run_state(self.project)
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)
                       and (a.get("item"), a.get("phase")) != (item_id, phase)]
             agents.append({"item": item_id, "phase": phase, "attempt": attempt,
                            "agent_pid": pid, "agent_pgid": pid,
-                           "result_file": str(result_path.resolve())})
+                           "result_file": str(result_path.resolve()), "token": token,
+                           "cgroup": cgroup})
             write_run_state(self.project, _state(agents))
 
     def _unrecord(self, item_id: str, phase: str) -> None:

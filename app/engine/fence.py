@@ -32,6 +32,9 @@ from pathlib import Path
 
 TOKEN_VAR = "ORCHESTRATE_ATTEMPT_TOKEN"
 """The environment variable that marks every process of an attempt."""
+KEEP_VAR = "ORCHESTRATE_DETACHED"
+"""Set (to 1) in a process we start in a session of its own on purpose (a detached
+run): a re-parented child carrying it is never taken for an escaped daemon."""
 _PR_SET_CHILD_SUBREAPER = 36
 PROC = Path("/proc")
 
@@ -142,6 +145,41 @@ def end_marked(tokens: Iterable[str], grace_s: float, rounds: int = 3) -> list[S
             break
         ended.extend(end(strays, grace_s))
     return ended
+
+
+def adopted(exclude: Iterable[int] = ()) -> list[Stray]:
+    """Live children of ours in a session of their own that we did not start: daemons
+    of our agents, re-parented to us because we are their subreaper. `exclude` holds
+    the agents themselves (their own session, our children, still being supervised)."""
+    me, my_session = os.getpid(), os.getsid(0)
+    skip = set(exclude)
+    found = []
+    try:
+        entries = list(PROC.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) in skip:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        # fields: state, ppid, pgrp, session, ...
+        if len(fields) < 4 or fields[0] in ("Z", "X") or int(fields[1]) != me:
+            continue
+        if int(fields[3]) == my_session:
+            continue  # started by us in our own session (git, a notifier): not a daemon
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"{KEEP_VAR}=1".encode() in environ.split(b"\0"):
+            continue  # a detached run we started on purpose
+        pid = int(entry.name)
+        found.append(Stray(pid, _command_of(pid)))
+    return found
 
 
 # --- cgroup v2 -------------------------------------------------------------------------------

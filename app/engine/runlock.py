@@ -4,9 +4,11 @@ The lock is a portalocker (flock) lock on `.orchestrator/run.lock`, taken withou
 waiting, with our pid written inside for messages. The kernel drops it when its
 process dies, kill -9 included, so a stale file never blocks a new run.
 
-run.json records our pid and the live agent's pid/pgid with its item, phase and
-attempt. A run that starts after a crash of the previous one finds the agent
-group it left behind and kills it before doing anything else.
+run.json records our pid and each live agent's pid/pgid with its item, phase,
+attempt, fence token and cgroup. A run that starts after a crash of the previous
+one finds the agent group it left behind, and every process carrying the token
+or sitting in the cgroup (daemons that left the group), and ends them before
+doing anything else, saying which.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import IO, Any
 import portalocker
 
 from app.backlog.locking import lock_exclusive
+from app.engine import fence
 from app.engine.agent_process import group_alive, kill_group
 from app.engine.project import Project
 from app.errors import LockHeldError
@@ -177,14 +180,24 @@ def reap_orphan(project: Project, grace_s: float) -> list[str]:
         agents = [state]
     done: list[str] = []
     for agent in agents:
-        pgid = agent.get("agent_pgid")
-        if not isinstance(pgid, int) or pgid <= 1 or pgid == os.getpgid(0):
-            continue
-        if not group_alive(pgid) or not _is_our_agent(pgid, agent.get("result_file")):
-            continue
-        kill_group(pgid, grace_s)
         what = f"{agent.get('item')} {agent.get('phase')} attempt {agent.get('attempt')}"
-        done.append(f"a previous run (pid {state.get('pid')}) left its agent running "
-                    f"(pid {agent.get('agent_pid')}, {what}): stopped it; the item resumes")
+        pgid = agent.get("agent_pgid")
+        if isinstance(pgid, int) and pgid > 1 and pgid != os.getpgid(0) \
+                and group_alive(pgid) and _is_our_agent(pgid, agent.get("result_file")):
+            kill_group(pgid, grace_s)
+            done.append(f"a previous run (pid {state.get('pid')}) left its agent running "
+                        f"(pid {agent.get('agent_pid')}, {what}): stopped it; the item "
+                        "resumes")
+        # What the agent started outside its group: found by its token, or its cgroup.
+        token = agent.get("token")
+        strays = fence.end_marked([token], grace_s) if isinstance(token, str) else []
+        cgroup = agent.get("cgroup")
+        seen = {s.pid for s in strays}
+        strays += [s for s in fence.remove_cgroup(cgroup if isinstance(cgroup, str) else None)
+                   if s.pid not in seen]
+        if strays:
+            names = ", ".join(f"pid {s.pid} ({s.command})" for s in strays)
+            done.append(f"a previous run (pid {state.get('pid')}) left processes of {what} "
+                        f"running: stopped {names}")
     clear_run_state(project)
     return done

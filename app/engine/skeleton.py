@@ -27,6 +27,7 @@ from typing import ClassVar, NoReturn
 
 from app import exitcodes
 from app.backlog.model import Item
+from app.engine import fence
 from app.engine.attempts import AttemptReport, AttemptRunner, preflight
 from app.engine.config import Config
 from app.engine.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
@@ -43,6 +44,8 @@ def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | N
     hit every item, such as a missing agent command), or None.
     """
     project.ensure_state_dirs()
+    # Daemons our agents start are re-parented to us, not to init: we can find them.
+    fence.become_subreaper()
     bus.emit(RunStarted(kind=kind, pid=os.getpid()))
     for message in reap_orphan(project, config.agent.kill_grace_s):
         bus.emit(Notice(level="warning", text=message))

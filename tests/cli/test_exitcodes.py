@@ -31,18 +31,20 @@ def test_the_readme_table_is_the_modules() -> None:
 
 def test_every_code_has_a_label_and_a_meaning() -> None:
     codes = {exitcodes.OK, exitcodes.ERROR, exitcodes.USAGE, exitcodes.LOCK_HELD,
-             exitcodes.EVERY_ITEM, exitcodes.SIGINT, exitcodes.SIGTERM}
+             exitcodes.EVERY_ITEM, exitcodes.SIGHUP, exitcodes.SIGINT, exitcodes.SIGTERM}
     assert set(exitcodes.LABELS) == set(exitcodes.MEANINGS) == codes
     assert exitcodes.SIGINT == 128 + signal.SIGINT and exitcodes.SIGTERM == 128 + signal.SIGTERM
+    assert exitcodes.SIGHUP == 128 + signal.SIGHUP
 
 
 def test_the_help_lists_the_modules_codes() -> None:
     epilog = " ".join((build_parser().epilog or "").split())
     assert f"exit codes: {exitcodes.summary()}." in epilog
-    assert "130/143 interrupted" in exitcodes.summary()
+    assert "129/130/143 interrupted" in exitcodes.summary()
 
 
 def test_errors_and_signals_carry_the_modules_codes() -> None:
     assert OrchestrateError.exit_code == BacklogError.exit_code == exitcodes.ERROR
     assert LockHeldError.exit_code == exitcodes.LOCK_HELD
-    assert EXIT_SIGNAL == {signal.SIGINT: exitcodes.SIGINT, signal.SIGTERM: exitcodes.SIGTERM}
+    assert EXIT_SIGNAL == {signal.SIGINT: exitcodes.SIGINT, signal.SIGTERM: exitcodes.SIGTERM,
+                           signal.SIGHUP: exitcodes.SIGHUP}
