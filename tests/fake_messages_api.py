@@ -72,8 +72,9 @@ What the CLI makes of each answer (2.1.197, `-p --output-format stream-json
   a rate_limit_event `allowed_warning` with utilization; `-status: allowed` plus
   `-reset` and `-representative-claim`: an `allowed` event. See `limit_warning()`.
 - 529 `overloaded_error` (a 500 the same, with `"error":"server_error"`):
-  `{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":~550,"error_status":529,
-  "error":"overloaded"}` per retry; the delay doubles from ~0.5 s and
+  `{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,
+  "retry_delay_ms":~550,"error_status":529,"error":"overloaded"}` per retry; the
+  delay doubles from ~0.5 s and
   `retry-after`/`retry-after-ms` do not shorten it. `CLAUDE_CODE_MAX_RETRIES=N`
   bounds the retries; when they run out the result is `is_error`, "API Error: 529
   ...". See `overloaded()` and `first()`.
