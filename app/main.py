@@ -58,6 +58,11 @@ def dispatch(args: argparse.Namespace) -> int:
         from app.ui.app import run_board
 
         return run_board(project)
+    if command == "stop" or (command == "run" and args.detach):
+        from app.cli import detach
+
+        return detach.cmd_stop(args, project) if command == "stop" else \
+            detach.cmd_detach(args, project)
     if command in ("run", "triage"):
         from app.cli import run as cli_run
 

@@ -96,11 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", "walk ready items through the phases with real agent processes",
                 "orchestrate run", "orchestrate run --target WRK-003 --cap 6",
-                "orchestrate run --json-events > events.jsonl")
+                "orchestrate run --json-events > events.jsonl",
+                "orchestrate run --detach    (goes on when the terminal closes)")
     p.add_argument("--target", metavar="ID", help="only this item")
     p.add_argument("--cap", type=int, metavar="N", help="at most N phase attempts")
     p.add_argument("--quiet", action="store_true", help="only the final summary")
     p.add_argument("--json-events", action="store_true", help="one JSON event per line")
+    p.add_argument("--detach", action="store_true",
+                   help="run in the background, in a session of its own: print its pid and "
+                        "log file (.orchestrator/logs/run-TIME.log) and return at once")
+
+    command("stop", "stop the run that holds the lock, whoever started it",
+            "orchestrate stop",
+            description="stop the run that holds the run lock (a detached run, a run in "
+                        "another terminal, a board's run) as SIGTERM does: its agent is "
+                        "stopped, the attempt is recorded as interrupted and the item stays "
+                        "resumable; waits until the run is gone. Exit 1 when no run is going")
 
     p = command("triage", "assess every new item with a triage agent (in parallel)",
                 "orchestrate triage", "orchestrate triage --investigate")

@@ -185,8 +185,12 @@ def _mode(args: argparse.Namespace) -> str:
 
 
 def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
-           args: argparse.Namespace, what: str) -> int:
-    """Run the engine with rendering and signal handling; returns the exit code."""
+           args: argparse.Namespace, what: str,
+           pause: Callable[[], None] | None = None) -> int:
+    """Run the engine with rendering and signal handling; returns the exit code.
+
+    SIGUSR1 asks for a pause after the current phase (a board watching this run sends
+    it for its `r` key)."""
     renderer = Renderer(_mode(args))
     bus.subscribe(renderer)
     got: list[int] = []
@@ -195,7 +199,12 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
         got.append(signum)
         stop()  # the second call skips the grace period
 
+    def on_pause(signum: int, frame: object) -> None:
+        if pause is not None:
+            pause()
+
     previous = {s: signal.signal(s, on_signal) for s in EXIT_SIGNAL}
+    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_pause)
     try:
         with renderer:
             finished = engine.run()
@@ -232,7 +241,8 @@ def cmd_run(args: argparse.Namespace, project: Project) -> int:
     config = project.config()
     bus = EventBus()
     pipeline = Pipeline(project, bus, target=args.target, cap=args.cap, config=config)
-    return _drive(pipeline, pipeline.request_stop, bus, args, "run")
+    return _drive(pipeline, pipeline.request_stop, bus, args, "run",
+                  pause=pipeline.request_pause)
 
 
 def cmd_triage(args: argparse.Namespace, project: Project) -> int:

@@ -94,6 +94,9 @@ def test_after_kill_9_of_the_orchestrator_the_next_run_ends_the_daemon(
     try:
         wait_for(project.run_state_path.exists, timeout=20)
         agent = int(json.loads(project.run_state_path.read_text())["agent_pid"])
+        # Once it has said its line: an agent still writing when its reader dies gets EPIPE.
+        log = project.logs_dir / "WRK-001_prd_1.log"
+        wait_for(lambda: "Working on it" in log.read_text(), timeout=30)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=20)
         time.sleep(0.2)
