@@ -12,9 +12,9 @@
 - log_rss_growth_mb: resident memory after streaming LINES lines minus before.
 
 What of the board this relies on (a figure goes null with the error if it changes):
-`BoardApp(project)`, `app.backlog`, `app.log_shown`, `app.log_pane.add_lines(batch)`,
-`app._tail(path, stop_event)` (the worker that follows another run's log) and
-`project.logs_dir`. No hook in the board is needed.
+`BoardApp(project)`, its main screen (`app.main`) with `backlog`, `log_shown`,
+`log_pane.add_lines(batch)` and `run_watch.tail(path, stop_event)` (the worker that
+follows another run's log), and `project.logs_dir`. No hook in the board is needed.
 """
 
 from __future__ import annotations
@@ -68,20 +68,21 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
                 await asyncio.sleep(0.001)
             return False
 
-        if not await until(lambda: app.backlog is not None):
+        screen = app.main
+        if not await until(lambda: screen.backlog is not None):
             raise RuntimeError("the board never loaded BACKLOG.yaml")
         await pilot.pause()
 
         # reload_ms ---------------------------------------------------------------------------
         writer = BacklogStore(project.backlog_path)
-        item_id = app.backlog.items[len(app.backlog.items) // 2].id
+        item_id = screen.backlog.items[len(screen.backlog.items) // 2].id
         samples = []
         for k in range(warmup + repeats):
             title = f"reload probe {k}"
             await asyncio.to_thread(writer.update, item_id, title=title)
             t0 = time.perf_counter()
-            ok = await until(lambda t=title: app.backlog is not None
-                             and app.backlog.get(item_id).title == t, 10.0)
+            ok = await until(lambda t=title: screen.backlog is not None
+                             and screen.backlog.get(item_id).title == t, 10.0)
             if not ok:
                 raise RuntimeError("the board did not show an external write within 10 s")
             await pilot.pause()  # the frame with it
@@ -92,20 +93,20 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         for k in range(warmup + repeats):
             title = f"edited by hand {k}"
             text = project.backlog_path.read_text(encoding="utf-8")
-            text = text.replace(app.backlog.get(item_id).title, title, 1)
+            text = text.replace(screen.backlog.get(item_id).title, title, 1)
             staged = project.backlog_path.with_name("BACKLOG.yaml.editor-save")
             staged.write_text(text, encoding="utf-8")
             staged.replace(project.backlog_path)
             t0 = time.perf_counter()
-            ok = await until(lambda t=title: app.backlog is not None
-                             and app.backlog.get(item_id).title == t, 10.0)
+            ok = await until(lambda t=title: screen.backlog is not None
+                             and screen.backlog.get(item_id).title == t, 10.0)
             if not ok:
                 raise RuntimeError("the board did not show an edit by hand within 10 s")
             await pilot.pause()
             if k >= warmup:
                 by_hand.append((time.perf_counter() - t0) * 1000)
         out["reload_ms"] = figure(
-            statistics.median(samples), f"{len(app.backlog.items)} items, watchfiles",
+            statistics.median(samples), f"{len(screen.backlog.items)} items, watchfiles",
             f"external atomic write by another orchestrate -> board shows it: "
             f"{statistics.median(samples):.0f} ms ({min(samples):.0f}-{max(samples):.0f})",
             f"the same saved by an editor (parsed by the board): "
@@ -114,9 +115,9 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         # log streaming ------------------------------------------------------------------------
         # The board's own tail worker follows a log file another process appends to, as when
         # it watches a run: file reads, line classification, back-pressure, batches, the pane.
-        app.log_shown = True
+        screen.log_shown = True
         await pilot.pause()
-        pane = app.log_pane
+        pane = screen.log_pane
         log_path = project.logs_dir / "WRK-001_build_1.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_bytes(b"")
@@ -149,7 +150,7 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
 
         stop_tail = threading.Event()
         t0 = time.perf_counter()
-        app._tail(log_path, stop_tail)
+        screen.run_watch.tail(log_path, stop_tail)
         await asyncio.sleep(0.05)  # the worker has opened the (empty) file
         writer_thread = threading.Thread(target=write_log, daemon=True)
         writer_thread.start()

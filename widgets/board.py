@@ -280,6 +280,14 @@ class Board(Horizontal):
         self._set_selected(item_id)
         return True
 
+    def focus_selected(self) -> None:
+        """Focus the column of the selected card (or select the first card)."""
+        column = self.column_of(self.selected_id) if self.selected_id else None
+        if column is not None:
+            column.focus()
+        else:
+            self.select_first()
+
     def select_first(self) -> None:
         """Select the first card of the first non-empty column."""
         for column in self.columns:

@@ -1,13 +1,12 @@
 """The detail pane: every field of the selected item, its notes, its change folder's
-files and its worklog attempts. The App gathers the data (file I/O happens off the UI
-thread); this widget only renders it.
+files and its worklog attempts. The App gathers and formats the data (file I/O happens off
+the UI thread); this widget only renders it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -16,7 +15,6 @@ from textual.widgets import Static
 
 from app.backlog.model import Item
 from app.backlog.states import describe
-from app.engine.worklog import format_duration
 from widgets.cards import phase_bar
 
 NBSP = "\u00a0"
@@ -29,14 +27,33 @@ FIELDS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One worklog attempt, formatted for the pane (`2026-11-24 10:02 prd #1 3m12s ...`)."""
+
+    when: str
+    """When it started (`2026-11-24 10:02`), or empty."""
+    phase: str
+    attempt: str
+    """Its number (`2`)."""
+    duration: str
+    """How long it took (`3m12s`)."""
+    outcome: str
+    """`complete`, `failed`, ... (coloured by OUTCOME_STYLE)."""
+    cost: str = ""
+    """`$0.42`, or empty when unknown."""
+    reason: str = ""
+    """Why it ended so, or empty."""
+
+
+@dataclass(frozen=True)
 class ItemDetail:
     """Everything the pane shows about one item."""
 
     item: Item
     files: tuple[str, ...] = ()
     """Files in the item's change folder, relative to it."""
-    attempts: tuple[dict[str, Any], ...] = ()
-    """Worklog entries of the item, oldest first."""
+    attempts: tuple[Attempt, ...] = ()
+    """The item's worklog attempts, oldest first."""
 
 
 OUTCOME_STYLE = {
@@ -75,25 +92,22 @@ def render_detail(detail: ItemDetail) -> Content:
     lines += [Content(""), Content.styled("attempts", "$text-accent bold")]
     if not detail.attempts:
         lines.append(Content.styled(NBSP * 2 + "none yet", "$text-muted"))
-    for entry in detail.attempts:
-        lines.append(attempt_line(entry))
-        if entry.get("reason"):
-            lines.append(Content.styled(NBSP * 4 + str(entry["reason"]), "$text-muted"))
+    for attempt in detail.attempts:
+        lines.append(attempt_line(attempt))
+        if attempt.reason:
+            lines.append(Content.styled(NBSP * 4 + attempt.reason, "$text-muted"))
     return Content("\n").join(lines)
 
 
-def attempt_line(entry: dict[str, Any]) -> Content:
+def attempt_line(attempt: Attempt) -> Content:
     """`2026-11-24 10:02 prd #1 3m12s complete $0.42`."""
-    when = str(entry.get("start") or "")[:16].replace("T", " ")
-    cost = entry.get("cost_usd")
-    outcome = str(entry.get("outcome") or "?")
     # Non-breaking spaces: Static's wrapping would swallow spaces at segment edges.
     return Content.assemble(
-        f"{NBSP * 2}{when}{NBSP}",
-        (f"{entry.get('phase', '?')}{NBSP}#{entry.get('attempt', '?')}", "bold"),
-        f"{NBSP}{format_duration(float(entry.get('duration_s') or 0))}{NBSP}",
-        (outcome, OUTCOME_STYLE.get(outcome, "")),
-        f"{NBSP}${float(cost):.2f}" if cost is not None else "",
+        f"{NBSP * 2}{attempt.when}{NBSP}",
+        (f"{attempt.phase}{NBSP}#{attempt.attempt}", "bold"),
+        f"{NBSP}{attempt.duration}{NBSP}",
+        (attempt.outcome, OUTCOME_STYLE.get(attempt.outcome, "")),
+        f"{NBSP}{attempt.cost}" if attempt.cost else "",
     )
 
 

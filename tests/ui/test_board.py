@@ -20,7 +20,11 @@ from textual.widgets import Input, OptionList
 
 from app.engine.events import ItemChanged, Notice, PhaseStarted, RunFinished
 from app.engine.project import Project
-from app.ui.app import BoardApp, EngineEvent, ItemCommands, advance_targets
+from app.ui.app import BoardApp
+from app.ui.bridge import EngineEvent
+from app.ui.commands import ItemCommands
+from app.ui.grooming import advance_targets
+from app.ui.screen import MainScreen
 from widgets.board import Board, BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
@@ -67,7 +71,7 @@ async def test_opens_with_first_card_of_first_column_selected(board_project: Pro
     app = new_app(board_project)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert app.board.selected_id == "WRK-001"
+        assert app.main.board.selected_id == "WRK-001"
         assert isinstance(app.focused, BoardColumn) and app.focused.id == "col-new"
 
 
@@ -78,7 +82,7 @@ async def test_the_first_frame_already_shows_the_cards(board_project: Project) -
     class Recording(BoardApp):
         def _display(self, screen: Any, renderable: Any) -> None:
             if renderable is not None and not frames:
-                frames.append([column.id or "" for column in self.board.columns
+                frames.append([column.id or "" for column in self.main.board.columns
                                if column.option_count])
             super()._display(screen, renderable)
 
@@ -90,20 +94,21 @@ async def test_the_first_frame_already_shows_the_cards(board_project: Project) -
 
 async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
         board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.ui.app
-    monkeypatch.setattr(app.ui.app, "SYNC_LOAD_MAX_BYTES", 10)
+    import app.ui.feed
+    monkeypatch.setattr(app.ui.feed, "SYNC_LOAD_MAX_BYTES", 10)
     after_mount: list[bool] = []
+    on_mount = MainScreen.on_mount
 
-    class Recording(BoardApp):
-        def on_mount(self) -> None:
-            super().on_mount()
-            after_mount.append(self.backlog is not None)
+    def recording_on_mount(self: MainScreen) -> None:
+        on_mount(self)
+        after_mount.append(self.backlog is not None)
 
-    app_ = Recording(board_project, watch_files=False, clock=lambda: 1003.0)
+    monkeypatch.setattr(MainScreen, "on_mount", recording_on_mount)
+    app_ = BoardApp(board_project, watch_files=False, clock=lambda: 1003.0)
     async with app_.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert after_mount == [False]  # not read on the UI thread: a worker read it
-        assert app_.board.selected_id == "WRK-001"
+        assert app_.main.board.selected_id == "WRK-001"
         assert "WRK-004" in app_.query_one("#col-ready", BoardColumn).item_ids
     # Once a process has parsed it (the worker above kept a snapshot), the same big file
     # is read before the first frame: a snapshot needs no parse. (A new process: no store
@@ -111,7 +116,7 @@ async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
     import app.engine.project
     monkeypatch.setattr(app.engine.project, "_STORES", {})
     after_mount.clear()
-    again = Recording(Project(board_project.root), watch_files=False, clock=lambda: 1003.0)
+    again = BoardApp(Project(board_project.root), watch_files=False, clock=lambda: 1003.0)
     async with again.run_test(size=(120, 40)):
         assert after_mount == [True]
 
@@ -123,7 +128,7 @@ async def test_opens_on_first_non_empty_column_when_new_is_empty(tmp_path: Path)
     app = new_app(project)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert app.board.selected_id == "WRK-003"
+        assert app.main.board.selected_id == "WRK-003"
 
 
 async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Project) -> None:
@@ -132,17 +137,17 @@ async def test_arrows_and_hjkl_move_between_cards_and_columns(board_project: Pro
     async with app.run_test(size=(120, 30), message_hook=seen.append) as pilot:
         await settle(pilot)
         await pilot.press("j")
-        assert app.board.selected_id == "WRK-002"
+        assert app.main.board.selected_id == "WRK-002"
         await pilot.press("k")
-        assert app.board.selected_id == "WRK-001"
+        assert app.main.board.selected_id == "WRK-001"
         await pilot.press("l")
-        assert app.board.selected_id == "WRK-003"
+        assert app.main.board.selected_id == "WRK-003"
         await pilot.press("down")
-        assert app.board.selected_id == "WRK-009"
+        assert app.main.board.selected_id == "WRK-009"
         await pilot.press("right", "right")
-        assert app.board.selected_id == "WRK-005"
+        assert app.main.board.selected_id == "WRK-005"
         await pilot.press("h", "left")
-        assert app.board.selected_id == "WRK-009"  # the scoped column remembers its card
+        assert app.main.board.selected_id == "WRK-009"  # the scoped column remembers its card
         # The hook sees a message at every node it bubbles through: count each once.
         unique = list({id(m): m for m in seen if isinstance(m, Board.ItemHighlighted)}.values())
         moves = [m.item_id for m in unique]
@@ -164,11 +169,11 @@ async def test_keys_typed_in_one_burst_each_move_a_column(board_project: Project
         for _ in range(3):
             app.post_message(events.Key("l", "l"))
         await pilot.pause(0.2)
-        assert app.board.selected_id == "WRK-005"  # new -> scoped -> ready -> in progress
+        assert app.main.board.selected_id == "WRK-005"  # new -> scoped -> ready -> in progress
         for _ in range(2):
             app.post_message(events.Key("h", "h"))
         await pilot.pause(0.2)
-        assert app.board.selected_id == "WRK-003"
+        assert app.main.board.selected_id == "WRK-003"
 
 
 async def test_every_column_keeps_its_own_card_across_reloads(board_project: Project) -> None:
@@ -178,9 +183,9 @@ async def test_every_column_keeps_its_own_card_across_reloads(board_project: Pro
         await settle(pilot)
         await pilot.press("j")  # WRK-002 selected; the ready column's card is WRK-004
         actions.advance(board_project, "WRK-001", "ready")  # lands above WRK-004
-        app.reload()
+        app.main.feed.reload()
         await settle(pilot)
-        assert app.board.selected_id == "WRK-002"
+        assert app.main.board.selected_id == "WRK-002"
         ready = app.query_one("#col-ready", BoardColumn)
         assert ready.item_ids == ("WRK-001", "WRK-004")
         assert ready.item_id == "WRK-004"
@@ -191,13 +196,13 @@ async def test_columns_are_option_lists_with_cards_in_status_order(
     app = new_app(board_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        columns = {c.spec.key: c.item_ids for c in app.board.columns}
+        columns = {c.spec.key: c.item_ids for c in app.main.board.columns}
         assert columns == {
             "new": ("WRK-001", "WRK-002"), "scoped": ("WRK-003", "WRK-009"),
             "ready": ("WRK-004",), "in_progress": ("WRK-005",), "blocked": ("WRK-006",),
             "done": ("WRK-008", "WRK-007"),  # latest first
         }
-        assert all(isinstance(c, OptionList) for c in app.board.columns)
+        assert all(isinstance(c, OptionList) for c in app.main.board.columns)
 
 
 async def test_done_column_shows_the_latest_few_and_a_count(tmp_path: Path) -> None:
@@ -223,12 +228,12 @@ async def test_a_file_broken_from_the_start_shows_the_banner_then_the_board(
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert "prefix must be capital letters" in app.query_one("#banner").message
-        assert app.board.selected_id is None
+        assert app.main.board.selected_id is None
         project.backlog_path.write_text(good)
-        app.reload()
+        app.main.feed.reload()
         await settle(pilot)
         assert not app.query_one("#banner").display
-        assert app.board.selected_id == "WRK-001"
+        assert app.main.board.selected_id == "WRK-001"
 
 
 # --- details --------------------------------------------------------------------------------
@@ -237,18 +242,18 @@ async def test_enter_opens_details_with_fields_notes_files_and_attempts(
     app = new_app(board_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-005")
+        app.main.board.select("WRK-005")
         await pilot.press("enter")
         await settle(pilot)
         pane = app.query_one(DetailPane)
-        assert app.detail_shown and pane.display
+        assert app.main.detail_shown and pane.display
         text = str(pane.query_one("#detail-body").render()).replace("\u00a0", " ")
         for expected in ("WRK-005", "Password reset by email", "Tokens expire after one hour.",
                          "SPEC.md", "PRD.md", "prd #1", "3m12s", "complete", "$0.42",
                          "build #1", "failed", "tests failed: 2 errors", "WRK-001"):
             assert expected in text, expected
         await pilot.press("enter")
-        assert not app.detail_shown
+        assert not app.main.detail_shown
 
 
 async def test_details_follow_the_selection(board_project: Project) -> None:
@@ -272,12 +277,12 @@ async def test_a_click_selects_a_card_and_a_double_click_opens_it(
         await settle(pilot)
         await pilot.click("#col-ready", offset=(3, 1))
         await settle(pilot)
-        assert app.detail_shown and app.board.selected_id == "WRK-004"
+        assert app.main.detail_shown and app.main.board.selected_id == "WRK-004"
         assert app.query_one(DetailPane).item_id == "WRK-004"
         await pilot.double_click("#col-ready", offset=(3, 1))  # a double click closes them
-        assert not app.detail_shown
+        assert not app.main.detail_shown
         await pilot.double_click("#col-ready", offset=(3, 1))  # and opens them again
-        assert app.detail_shown
+        assert app.main.detail_shown
 
 
 # --- add ------------------------------------------------------------------------------------
@@ -295,7 +300,7 @@ async def test_add_modal_adds_an_item_and_selects_it(board_project: Project) -> 
         item = board_project.store().load().get("WRK-010")
         assert (item.title, item.status, item.notes) == ("Search box", "new",
                                                           "top right corner")
-        await wait_for(pilot, lambda: app.board.selected_id == "WRK-010")
+        await wait_for(pilot, lambda: app.main.board.selected_id == "WRK-010")
 
 
 async def test_add_modal_needs_a_title_and_escape_cancels(board_project: Project) -> None:
@@ -327,23 +332,23 @@ async def test_advance_modal_moves_the_item(board_project: Project) -> None:
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-004")
+        app.main.board.select("WRK-004")
         await pilot.press("greater_than_sign")
         assert isinstance(app.screen, AdvanceScreen)
-        assert app.screen.targets == tuple(advance_targets(app.backlog.get("WRK-004")))
+        assert app.screen.targets == tuple(advance_targets(app.main.backlog.get("WRK-004")))
         await pilot.press("down", "enter")  # new -> scoped
         await settle(pilot)
         assert statuses(board_project)["WRK-004"] == "scoped"
         await wait_for(pilot, lambda: "WRK-004" in app.query_one("#col-scoped",
                                                                  BoardColumn).item_ids)
-        assert app.board.selected_id == "WRK-004"
+        assert app.main.board.selected_id == "WRK-004"
 
 
 async def test_advance_to_blocked_asks_for_the_reason(board_project: Project) -> None:
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-004")
+        app.main.board.select("WRK-004")
         await pilot.press("greater_than_sign", "end", "enter")
         reason = app.screen.query_one("#advance-reason", Input)
         assert reason.display and reason.has_focus
@@ -357,7 +362,7 @@ async def test_illegal_move_shows_why_in_a_notification(board_project: Project) 
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-004")
+        app.main.board.select("WRK-004")
         await pilot.press("greater_than_sign")
         # Another process moves the item while the dialog is open.
         from app.engine import actions
@@ -383,7 +388,7 @@ async def test_unblock_asks_for_notes_and_enter_submits(board_project: Project) 
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-006")
+        app.main.board.select("WRK-006")
         await pilot.press("u")
         assert isinstance(app.screen, UnblockScreen)
         await pilot.press(*"use the eu cluster", "enter")
@@ -397,7 +402,7 @@ async def test_unblock_escape_cancels(board_project: Project) -> None:
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-006")
+        app.main.board.select("WRK-006")
         await pilot.press("u", *"x", "escape")
         await settle(pilot)
         assert not isinstance(app.screen, UnblockScreen)
@@ -424,14 +429,14 @@ async def test_filter_shows_only_matching_cards_and_escape_clears(
         field = app.query_one("#filter", Input)
         assert field.has_focus
         await pilot.press(*"redis")
-        shown = [i for c in app.board.columns for i in c.item_ids]
+        shown = [i for c in app.main.board.columns for i in c.item_ids]
         assert shown == ["WRK-006"]
         await pilot.press("enter")
         assert isinstance(app.focused, BoardColumn)
-        assert app.board.selected_id == "WRK-006"
+        assert app.main.board.selected_id == "WRK-006"
         await pilot.press("escape")
-        shown = [i for c in app.board.columns for i in c.item_ids]
-        assert len(shown) == 9 and app.board.selected_id == "WRK-006"
+        shown = [i for c in app.main.board.columns for i in c.item_ids]
+        assert len(shown) == 9 and app.main.board.selected_id == "WRK-006"
 
 
 async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
@@ -496,7 +501,7 @@ async def test_warnings_from_the_engine_are_toasts(board_project: Project) -> No
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.post_message(EngineEvent(Notice(level="warning", text="agent missing")))
+        app.main.post_message(EngineEvent(Notice(level="warning", text="agent missing")))
         await pilot.pause()
         assert "agent missing" in notifications(app)
 
@@ -519,7 +524,7 @@ async def test_palette_provider_jumps_to_an_item_by_title(board_project: Project
         hits = [hit async for hit in provider.search("redis")]
         assert hits and "WRK-006" in str(hits[0].text)
         hits[0].command()
-        assert app.board.selected_id == "WRK-006"
+        assert app.main.board.selected_id == "WRK-006"
 
 
 async def test_ctrl_p_palette_goes_to_an_item_by_id(board_project: Project) -> None:
@@ -532,7 +537,7 @@ async def test_ctrl_p_palette_goes_to_an_item_by_id(board_project: Project) -> N
         await pilot.press(*"WRK-009")
         await pilot.pause(0.5)  # the palette searches in the background
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.board.selected_id == "WRK-009")
+        await wait_for(pilot, lambda: app.main.board.selected_id == "WRK-009")
         assert not isinstance(app.screen, CommandPalette)
 
 
@@ -565,7 +570,7 @@ async def test_palette_copes_with_brackets_in_titles(tmp_path: Path) -> None:
 
 def test_every_binding_has_an_id_and_a_tooltip() -> None:
     from widgets import board, modals
-    classes = [BoardApp, board.Board, board.BoardColumn, modals.AddItemScreen,
+    classes = [BoardApp, MainScreen, board.Board, board.BoardColumn, modals.AddItemScreen,
                modals.ConfirmScreen, modals.HelpScreen, modals.UnblockScreen,
                modals.AdvanceScreen]
     for cls in classes:
@@ -600,7 +605,7 @@ async def test_run_streams_the_agent_and_moves_the_card_to_done(
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await settle(pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.run_state == "idle" and
+        await wait_for(pilot, lambda: app.main.run_state == "idle" and
                        "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)
         events = [m.event for m in seen if isinstance(m, EngineEvent)]
         assert [e.phase for e in events if isinstance(e, PhaseStarted)] == [
@@ -619,7 +624,7 @@ async def test_d_deletes_the_selected_item_after_asking_and_keeps_the_column(
     app = new_app(board_project)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.board.selected_id == "WRK-001"
+        assert app.main.board.selected_id == "WRK-001"
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
         assert "WRK-005 depends on it" in app.screen.question
@@ -627,13 +632,13 @@ async def test_d_deletes_the_selected_item_after_asking_and_keeps_the_column(
         await settle(pilot)
         assert "WRK-001" in board_project.backlog_path.read_text()
         await pilot.press("d", "y")
-        await wait_for(pilot, lambda: app.backlog is not None
-                       and "WRK-001" not in app.backlog.by_id)
+        await wait_for(pilot, lambda: app.main.backlog is not None
+                       and "WRK-001" not in app.main.backlog.by_id)
         await settle(pilot)
         text = board_project.backlog_path.read_text()
         assert "id: WRK-001" not in text and "id: WRK-002" in text
         # The card that took its place in the same column is selected.
-        assert app.board.selected_id == "WRK-002"
+        assert app.main.board.selected_id == "WRK-002"
         assert any("WRK-001 deleted" in n for n in notifications(app))
 
 
@@ -648,10 +653,10 @@ async def test_R_runs_only_the_selected_item_and_refuses_one_that_cannot_run(
         assert not made
         assert any("WRK-001 is new: only ready or in-progress items run" in n
                    for n in notifications(app))
-        assert app.board.select("WRK-004")
+        assert app.main.board.select("WRK-004")
         await settle(pilot)
         await pilot.press("R")
-        await wait_for(pilot, lambda: bool(made) and app.run_state == "idle")
+        await wait_for(pilot, lambda: bool(made) and app.main.run_state == "idle")
         assert [engine.target for engine in made] == ["WRK-004"]
 
 
@@ -661,14 +666,14 @@ async def test_the_item_a_run_works_on_cannot_be_deleted(board_project: Project)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.run_view.item_id == "WRK-004")
-        assert app.board.select("WRK-004")
+        await wait_for(pilot, lambda: app.main.status.view.item_id == "WRK-004")
+        assert app.main.board.select("WRK-004")
         await pilot.press("d")
         await settle(pilot)
         assert not isinstance(app.screen, ModalScreen)
         assert any("WRK-004 is being run: stop the run first" in n for n in notifications(app))
         gate.set()
-        await wait_for(pilot, lambda: app.run_state == "idle")
+        await wait_for(pilot, lambda: app.main.run_state == "idle")
 
 
 async def test_header_shows_the_live_attempt_and_keys_stay_responsive(
@@ -688,7 +693,7 @@ async def test_header_shows_the_live_attempt_and_keys_stay_responsive(
         assert isinstance(app.screen, AdvanceScreen)
         await pilot.press("escape")
         gate.set()
-        await wait_for(pilot, lambda: app.run_state == "idle")
+        await wait_for(pilot, lambda: app.main.run_state == "idle")
         assert str(header.render()).startswith("idle")
 
 
@@ -699,11 +704,11 @@ async def test_pause_asks_the_engine_to_stop_after_the_phase(board_project: Proj
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: bool(made) and app.engine is not None)
+        await wait_for(pilot, lambda: bool(made) and app.main.runner.engine is not None)
         await pilot.press("r")  # now `r` pauses
-        assert app.run_state == "pausing" and made[0].pause.is_set()
+        assert app.main.run_state == "pausing" and made[0].pause.is_set()
         gate.set()
-        await wait_for(pilot, lambda: app.run_state == "idle")
+        await wait_for(pilot, lambda: app.main.run_state == "idle")
         assert statuses(board_project)["WRK-004"] == "in_progress"
 
 
@@ -714,14 +719,14 @@ async def test_stop_asks_first_then_stops(board_project: Project) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: bool(made) and app.engine is not None)
+        await wait_for(pilot, lambda: bool(made) and app.main.runner.engine is not None)
         await pilot.press("s")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert not made[0].stop.is_set()
         await pilot.press("s", "y")
         assert made[0].stop.is_set()
-        await wait_for(pilot, lambda: app.run_state == "idle")
+        await wait_for(pilot, lambda: app.main.run_state == "idle")
 
 
 async def test_quit_while_running_asks_and_stops_the_run(board_project: Project) -> None:
@@ -731,7 +736,7 @@ async def test_quit_while_running_asks_and_stops_the_run(board_project: Project)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: bool(made) and app.engine is not None)
+        await wait_for(pilot, lambda: bool(made) and app.main.runner.engine is not None)
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
@@ -750,7 +755,7 @@ async def test_engine_errors_show_as_notifications(board_project: Project) -> No
         await settle(pilot)
         await pilot.press("r")
         await wait_for(pilot, lambda: any("pid 77" in n for n in notifications(app)))
-        await wait_for(pilot, lambda: app.run_state == "idle")
+        await wait_for(pilot, lambda: app.main.run_state == "idle")
 
 
 class FakeTriage:
@@ -783,7 +788,7 @@ async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None
         await pilot.press("t")
         pane = app.query_one(LogPane)
         await wait_for(pilot, lambda: "· triaged 2 items" in pane.log.lines)
-        await wait_for(pilot, lambda: app.run_state == "idle")
+        await wait_for(pilot, lambda: app.main.run_state == "idle")
     assert calls == ["run"]
 
 
@@ -796,7 +801,7 @@ async def test_demo_triages_then_runs_by_itself(board_project: Project) -> None:
     app = new_app(board_project, triage_factory=lambda p, bus, t: FakeTriage(
         bus, lambda: started.append("triage")), pipeline_factory=pipeline, demo=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: started == ["triage", "run"] and app.run_state == "idle"
+        await wait_for(pilot, lambda: started == ["triage", "run"] and app.main.run_state == "idle"
                        and "WRK-004" in app.query_one("#col-done", BoardColumn).item_ids)
         # The screen says it is a demo, whatever the run state.
         assert str(app.query_one(RunHeader).render()).startswith("DEMO · scripted agent")
@@ -813,7 +818,7 @@ async def test_messages_with_brackets_are_shown_as_text(board_project: Project) 
     app = new_app(board_project)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        app.post_message(EngineEvent(Notice(level="error", text="ids like [WRK-001] [/b]")))
+        app.main.post_message(EngineEvent(Notice(level="error", text="ids like [WRK-001] [/b]")))
         await pilot.pause(0.2)
         from textual.widgets._toast import Toast
         shown = [str(toast.render()) for toast in app.screen.query(Toast)]
@@ -833,7 +838,7 @@ async def test_external_edit_shows_and_selection_stays(board_project: Project) -
     app = new_app(board_project, watch_files=True, lock_holder=lambda p: None)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
-        app.board.select("WRK-004")
+        app.main.board.select("WRK-004")
         await pilot.pause(0.3)  # the watcher is up
         text = board_project.backlog_path.read_text()
         board_project.backlog_path.write_text(
@@ -841,8 +846,8 @@ async def test_external_edit_shows_and_selection_stays(board_project: Project) -
             .replace("status: ready", "status: scoped"))
         await wait_for(pilot, lambda: "WRK-004" in app.query_one("#col-scoped",
                                                                  BoardColumn).item_ids)
-        assert app.board.selected_id == "WRK-004"
-        assert app.backlog.get("WRK-001").title == "Add login page (edited)"
+        assert app.main.board.selected_id == "WRK-004"
+        assert app.main.backlog.get("WRK-001").title == "Add login page (edited)"
 
 
 async def test_broken_file_shows_a_banner_and_keeps_the_last_good_board(
@@ -852,14 +857,14 @@ async def test_broken_file_shows_a_banner_and_keeps_the_last_good_board(
         await settle(pilot)
         good = board_project.backlog_path.read_text()
         board_project.backlog_path.write_text(good.replace("status: ready", "status: redy"))
-        app.reload()
+        app.main.feed.reload()
         await settle(pilot)
         banner = app.query_one("#banner")
         assert banner.display
         assert "BACKLOG.yaml:" in str(banner.render()) and "redy" in str(banner.render())
         assert "WRK-004" in app.query_one("#col-ready", BoardColumn).item_ids
         board_project.backlog_path.write_text(good)
-        app.reload()
+        app.main.feed.reload()
         await settle(pilot)
         assert not banner.display
 
@@ -914,21 +919,21 @@ async def test_a_thousand_items_are_lines_in_one_widget_a_column_and_scroll(
     app = new_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        assert sum(len(c.item_ids) for c in app.board.columns) > 800
+        assert sum(len(c.item_ids) for c in app.main.board.columns) > 800
         # One widget per column, not per card.
         assert len(list(app.query("Board *"))) < 20
-        first = app.board.selected_id
+        first = app.main.board.selected_id
         for _ in range(20):
             await pilot.press("pagedown")
         await pilot.press("end", "j", "k")
         await pilot.pause()
-        selected = app.board.selected_id
+        selected = app.main.board.selected_id
         assert selected != first
-        column = app.board.column_of(selected)
+        column = app.main.board.column_of(selected)
         assert column is not None and column.item_ids.index(selected) > 50
-        app.reload()  # re-display keeps the highlighted item
+        app.main.feed.reload()  # re-display keeps the highlighted item
         await settle(pilot)
-        assert app.board.selected_id == selected
+        assert app.main.board.selected_id == selected
 
 
 # --- rendering helpers ------------------------------------------------------------------------
@@ -1005,7 +1010,7 @@ async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path)
     app = new_app(make_board_project(tmp_path))
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
-        column = app.board.columns[0]
+        column = app.main.board.columns[0]
         options = RenderOptions(column._get_style, column.styles)
         styles = [column.get_visual_style("option-list--option"),
                   column.get_visual_style("option-list--option",
@@ -1046,13 +1051,13 @@ async def test_a_load_that_lands_after_the_widgets_are_gone_is_ignored(
         board_project: Project) -> None:
     """At shutdown Textual removes the widgets before the App hears on_unmount; a
     BACKLOG.yaml load finishing in that gap must not raise (it did, once in CI)."""
-    from app.ui.app import BacklogLoaded
+    from app.ui.messages import BacklogLoaded
 
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         backlog = board_project.store().load()
-        await app.board.remove()
-        app.post_message(BacklogLoaded(backlog))
+        await app.main.board.remove()
+        app.main.post_message(BacklogLoaded(backlog))
         await pilot.pause(0.1)
-        assert app.closing
+        assert app.main.closing

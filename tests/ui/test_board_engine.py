@@ -14,7 +14,8 @@ from test_board import notifications, settle, wait_for
 from textual.message import Message
 
 from app.engine.events import PhaseFinished, PhaseStarted
-from app.ui.app import BoardApp, EngineEvent
+from app.ui.app import BoardApp
+from app.ui.bridge import EngineEvent
 from widgets.board import BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
@@ -33,9 +34,9 @@ async def test_r_runs_the_real_pipeline_and_the_card_reaches_done(tmp_path: Path
     app = BoardApp(project, watch_files=False)
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await settle(pilot)
-        assert app.board.selected_id == "WRK-001"
+        assert app.main.board.selected_id == "WRK-001"
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.run_state == "idle" and "WRK-001" in
+        await wait_for(pilot, lambda: app.main.run_state == "idle" and "WRK-001" in
                        app.query_one("#col-done", BoardColumn).item_ids, timeout=60)
         events = [m.event for m in seen if isinstance(m, EngineEvent)]
         assert [e.phase for e in events if isinstance(e, PhaseStarted)] == [
@@ -46,7 +47,7 @@ async def test_r_runs_the_real_pipeline_and_the_card_reaches_done(tmp_path: Path
         assert any("Starting the review phase for WRK-001." in line for line in lines)
         assert any("run finished: no more work" in n for n in notifications(app))
         # The details show the six attempts from the worklog.
-        app.board.select("WRK-001")
+        app.main.board.select("WRK-001")
         await pilot.press("enter")
         await settle(pilot)
         text = str(app.query_one(DetailPane).query_one("#detail-body").render())
@@ -90,7 +91,7 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
     and the log pane keeps only its last lines. (Key latency is a figure of bench/,
     `log_key_p99_ms`, not a timed assertion here.)"""
     from app.engine.events import AgentOutput
-    from app.ui.app import EngineEvent, EngineOutputReady
+    from app.ui.bridge import EngineEvent, EngineOutputReady
 
     project = make_project(tmp_path / "p", [ready(title="A")],
                            # review waits before its burst, so the run is surely live
@@ -101,25 +102,26 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
     seen: list[object] = []
     app = BoardApp(project, watch_files=False)
     taken: list[AgentOutput] = []
-    real_take = app.output_merger.take
-
-    def spying_take() -> list[AgentOutput]:
-        """What the UI takes from the merger, recorded."""
-        events = real_take()
-        taken.extend(events)
-        return events
-
-    app.output_merger.take = spying_take  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        merger = app.main.runner.output_merger
+        real_take = merger.take
+
+        def spying_take() -> list[AgentOutput]:
+            """What the UI takes from the merger, recorded."""
+            events = real_take()
+            taken.extend(events)
+            return events
+
+        merger.take = spying_take  # type: ignore[method-assign]
         await settle(pilot)
         await pilot.press("r")
         log = app.query_one(LogPane)
         await wait_for(pilot, lambda: log.display and len(log.lines) > 0, timeout=30)
         await pilot.press("L")  # hide the log pane while the agent streams
-        assert not log.display and app.run_state != "idle"
+        assert not log.display and app.main.run_state != "idle"
         await pilot.press("L")
         assert log.display
-        await wait_for(pilot, lambda: app.run_state == "idle" and "WRK-001" in
+        await wait_for(pilot, lambda: app.main.run_state == "idle" and "WRK-001" in
                        app.query_one("#col-done", BoardColumn).item_ids, timeout=60)
         # Messages that carried agent output into the UI thread, each counted once.
         batches = list({id(m): m for m in seen if isinstance(m, EngineOutputReady)
@@ -136,7 +138,7 @@ def test_output_merger_keeps_one_message_in_flight_and_merges_an_attempts_lines(
     """Agent output the UI has not taken yet is merged (per attempt, in order) behind one
     EngineOutputReady; other events pass straight through, after it."""
     from app.engine.events import AgentLine, AgentOutput
-    from app.ui.app import EngineOutputReady, OutputMerger
+    from app.ui.bridge import EngineOutputReady, OutputMerger
 
     posted: list[Message] = []
     merger = OutputMerger(posted.append)

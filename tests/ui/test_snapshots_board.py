@@ -72,7 +72,7 @@ class TestDetail:
         build #1 15m00s failed $1.10 with its reason)."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
-            pilot.app.board.select("WRK-005")
+            pilot.app.main.board.select("WRK-005")
             await pilot.press("enter")
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(160, 48),
@@ -86,7 +86,7 @@ class TestDetail:
         are further down, the pane scrolls), with the Footer below."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
-            pilot.app.board.select("WRK-005")
+            pilot.app.main.board.select("WRK-005")
             await pilot.press("enter")
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(80, 24),
@@ -114,7 +114,7 @@ class TestLogPane:
             await settle(pilot)
             await pilot.press("r")
             for _ in range(100):
-                if "✗ tool failed: exit 1" in app.log_pane.log.lines \
+                if "✗ tool failed: exit 1" in app.main.log_pane.log.lines \
                         and "WRK-004" in app.query_one("#col-in_progress").item_ids:
                     break
                 await pilot.pause(0.05)
@@ -144,7 +144,7 @@ class TestLogPane:
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
             for _ in range(100):
-                if "plain text from the agent" in "".join(app.log_pane.log.lines):
+                if "plain text from the agent" in "".join(app.main.log_pane.log.lines):
                     break
                 await pilot.pause(0.05)
             await settle(pilot)
@@ -169,7 +169,7 @@ class TestModals:
         reason in the error colour, and the notes field with `use the eu cluster`."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
-            pilot.app.board.select("WRK-006")
+            pilot.app.main.board.select("WRK-006")
             await pilot.press("u", *"use the eu cluster")
             no_blink(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(100, 30),
@@ -181,15 +181,16 @@ class TestModals:
         is highlighted."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
-            pilot.app.board.select("WRK-004")
+            pilot.app.main.board.select("WRK-004")
             await pilot.press("greater_than_sign")
         assert snap_compare(board_app(board_project), terminal_size=(100, 30),
                             run_before=run_before)
 
 
     def test_help_80x24(self, snap_compare: Any, board_project: Project) -> None:
-        """`?` at 80x24: every key with what it does fits the dialog (hjkl, enter, a, t,
-        >, u, r, s, /, L, J, f, ctrl+p, ?, q) and `Escape closes` below."""
+        """`?` at 80x24: the keys of app/ui/keys.py with what they do, in its order (hjkl,
+        enter, a, t, >, u, r, R, d, s, /, escape, L, J, f, ctrl+p; ? and q below the fold,
+        the list scrolls) and `Escape closes` below."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
             await pilot.press("question_mark")
@@ -209,7 +210,7 @@ class TestErrors:
             await settle(pilot)
             path = board_project.backlog_path
             path.write_text(path.read_text().replace("status: ready", "status: redy"))
-            pilot.app.reload()
+            pilot.app.main.feed.reload()
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(120, 30),
                             run_before=run_before)

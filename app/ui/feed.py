@@ -1,0 +1,166 @@
+"""What the board reads from disk: BACKLOG.yaml (first before the first frame, then off
+the UI thread whenever it changes) and the details of one item.
+
+The feed never touches a widget: it posts BacklogLoaded, BacklogFailed and DetailLoaded
+to the main screen, which shows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.worker import get_current_worker
+
+from app.backlog.model import Backlog, Item
+from app.backlog.store import BacklogStore
+from app.engine import worklog
+from app.engine.project import Project
+from app.errors import OrchestrateError
+from app.ui.messages import BacklogFailed, BacklogLoaded, DetailLoaded
+from widgets.detail import Attempt, ItemDetail, sorted_files
+
+RELOAD_DEBOUNCE_S = 0.05
+"""Bursts of item changes from the engine become one reload."""
+SYNC_LOAD_MAX_BYTES = 1_500_000
+"""A BACKLOG.yaml up to this size (~5,000 items) is read before the first frame."""
+
+
+def _import_watchfiles() -> Any:
+    """watchfiles and the anyio backend its awatch loads on first use (~100 ms of imports,
+    done in a thread so the UI thread never waits for them)."""
+    module = importlib.import_module("watchfiles")
+    with contextlib.suppress(ImportError):
+        importlib.import_module("anyio._backends._asyncio")
+    return module
+
+
+class BacklogFeed:
+    """Reads BACKLOG.yaml for the board: once before the first frame, then in a worker.
+
+    `node` runs the workers and timers and receives the messages (the main screen).
+    """
+
+    def __init__(self, node: Widget, project: Project, store: BacklogStore) -> None:
+        self._node = node
+        self._project = project
+        self._store = store
+        self._reload_timer: Timer | None = None
+        self._stop = asyncio.Event()
+
+    def first_load(self) -> Message | None:
+        """Read BACKLOG.yaml now, so the first frame already shows the cards.
+
+        Loading in a worker instead painted an empty board first and then the cards: two
+        full frames, and the parse shared the interpreter with the first one, so the cards
+        came ~50 ms later (1,000 items). A snapshot another process kept is read at any
+        size; a file that needs parsing and is too big to parse at once (~5,000 items and
+        more) is parsed in the worker, behind an empty board (then None is returned).
+        Returns what a worker would have posted, for the caller to handle at once.
+        """
+        try:
+            backlog = self._store.load_without_parsing()
+            if backlog is None:
+                if self._project.backlog_path.stat().st_size > SYNC_LOAD_MAX_BYTES:
+                    self.reload()
+                    return None
+                backlog = self._store.load()
+        except OSError:
+            self.reload()  # gone since it was read: the worker says what is wrong
+            return None
+        except OrchestrateError as exc:
+            return BacklogFailed(str(exc))
+        return BacklogLoaded(backlog)
+
+    def reload(self) -> None:
+        """Read BACKLOG.yaml again (in a worker thread)."""
+        self._reload_timer = None
+        self._node.run_worker(self._load, name="load", group="load", thread=True,
+                              exclusive=True, exit_on_error=False,
+                              description="read BACKLOG.yaml")
+
+    def schedule_reload(self) -> None:
+        """Reload soon; a burst of calls makes one reload."""
+        if self._reload_timer is None:
+            self._reload_timer = self._node.set_timer(RELOAD_DEBOUNCE_S, self.reload)
+
+    def _load(self) -> None:
+        worker = get_current_worker()
+        try:
+            backlog = self._store.load()
+        except OrchestrateError as exc:
+            if not worker.is_cancelled:
+                self._node.post_message(BacklogFailed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self._node.post_message(BacklogLoaded(backlog))
+
+    def watch(self) -> None:
+        """Reload whenever BACKLOG.yaml changes on disk (until `stop`)."""
+        self._node.run_worker(self._follow(), name="watch-backlog", group="watch-backlog",
+                              exclusive=True, exit_on_error=False,
+                              description="watch BACKLOG.yaml")
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+
+    async def _follow(self) -> None:
+        awatch = (await asyncio.to_thread(_import_watchfiles)).awatch
+        name = self._project.backlog_path.name
+        self.reload()  # a write between the first load and the watcher (cheap if none)
+
+        def only_backlog(_change: object, path: str) -> bool:
+            return Path(path).name == name
+
+        # The folder, not the file: an atomic write replaces the file by rename.
+        async for _changes in awatch(self._project.root, watch_filter=only_backlog,
+                                     debounce=50, step=10, recursive=False,
+                                     stop_event=self._stop):
+            self.reload()
+
+    def load_detail(self, backlog: Backlog | None, item_id: str) -> None:
+        """Gather the details of `item_id` in a worker; a DetailLoaded follows."""
+        item = backlog.by_id.get(item_id) if backlog is not None else None
+        if item is None:
+            return
+        self._node.run_worker(lambda: self._gather(item), name="detail", group="detail",
+                              thread=True, exclusive=True, exit_on_error=False,
+                              description="gather an item's details")
+
+    def _gather(self, item: Item) -> None:
+        detail = gather_detail(self._project, item)
+        if not get_current_worker().is_cancelled:
+            self._node.post_message(DetailLoaded(detail))
+
+
+def gather_detail(project: Project, item: Item) -> ItemDetail:
+    """The files of `item`'s change folder and its worklog attempts (reads files)."""
+    folder = project.root / item.change_dir
+    try:
+        files = sorted_files([str(p.relative_to(folder)) for p in folder.rglob("*")
+                              if p.is_file()])
+    except OSError:
+        files = ()
+    entries = worklog.for_item(worklog.read(project.worklog_path), item.id)
+    return ItemDetail(item, files, tuple(attempt_of(entry) for entry in entries))
+
+
+def attempt_of(entry: dict[str, Any]) -> Attempt:
+    """A worklog entry as the detail pane lists it."""
+    cost = entry.get("cost_usd")
+    return Attempt(
+        when=str(entry.get("start") or "")[:16].replace("T", " "),
+        phase=str(entry.get("phase", "?")),
+        attempt=str(entry.get("attempt", "?")),
+        duration=worklog.format_duration(float(entry.get("duration_s") or 0)),
+        outcome=str(entry.get("outcome") or "?"),
+        cost=f"${float(cost):.2f}" if cost is not None else "",
+        reason=str(entry.get("reason") or ""),
+    )

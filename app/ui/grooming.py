@@ -1,0 +1,146 @@
+"""Grooming keys: add, advance, unblock and delete, each a dialog and then one transaction.
+
+A dialog (widgets/modals.py) asks; the answer becomes a call of app/engine/actions.py (the
+same functions the CLI runs) in a worker thread, so a busy store lock never blocks the
+keys; an ActionDone message brings the outcome back to the main screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from app.backlog import states
+from app.backlog.model import PHASES, STATUSES, Item
+from app.engine import actions
+from app.engine.project import Project
+from app.errors import OrchestrateError
+from app.ui.messages import ActionDone
+
+if TYPE_CHECKING:
+    from app.ui.screen import MainScreen
+    from widgets.modals import AdvanceChoice, NewItem
+
+PAST = {"add": "added", "advance": "moved", "unblock": "unblocked"}
+"""How a done action is told (`WRK-004 moved: in_progress/build`)."""
+
+
+def advance_targets(item: Item) -> list[str]:
+    """Where a person may move `item`: statuses, with in_progress spelled as its phases."""
+    allowed = states.allowed_statuses(item, by_person=True)
+    targets: list[str] = []
+    for status in STATUSES:
+        if status not in allowed:
+            continue
+        if status == "in_progress":
+            targets.extend(p for p in PHASES
+                           if not (item.status == "in_progress" and p == item.phase))
+        else:
+            targets.append(status)
+    return targets
+
+
+class Grooming:
+    """The dialogs of the grooming keys and the transactions they end in."""
+
+    def __init__(self, screen: MainScreen, project: Project) -> None:
+        self._screen = screen
+        self._project = project
+
+    def add(self) -> None:
+        """Ask for a new item and add it."""
+        def done(new: NewItem | None) -> None:
+            if new is not None:
+                self._act("add", partial(actions.add_item, self._project, new.title,
+                                         size=new.size, risk=new.risk, notes=new.notes))
+        from widgets.modals import AddItemScreen
+        self._screen.app.push_screen(AddItemScreen(), done)
+
+    def advance(self) -> None:
+        """Ask where to move the selected item, from the allowed moves, and move it."""
+        item = self._screen.selected_item()
+        if item is None:
+            return
+        targets = advance_targets(item)
+        if not targets:
+            self._screen.tell(f"{item.id} cannot be moved from {states.describe(item)}",
+                              severity="warning")
+            return
+
+        def done(choice: AdvanceChoice | None) -> None:
+            if choice is not None:
+                self._act("advance", partial(actions.advance, self._project, item.id,
+                                             choice.target, reason=choice.reason))
+        from widgets.modals import AdvanceScreen
+        self._screen.app.push_screen(AdvanceScreen(item, targets), done)
+
+    def unblock(self) -> None:
+        """Ask for notes and unblock the selected item."""
+        item = self._screen.selected_item()
+        if item is None:
+            return
+        try:
+            back = states.unblock_target(item)
+        except OrchestrateError as exc:
+            self._screen.tell(str(exc), severity="warning")
+            return
+
+        def done(notes: str | None) -> None:
+            if notes is not None:
+                self._act("unblock", partial(actions.unblock, self._project, item.id,
+                                             notes or None))
+        from widgets.modals import UnblockScreen
+        self._screen.app.push_screen(UnblockScreen(item, str(back)), done)
+
+    def delete(self) -> None:
+        """Delete the selected item, after asking (never the one a run is working on)."""
+        screen = self._screen
+        item = screen.selected_item()
+        if item is None:
+            return
+        if screen.runner.running and screen.status.view.item_id == item.id:
+            screen.tell(f"{item.id} is being run: stop the run first", severity="warning")
+            return
+        backlog = screen.backlog
+        dependents = [i.id for i in backlog.items if item.id in i.depends_on] if backlog else []
+        question = f"Delete {item.id} {item.title}? Its id is never reused."
+        if dependents:
+            question += f" {', '.join(dependents)} depend{'s' if len(dependents) == 1 else ''}" \
+                        " on it."
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._act("delete", partial(actions.delete_item, self._project, item.id))
+        from widgets.modals import ConfirmScreen
+        screen.app.push_screen(ConfirmScreen(question, yes="Delete"), done)
+
+    def _act(self, verb: str, action: Callable[[], Item]) -> None:
+        """Run one store transaction off the UI thread (the store lock may be busy)."""
+        self._screen.run_worker(partial(self._transaction, verb, action), name="action",
+                                group="action", thread=True, exit_on_error=False,
+                                description="change the backlog")
+
+    def _transaction(self, verb: str, action: Callable[[], Item]) -> None:
+        try:
+            item = action()
+        except OrchestrateError as exc:  # an illegal move, a lock that stayed busy, ...
+            self._screen.post_message(ActionDone(verb, None, str(exc)))
+            return
+        self._screen.post_message(ActionDone(verb, item))
+
+    def done(self, message: ActionDone) -> None:
+        """Tell how an action ended, and show the board as it is now."""
+        screen = self._screen
+        item = message.item
+        if item is None:
+            screen.tell(message.error or f"{message.verb} failed", severity="error", timeout=8)
+            return
+        if message.verb == "delete":
+            screen.tell(f"{item.id} deleted; its id will not be reused", timeout=4)
+            screen.feed.reload()  # the next card of its column is selected
+            return
+        screen.tell(f"{item.id} {PAST.get(message.verb, message.verb)}: "
+                    f"{states.describe(item)}", timeout=4)
+        screen.board.selected_id = item.id
+        screen.feed.reload()

@@ -1,0 +1,95 @@
+"""Messages that worker threads post to the main screen with what they found or did.
+
+A worker never touches a widget: it posts one of these, and the main screen (in the UI
+thread) shows it. They are addressed to the screen and do not bubble on to the App. The
+engine's own messages are in app/ui/bridge.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+from textual.worker import Worker
+
+from app.backlog.model import Backlog, Item
+from app.engine.events import AgentLine
+from app.errors import OrchestrateError
+from widgets.detail import ItemDetail
+
+if TYPE_CHECKING:
+    from app.ui.tail import InFlight
+
+
+class BacklogLoaded(Message, bubble=False):
+    """A fresh snapshot of BACKLOG.yaml was read."""
+
+    def __init__(self, backlog: Backlog) -> None:
+        super().__init__()
+        self.backlog = backlog
+        """The snapshot."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BacklogLoaded)
+
+
+class BacklogFailed(Message, bubble=False):
+    """BACKLOG.yaml could not be read or is invalid."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+        """The one-line error (`BACKLOG.yaml:LINE:COL: ...`)."""
+
+
+class DetailLoaded(Message, bubble=False):
+    """Details of one item (its files and attempts) were gathered."""
+
+    def __init__(self, detail: ItemDetail) -> None:
+        super().__init__()
+        self.detail = detail
+        """What the detail pane shows."""
+
+
+class TailLines(Message, bubble=False):
+    """A batch of lines from another process's log file."""
+
+    def __init__(self, lines: tuple[AgentLine, ...], in_flight: InFlight | None = None) -> None:
+        super().__init__()
+        self.lines = lines
+        """The batch."""
+        self.in_flight = in_flight
+        """Told when the batch is written (the tail's back-pressure)."""
+
+
+class ActionDone(Message, bubble=False):
+    """A backlog action (add, advance, unblock, delete) ended: with the item, or an error."""
+
+    def __init__(self, verb: str, item: Item | None, error: str | None = None) -> None:
+        super().__init__()
+        self.verb = verb
+        """`add`, `advance`, `unblock` or `delete`."""
+        self.item = item
+        """The item as it is now, or None when the action was refused."""
+        self.error = error
+        """Why it was refused (a one-line message for the person)."""
+
+
+class RunWatched(Message, bubble=False):
+    """Another process's run was seen (pid) or is gone (None)."""
+
+    def __init__(self, pid: int | None, log_path: Path | None) -> None:
+        super().__init__()
+        self.pid = pid
+        """The pid holding the run lock, or None."""
+        self.log_path = log_path
+        """Its newest log file."""
+
+
+def failure(worker: Worker[object]) -> str:
+    """What a worker that ended in an error tells the person (its own words if ours)."""
+    error = worker.error
+    if isinstance(error, OrchestrateError):
+        return str(error)
+    return f"{worker.description} failed: {type(error).__name__}: {error}"

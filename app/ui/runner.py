@@ -1,0 +1,227 @@
+"""The board's own run: the pipeline or triage in a worker thread, and its events shown.
+
+One engine at a time runs in the exclusive `engine` worker. Its events arrive through
+the OutputMerger (app/ui/bridge.py) and move the header, the log pane and the cards;
+`r` pauses a live run after the current phase, `s` stops it now (asking first), and
+quitting while it is live asks, stops it, and quits once it has ended. `orchestrate demo`
+starts triage and then the run by itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.worker import Worker, WorkerState
+
+from app.backlog import states
+from app.engine.events import (
+    AgentLine,
+    AgentOutput,
+    Event,
+    EventBus,
+    ItemChanged,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RunFinished,
+    RunStarted,
+)
+from app.engine.project import Project
+from app.ui.bridge import Engine, EngineFactory, OutputMerger
+from app.ui.status import LIVE
+from widgets.status import RunView
+
+if TYPE_CHECKING:
+    from app.ui.screen import MainScreen
+
+class Runner:
+    """Starts, pauses and stops the engine, and shows its events on the main screen."""
+
+    def __init__(self, screen: MainScreen, project: Project, *, pipeline: EngineFactory,
+                 triage: EngineFactory, demo: bool = False) -> None:
+        self._screen = screen
+        self._project = project
+        self._factories = {"run": pipeline, "triage": triage}
+        self.engine: Engine | None = None
+        """The engine running in our worker thread, if any."""
+        self.output_merger = OutputMerger(screen.post_message)
+        """Observes the engine; merges agent output the UI has not taken yet."""
+        self.attempt_started: float | None = None
+        """When the live attempt started (the engine's wall time), for the header's clock."""
+        self.run_cost = 0.0
+        """Dollars spent by this run so far (sum of finished attempts)."""
+        self.demo_steps: list[str] = ["triage", "run"] if demo else []
+        """`orchestrate demo`: what to start by itself, in order, once the board is up."""
+        self._quit_when_idle = False
+
+    @property
+    def running(self) -> bool:
+        """Whether our worker runs an engine."""
+        return self.engine is not None or self._screen.run_state in LIVE
+
+    def start(self, kind: str, target: str | None = None) -> None:
+        """Run the pipeline (`run`, on `target` only if given) or triage (`triage`)."""
+        screen = self._screen
+        if self.running:
+            screen.tell("a run is already going", severity="warning")
+            return
+        if screen.run_watch.watched_pid is not None:
+            screen.tell(f"another run holds the lock (pid {screen.run_watch.watched_pid})",
+                        severity="warning")
+            return
+        self.run_cost = 0.0
+        self.attempt_started = None
+        view = RunView("running" if kind == "run" else "triage")
+        screen.status.view = view
+        screen.run_state = view.state
+        screen.log_shown = True
+        factory = self._factories[kind]
+        screen.run_worker(lambda: self._run(factory, target), name="engine", group="engine",
+                          thread=True, exclusive=True, exit_on_error=False,
+                          description="the engine")
+
+    def _run(self, factory: EngineFactory, target: str | None) -> RunFinished:
+        bus = EventBus()
+        unsubscribe = bus.subscribe(self.output_merger)
+        try:
+            engine = factory(self._project, bus, target)
+            self.engine = engine
+            return engine.run()
+        finally:
+            unsubscribe()
+            self.engine = None
+
+    def finished(self, worker: Worker[object]) -> None:
+        """The engine's worker ended (its error, if any, was shown already)."""
+        screen = self._screen
+        self.engine = None
+        screen.status.show(RunView(), "idle")
+        screen.feed.schedule_reload()
+        if self._quit_when_idle:
+            screen.app.exit(0)
+        elif self.demo_steps and worker.state == WorkerState.SUCCESS:
+            screen.set_timer(0.5, self.next_demo_step)
+
+    def take_output(self) -> None:
+        """Show the agent output merged since the last time."""
+        for event in self.output_merger.take():
+            self.show(event)
+
+    def show(self, event: Event) -> None:
+        """Show one engine event: header, log pane, cards, toasts."""
+        screen = self._screen
+        if screen.closing:
+            return  # the last events of a run stopped by quitting
+        status = screen.status
+        view = status.view
+        if isinstance(event, RunStarted):
+            screen.log_shown = True
+        elif isinstance(event, PhaseStarted):
+            self.attempt_started = event.at
+            status.view = RunView(screen.run_state, event.item_id, event.phase,
+                                  event.attempt, 0.0, self.run_cost)
+            screen.log_pane.begin(f"{event.item_id} · {event.phase} · attempt {event.attempt}")
+            screen.board.selected_id = screen.board.selected_id or event.item_id
+        elif isinstance(event, AgentOutput):
+            screen.log_pane.add_lines(event.lines)
+        elif isinstance(event, PhaseFinished):
+            self.run_cost += event.cost_usd or 0.0
+            status.view = RunView(screen.run_state, view.item_id, view.phase, view.attempt,
+                                  view.elapsed_s, self.run_cost)
+            outcome = f"{event.item_id} {event.phase} #{event.attempt}: {event.outcome}"
+            if event.reason:
+                outcome += f" ({event.reason})"
+            kind = "error" if event.outcome in ("failed", "timeout") else "result"
+            screen.log_pane.add_lines([AgentLine(kind, outcome, "")])
+            screen.feed.schedule_reload()
+            if screen.detail_shown and screen.board.selected_id == event.item_id:
+                # a new worklog attempt to list
+                screen.feed.load_detail(screen.backlog, event.item_id)
+        elif isinstance(event, ItemChanged):
+            screen.feed.schedule_reload()
+        elif isinstance(event, Notice):
+            if event.level in ("error", "warning"):
+                screen.tell(event.text, severity=event.level, timeout=8)
+            else:  # checkpoints and the like: worth a line, not a toast
+                screen.log_pane.add_lines([AgentLine("system", event.text, "")])
+        elif isinstance(event, RunFinished):
+            what = "triage" if screen.run_state == "triage" else "run"
+            screen.tell(f"{what} finished: {event.reason}", timeout=6,
+                        severity="error" if event.exit_code else "information")
+        status.refresh()
+
+    def run_item(self) -> None:
+        """Run the pipeline on the selected item only (`orchestrate run ID`)."""
+        item = self._screen.selected_item()
+        if item is None:
+            return
+        if item.status not in states.RUNNABLE:  # the pipeline would only say so
+            self._screen.tell(f"{item.id} is {states.describe(item)}: only ready or "
+                              "in-progress items run", severity="warning")
+            return
+        self.start("run", item.id)
+
+    def triage(self) -> None:
+        """Triage the new items (unless there are none)."""
+        backlog = self._screen.backlog
+        if backlog is not None and not backlog.with_status("new"):
+            self._screen.tell("no new items to triage", timeout=3)
+            return
+        self.start("triage")
+
+    def pause(self) -> None:
+        """Finish the current phase attempt, then stop."""
+        engine = self.engine
+        if engine is not None and hasattr(engine, "request_pause"):
+            engine.request_pause()
+            self._screen.run_state = "pausing"
+            self._screen.tell("pausing after the current phase", timeout=4)
+
+    def stop(self) -> None:
+        """Stop the run now, after asking."""
+        if self.engine is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes and self.engine is not None:
+                self.engine.request_stop()
+                self._screen.run_state = "stopping"
+        from widgets.modals import ConfirmScreen
+        self._screen.app.push_screen(
+            ConfirmScreen("Stop the run now? The item stays resumable.", yes="Stop"), done)
+
+    def quit(self) -> None:
+        """Quit; while a run is live, ask first, stop it, and quit once it has ended."""
+        app = self._screen.app
+        if self.engine is None:
+            app.exit(0)
+            return
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            if self.engine is None:
+                app.exit(0)
+                return
+            self._quit_when_idle = True
+            self.engine.request_stop()
+            self._screen.run_state = "stopping"
+            self._screen.tell("stopping the run, then quitting…")
+        from widgets.modals import ConfirmScreen
+        app.push_screen(ConfirmScreen("A run is live. Stop it and quit?", yes="Quit"), done)
+
+    def next_demo_step(self) -> None:
+        """The demo triages the new ideas, then runs the pipeline, by itself."""
+        screen = self._screen
+        if self.demo_steps and not self.running and screen.run_watch.watched_pid is None:
+            step = self.demo_steps.pop(0)
+            backlog = screen.backlog
+            if step == "triage" and backlog is not None and not backlog.with_status("new"):
+                self.next_demo_step()
+                return
+            self.start(step)
+
+    def stop_now(self) -> None:
+        """The board is closing: stop a live engine without asking."""
+        if self.engine is not None:
+            self.engine.request_stop()

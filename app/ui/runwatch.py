@@ -1,0 +1,136 @@
+"""Watching a run of another process: who holds the run lock, and its newest log.
+
+Every WATCH_POLL_S the board asks who holds `.orchestrator/run.lock`. While another
+process does, the header says so and the log pane tails that run's newest log file
+(app/ui/tail.py); when the lock is free again the board goes back to idle and reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import threading
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.engine.project import Project
+from app.ui.bridge import LockHolder
+from app.ui.messages import RunWatched, TailLines
+from app.ui.tail import tail_log
+from widgets.status import RunView
+
+if TYPE_CHECKING:
+    from app.ui.screen import MainScreen
+
+LOG_NAME = re.compile(r"^(?P<item>[A-Z][A-Z0-9]*-\d{3,})_(?P<phase>[a-z]+)_(?P<attempt>\d+)\.log$")
+"""`.orchestrator/logs/WRK-001_build_2.log`."""
+WATCH_POLL_S = 0.5
+"""How often the board looks for another process's run (and its newest log)."""
+
+
+def newest_log(logs_dir: Path) -> Path | None:
+    """The most recently changed log file of `logs_dir`."""
+    newest: tuple[float, Path] | None = None
+    try:
+        for path in logs_dir.iterdir():
+            if path.suffix != ".log":
+                continue
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                mtime = path.stat().st_mtime
+                if newest is None or mtime > newest[0]:
+                    newest = (mtime, path)
+    except OSError:
+        return None
+    return newest[1] if newest else None
+
+
+class RunWatch:
+    """Follows another process's run on the main screen: header, log pane, reload."""
+
+    def __init__(self, screen: MainScreen, project: Project, lock_holder: LockHolder) -> None:
+        self._screen = screen
+        self._project = project
+        self._lock_holder = lock_holder
+        self.watched_pid: int | None = None
+        """The other process whose run the board is watching, if any."""
+        self.watched_log: Path | None = None
+        """The log file of that run being tailed."""
+        self._stop = asyncio.Event()
+        self._tail_stop = threading.Event()
+
+    def start(self) -> None:
+        """Look for another process's run every WATCH_POLL_S (until `stop`)."""
+        self._screen.run_worker(self._look(), name="watch-runs", group="watch-runs",
+                                exclusive=True, exit_on_error=False,
+                                description="look for a run in another process")
+
+    def stop(self) -> None:
+        """Stop looking and tailing."""
+        self._stop.set()
+        self._tail_stop.set()
+
+    async def _look(self) -> None:
+        while not self._stop.is_set():
+            if self._screen.runner.engine is None:
+                try:
+                    pid = await asyncio.to_thread(self._lock_holder, self._project)
+                    if pid == os.getpid():
+                        pid = None  # our own run, between starting it and its first event
+                    log = (await asyncio.to_thread(newest_log, self._project.logs_dir)
+                           if pid else None)
+                except OSError:  # a file vanished mid-look: look again next time
+                    pid, log = self.watched_pid, self.watched_log
+                if pid != self.watched_pid or log != self.watched_log:
+                    self._screen.post_message(RunWatched(pid, log))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), WATCH_POLL_S)
+
+    def seen(self, message: RunWatched) -> None:
+        """Show what the last look found (another run, a new log of it, or no run)."""
+        screen = self._screen
+        if screen.runner.engine is not None:
+            return
+        if message.pid is None:
+            if self.watched_pid is not None:
+                screen.tell(f"the run of pid {self.watched_pid} ended", timeout=4)
+            self.watched_pid = self.watched_log = None
+            self._tail_stop.set()
+            screen.status.show(RunView(), "idle")
+            screen.feed.reload()
+            return
+        if self.watched_pid is None:
+            screen.log_shown = True
+        self.watched_pid = message.pid
+        if message.log_path != self.watched_log:
+            self.watched_log = message.log_path
+            match = LOG_NAME.match(message.log_path.name) if message.log_path else None
+            screen.status.view = RunView("watching", pid=message.pid,
+                                         item_id=match["item"] if match else None,
+                                         phase=match["phase"] if match else None,
+                                         attempt=int(match["attempt"]) if match else None)
+            if message.log_path is not None:
+                screen.log_pane.begin(
+                    f"{match['item']} · {match['phase']} · attempt {match['attempt']} "
+                    f"(pid {message.pid})" if match else message.log_path.name)
+                self._tail_stop.set()
+                self._tail_stop = threading.Event()
+                self.tail(message.log_path, self._tail_stop)
+        screen.status.show(screen.status.view, "watching")
+
+    def tail(self, path: Path, stop: threading.Event) -> None:
+        """Tail `path` into the log pane (in a worker thread) until `stop` is set."""
+        self._screen.run_worker(partial(tail_log, path, stop, self._screen.post_message),
+                                name="tail", group="tail", thread=True, exclusive=True,
+                                exit_on_error=False, description="tail another run's log")
+
+    def lines(self, message: TailLines) -> None:
+        """Write a batch of tailed lines, then let the tail post the next one."""
+        try:
+            if not self._screen.closing:
+                self._screen.log_pane.add_lines(message.lines)
+        finally:
+            if message.in_flight is not None:
+                message.in_flight.done()

@@ -1,0 +1,110 @@
+"""Tailing another process's log file into the board, with back-pressure (toolong's way).
+
+A worker thread reads the file in 64 KiB chunks, turns complete lines into AgentLines and
+posts them in batches. It never runs more than TAIL_IN_FLIGHT batches ahead of the UI:
+while one batch waits to be written, it reads on into the next (up to TAIL_BATCH_MAX
+lines), so one message and one write carry many lines and key presses never queue behind
+log lines.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from app.engine.events import AgentLine
+from app.ui.messages import TailLines
+
+TAIL_CHUNK = 64 * 1024
+"""Log tailing reads this much at a time."""
+TAIL_IN_FLIGHT = 1
+"""Batches of log lines posted to the UI and not yet written, at most (back-pressure)."""
+TAIL_BATCH_MAX = 5000
+"""While the UI is busy the tail reads on into one batch, up to this many lines."""
+
+
+class InFlight:
+    """Batches posted from a thread and not yet handled by the UI (back-pressure).
+
+    A message posted from a thread waits in the event loop's `call_soon_threadsafe`
+    queue before it reaches the receiver's message queue, so `message_queue_size` does
+    not see it; this counts the batches themselves. The poster `add`s one per batch, the
+    UI's handler calls `done` once it has written the batch.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @property
+    def count(self) -> int:
+        """Batches posted and not yet handled."""
+        return self._count
+
+    def add(self) -> None:
+        """One more batch posted."""
+        with self._changed:
+            self._count += 1
+
+    def done(self) -> None:
+        """One batch handled."""
+        with self._changed:
+            self._count = max(0, self._count - 1)
+            self._changed.notify_all()
+
+    def wait_below(self, bound: int, stop: threading.Event, poll: float = 0.05) -> bool:
+        """Wait until fewer than `bound` batches are in flight; False if `stop` is set."""
+        with self._changed:
+            while self._count >= bound:
+                if stop.is_set():
+                    return False
+                self._changed.wait(poll)
+        return not stop.is_set()
+
+
+def tail_log(path: Path, stop: threading.Event, post: Callable[[Message], Any]) -> None:
+    """Post the lines appended to `path` as TailLines batches until `stop` is set.
+
+    Starts with the last TAIL_CHUNK of the file. Runs in a worker thread; `post` is a
+    thread-safe `post_message`.
+    """
+    try:
+        fh = path.open("rb")
+    except OSError:
+        return
+    in_flight = InFlight()
+    with fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - TAIL_CHUNK))
+        rest = b""
+        if size > TAIL_CHUNK:
+            fh.readline()  # a partial first line
+        pending: list[AgentLine] = []
+        from app.engine.streamjson import describe  # once, not per line
+
+        while not stop.is_set():
+            full = len(pending) >= TAIL_BATCH_MAX
+            chunk = b"" if full else fh.read(TAIL_CHUNK)
+            if chunk:
+                *complete, rest = (rest + chunk).split(b"\n")
+                pending.extend(describe(line.decode("utf-8", "replace"))
+                               for line in complete if line.strip())
+            if not pending:
+                if not chunk:
+                    stop.wait(0.2)
+                continue
+            # Never more than TAIL_IN_FLIGHT batches ahead of the UI. While it is busy and
+            # there is more to read, read on into the same batch: one message and one
+            # write for many lines.
+            if chunk and not full and in_flight.count >= TAIL_IN_FLIGHT:
+                continue
+            if not in_flight.wait_below(TAIL_IN_FLIGHT, stop):
+                break
+            in_flight.add()
+            post(TailLines(tuple(pending), in_flight))
+            pending = []
