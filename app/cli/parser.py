@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cap", type=int, metavar="N", help="at most N phase attempts")
     p.add_argument("--quiet", action="store_true", help="only the final summary")
     p.add_argument("--json-events", action="store_true", help="one JSON event per line")
+    p.add_argument("--no-wait", action="store_true",
+                   help="at a usage limit stop (exit 4, saying when it resets) instead of "
+                        "pausing until the reset")
     p.add_argument("--detach", action="store_true",
                    help="run in the background, in a session of its own: print its pid and "
                         "log file (.orchestrator/logs/run-TIME.log) and return at once")
@@ -117,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "orchestrate triage", "orchestrate triage --investigate")
     p.add_argument("--investigate", action="store_true",
                    help="also run the investigate step for researching items")
+    p.add_argument("--no-wait", action="store_true",
+                   help="at a usage limit stop (exit 4) instead of pausing until the reset")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json-events", action="store_true")
 

@@ -35,8 +35,11 @@ from app.engine.events import (
     PhaseFinished,
     PhaseStarted,
     RunFinished,
+    RunPaused,
+    RunResumed,
     RunStarted,
 )
+from app.engine.limits import clock_time
 from app.engine.pipeline import Pipeline
 from app.engine.project import Project
 from app.engine.triage import Triage
@@ -70,8 +73,13 @@ class _Status:
         self.started = time.monotonic()
         self.latest = ""
         self.running = False
+        self.resumes_at: float | None = None
+        """While paused for a usage limit: when the run resumes (a live countdown)."""
 
     def __rich__(self) -> Text:
+        if self.resumes_at is not None:
+            return Text("paused: usage limit, resumes at "
+                        f"{clock_time(self.resumes_at, time.time())}", style="bold magenta")
         if not self.running:
             return Text(self.label, style="dim")
         elapsed = time.monotonic() - self.started
@@ -171,6 +179,10 @@ class Renderer:
             self._print(Text(f"  {e.item_id} → {where}" + (f": {e.reason}" if e.reason and
                                                              e.status == "blocked" else ""),
                              style="red" if e.status == "blocked" else "cyan"))
+        elif isinstance(e, RunPaused):
+            self.status.resumes_at = e.resumes_at
+        elif isinstance(e, RunResumed):
+            self.status.resumes_at = None
         elif isinstance(e, Notice):
             style = {"error": "bold red", "warning": "yellow"}.get(e.level, "dim")
             self._print(Text(f"{e.level}: {e.text}", style=style))
@@ -241,6 +253,7 @@ def cmd_run(args: argparse.Namespace, project: Project) -> int:
     config = project.config()
     bus = EventBus()
     pipeline = Pipeline(project, bus, target=args.target, cap=args.cap, config=config)
+    pipeline.wait_on_limit = not args.no_wait
     return _drive(pipeline, pipeline.request_stop, bus, args, "run",
                   pause=pipeline.request_pause)
 
@@ -250,4 +263,5 @@ def cmd_triage(args: argparse.Namespace, project: Project) -> int:
     config = project.config()
     bus = EventBus()
     triage = Triage(project, bus, investigate=args.investigate, config=config)
+    triage.wait_on_limit = not args.no_wait
     return _drive(triage, triage.request_stop, bus, args, "triage")

@@ -23,11 +23,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from app.cli import run as cli_run
 
         # Triage the new ideas first, then walk every ready item through the phases.
-        triage_args = argparse.Namespace(investigate=False, quiet=False, json_events=False)
+        triage_args = argparse.Namespace(investigate=False, quiet=False, json_events=False,
+                                         no_wait=False)
         code = cli_run.cmd_triage(triage_args, project)
         if code != exitcodes.OK:
             return code
-        run_args = argparse.Namespace(target=None, cap=None, quiet=False, json_events=False)
+        run_args = argparse.Namespace(target=None, cap=None, quiet=False, json_events=False,
+                                      no_wait=False)
         return cli_run.cmd_run(run_args, project)
     from app.ui.app import run_board
 

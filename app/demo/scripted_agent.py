@@ -41,7 +41,11 @@ Modes:
   spawn_children  starts `children` sleeping processes in its own group (their pids
                   go to `pids_file`), ignores SIGTERM, sleeps forever
   not_logged_in   prints the real CLI's three "Not logged in" lines, exits 1
-  rate_limited    an is_error result "usage limit reached", exits 1
+  rate_limited    an is_error result "429 Too Many Requests (rate limit exceeded)", exits 1
+  usage_limit     what Claude Code 2.1.197 prints at a subscription's usage limit: a
+                  rejected rate_limit_event (resetsAt `resets_in` seconds from now; no
+                  reset time without it), a synthetic assistant line with
+                  "error": "rate_limit", an is_error 429 result; exits 1
   refuse_root     the real CLI's refusal of --dangerously-skip-permissions as root
   huge_line       a 300 KB line, then complete
   binary          bytes that are not UTF-8, then complete
@@ -124,7 +128,8 @@ NOT_LOGGED_IN_LINES = (
 REFUSE_ROOT = ("--dangerously-skip-permissions cannot be used with root/sudo privileges "
                "for security reasons")
 DEFAULT_ASSESSMENT = {"size": "small", "complexity": "low", "risk": "low"}
-USAGE_LIMIT = "Claude AI usage limit reached. Your limit will reset at 5pm (UTC)."
+RATE_LIMITED = "API Error: 429 Too Many Requests (rate limit exceeded)"
+"""Another agent's rate-limit text, with nothing to tell when it resets."""
 
 
 class Agent:
@@ -318,7 +323,10 @@ class Agent:
         if b.get("daemon"):
             start_daemon(Path(b["daemon"]), scrub=bool(b.get("scrub")))
         if mode == "rate_limited":
-            self.final(USAGE_LIMIT, is_error=True)
+            self.final(RATE_LIMITED, is_error=True)
+            return 1
+        if mode == "usage_limit":
+            self.usage_limit(b.get("resets_in"))
             return 1
         if mode in ("hang", "ignore_term", "spawn_children"):
             if mode == "spawn_children":
@@ -390,6 +398,27 @@ class Agent:
         self.write_result(result, summary)
         self.final(summary)
         return int(b.get("exit", 0))
+
+    def usage_limit(self, resets_in: float | None) -> None:
+        """The real CLI's three lines at a usage limit (samples/usage-limit-subscription)."""
+        info: dict[str, Any] = {"status": "rejected", "rateLimitType": "five_hour",
+                                "overageStatus": "rejected", "isUsingOverage": False}
+        if resets_in is not None:
+            at = time.time() + float(resets_in)
+            info["resetsAt"] = int(at + 0.999)  # whole seconds, as the CLI gives them
+            clock = time.strftime("%I:%M%p", time.gmtime(at)).lstrip("0").lower()
+            words = f"You've hit your limit \u00b7 resets {clock} (UTC)"
+        else:
+            words = "You've hit your session limit"
+        self.emit({"type": "rate_limit_event", "rate_limit_info": info,
+                   "session_id": self.session})
+        self.emit({"type": "assistant", "message": {
+            "model": "<synthetic>", "role": "assistant", "type": "message",
+            "content": [{"type": "text", "text": words}]}, "error": "rate_limit",
+            "session_id": self.session})
+        self.emit({"type": "result", "subtype": "success", "is_error": True,
+                   "api_error_status": 429, "duration_ms": 185, "num_turns": 1,
+                   "result": words, "session_id": self.session, "total_cost_usd": 0})
 
     # the demo personality ----------------------------------------------------------------------
     def demo(self) -> int:

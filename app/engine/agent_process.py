@@ -13,6 +13,7 @@ its group outlives the attempt.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 from app.engine import fence, streamjson
 from app.engine.events import AgentLine
+from app.engine.limits import LimitDetector, UsageLimit
 
 BATCH_LINES = 200
 BATCH_SECONDS = 0.05
@@ -74,6 +76,10 @@ class ProcessOutcome:
     last_line: AgentLine | None = None
     cgroup: str | None = None
     """The attempt's cgroup v2 folder, where the kernel allowed one."""
+    limit: UsageLimit | None = None
+    """The account's usage limit, when the agent met one (not the item's fault)."""
+    limit_notices: list[str] = field(default_factory=list)
+    """Warnings of a limit drawing near (`allowed_warning`): notices, never a stop."""
     strays: list[fence.Stray] = field(default_factory=list)
     """Processes of the attempt still alive after its agent ended, which were then ended
     (daemons that left the agent's process group)."""
@@ -221,6 +227,7 @@ class AgentProcess:
         self.outcome = ProcessOutcome()
         self._log_lock = threading.Lock()
         self._log: IO[bytes] | None = None
+        self._limits = LimitDetector()
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -299,6 +306,8 @@ class AgentProcess:
                     if t.is_alive():
                         t.join(timeout=5)
                 self._batcher.flush(force=True)
+                out.limit = self._limits.limit
+                out.limit_notices = list(self._limits.notices)
                 out.exit_code = proc.poll()
                 out.duration_s = time.monotonic() - started
             self._log = None
@@ -360,9 +369,20 @@ class AgentProcess:
                 event = streamjson.result_event(text)
                 if event is not None:
                     out.final_event = event
+            if line.kind in ("result", "error") or '"rate_limit' in text:
+                self._feed_limits(text)
             out.lines += 1
             out.last_line = line
             self._batcher.add(line)
+
+    def _feed_limits(self, text: str) -> None:
+        try:
+            event = json.loads(text)
+        except ValueError:
+            self._limits.feed_text(text)
+            return
+        if isinstance(event, dict):
+            self._limits.feed(event)
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
@@ -373,6 +393,7 @@ class AgentProcess:
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(b"[stderr] " + text.encode("utf-8") + b"\n")
             tail.append(text[:2000])
+            self._limits.feed_text(text)
             self.outcome.stderr_tail = list(tail)
             self._batcher.add(AgentLine("stderr", streamjson.one_line(text), text))
 

@@ -31,6 +31,7 @@ from app.engine.events import (
     PhaseFinished,
     PhaseStarted,
 )
+from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.results import AgentResult, ResultError, read_result
 from app.engine.runlock import read_run_state, write_run_state
@@ -42,8 +43,10 @@ _NOT_LOGGED_IN = re.compile(r"not logged in|please run /login|invalid api key|"
 _ROOT = re.compile(r"cannot be used with root/sudo", re.I)
 _BAD_ARGS = re.compile(r"requires --verbose|error: unknown option|error: missing required "
                        r"argument|error: option '.*' argument missing", re.I)
-_LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests|"
-                    r"credit balance is too low", re.I)
+_CREDIT = re.compile(r"credit balance is too low", re.I)
+_LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests", re.I)
+"""Another agent's words for a limit with no structure to read: the run stops (exit 4).
+Claude Code's own limits are recognised by limits.LimitDetector and pause the run."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,11 @@ class AttemptReport:
     """How one attempt ended."""
 
     outcome: str
-    """complete | progress | blocked | failed | timeout | interrupted"""
+    """complete | progress | blocked | failed | timeout | interrupted | limited"""
     reason: str | None = None
     result: AgentResult | None = None
+    limit: UsageLimit | None = None
+    """For `limited`: the account's usage limit and when it resets."""
     global_failure: str | None = None
     """Set when the failure would hit every item: the run must stop with this message."""
     process: ProcessOutcome | None = None
@@ -80,6 +85,9 @@ def global_failure(out: ProcessOutcome) -> str | None:
                     out.error_text or "")
         return (f"the agent rejected its command line ({said.strip()}): fix agent.command "
                 "in orchestrate.toml")
+    if _CREDIT.search(blob):
+        return ("the account's credit balance is too low: add credits (or log in with a "
+                "subscription), then run again; waiting will not help")
     if _LIMIT.search(blob):
         said = out.error_text or next((t for t in out.stderr_tail if _LIMIT.search(t)), "")
         return (f"the agent hit a usage/rate limit ({said.strip() or 'limit reached'}): "
@@ -179,6 +187,8 @@ class AttemptRunner:
                     out.strays += fence.end(fence.adopted(), min(agent_cfg.kill_grace_s, 1.0))
             self._unrecord(item.id, phase)
         strays = out.strays
+        for said in out.limit_notices:
+            self.bus.emit(Notice(level="warning", text=f"{item.id} {phase}: {said}"))
         if strays:
             names = ", ".join(f"pid {s.pid} ({s.command})" for s in strays)
             self.bus.emit(Notice(level="warning", text=(
@@ -196,6 +206,10 @@ class AttemptRunner:
         if out.interrupted:
             return AttemptReport("interrupted", "stopped by the person (the item resumes "
                                  "in this phase)", process=out)
+        if out.limit is not None:
+            # The account's, not the item's: never a failure, a retry or a blocked item.
+            return AttemptReport("limited", f"usage limit: {out.limit.message}",
+                                 limit=out.limit, process=out)
         if out.timed_out:
             reason = (f"timed out after {self.config.agent.phase_timeout_s:g} s "
                       "(agent.phase_timeout_s)")

@@ -54,6 +54,20 @@ class TriageConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """What a run does when the account meets a usage limit: it waits, then resumes."""
+
+    resume_margin_s: float = 60
+    """Seconds after the reset time before the next attempt (the reset is not exact)."""
+    retry_interval_s: float = 300
+    """Where the agent names no reset time: the first wait; it doubles each time."""
+    retry_interval_max_s: float = 3600
+    """... up to this."""
+    max_wait_h: float = 12
+    """A reset further away than this stops the run (exit 4) instead of waiting."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -61,6 +75,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     guardrails: Guardrails = field(default_factory=Guardrails)
     triage: TriageConfig = field(default_factory=TriageConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     prompts: dict[str, str] = field(default_factory=dict)
     """Per-phase prompt templates from `[prompts]` (override the shipped ones)."""
     warnings: tuple[str, ...] = ()
@@ -80,6 +95,10 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
     "guardrails": {"max_size": (str, f"one of {', '.join(SIZES)}"),
                    "max_risk": (str, f"one of {', '.join(LEVELS)}")},
     "triage": {"max_concurrent": (int, "a whole number")},
+    "limits": {"resume_margin_s": (_NUMBER, "a number of seconds"),
+               "retry_interval_s": (_NUMBER, "a number of seconds"),
+               "retry_interval_max_s": (_NUMBER, "a number of seconds"),
+               "max_wait_h": (_NUMBER, "a number of hours")},
 }
 _CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS}
 
@@ -175,6 +194,7 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
         run=RunConfig(**values.get("run", {})),
         guardrails=Guardrails(**values.get("guardrails", {})),
         triage=TriageConfig(**values.get("triage", {})),
+        limits=LimitsConfig(**values.get("limits", {})),
         prompts=prompts,
         warnings=tuple(warnings),
     )
@@ -203,6 +223,12 @@ max_risk = "low"
 
 [triage]
 max_concurrent = 3
+
+[limits]                 # a usage limit pauses the whole run, then it resumes
+resume_margin_s = 60     # after the reset time the agent names
+retry_interval_s = 300   # no reset time named: wait this, doubling ...
+retry_interval_max_s = 3600  # ... up to this
+max_wait_h = 12          # a reset further away stops the run (exit 4)
 
 # [prompts]              # per-phase templates; also .orchestrator/prompts/<phase>.md
 # prd = "/changes:prd {item_id}"

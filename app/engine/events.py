@@ -97,6 +97,26 @@ class Notice(Event):
 
 
 @dataclass(frozen=True)
+class RunPaused(Event):
+    """The whole run waits: the account met a usage limit. No attempt starts until
+    `resumes_at`; then the same phase of the same item is attempted again."""
+
+    reason: str
+    """The agent's words (`You've hit your limit · resets 8:12pm (UTC)`)."""
+    resumes_at: float
+    """When the next attempt starts (epoch seconds): the reset plus the margin."""
+    item_id: str | None = None
+    phase: str | None = None
+    known_reset: bool = True
+    """False when the agent named no reset time: `resumes_at` is a guess to try again."""
+
+
+@dataclass(frozen=True)
+class RunResumed(Event):
+    """The pause for a usage limit is over; attempts start again."""
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     """The run ended; `reason` says why (`no more work`, `cap reached`, `stopped`, ...)."""
 

@@ -15,9 +15,13 @@ balance that is too low is not a limit: waiting does not help, adding credits do
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -195,3 +199,71 @@ def _message_text(message: object) -> str | None:
              if isinstance(block, dict) and block.get("type") == "text"]
     joined = " ".join(t for t in texts if isinstance(t, str))
     return joined or None
+
+
+# --- waiting for the reset --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pause:
+    """How long the run waits for a limit: until `resumes_at` (epoch seconds)."""
+
+    resumes_at: float
+    reason: str
+    """The agent's words about the limit."""
+    known_reset: bool
+    """False when no reset time was named and `resumes_at` is only a time to try again."""
+
+
+def plan_pause(limit: UsageLimit, *, now: float, margin_s: float, retry_interval_s: float,
+               retry_interval_max_s: float, streak: int) -> Pause:
+    """When to try again: the reset plus the margin, or (no reset named) an interval
+    that doubles with each limit in a row (`streak` counts from 1), capped."""
+    if limit.resets_at is not None:
+        return Pause(max(now, limit.resets_at + margin_s), limit.message, True)
+    interval = min(retry_interval_s * 2 ** max(0, streak - 1), retry_interval_max_s)
+    return Pause(now + interval, limit.message, False)
+
+
+def clock_time(at: float, now: float) -> str:
+    """`22:15 (in 1h02m)` in the machine's own time zone; a day name when not today."""
+    when = datetime.fromtimestamp(at).astimezone()
+    today = datetime.fromtimestamp(now).astimezone().date()
+    shown = when.strftime("%H:%M") if when.date() == today else when.strftime("%a %H:%M")
+    return f"{shown} (in {duration(at - now)})"
+
+
+def duration(seconds: float) -> str:
+    """`1h02m`, `4m05s`, `12s`."""
+    whole = max(0, int(seconds + 0.5))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def save_pause(path: Path, pause: Pause) -> None:
+    """Keep the pause in `.orchestrator/` so a run started again before the reset waits
+    too (written whole by rename: a crash leaves the old file or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"resumes_at": pause.resumes_at, "reason": pause.reason,
+                               "known_reset": pause.known_reset}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_pause(path: Path) -> Pause | None:
+    """The kept pause, or None (missing, torn or not ours to trust)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Pause(float(data["resumes_at"]), str(data["reason"]),
+                     bool(data.get("known_reset", True)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def clear_pause(path: Path) -> None:
+    """The limit is over: forget the kept pause."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

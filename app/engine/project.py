@@ -66,6 +66,11 @@ class Project:
         return self.state_dir / "run.lock"
 
     @property
+    def pause_path(self) -> Path:
+        """A usage limit's pause, kept so a run started again before the reset waits."""
+        return self.state_dir / "pause.json"
+
+    @property
     def run_state_path(self) -> Path:
         return self.state_dir / "run.json"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, NoReturn
@@ -30,7 +31,24 @@ from app.backlog.model import Item
 from app.engine import fence
 from app.engine.attempts import AttemptReport, AttemptRunner, preflight
 from app.engine.config import Config
-from app.engine.events import EventBus, ItemChanged, Notice, RunFinished, RunStarted
+from app.engine.events import (
+    EventBus,
+    ItemChanged,
+    Notice,
+    RunFinished,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+)
+from app.engine.limits import (
+    Pause,
+    UsageLimit,
+    clear_pause,
+    clock_time,
+    load_pause,
+    plan_pause,
+    save_pause,
+)
 from app.engine.project import Project
 from app.engine.results import AgentResult
 from app.engine.runlock import RunLock, clear_run_state, reap_orphan
@@ -125,6 +143,12 @@ class RunSkeleton(ABC):
         self.attempts = 0
         self.cost_usd = 0.0
         self.runner = AttemptRunner(project, self.config, bus, self._stop, self._kill_now)
+        self.wait_on_limit = True
+        """False (`--no-wait`): a usage limit ends the run (exit 4) instead of pausing it."""
+        self._resume_at: float | None = None
+        """While the account is limited: no attempt of any lane starts before this."""
+        self._limit_streak = 0
+        """Limits met in a row; the wait grows with it where no reset time is named."""
 
     # control (any thread) ----------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -150,6 +174,7 @@ class RunSkeleton(ABC):
                 finished = RunFinished(reason=failure, exit_code=exitcodes.EVERY_ITEM)
             else:
                 try:
+                    self._resume_kept_pause()
                     self._work()
                     end = RunEnd("no more work")
                 except RunEnd as raised:
@@ -194,8 +219,16 @@ class RunSkeleton(ABC):
         """
         retries = Retries(phase, self.config.run.max_retries, self.config.run.backoff_s)
         while True:
+            self._wait_while_paused()
             self._before_attempt()
             report = self._attempt(item, phase, retries.last_error)
+            if report.outcome == "limited" and report.limit is not None:
+                # The account's limit: not an attempt that counts, not a failure, not the
+                # item's. Every lane waits for the reset, then this very attempt repeats.
+                self._pause_for(report.limit, item.id, phase)
+                continue
+            with self._lock:
+                self._limit_streak = 0
             self._count(report)
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
@@ -223,6 +256,78 @@ class RunSkeleton(ABC):
     def _before_attempt(self) -> None:
         """Raise RunEnd when no further attempt may start."""
         self._check_stop()
+
+    # usage limits: the whole run waits --------------------------------------------------------
+    def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
+        """Pause every lane until the limit resets (plus the margin), then return; RunEnd
+        when the run must not wait (`--no-wait`, or a reset beyond `max_wait_h`)."""
+        cfg = self.config.limits
+        now = time.time()
+        with self._lock:
+            self._limit_streak += 1
+            pause = plan_pause(limit, now=now, margin_s=cfg.resume_margin_s,
+                               retry_interval_s=cfg.retry_interval_s,
+                               retry_interval_max_s=cfg.retry_interval_max_s,
+                               streak=self._limit_streak)
+        resets = (f"; it resets at {clock_time(limit.resets_at, now)}"
+                  if limit.resets_at is not None else "; no reset time was given")
+        if not self.wait_on_limit:
+            self._end_for_every_item(f"usage limit: {limit.message}{resets}; nothing was "
+                                     "blocked: run again once it has reset")
+        if pause.known_reset and pause.resumes_at - now > cfg.max_wait_h * 3600:
+            self._end_for_every_item(f"usage limit: {limit.message}{resets}, more than "
+                                     f"[limits] max_wait_h = {cfg.max_wait_h:g} h away; "
+                                     "nothing was blocked: run again once it has reset")
+        with self._lock:
+            later = self._resume_at is None or pause.resumes_at > self._resume_at
+            if later:
+                self._resume_at = pause.resumes_at
+        if later:  # the first lane to meet it speaks for all
+            save_pause(self.project.pause_path, pause)
+            self._announce(pause, item_id, phase)
+        self._wait_while_paused()
+
+    def _announce(self, pause: Pause, item_id: str | None, phase: str | None) -> None:
+        now = time.time()
+        self.bus.emit(RunPaused(reason=pause.reason, resumes_at=pause.resumes_at,
+                                item_id=item_id, phase=phase, known_reset=pause.known_reset))
+        guess = "" if pause.known_reset else " (no reset time was given: it tries again then)"
+        self.notice("warning", f"paused: usage limit, resumes at "
+                               f"{clock_time(pause.resumes_at, now)}{guess}: {pause.reason}")
+
+    def _resume_kept_pause(self) -> None:
+        """A run stopped while paused and started again before the reset waits too."""
+        pause = load_pause(self.project.pause_path)
+        if pause is None:
+            return
+        if pause.resumes_at <= time.time():
+            clear_pause(self.project.pause_path)
+            return
+        with self._lock:
+            self._resume_at = pause.resumes_at
+        self._announce(pause, None, None)
+        self._wait_while_paused()
+
+    def _wait_while_paused(self) -> None:
+        """Block while the run is paused for a limit (stop and pause still end it at once)."""
+        while True:
+            with self._lock:
+                at = self._resume_at
+            if at is None:
+                return
+            left = at - time.time()
+            if left > 0:
+                self._wake.wait(min(left, 1.0))
+                self._check_stop()
+                continue
+            with self._lock:
+                resumed = self._resume_at == at
+                if resumed:
+                    self._resume_at = None
+            if resumed:
+                clear_pause(self.project.pause_path)
+                self.bus.emit(RunResumed())
+                self.notice("info", "resumed after the usage limit")
 
     @abstractmethod
     def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:

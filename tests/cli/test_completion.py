@@ -61,7 +61,7 @@ def test_bash_completes_commands_options_choices_and_the_projects_ids(tmp_path: 
     project = tmp_path / "project"
     project.mkdir()
     (project / "BACKLOG.yaml").write_text(BACKLOG, encoding="utf-8")
-    assert complete_in_bash(project, "orchestrate", "s") == ["show", "status"]
+    assert complete_in_bash(project, "orchestrate", "s") == ["show", "status", "stop"]
     assert complete_in_bash(project, "orchestrate", "show", "") == [
         "WRK-001", "WRK-002", "WRK-003"]
     assert complete_in_bash(project, "orchestrate", "unblock", "") == ["WRK-002"]

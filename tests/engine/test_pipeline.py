@@ -116,7 +116,7 @@ def test_unusable_results_are_failed_attempts_with_a_reason(tmp_path: Path, mode
 
 @pytest.mark.parametrize(("mode", "words"), [
     ("not_logged_in", "Not logged in · Please run /login"),
-    ("rate_limited", "usage limit reached"),
+    ("rate_limited", "rate limit exceeded"),
     ("refuse_root", "root/sudo"),
 ])
 def test_a_failure_that_hits_every_item_stops_the_run_without_blocking(
