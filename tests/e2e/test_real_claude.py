@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,17 +156,16 @@ def usage_limited_run(root: Path, brain: Brain, *args: str
                       ) -> tuple[Project, subprocess.CompletedProcess[str]]:
     """`orchestrate run ARGS` logged in with a subscription whose agent meets `brain`:
     `lambda r: usage_limit(t)` for a limit that stays, `first(1, usage_limit(t),
-    phase_brain())` for one gone on the next attempt."""
+    phase_brain())` for one gone on the next attempt. A one-second resume margin."""
     project = claude_project(root)
+    with project.config_path.open("a", encoding="utf-8") as fh:
+        fh.write("\n[limits]\nresume_margin_s = 1\n")
     with serve(brain) as api:
         return project, run(project, api, *args, subscription=True)
 
 
-def test_a_usage_limit_reaches_the_log_and_stops_the_run(tmp_path: Path) -> None:
-    resets_at = int(time.time()) + 2 * 3600
-    project, done = usage_limited_run(tmp_path / "p", lambda request: usage_limit(resets_at))
-
-    # The CLI's own lines, whole, in the attempt's log.
+def assert_the_clis_limit_lines(project: Project, resets_at: int) -> None:
+    """The CLI's own lines, whole, in the first prd attempt's log."""
     events = log_events(project, "prd")
     [limit] = [e for e in events if e["type"] == "rate_limit_event"]
     assert limit["rate_limit_info"]["status"] == "rejected"
@@ -177,22 +178,37 @@ def test_a_usage_limit_reaches_the_log_and_stops_the_run(tmp_path: Path) -> None
         "result", True, 429)
     assert result["result"].startswith("You've hit your limit · resets ")
 
-    # What orchestrate makes of it. Meant (attempts.global_failure): stop the run at once
-    # with exit 4 and the CLI's words, blocking no item; issue 12 turns it into pause and
-    # resume. Today the CLI's words slip past global_failure's pattern (`usage limit`,
-    # `limit reached`, ... but not "You've hit your limit"): a failed attempt, retried,
-    # then the item is blocked and the run ends with 0.
+
+def test_a_real_usage_limit_pauses_the_run_until_the_reset_then_resumes(
+        tmp_path: Path) -> None:
+    resets_at = int(time.time()) + 4
+    project, done = usage_limited_run(tmp_path / "p",
+                                      first(1, usage_limit(resets_at), phase_brain()),
+                                      "--cap", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_the_clis_limit_lines(project, resets_at)
+    entries = worklog_entries(project)
+    assert [(e["phase"], e["outcome"]) for e in entries] == [
+        ("prd", "limited"), ("prd", "complete"), ("research", "complete")]
+    # The repeat started after the reset plus the one-second margin, and soon after it.
+    repeat = datetime.fromisoformat(entries[1]["start"].replace("Z", "+00:00")).timestamp()
+    assert resets_at + 1 - 1 <= repeat <= resets_at + 1 + 3  # start is kept to the second
+    assert "paused: usage limit, resumes at" in done.stdout
     item = project.store().load().get("WRK-001")
-    outcomes = [e["outcome"] for e in worklog_entries(project)]
-    if done.returncode != 4:
-        assert (done.returncode, outcomes, item.status) == (0, ["failed", "failed"], "blocked")
-        assert "You've hit your limit" in (item.blocked_reason or "")
-        pytest.xfail("orchestrate does not recognise Claude Code 2.1.197's usage limit "
-                     "(rate_limit_event rejected, \"You've hit your limit · resets ...\"): "
-                     "it retried, blocked the item and exited 0 instead of exit 4")
-    assert "You've hit your limit" in done.stderr, done.stderr
+    assert item.status == "in_progress" and item.blocked_reason is None
+
+
+def test_no_wait_stops_at_a_real_usage_limit_saying_when_it_resets(tmp_path: Path) -> None:
+    resets_at = int(time.time()) + 2 * 3600
+    project, done = usage_limited_run(tmp_path / "p", lambda request: usage_limit(resets_at),
+                                      "--no-wait")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert_the_clis_limit_lines(project, resets_at)
+    assert "You've hit your limit" in done.stderr
+    assert re.search(r"it resets at .* \(in (1h59m|2h00m)\)", done.stderr), done.stderr
+    item = project.store().load().get("WRK-001")
     assert item.status != "blocked"
-    assert outcomes == ["failed"]
+    assert [e["outcome"] for e in worklog_entries(project)] == ["limited"]
 
 
 @pytest.mark.parametrize(("flags", "brain", "subtype"), [
