@@ -114,7 +114,7 @@ KEYS: tuple[Key, ...] = (
                  "board: follow the log", "board.follow")),
     # Textual's own binding (App.COMMAND_PALETTE_BINDING); the palette cannot list itself.
     _key("ctrl+p", "commands; go to an item by id/title"),
-    _key("?", "this help",
+    _key("?", "every key, with what it does",
          Command("question_mark", "help", "Help", "Every key of the board", "board: help",
                  "board.help", scope="app", key_display="?")),
     _key("q", "quit (asks while a run is live)",
