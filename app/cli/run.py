@@ -44,7 +44,7 @@ from app.engine.pipeline import Pipeline
 from app.engine.project import Project
 from app.engine.triage import Triage
 
-SHOWN_KINDS = ("text", "tool", "error", "result", "stderr")
+SHOWN_KINDS = ("text", "tool", "error", "result", "stderr", "retry")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
 STOPPED = (exitcodes.ERROR, exitcodes.EVERY_ITEM)
 """Codes of a run that stopped on an error: its reason goes to stderr in every mode."""

@@ -89,8 +89,7 @@ class ProcessOutcome:
         """The agent's own error: the text of an is_error result event."""
         ev = self.final_event
         if ev and ev.get("is_error"):
-            text = ev.get("result") or ev.get("error") or ev.get("subtype")
-            return str(text).strip() if text else "the agent reported an error"
+            return streamjson.error_words(ev).strip() or "the agent reported an error"
         return None
 
     @property
@@ -364,16 +363,18 @@ class AgentProcess:
                 break
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(text.encode("utf-8") + b"\n")
-            line = streamjson.describe(text)
-            if line.kind in ("result", "error"):
+            lines = streamjson.describe_lines(text)
+            kinds = {line.kind for line in lines}
+            if kinds & {"result", "error"}:
                 event = streamjson.result_event(text)
                 if event is not None:
                     out.final_event = event
-            if line.kind in ("result", "error") or '"rate_limit' in text:
+            if kinds & {"result", "error"} or '"rate_limit' in text:
                 self._feed_limits(text)
             out.lines += 1
-            out.last_line = line
-            self._batcher.add(line)
+            for line in lines:
+                out.last_line = line
+                self._batcher.add(line)
 
     def _feed_limits(self, text: str) -> None:
         try:

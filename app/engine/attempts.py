@@ -44,6 +44,7 @@ _ROOT = re.compile(r"cannot be used with root/sudo", re.I)
 _BAD_ARGS = re.compile(r"requires --verbose|error: unknown option|error: missing required "
                        r"argument|error: option '.*' argument missing", re.I)
 _CREDIT = re.compile(r"credit balance is too low", re.I)
+_NO_API = re.compile(r"unable to connect to api", re.I)
 _LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests", re.I)
 """Another agent's words for a limit with no structure to read: the run stops (exit 4).
 Claude Code's own limits are recognised by limits.LimitDetector and pause the run."""
@@ -85,6 +86,10 @@ def global_failure(out: ProcessOutcome) -> str | None:
                     out.error_text or "")
         return (f"the agent rejected its command line ({said.strip()}): fix agent.command "
                 "in orchestrate.toml")
+    if _NO_API.search(blob):
+        said = out.error_text or "Unable to connect to API"
+        return (f"the agent cannot reach the API ({said}): check the network, a proxy or "
+                "ANTHROPIC_BASE_URL, then run again")
     if _CREDIT.search(blob):
         return ("the account's credit balance is too low: add credits (or log in with a "
                 "subscription), then run again; waiting will not help")

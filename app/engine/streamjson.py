@@ -1,8 +1,15 @@
 """Classify one line of `claude --output-format stream-json --verbose` for display.
 
-Every line an agent prints becomes an AgentLine with a kind and a one-line
-rendering. Anything that is not a JSON object (a stack trace, a progress bar,
-binary noise) is kept as `raw` text: classification never raises.
+Every line an agent prints becomes AgentLines, each with a kind and a one-line
+rendering: one per content block of a message (a message may carry several), none
+for a `stream_event` (from `--include-partial-messages`: the whole message it builds
+follows as its own line). Anything that is not a JSON object (a stack trace, a
+progress bar, binary noise) is kept as `raw` text: classification never raises.
+
+Kinds: `text` (the agent's words), `thinking`, `prompt` (a prompt the agent was given:
+a subagent's task, a compaction summary), `tool`, `tool_result`, `error`, `retry` (the
+CLI retrying the API), `result`, `system`, `stderr`, `raw`. A subagent's lines start
+with `↳ `. Readers show `thinking` and `prompt` dimmed: they are not the agent's words.
 """
 
 from __future__ import annotations
@@ -51,73 +58,117 @@ board classifies every line an agent prints, at 100,000 lines a second."""
 
 
 def describe(line: str) -> AgentLine:
-    """Classify one stdout line; never raises."""
+    """One stdout line as one AgentLine (the first of `describe_lines`); never raises."""
+    lines = describe_lines(line)
+    return lines[0] if lines else AgentLine("system", "(partial message)", line.rstrip("\r\n"))
+
+
+def describe_lines(line: str) -> tuple[AgentLine, ...]:
+    """Classify one stdout line into the lines a reader shows; never raises."""
     raw = line.rstrip("\r\n")
     stripped = raw.strip()
     if not stripped.startswith("{"):
-        return AgentLine("raw", one_line(raw), raw)
+        return (AgentLine("raw", one_line(raw), raw),)
     try:
         data, end = _scan_json(stripped)
     except (ValueError, RecursionError):
-        return AgentLine("raw", one_line(raw), raw)
+        return (AgentLine("raw", one_line(raw), raw),)
     if end != len(stripped) or not isinstance(data, dict):  # `{...} trailing words`
-        return AgentLine("raw", one_line(raw), raw)
+        return (AgentLine("raw", one_line(raw), raw),)
     try:
         return _describe_event(data, raw)
     except Exception:  # a shape we did not foresee: show it, never crash
-        return AgentLine("raw", one_line(raw), raw)
+        return (AgentLine("raw", one_line(raw), raw),)
 
 
-def _describe_event(data: dict[str, Any], raw: str) -> AgentLine:
+def error_words(data: dict[str, Any]) -> str:
+    """An error result's own words: its `errors` ("Reached maximum number of turns (2)"),
+    else its `result` text, else its subtype."""
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        said = "; ".join(str(e) for e in errors if e)
+        if said:
+            return said
+    return str(data.get("result") or data.get("subtype") or "the agent reported an error")
+
+
+def _retry(data: dict[str, Any]) -> str:
+    """`API retry 7/10 in 36 s (529 overloaded)`."""
+    attempt, most = data.get("attempt"), data.get("max_retries")
+    count = f" {attempt}/{most}" if attempt is not None and most is not None else ""
+    delay = data.get("retry_delay_ms")
+    wait = f" in {float(delay) / 1000:.0f} s" if isinstance(delay, (int, float)) else ""
+    status, error = data.get("error_status"), data.get("error")
+    if error == "unknown" and status is None:
+        error = "no answer from the API"
+    why = " ".join(str(x) for x in (status, error) if x)
+    return f"API retry{count}{wait}" + (f" ({why})" if why else "")
+
+
+def _describe_event(data: dict[str, Any], raw: str) -> tuple[AgentLine, ...]:
     kind = data.get("type")
+    if kind == "stream_event":
+        return ()
     if kind == "system":
-        if data.get("subtype") == "init":
+        subtype = data.get("subtype")
+        if subtype == "init":
             model = data.get("model", "?")
             version = data.get("claude_code_version", "")
             text = f"session started: model {model}" + (f", claude {version}" if version else "")
-            return AgentLine("system", text, raw)
-        return AgentLine("system", one_line(f"system: {data.get('subtype', '')}"), raw)
+            return (AgentLine("system", text, raw),)
+        if subtype == "api_retry":
+            return (AgentLine("retry", _retry(data), raw),)
+        return (AgentLine("system", one_line(f"system: {subtype or ''}"), raw),)
     if kind == "result":
         if data.get("is_error"):
-            return AgentLine("error", one_line(f"error: {data.get('result') or 'agent failed'}"),
-                             raw)
+            return (AgentLine("error", one_line(f"error: {error_words(data)}"), raw),)
         bits = [f"finished: {data.get('subtype', 'done')}"]
         if isinstance(data.get("num_turns"), int):
             bits.append(f"{data['num_turns']} turns")
         if isinstance(data.get("total_cost_usd"), (int, float)):
             bits.append(f"${data['total_cost_usd']:.4f}")
-        return AgentLine("result", ", ".join(bits), raw)
+        return (AgentLine("result", ", ".join(bits), raw),)
     if kind in ("assistant", "user"):
-        message = data.get("message") or {}
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        if not isinstance(content, list):
-            return AgentLine("raw", one_line(raw), raw)
-        texts: list[str] = []
-        for block in content:
-            if not isinstance(block, dict):
-                continue
-            btype = block.get("type")
-            if btype == "tool_use":
-                name = str(block.get("name", "tool"))
-                arg = _tool_arg(name, block.get("input"))
-                return AgentLine("tool", one_line(f"{name} {arg}".rstrip()), raw)
-            if btype == "tool_result":
-                text = _result_text(block.get("content"))
-                if block.get("is_error"):
-                    return AgentLine("error", one_line(f"tool error: {text}"), raw)
-                return AgentLine("tool_result", one_line(text) or "(tool result)", raw)
-            if btype == "text" and block.get("text"):
-                texts.append(str(block["text"]))
-            if btype == "thinking" and block.get("thinking"):
-                texts.append(str(block["thinking"]))
-        if data.get("error") and texts:
-            return AgentLine("error", one_line(" ".join(texts)), raw)
-        if texts:
-            return AgentLine("text", one_line(" ".join(texts)), raw)
-        return AgentLine("system", f"({kind} message)", raw)
-    return AgentLine("system", one_line(f"{kind or 'event'}"), raw)
+        return _message(data, kind, raw)
+    return (AgentLine("system", one_line(f"{kind or 'event'}"), raw),)
+
+
+def _message(data: dict[str, Any], kind: str, raw: str) -> tuple[AgentLine, ...]:
+    """One line per content block of an assistant or user message."""
+    message = data.get("message") or {}
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    if not isinstance(content, list):
+        return (AgentLine("raw", one_line(raw), raw),)
+    lead = "↳ " if data.get("parent_tool_use_id") else ""  # a subagent's
+    lines: list[AgentLine] = []
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        btype = block.get("type")
+        if btype == "tool_use":
+            name = str(block.get("name", "tool"))
+            arg = _tool_arg(name, block.get("input"))
+            lines.append(AgentLine("tool", one_line(f"{lead}{name} {arg}".rstrip()), raw))
+        elif btype == "tool_result":
+            text = _result_text(block.get("content"))
+            if block.get("is_error"):
+                lines.append(AgentLine("error", one_line(f"{lead}tool error: {text}"), raw))
+            else:
+                lines.append(AgentLine("tool_result",
+                                       one_line(f"{lead}{text}") or "(tool result)", raw))
+        elif btype == "thinking" and block.get("thinking"):
+            lines.append(AgentLine("thinking", one_line(f"{lead}{block['thinking']}"), raw))
+        elif btype == "text" and block.get("text"):
+            text = str(block["text"])
+            if data.get("error"):
+                lines.append(AgentLine("error", one_line(f"{lead}{text}"), raw))
+            elif kind == "user":  # words given to the agent, not the agent's own
+                lines.append(AgentLine("prompt", one_line(f"{lead}prompt: {text}"), raw))
+            else:
+                lines.append(AgentLine("text", one_line(f"{lead}{text}"), raw))
+    return tuple(lines) or (AgentLine("system", f"({kind} message)", raw),)
 
 
 def result_event(line: str) -> dict[str, Any] | None:

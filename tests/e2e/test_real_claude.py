@@ -40,6 +40,7 @@ from fake_messages_api import (
 
 from app.backlog.model import PHASES
 from app.engine.project import Project
+from app.engine.streamjson import describe_lines
 
 REPO = Path(__file__).resolve().parents[2]
 PINNED = "2.1.197"
@@ -225,11 +226,11 @@ def test_a_cli_limit_fails_the_attempt_with_its_reason(tmp_path: Path, flags: tu
     assert (result["type"], result["subtype"], result["is_error"]) == ("result", subtype, True)
 
     # The CLI says why in `errors` ("Reached maximum number of turns (2)", "Reached
-    # maximum budget ($0.5)"); orchestrate records the subtype, as error_text reads it.
+    # maximum budget ($0.5)"): those words are the attempt's reason, not the subtype.
     assert result["errors"] and "maximum" in result["errors"][0]
     [entry] = worklog_entries(project)
     assert entry["outcome"] == "failed"
-    assert entry["reason"] == f"the agent wrote no result file: {subtype}"
+    assert entry["reason"] == f"the agent wrote no result file: {result['errors'][0]}"
     assert entry["exit_code"] == 1
     assert entry["cost_usd"] == result["total_cost_usd"]
     assert entry["num_turns"] == result["num_turns"]
@@ -252,3 +253,8 @@ def test_api_retries_of_the_cli_reach_the_log(tmp_path: Path) -> None:
     assert all(e["retry_delay_ms"] > 0 and e["max_retries"] == 10 for e in retries)
     assert [e["outcome"] for e in worklog_entries(project)] == ["complete"]
     assert [log.status for log in api.log if log.agent][:3] == [529, 529, 200]
+    # Read as a person would say it, in the log pane and the CLI.
+    shown = (project.logs_dir / "WRK-001_prd_1.log").read_text(encoding="utf-8").splitlines()
+    said = [s.text for line in shown for s in describe_lines(line) if s.kind == "retry"]
+    assert [s.split(" in ")[0] for s in said] == ["API retry 1/10", "API retry 2/10"]
+    assert all(s.endswith("(529 overloaded)") for s in said)

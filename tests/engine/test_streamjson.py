@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.streamjson import describe
+from app.engine.events import AgentLine
+from app.engine.streamjson import describe, describe_lines
 
-SAMPLE = Path("/work/shared/samples/claude-2.1.197-stream-json-not-logged-in.jsonl")
+SAMPLE = (Path(__file__).resolve().parents[3] / "shared" / "samples"
+          / "claude-2.1.197-stream-json-not-logged-in.jsonl")
 
 
 def _assistant(*blocks: dict) -> str:
@@ -87,3 +89,57 @@ def test_result_event_finds_only_the_final_result() -> None:
     assert result_event(final) == json.loads(final)
     assert result_event(_assistant({"type": "text", "text": '"result"'})) is None
     assert result_event('{"result": broken') is None
+
+
+# --- what Claude Code 2.1.197 really prints (../shared/samples/claude-2.1.197) --------------
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "claude-2.1.197"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(),
+                                   reason=f"the real CLI's samples are not at {SAMPLES}")
+
+
+def sample_lines(name: str) -> list[AgentLine]:
+    text = (SAMPLES / f"{name}.jsonl").read_text(encoding="utf-8")
+    return [shown for line in text.splitlines() for shown in describe_lines(line)]
+
+
+@needs_samples
+def test_an_error_result_says_the_clis_own_words_from_its_errors_list() -> None:
+    assert sample_lines("max-turns")[-1] == AgentLine(
+        "error", "error: Reached maximum number of turns (2)",
+        (SAMPLES / "max-turns.jsonl").read_text().splitlines()[-1])
+    assert sample_lines("max-budget")[-1].text == "error: Reached maximum budget ($0.5)"
+
+
+@needs_samples
+def test_api_retries_read_as_a_person_would_say_them() -> None:
+    retries = [line.text for line in sample_lines("no-network-api-retry")
+               if line.kind == "retry"]
+    assert len(retries) == 10
+    assert retries[0] == "API retry 1/10 in 1 s (no answer from the API)"
+    assert retries[6] == "API retry 7/10 in 38 s (no answer from the API)"
+    retry_529 = json.dumps({"type": "system", "subtype": "api_retry", "attempt": 7,
+                            "max_retries": 10, "retry_delay_ms": 36000, "error_status": 529,
+                            "error": "overloaded"})
+    assert describe(retry_529).text == "API retry 7/10 in 36 s (529 overloaded)"
+
+
+@needs_samples
+def test_thinking_and_prompts_are_told_apart_from_the_agents_words() -> None:
+    kinds = [(line.kind, line.text) for line in sample_lines("tools-thinking-errors")]
+    assert ("thinking", "The user wants a listing. I'll run ls first.") in kinds
+    assert ("text", "I'll look at the project first.") in kinds
+    sub = sample_lines("subagent")
+    assert ("prompt", "↳ prompt: SUBAGENT-PROMPT say hi") in [(s.kind, s.text) for s in sub]
+    assert [s.text for s in sub if s.kind == "tool" and s.text.startswith("↳ ")]
+
+
+def test_each_content_block_gets_its_line_and_partial_messages_none() -> None:
+    message = json.dumps({"type": "assistant", "message": {"content": [
+        {"type": "thinking", "thinking": "first think"},
+        {"type": "text", "text": "then say"},
+        {"type": "tool_use", "name": "Bash", "input": {"command": "ls"}}]}})
+    assert [(s.kind, s.text) for s in describe_lines(message)] == [
+        ("thinking", "first think"), ("text", "then say"), ("tool", "Bash ls")]
+    partial = json.dumps({"type": "stream_event", "event": {
+        "type": "content_block_delta", "delta": {"type": "text_delta", "text": "th"}}})
+    assert describe_lines(partial) == ()
