@@ -43,14 +43,19 @@ def cache_dir() -> Path | None:
     return Path(base) / "orchestrate" / "backlogs"
 
 
-def _code_fingerprint() -> bytes:
-    """A hash of the modules that turn bytes into a snapshot (read once per process)."""
-    if not _code_hash:
-        from app.backlog import model, store, validate, yamldoc
+READER_SOURCES = ("model.py", "store.py", "validate.py", "yamldoc.py", "yamlvalues.py",
+                  "roundtrip.py")
+"""The modules (in app/backlog/) that turn bytes into a snapshot, or write the bytes a
+snapshot is kept for: a change to any of them means no kept snapshot is trusted."""
 
+
+def _code_fingerprint() -> bytes:
+    """A hash of the reader's source (read once per process; read as files, not imported:
+    roundtrip.py would load ruamel.yaml)."""
+    if not _code_hash:
         digest = hashlib.blake2b(str(FORMAT).encode(), digest_size=16)
-        for module in (model, store, validate, yamldoc):
-            digest.update(Path(module.__file__ or "").read_bytes())
+        for name in READER_SOURCES:
+            digest.update((Path(__file__).parent / name).read_bytes())
         _code_hash.append(digest.digest())
     return _code_hash[0]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.backlog import cache as backlog_cache
 from app.backlog import yamldoc
@@ -47,6 +47,30 @@ class _Parsed:
     backlog: Backlog
     bom: bool = False
     """The file starts with a UTF-8 byte order mark (kept on write)."""
+
+
+class DocumentEditor(Protocol):
+    """What a transaction asks of a writer: the changes it means, then the new text."""
+
+    def change_item(self, item_id: str, values: dict[str, Any]) -> None:
+        """Set keys of an existing item (a key it lacks is added after its last one)."""
+
+    def delete_item(self, item_id: str) -> None:
+        """Remove an existing item."""
+
+    def add_items(self, items: list[dict[str, Any]]) -> None:
+        """Append new items, each as its keys in the order to write them."""
+
+    def has_top(self, key: str) -> bool:
+        """Whether the top-level mapping has `key`."""
+
+    def set_top(self, key: str, value: Any, *, before: str | None = None,
+                after: tuple[str, ...] = ()) -> None:
+        """Set a top-level key; a new one goes on the line before `before`, or after the
+        first of `after` that exists, or first."""
+
+    def text(self) -> str:
+        """The document's new text."""
 
 
 class BacklogStore:
@@ -173,14 +197,21 @@ class BacklogStore:
             yield tx
             if not tx.dirty:
                 return
-            text = tx.render()
-            data = (("\ufeff" if parsed.bom else "") + text).encode("utf-8")
             try:
-                new = self._parse(data)
-            except BacklogError as exc:  # a bug of ours: never write it
-                raise OrchestrateError(f"internal error, {self.path.name} left unchanged: "
-                                       f"{exc}") from None
-            tx.verify(new.backlog)
+                text = tx.render()
+            except yamldoc.DocError as exc:  # the round-trip writer could not load it
+                raise BacklogError(f"{self.path.name}:{exc.line}:{exc.column}: "
+                                   f"{exc.message}") from None
+            data = (("\ufeff" if parsed.bom else "") + text).encode("utf-8")
+            if parsed.doc.roundtrip:
+                new = self._check_roundtrip(data, tx, parsed.doc)
+            else:
+                try:
+                    new = self._parse(data)
+                except BacklogError as exc:  # a bug of ours: never write it
+                    raise OrchestrateError(f"internal error, {self.path.name} left unchanged: "
+                                           f"{exc}") from None
+                tx.verify(new.backlog)
             try:
                 atomic_write(self.path, data)
             except OSError as exc:
@@ -189,6 +220,26 @@ class BacklogStore:
             self._parsed = new
             tx.result = new.backlog
             backlog_cache.write(self.path, data, new.backlog)  # for the next reader
+
+    def _check_roundtrip(self, data: bytes, tx: Transaction, old: yamldoc.Document) -> _Parsed:
+        """Parse and check what ruamel.yaml wrote. What it cannot write back (values shared
+        in ways a change cannot keep apart, or a case ruamel gets wrong) is refused with
+        the reason, and the file stays as it was."""
+        why = (f"{self.path.name} left unchanged: its anchors, aliases or merge keys "
+               f"({old.roundtrip}) are written through ruamel.yaml, and")
+        try:
+            new = self._parse(data)
+        except BacklogError as exc:
+            raise OrchestrateError(f"{why} what it wrote does not read back ({exc})") from None
+        try:
+            tx.verify(new.backlog)
+        except OrchestrateError:
+            raise OrchestrateError(f"{why} this change would also change another item that "
+                                   "shares a value with it; write that value out") from None
+        if _shared(old) != _shared(new.doc):
+            raise OrchestrateError(f"{why} this change would also change a top-level value "
+                                   "that shares it; write that value out") from None
+        return new
 
     # conveniences ------------------------------------------------------------------------------
     def update(self, item_id: str, **changes: Any) -> Item:
@@ -300,7 +351,13 @@ class Transaction:
     def render(self) -> str:
         """The new file text, from the writer that suits the document: splices of the old
         text (yamldoc.Editor), or ruamel.yaml's round trip for what splices cannot edit."""
-        editor = yamldoc.Editor(self.doc)
+        editor: DocumentEditor
+        if self.doc.roundtrip:
+            from app.backlog import roundtrip  # ruamel.yaml: imported only for such a file
+
+            editor = roundtrip.Editor(self.doc)
+        else:
+            editor = yamldoc.Editor(self.doc)
         for item_id, changes in self._changed.items():
             if item_id not in self._added:  # a new item is written whole below
                 editor.change_item(item_id, {key: self._value(item_id, key) for key in changes})
@@ -330,6 +387,13 @@ class Transaction:
                     "BACKLOG.yaml left unchanged")
         if len(written.items) != len(self._order):
             raise OrchestrateError("internal error: item count mismatch; BACKLOG.yaml unchanged")
+
+
+def _shared(doc: yamldoc.Document) -> str:
+    """The top-level values other than the ones a transaction writes, for comparison (repr:
+    a NaN equals itself)."""
+    return repr({k: v for k, v in doc.root.values().items()
+                 if k not in ("items", "next_id", "schema_version")})
 
 
 def item_values(item: Item, new: bool = False) -> dict[str, Any]:

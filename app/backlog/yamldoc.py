@@ -8,14 +8,20 @@ title `no` stays a string), and a change is a splice of the changed value's
 characters. Everything a person wrote elsewhere (comments, quoting, key
 order, unknown keys) stays byte-identical by construction. Every splice of
 the file is made here; a transaction only says what it means (app/backlog/store.py).
+
+Aliases read as their anchor's value and merge keys (`<<: *base`) fill in what a mapping
+lacks. Splices cannot edit such text safely (an anchor removed under its aliases, a merged
+value changed for every item), so `Document.roundtrip` says why, and the store writes it
+through ruamel.yaml instead (app/backlog/roundtrip.py).
 """
 
 from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
@@ -93,11 +99,14 @@ def _err(mark: Any, message: str) -> DocError:
     return DocError(mark.line + 1, mark.column + 1, message)
 
 
-_ScalarEvent = yaml.ScalarEvent
-_MappingStart = yaml.MappingStartEvent
-_MappingEnd = yaml.MappingEndEvent
-_SequenceStart = yaml.SequenceStartEvent
-_SequenceEnd = yaml.SequenceEndEvent
+# Typed Any so `type(ev) is ...` does not narrow: the stubs make every mark Optional, but
+# libyaml's events always carry them.
+_ScalarEvent: Any = yaml.ScalarEvent
+_MappingStart: Any = yaml.MappingStartEvent
+_MappingEnd: Any = yaml.MappingEndEvent
+_SequenceStart: Any = yaml.SequenceStartEvent
+_SequenceEnd: Any = yaml.SequenceEndEvent
+_Alias: Any = yaml.AliasEvent
 
 
 def _scalar_value(ev: Any) -> tuple[Any, str]:
@@ -139,7 +148,7 @@ class _Indexer:
     def __init__(self, text: str) -> None:
         self.loader = _Loader(text)
         # libyaml's own get_event, called directly: no generator or check_event per event.
-        self.next = self.loader.get_event
+        self.next: Callable[[], Any] = self.loader.get_event
 
     def node(self, ev: Any) -> _Node:
         cls = type(ev)
@@ -149,9 +158,7 @@ class _Indexer:
             return self.sequence(ev)
         if cls is _MappingStart:
             return self.mapping(ev)
-        if isinstance(ev, yaml.AliasEvent):
-            raise _err(ev.start_mark, f"aliases (*{ev.anchor}) are not supported here; "
-                                      "write the value out")
+        # An alias needs a `*` in the text: parse() then uses _CarefulIndexer.
         raise _err(ev.start_mark, f"unexpected {type(ev).__name__}")
 
     def scalar(self, ev: Any) -> _Node:
@@ -207,6 +214,99 @@ class _Indexer:
                      else "block", m.line, m.column, index=index)
 
 
+# Tags the reader resolves itself; any other (`!custom`, `!!binary`) sends writes to ruamel.
+_CORE_TAGS = frozenset({None, "!"} | {f"{p}{t}" for p in ("tag:yaml.org,2002:", "!!")
+                                     for t in ("str", "int", "float", "bool", "null", "map",
+                                               "seq")})
+
+
+class _CarefulIndexer(_Indexer):
+    """The indexer for text that may hold anchors with aliases, merge keys or tags.
+
+    An alias reads as its anchor's node (its entry points at the anchored text, so a title
+    reads as written); `<<: *base` fills in the keys a mapping does not have itself, the
+    entries keeping the base's positions for messages. Whatever a splice could not edit
+    safely is noted in `roundtrip`: the store then writes through ruamel.yaml instead.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.anchors: dict[str, _Node] = {}
+        self.roundtrip: str | None = None
+
+    def note(self, mark: Any, what: str) -> None:
+        """Remember the first thing that needs the round-trip writer."""
+        if self.roundtrip is None:
+            self.roundtrip = f"{what} at line {mark.line + 1}"
+
+    def node(self, ev: Any) -> _Node:
+        if type(ev) is _Alias:
+            target = self.anchors.get(ev.anchor)
+            if target is None:
+                raise _err(ev.start_mark, f"the alias *{ev.anchor} names no anchor before it "
+                                          f"(`&{ev.anchor}` on a value above)")
+            self.note(ev.start_mark, f"an alias (*{ev.anchor})")
+            return target
+        if ev.tag not in _CORE_TAGS:
+            self.note(ev.start_mark, f"a tag ({ev.tag})")
+        node = super().node(ev)
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = node
+        return node
+
+    def mapping(self, ev: Any) -> _Node:
+        m = ev.start_mark
+        index = MapIndex(m.index, m.index, bool(ev.flow_style), m.line + 1, m.column + 1)
+        entries = index.entries
+        merged: list[MapIndex] | None = None
+        content_end = m.index
+        while True:
+            key_ev = self.next()
+            if type(key_ev) is _MappingEnd:
+                break
+            if type(key_ev) is not _ScalarEvent:
+                raise _err(key_ev.start_mark, "only plain keys are supported here")
+            key = key_ev.value
+            key_mark = key_ev.start_mark
+            if key in entries or (key == "<<" and merged is not None):
+                raise _err(key_mark, f"duplicate key {key!r}")
+            val_ev = self.next()
+            if (type(val_ev) is _ScalarEvent and val_ev.anchor is None and val_ev.tag is None
+                    and key != "<<"):  # the common case, as in _Indexer.mapping
+                value, kind = _scalar_value(val_ev)
+                start, content_end = val_ev.start_mark.index, val_ev.end_mark.index
+                entries[key] = Entry(key, key_mark.index, key_ev.end_mark.index, start,
+                                     content_end, kind, value, key_mark.line + 1,
+                                     key_mark.column + 1, None)
+                continue
+            val = self.node(val_ev)
+            content_end = val.content_end
+            if key == "<<" and not key_ev.style and key_ev.tag is None:
+                merged = _merge_sources(val, key_mark)
+                self.note(key_mark, "a merge key (<<)")
+                continue
+            sub = val if (val.index is not None or val.children is not None) else None
+            entries[key] = Entry(key, key_mark.index, key_ev.end_mark.index, val.start,
+                                 val.content_end, val.kind, val.value, key_mark.line + 1,
+                                 key_mark.column + 1, sub)
+        for source in merged or ():  # the mapping's own keys win, then the first source
+            for key, entry in source.entries.items():
+                entries.setdefault(key, entry)
+        index.content_end = key_ev.end_mark.index if index.flow else content_end
+        return _Node(index.values(), m.index, index.content_end, "flow" if index.flow
+                     else "block", m.line, m.column, index=index)
+
+
+def _merge_sources(val: _Node, mark: Any) -> list[MapIndex]:
+    """The mappings a merge key's value names: one mapping, or a list of them."""
+    if val.index is not None:
+        return [val.index]
+    sources = [child.index for child in val.children or () if child.index is not None]
+    if val.children is None or len(sources) != len(val.children):
+        raise _err(mark, "a merge key (<<) takes a mapping, an alias of one, or a list of them")
+    return sources
+
+
 @dataclass
 class Document:
     """The parsed text: top-level mapping and the index of each item mapping."""
@@ -215,6 +315,9 @@ class Document:
     root: MapIndex
     items: list[MapIndex]
     """One per entry of `items`, in order (None entries are rejected by validation)."""
+    roundtrip: str | None = None
+    """Why splices cannot edit this text (an alias, a merge key, a tag of its own, and
+    where), so writes go through ruamel.yaml's round trip; None for most files."""
 
 
 def parse(text: str) -> Document:
@@ -252,7 +355,10 @@ def _parse(text: str) -> Document:
 
 
 def _parse_events(text: str) -> Document:
-    ix = _Indexer(text)
+    # Aliases, merge keys and tags cannot be written without these characters: most files
+    # take the plain indexer, whose loop has no checks for them.
+    careful = "*" in text or "<<" in text or "!" in text
+    ix = _CarefulIndexer(text) if careful else _Indexer(text)
     ix.next()  # StreamStart
     ev = ix.next()
     if isinstance(ev, yaml.StreamEndEvent):
@@ -275,7 +381,8 @@ def _parse_events(text: str) -> Document:
                 raise DocError(child.line + 1, child.column + 1,
                                "each entry of items must be a mapping (id, title, status, ...)")
             items.append(child.index)
-    return Document(text, root, items)
+    return Document(text, root, items,
+                    ix.roundtrip if isinstance(ix, _CarefulIndexer) else None)
 
 
 # --- splicing -----------------------------------------------------------------------
@@ -384,33 +491,10 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 
 
 # --- the editor ------------------------------------------------------------------------------
-class DocumentEditor(Protocol):
-    """What a transaction asks of a writer: the changes it means, then the new text."""
-
-    def change_item(self, item_id: str, values: dict[str, Any]) -> None:
-        """Set keys of an existing item (a key it lacks is added after its last one)."""
-
-    def delete_item(self, item_id: str) -> None:
-        """Remove an existing item."""
-
-    def add_items(self, items: list[dict[str, Any]]) -> None:
-        """Append new items, each as its keys in the order to write them."""
-
-    def has_top(self, key: str) -> bool:
-        """Whether the top-level mapping has `key`."""
-
-    def set_top(self, key: str, value: Any, *, before: str | None = None,
-                after: tuple[str, ...] = ()) -> None:
-        """Set a top-level key; a new one goes on the line before `before`, or after the
-        first of `after` that exists, or first."""
-
-    def text(self) -> str:
-        """The document's new text."""
-
-
 class Editor:
     """Changes to a parsed document as splices of its text: every character nobody changed
-    stays as it was. Calls are applied in order; `text()` gives the result."""
+    stays as it was. Calls are applied in order; `text()` gives the result. (The writer of
+    a store transaction; app/backlog/roundtrip.py has the other one.)"""
 
     def __init__(self, doc: Document) -> None:
         text = doc.text

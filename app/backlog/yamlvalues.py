@@ -74,7 +74,7 @@ def _plain_ok(s: str, in_flow: bool) -> bool:
     if s.lower() in _YAML11_WORDS or _NUMBERISH.match(s):
         # Plain would read as something else, here (1.2) or in a 1.1 tool.
         return _is_timestamp(s)
-    return resolve_plain(s) == s
+    return bool(resolve_plain(s) == s)
 
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

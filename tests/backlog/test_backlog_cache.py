@@ -136,3 +136,12 @@ def test_orchestrate_status_in_a_new_process_reads_the_snapshot(
     third = subprocess.run([sys.executable, "-c", broken], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=60)
     assert "parsed again" in third.stderr  # changed bytes: the snapshot is not used
+
+
+def test_the_fingerprint_covers_every_module_that_reads_or_writes_the_file() -> None:
+    """A change to any of them (the round-trip writer included) invalidates kept snapshots."""
+    folder = Path(backlog_cache.__file__).parent
+    names = set(backlog_cache.READER_SOURCES)
+    assert {"model.py", "store.py", "validate.py", "yamldoc.py", "yamlvalues.py",
+            "roundtrip.py"} <= names
+    assert all((folder / name).is_file() for name in names)

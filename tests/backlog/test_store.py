@@ -44,7 +44,10 @@ BAD = {
                      "BACKLOG.yaml:1:1: schema_version 2 is newer than this orchestrate "
                      "understands (1); upgrade orchestrate"),
     "no prefix": ("schema_version: 1\nitems: []\n", "BACKLOG.yaml:1: no prefix"),
-    "alias": (HEAD + "x: &a 1\ny: *a\n", "BACKLOG.yaml:4:4: aliases (*a) are not supported"),
+    "alias without its anchor": (HEAD + "x: 1\ny: *a\n",
+                                 "BACKLOG.yaml:4:4: the alias *a names no anchor before it"),
+    "merge of a scalar": (ONE + "    <<: *t\n".replace("*t", "&t x"),
+                          "BACKLOG.yaml:7:5: a merge key (<<) takes a mapping"),
     "item not a mapping": (HEAD + "items:\n  - WRK-001\n",
                            "BACKLOG.yaml:4:5: each entry of items must be a mapping"),
     "items a mapping": (HEAD + "items:\n  a: 1\n", "BACKLOG.yaml:3:1: items must be a list"),
