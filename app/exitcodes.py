@@ -31,6 +31,10 @@ EVERY_ITEM: Final = 4
 missing, not logged in, usage limit, a rejected command line). No item is blocked for
 it: fix the cause and run again."""
 
+BUDGET: Final = 5
+"""The run spent its budget (`run --max-cost`, `[run] max_cost_usd`): no new attempt
+was started. The item being worked on stays where it was, resumable."""
+
 SIGHUP: Final = 129
 """The terminal went away (SIGHUP: a closed window, a dropped ssh session): 128 + 1.
 Handled as SIGTERM: the agent was stopped and its item stays resumable."""
@@ -53,6 +57,7 @@ LABELS: Final[dict[int, str]] = {
     USAGE: "usage",
     LOCK_HELD: "run lock held",
     EVERY_ITEM: "run stopped on a failure that hits every item",
+    BUDGET: "budget reached",
     SIGHUP: "interrupted",
     SIGINT: "interrupted",
     SIGTERM: "interrupted",
@@ -66,6 +71,8 @@ MEANINGS: Final[dict[int, str]] = {
     LOCK_HELD: "another run or triage holds the run lock",
     EVERY_ITEM: "the run stopped on a failure that hits every item (agent missing, not "
                 "logged in, usage limit)",
+    BUDGET: "the run reached its budget (`--max-cost`, `[run] max_cost_usd`); the item stays "
+            "where it was",
     SIGHUP: "the terminal hung up (SIGHUP); the item stays where it was",
     SIGINT: "interrupted by Ctrl-C (SIGINT); the item stays where it was",
     SIGTERM: "stopped by SIGTERM; the item stays where it was",

@@ -35,6 +35,8 @@ def run_argv(args: argparse.Namespace, project: Project) -> list[str]:
         argv += ["--target", args.target]
     if args.cap is not None:
         argv += ["--cap", str(args.cap)]
+    if args.max_cost is not None:
+        argv += ["--max-cost", f"{args.max_cost:g}"]
     if args.no_wait:
         argv.append("--no-wait")
     if args.json_events:

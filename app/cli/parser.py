@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", action="store_true",
                    help="at a usage limit stop (exit 4, saying when it resets) instead of "
                         "pausing until the reset")
+    p.add_argument("--max-cost", type=float, metavar="USD",
+                   help="start no new attempt once the run has spent this many dollars "
+                        "(exit 5); default [run] max_cost_usd")
     p.add_argument("--detach", action="store_true",
                    help="run in the background, in a session of its own: print its pid and "
                         "log file (.orchestrator/logs/run-TIME.log) and return at once")

@@ -46,7 +46,7 @@ from app.engine.triage import Triage
 
 SHOWN_KINDS = ("text", "tool", "error", "result", "stderr", "retry")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
-STOPPED = (exitcodes.ERROR, exitcodes.EVERY_ITEM)
+STOPPED = (exitcodes.ERROR, exitcodes.EVERY_ITEM, exitcodes.BUDGET)
 """Codes of a run that stopped on an error: its reason goes to stderr in every mode."""
 EXIT_SIGNAL = {signal.SIGINT: exitcodes.SIGINT, signal.SIGTERM: exitcodes.SIGTERM,
                signal.SIGHUP: exitcodes.SIGHUP}
@@ -254,6 +254,8 @@ def cmd_run(args: argparse.Namespace, project: Project) -> int:
     bus = EventBus()
     pipeline = Pipeline(project, bus, target=args.target, cap=args.cap, config=config)
     pipeline.wait_on_limit = not args.no_wait
+    if args.max_cost is not None:
+        pipeline.max_cost_usd = args.max_cost
     return _drive(pipeline, pipeline.request_stop, bus, args, "run",
                   pause=pipeline.request_pause)
 

@@ -29,7 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if code != exitcodes.OK:
             return code
         run_args = argparse.Namespace(target=None, cap=None, quiet=False, json_events=False,
-                                      no_wait=False)
+                                      no_wait=False, max_cost=None)
         return cli_run.cmd_run(run_args, project)
     from app.ui.app import run_board
 

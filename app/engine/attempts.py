@@ -159,7 +159,7 @@ class AttemptRunner:
         log_path = self.project.logs_dir / f"{item.id}_{phase}_{attempt}.log"
         agent_cfg = self.config.agent
         spec = AttemptSpec(
-            command=tuple(agent_cfg.command), prompt=prompt, cwd=self.project.root,
+            command=agent_cfg.argv_template(), prompt=prompt, cwd=self.project.root,
             item_id=item.id, phase=phase, attempt=attempt, change_dir=item.change_dir,
             result_path=result_path, log_path=log_path, timeout_s=agent_cfg.phase_timeout_s,
             kill_grace_s=agent_cfg.kill_grace_s,

@@ -25,6 +25,20 @@ class AgentConfig:
     command: tuple[str, ...] = DEFAULT_AGENT_COMMAND
     phase_timeout_s: float = 1800
     kill_grace_s: float = 5
+    max_cost_per_attempt_usd: float | None = None
+    """Passed to the agent: `{max_budget_usd}` in the command, or claude's own
+    `--max-budget-usd` added to a `claude` command that has none."""
+
+    def argv_template(self) -> tuple[str, ...]:
+        """The command an attempt runs, `{prompt}` still in it, the budget filled in."""
+        budget = self.max_cost_per_attempt_usd
+        if any("{max_budget_usd}" in part for part in self.command):
+            value = f"{budget:g}" if budget is not None else ""
+            return tuple(part.replace("{max_budget_usd}", value) for part in self.command)
+        if budget is not None and Path(self.command[0]).name == "claude" \
+                and "--max-budget-usd" not in self.command:
+            return (*self.command, "--max-budget-usd", f"{budget:g}")
+        return self.command
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class RunConfig:
     cooldown_s: float = 5
     circuit_breaker: int = 3
     checkpoint: bool = True
+    max_cost_usd: float | None = None
+    """No new attempt starts once the run has spent this much (exit 5)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,14 @@ class TriageConfig:
     """Parallel triage."""
 
     max_concurrent: int = 3
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Who hears when an item blocks or is done, a run ends or pauses."""
+
+    command: tuple[str, ...] = ()
+    """An argv (never a shell) that reads one JSON object on stdin; empty: none."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +100,7 @@ class Config:
     guardrails: Guardrails = field(default_factory=Guardrails)
     triage: TriageConfig = field(default_factory=TriageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     prompts: dict[str, str] = field(default_factory=dict)
     """Per-phase prompt templates from `[prompts]` (override the shipped ones)."""
     warnings: tuple[str, ...] = ()
@@ -86,15 +111,19 @@ _NUMBER = (int, float)
 _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
     "agent": {"command": (list, "a list of strings"),
               "phase_timeout_s": (_NUMBER, "a number of seconds"),
-              "kill_grace_s": (_NUMBER, "a number of seconds")},
+              "kill_grace_s": (_NUMBER, "a number of seconds"),
+              "max_cost_per_attempt_usd": (_NUMBER, "a number of dollars")},
     "run": {"max_retries": (int, "a whole number"),
             "backoff_s": (_NUMBER, "a number of seconds"),
             "cooldown_s": (_NUMBER, "a number of seconds"),
             "circuit_breaker": (int, "a whole number"),
-            "checkpoint": (bool, "true or false")},
+            "checkpoint": (bool, "true or false"),
+            "max_cost_usd": (_NUMBER, "a number of dollars")},
     "guardrails": {"max_size": (str, f"one of {', '.join(SIZES)}"),
                    "max_risk": (str, f"one of {', '.join(LEVELS)}")},
     "triage": {"max_concurrent": (int, "a whole number")},
+    "notify": {"command": (list, "a list of strings (an argv, e.g. [\"notify-send\", "
+                          "\"orchestrate\"])")},
     "limits": {"resume_margin_s": (_NUMBER, "a number of seconds"),
                "retry_interval_s": (_NUMBER, "a number of seconds"),
                "retry_interval_max_s": (_NUMBER, "a number of seconds"),
@@ -188,6 +217,12 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
                 raise ConfigError(f"{name}:{line}: {section}.{key} must be {what}, "
                                   f"not {value!r}")
             values[section][key] = tuple(value) if key == "command" else value
+    agent = values.get("agent", {})
+    if any("{max_budget_usd}" in part for part in agent.get("command", ())) \
+            and agent.get("max_cost_per_attempt_usd") is None:
+        raise ConfigError(f"{name}:{_line_of(text, 'agent', 'command')}: agent.command uses "
+                          "{max_budget_usd} but agent.max_cost_per_attempt_usd is not set: "
+                          "set it, or take the placeholder out")
     prompts = dict(data.get("prompts", {}))
     return Config(
         agent=AgentConfig(**values.get("agent", {})),
@@ -195,6 +230,7 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
         guardrails=Guardrails(**values.get("guardrails", {})),
         triage=TriageConfig(**values.get("triage", {})),
         limits=LimitsConfig(**values.get("limits", {})),
+        notify=NotifyConfig(**values.get("notify", {})),
         prompts=prompts,
         warnings=tuple(warnings),
     )
@@ -209,6 +245,7 @@ command = ["claude", "-p", "{prompt}", "--output-format", "stream-json",
            "--verbose", "--dangerously-skip-permissions"]
 phase_timeout_s = 1800
 kill_grace_s = 5
+# max_cost_per_attempt_usd = 2.0   # passed to claude as --max-budget-usd
 
 [run]
 max_retries = 3          # attempts after the first
@@ -216,6 +253,7 @@ backoff_s = 15           # times the attempt number
 cooldown_s = 5           # between phases
 circuit_breaker = 3      # consecutive failed phases stop the run
 checkpoint = true        # git commit after every phase
+# max_cost_usd = 20.0    # no new attempt once the run has spent this (exit 5)
 
 [guardrails]             # autonomous runs only take items within these
 max_size = "medium"
@@ -229,6 +267,9 @@ resume_margin_s = 60     # after the reset time the agent names
 retry_interval_s = 300   # no reset time named: wait this, doubling ...
 retry_interval_max_s = 3600  # ... up to this
 max_wait_h = 12          # a reset further away stops the run (exit 4)
+
+# [notify]               # an argv that reads one JSON object on stdin (docs/engine.md)
+# command = ["notify-send", "orchestrate"]
 
 # [prompts]              # per-phase templates; also .orchestrator/prompts/<phase>.md
 # prd = "/changes:prd {item_id}"

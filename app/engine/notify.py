@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from app.engine.events import Event, ItemChanged, RunFinished, RunPaused
+from app.engine.limits import clock_time
+
 EVENTS: tuple[str, ...] = ("item_blocked", "item_done", "run_finished", "run_paused")
 """What a notification can be about."""
 TIMEOUT_S = 10.0
@@ -97,3 +100,35 @@ class Notifier:
     def _error(self, text: str) -> None:
         if self.on_error is not None:
             self.on_error(text)
+
+
+class NotifyObserver:
+    """An observer of a run's events that notifies on what a person must hear about: an
+    item blocked or done, the run finished or paused for a usage limit."""
+
+    def __init__(self, notifier: Notifier, kind: str,
+                 title_of: Callable[[str], str]) -> None:
+        self.notifier = notifier
+        self.kind = kind
+        """`run` or `triage`, for the message."""
+        self.title_of = title_of
+        """An item's title by id ("" when unknown)."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ItemChanged) and event.status in ("blocked", "done"):
+            title = self.title_of(event.item_id)
+            if event.status == "blocked":
+                self.notifier.send("item_blocked", f"{event.item_id} blocked: "
+                                   f"{event.reason or 'needs a person'}",
+                                   item_id=event.item_id, title=title)
+            else:
+                self.notifier.send("item_done", f"{event.item_id} done: {title}",
+                                   item_id=event.item_id, title=title)
+        elif isinstance(event, RunPaused):
+            self.notifier.send("run_paused", f"{self.kind} paused: usage limit, resumes at "
+                               f"{clock_time(event.resumes_at, event.at)}: {event.reason}",
+                               item_id=event.item_id,
+                               title=self.title_of(event.item_id) if event.item_id else "")
+        elif isinstance(event, RunFinished):
+            self.notifier.send("run_finished", f"{self.kind} finished: {event.reason} "
+                               f"({event.attempts} attempts, ${event.cost_usd:.2f})")

@@ -67,7 +67,7 @@ class Pipeline(RunSkeleton):
             raise RunEnd("paused", exitcodes.OK)
 
     def _before_attempt(self) -> None:
-        self._check_stop()
+        super()._before_attempt()
         if self.cap is not None and self.attempts >= self.cap:
             raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
 

@@ -49,6 +49,7 @@ from app.engine.limits import (
     plan_pause,
     save_pause,
 )
+from app.engine.notify import Notifier, NotifyObserver
 from app.engine.project import Project
 from app.engine.results import AgentResult
 from app.engine.runlock import RunLock, clear_run_state, reap_orphan
@@ -143,6 +144,8 @@ class RunSkeleton(ABC):
         self.attempts = 0
         self.cost_usd = 0.0
         self.runner = AttemptRunner(project, self.config, bus, self._stop, self._kill_now)
+        self.max_cost_usd = self.config.run.max_cost_usd
+        """No new attempt once the run has spent this (`--max-cost`); None: no budget."""
         self.wait_on_limit = True
         """False (`--no-wait`): a usage limit ends the run (exit 4) instead of pausing it."""
         self._resume_at: float | None = None
@@ -168,6 +171,9 @@ class RunSkeleton(ABC):
         work until none is left or the run ends, and report it in RunFinished."""
         lock = RunLock(self.project)
         lock.acquire()  # LockHeldError propagates: the caller says "another run holds it"
+        notifier = Notifier(self.config.notify.command, self.project.root,
+                            on_error=lambda text: self.notice("warning", text))
+        unsubscribe = self.bus.subscribe(NotifyObserver(notifier, self.kind, self._title_of))
         try:
             failure = begin(self.project, self.config, self.bus, self.kind)
             if failure:  # before any item moves: nothing to resume, nothing blocked
@@ -187,8 +193,17 @@ class RunSkeleton(ABC):
             self.bus.emit(finished)
             return finished
         finally:
+            unsubscribe()
             clear_run_state(self.project)
             lock.release()
+            notifier.wait()  # the last word (run finished) goes out; bounded by its timeout
+
+    def _title_of(self, item_id: str) -> str:
+        try:
+            item = self.store.load().by_id.get(item_id)
+        except OrchestrateError:
+            return ""
+        return item.title if item is not None else ""
 
     @abstractmethod
     def _work(self) -> None:
@@ -256,6 +271,16 @@ class RunSkeleton(ABC):
     def _before_attempt(self) -> None:
         """Raise RunEnd when no further attempt may start."""
         self._check_stop()
+        budget = self.max_cost_usd
+        with self._lock:
+            if self._ending is None and budget is not None and self.cost_usd >= budget:
+                # Every lane ends here; the attempts already running finish.
+                self._ending = RunEnd(f"budget reached (${self.cost_usd:.2f} of "
+                                      f"${budget:.2f}); the item stays where it was",
+                                      exitcodes.BUDGET)
+            ending = self._ending
+        if ending is not None:
+            raise RunEnd(ending.reason, ending.exit_code)
 
     # usage limits: the whole run waits --------------------------------------------------------
     def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
