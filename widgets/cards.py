@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich._wrap import divide_line
 from rich.cells import cell_len
@@ -23,6 +23,9 @@ from textual.style import Style
 from textual.visual import RenderOptions, Visual
 
 from app.backlog.model import PHASES, Item
+
+if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
 
 TITLE_MAX = 80
 """Longer titles are cut on the card (the detail pane shows them whole)."""
@@ -93,10 +96,10 @@ class CardContent(Content):
 
     __slots__ = ()
 
-    def get_height(self, rules: Mapping[str, Any], width: int) -> int:  # type: ignore[override]
+    def get_height(self, rules: RulesMap, width: int) -> int:
         plain = self.plain
         if _unusual_rules(rules) or "\t" in plain or width <= 0:
-            return super().get_height(rules, width)  # type: ignore[arg-type]
+            return super().get_height(rules, width)
         return _plain_height(plain, width)
 
 
@@ -104,17 +107,13 @@ def _content(lines: tuple[tuple[Piece, ...], ...]) -> CardContent:
     card = Content("\n").join(
         Content.assemble(*((text, style) if style else text for text, style in line))
         for line in lines)
-    return CardContent(card.plain, card.spans, card.cell_length, strip_control_codes=False)
+    return CardContent(card.plain, list(card.spans), card.cell_length,
+                       strip_control_codes=False)
 
 
 def render_card(item: Item) -> CardContent:
     """The card of `item` as styled Content."""
     return _content(card_lines(item))
-
-
-def card_plain(item: Item) -> str:
-    """The text of `item`'s card without styles (what `render_card(item).plain` is)."""
-    return _plain(card_lines(item))
 
 
 def _plain(lines: tuple[tuple[Piece, ...], ...]) -> str:
@@ -238,9 +237,8 @@ class Card(Visual):
                     at += len(piece)
                     if lo >= hi:
                         continue
-                    if not piece_style:
-                        rich = plain_style
-                    elif (rich := styled.get(piece_style)) is None:
+                    rich = styled.get(piece_style) if piece_style else plain_style
+                    if rich is None:
                         rich = styled[piece_style] = (
                             style + Style.combine((style, get_style(piece_style)))).rich_style
                     chunk = text[lo:hi]

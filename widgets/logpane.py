@@ -82,6 +82,9 @@ class PaneLog(Log):
     and hands the result back with `call_from_thread`: a thread, a worker and a blocking
     round trip for every batch. Display lines are already flat and cut to LINE_MAX, and
     an ASCII line is as wide as it is long, so measuring here is cheaper than the thread.
+    This overrides Textual's private `Log._update_size` and calls its private
+    `_process_line` and `_update_maximum_width`; tests/ui/test_textual_private.py fails
+    when a Textual release changes them.
     """
 
     def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
@@ -128,18 +131,18 @@ class LogPane(Vertical):
     def _theme_styles(self) -> None:
         """Take the highlight colours from the current theme."""
         variables = self.app.theme_variables
-        highlighter = self.log.highlighter
+        highlighter = self.log_view.highlighter
         if isinstance(highlighter, AgentLineHighlighter):
             highlighter.styles = {
                 "error": Style(color=_rich_color(variables.get("error")), bold=True),
                 "tool": Style(color=_rich_color(variables.get("accent")), bold=True),
                 "muted": Style(dim=True),
             }
-        self.log.notify_style_update()
+        self.log_view.notify_style_update()
 
     @property
-    def log(self) -> Log:
-        """The Log widget."""
+    def log_view(self) -> Log:
+        """The Log widget (not `log`: that is Textual's logger of every widget)."""
         return self.query_one(Log)
 
     def begin(self, source: str) -> None:
@@ -153,7 +156,7 @@ class LogPane(Vertical):
         if not batch:
             return
         self.lines.extend(batch)
-        log = self.log
+        log = self.log_view
         following = log.is_vertical_scroll_end or log.max_scroll_y == 0
         # Only the last max_lines of a batch can be kept: render just those.
         raw = self.raw
@@ -161,23 +164,16 @@ class LogPane(Vertical):
         self.unseen = 0 if following else self.unseen + len(batch)
         self._update_title()
 
-    def clear(self) -> None:
-        """Forget every line."""
-        self.lines.clear()
-        self.log.clear()
-        self.unseen = 0
-        self._update_title()
-
     def follow(self) -> None:
         """Jump to the tail and follow it again."""
-        self.log.scroll_end(animate=False)
+        self.log_view.scroll_end(animate=False)
         self.unseen = 0
         self._update_title()
 
     def watch_raw(self, raw: bool) -> None:
         if not self.is_mounted:
             return
-        log = self.log
+        log = self.log_view
         log.clear()
         log.write_lines([display_line(line, raw) for line in self.lines])
         self._update_title()

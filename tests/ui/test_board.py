@@ -449,11 +449,11 @@ async def test_log_pane_toggles_and_raw_view(board_project: Project) -> None:
         assert pane.display
         from app.engine.events import AgentLine
         pane.add_lines([AgentLine("tool", "Bash ls", '{"type":"tool_use"}')])
-        assert pane.log.lines[-1] == "→ Bash ls"
+        assert pane.log_view.lines[-1] == "→ Bash ls"
         await pilot.press("J")
-        assert pane.log.lines[-1] == '{"type":"tool_use"}'
+        assert pane.log_view.lines[-1] == '{"type":"tool_use"}'
         await pilot.press("J")
-        assert pane.log.lines[-1] == "→ Bash ls"
+        assert pane.log_view.lines[-1] == "→ Bash ls"
         await pilot.press("L")
         assert not pane.display
 
@@ -467,19 +467,19 @@ async def test_log_pane_follows_the_tail_until_scrolled_up(board_project: Projec
         pane = app.query_one(LogPane)
         pane.add_lines([AgentLine("text", f"line {i}", "") for i in range(200)])
         await pilot.pause()
-        assert pane.log.is_vertical_scroll_end
-        pane.log.scroll_home(animate=False, immediate=True)
+        assert pane.log_view.is_vertical_scroll_end
+        pane.log_view.scroll_home(animate=False, immediate=True)
         await pilot.pause()
         pane.add_lines([AgentLine("text", f"more {i}", "") for i in range(5)])
         await pilot.pause()
-        assert pane.log.scroll_y == 0 and pane.unseen == 5
+        assert pane.log_view.scroll_y == 0 and pane.unseen == 5
         assert "+5 lines below" in str(pane.query_one("#log-title").render())
         await pilot.press("f")
         await pilot.pause()
-        assert pane.log.is_vertical_scroll_end and pane.unseen == 0
+        assert pane.log_view.is_vertical_scroll_end and pane.unseen == 0
         pane.add_lines([AgentLine("text", "tail", "")])
         await pilot.pause()
-        assert pane.log.is_vertical_scroll_end
+        assert pane.log_view.is_vertical_scroll_end
 
 
 async def test_log_pane_keeps_only_max_lines(board_project: Project) -> None:
@@ -489,12 +489,12 @@ async def test_log_pane_keeps_only_max_lines(board_project: Project) -> None:
         await settle(pilot)
         pane = app.query_one(LogPane)
         pane.max_lines = 100
-        pane.log.max_lines = 100
+        pane.log_view.max_lines = 100
         pane.lines = type(pane.lines)(maxlen=100)
         for batch in range(10):
             pane.add_lines([AgentLine("text", f"{batch}-{i}", "") for i in range(50)])
-        assert pane.log.line_count <= 100 and len(pane.lines) == 100
-        assert pane.log.lines[-1] == "  9-49"
+        assert pane.log_view.line_count <= 100 and len(pane.lines) == 100
+        assert pane.log_view.lines[-1] == "  9-49"
 
 
 async def test_warnings_from_the_engine_are_toasts(board_project: Project) -> None:
@@ -613,9 +613,9 @@ async def test_run_streams_the_agent_and_moves_the_card_to_done(
         assert isinstance(events[-1], RunFinished)
         pane = app.query_one(LogPane)
         assert pane.display
-        assert "  review line 2" in pane.log.lines
-        assert "→ Bash pytest -q" in pane.log.lines
-        assert "✗ tool failed: exit 1" in pane.log.lines
+        assert "  review line 2" in pane.log_view.lines
+        assert "→ Bash pytest -q" in pane.log_view.lines
+        assert "✗ tool failed: exit 1" in pane.log_view.lines
         assert any("run finished: no more work" in n for n in notifications(app))
 
 
@@ -787,7 +787,7 @@ async def test_triage_key_runs_the_triage_engine(board_project: Project) -> None
         await settle(pilot)
         await pilot.press("t")
         pane = app.query_one(LogPane)
-        await wait_for(pilot, lambda: "· triaged 2 items" in pane.log.lines)
+        await wait_for(pilot, lambda: "· triaged 2 items" in pane.log_view.lines)
         await wait_for(pilot, lambda: app.main.run_state == "idle")
     assert calls == ["run"]
 
@@ -885,11 +885,11 @@ async def test_watches_a_run_of_another_process_and_tails_its_log(
         assert pane.display
         assert pane.source == "WRK-005 · build · attempt 2 (pid 4242)"
         await wait_for(pilot, lambda: any("hello from the other run" in line
-                                          for line in pane.log.lines))
+                                          for line in pane.log_view.lines))
         with log.open("a") as fh:
             fh.write("plain text appended later\n")
         await wait_for(pilot, lambda: any("plain text appended later" in line
-                                          for line in pane.log.lines))
+                                          for line in pane.log_view.lines))
         holder["pid"] = None
         await wait_for(pilot, lambda: str(header.render()).startswith("idle"))
 

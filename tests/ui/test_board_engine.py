@@ -43,7 +43,7 @@ async def test_r_runs_the_real_pipeline_and_the_card_reaches_done(tmp_path: Path
             "prd", "research", "design", "spec", "build", "review"]
         assert {e.outcome for e in events if isinstance(e, PhaseFinished)} == {"complete"}
         # The agent's own words reached the log pane.
-        lines = app.query_one(LogPane).log.lines
+        lines = app.query_one(LogPane).log_view.lines
         assert any("Starting the review phase for WRK-001." in line for line in lines)
         assert any("run finished: no more work" in n for n in notifications(app))
         # The details show the six attempts from the worklog.
@@ -69,8 +69,8 @@ async def test_the_board_watches_a_run_of_another_process(tmp_path: Path) -> Non
             await wait_for(pilot, lambda: "WRK-001 · prd · attempt 1" in str(header.render()))
             pane = app.query_one(LogPane)
             assert pane.display
-            await wait_for(pilot, lambda: any("slow line 3" in line for line in pane.log.lines),
-                           timeout=20)
+            await wait_for(pilot, lambda: any("slow line 3" in line
+                                              for line in pane.log_view.lines), timeout=20)
             # The card moved by the other process shows (BACKLOG.yaml is watched).
             await wait_for(pilot, lambda: "WRK-001" in
                            app.query_one("#col-in_progress", BoardColumn).item_ids)
@@ -130,7 +130,7 @@ async def test_a_chatty_agent_cannot_stall_the_ui(tmp_path: Path) -> None:
         lines = sum(len(e.lines) for e in taken)
         assert lines >= 30_000  # six phases of 5,000 lines each
         assert len(batches) <= lines / 20, (len(batches), lines)
-        assert log.log.line_count <= log.max_lines
+        assert log.log_view.line_count <= log.max_lines
         assert len(log.lines) == log.max_lines  # 30,000 lines came; 5,000 are kept
 
 

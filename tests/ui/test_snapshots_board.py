@@ -114,7 +114,7 @@ class TestLogPane:
             await settle(pilot)
             await pilot.press("r")
             for _ in range(100):
-                if "✗ tool failed: exit 1" in app.main.log_pane.log.lines \
+                if "✗ tool failed: exit 1" in app.main.log_pane.log_view.lines \
                         and "WRK-004" in app.query_one("#col-in_progress").item_ids:
                     break
                 await pilot.pause(0.05)
@@ -144,7 +144,7 @@ class TestLogPane:
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
             for _ in range(100):
-                if "plain text from the agent" in "".join(app.main.log_pane.log.lines):
+                if "plain text from the agent" in "".join(app.main.log_pane.log_view.lines):
                     break
                 await pilot.pause(0.05)
             await settle(pilot)
