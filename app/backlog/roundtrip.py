@@ -70,7 +70,8 @@ class _Representer(RoundTripRepresenter):
 
     def represent_verbatim(self, data: _Verbatim) -> ScalarNode:
         """The scalar's own text, under its own tag (plain when that tag is implied)."""
-        node: ScalarNode = self.represent_scalar(data.tag, data.text, anchor=data.anchor.value)
+        anchor = data.anchor if data.anchor.value is not None else None
+        node: ScalarNode = self.represent_scalar(data.tag, data.text, anchor=anchor)
         return node
 
 
@@ -120,8 +121,23 @@ def _yaml(doc: yamldoc.Document) -> YAML:
     mapping, sequence, offset = _indentation(doc)
     y.indent(mapping=mapping, sequence=sequence, offset=offset)
     y.width = 1 << 30  # never fold a long line
-    y.explicit_start = doc.text.lstrip().startswith("---")
     return y
+
+
+def _head(text: str) -> int:
+    """Where the document proper starts: after a `---` line that only comments, blank lines
+    and directives come before (ruamel would drop those comments), else 0."""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped == "---":
+            return pos + len(line)
+        if stripped.startswith("--- #"):  # ruamel writes that comment itself, after it
+            return pos + line.index("---") + 3
+        if stripped and not stripped.startswith(("#", "%")):
+            return 0
+        pos += len(line)
+    return 0
 
 
 class Editor:
@@ -138,8 +154,10 @@ class Editor:
         self._yaml = _yaml(doc)
         self._source = doc.text.replace("\r\n", "\n")
         self._lines = self._source.split("\n")
+        self._head = self._source[:_head(self._source)]  # written back as it is
         try:
             self._data = self._yaml.load(self._source)
+            self._yaml.version = None  # the %YAML directive is in the head
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -232,7 +250,7 @@ class Editor:
         """The dumped document, in the file's own line ending."""
         out = io.StringIO()
         self._yaml.dump(self._data, out)
-        text = out.getvalue()
+        text = self._head + out.getvalue()
         return text.replace("\n", "\r\n") if yamldoc.newline_of(self._doc.text) != "\n" else text
 
     # helpers ------------------------------------------------------------------------------------

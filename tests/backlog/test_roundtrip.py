@@ -236,6 +236,21 @@ def test_the_documents_own_indentation_is_kept(tmp_path: Path) -> None:
                               + text.replace("status: new", "status: ready"))
 
 
+@pytest.mark.parametrize("head", ["", "---\n", "# before the start\n---\n",
+                                  "%YAML 1.2\n---\n"])
+def test_scalars_keep_their_spelling_and_anchors_and_the_start_stays(tmp_path: Path,
+                                                                     head: str) -> None:
+    """`~`, an empty value, `True`, `0x1F` are written back as written, anchored or not;
+    what stands before `---` stays."""
+    text = (f"{head}schema_version: 1\nprefix: WRK\nn: &n ~\nb: &b True\nh: 0x1F\nitems:\n"
+            "  - id: WRK-001\n    title: x\n    status: new\n    phase:\n    risk: *n\n"
+            "    flag: *b\n")
+    store = store_with(tmp_path, text)
+    store.update("WRK-001", size="small", touch=False)
+    assert text_of(store) == text + "    size: small\n"
+    assert store.load().get("WRK-001").extra == {"flag": True}
+
+
 def test_through_the_cli_advance_and_add(tmp_path: Path) -> None:
     (tmp_path / "BACKLOG.yaml").write_text(SHARED, encoding="utf-8")
     run = [*ORCHESTRATE, "-C", str(tmp_path)]
