@@ -16,7 +16,7 @@ from rich.cells import cell_len, set_cell_size
 from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item
-from app.engine import actions, worklog
+from app.engine import actions, jsonl, worklog
 from app.engine.project import Project, find_project, init_project
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def phase_progress(item: Item) -> str:
 
 def cmd_status(args: argparse.Namespace, project: Project) -> int:
     backlog = project.store().load()
-    entries = worklog.read(project.worklog_path)
+    entries, torn = jsonl.read(project.worklog_path, "item")
     total = worklog.totals(entries)
     if args.json:
         data = {
@@ -105,12 +105,12 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
             "totals": {"attempts": total.attempts, "duration_s": round(total.duration_s, 3),
                        "cost_usd": round(total.cost_usd, 6),
                        "outcomes": dict(total.outcomes)},
-            "warnings": list(backlog.warnings),
+            "warnings": [*backlog.warnings, *torn],
         }
         json.dump(data, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return exitcodes.OK
-    warn(project, backlog.warnings)
+    warn(project, [*backlog.warnings, *torn])
     # A plain fixed-width table written directly: rich's Table took ~0.6 s for 1,000 rows.
     on = colour_on(sys.stdout)
     width = shutil.get_terminal_size((100, 24)).columns

@@ -6,13 +6,12 @@ in the board and a command in the shell do exactly the same thing.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 from app.backlog import states
 from app.backlog.model import Item, now_iso
 from app.backlog.store import BacklogStore, Transaction
+from app.engine import jsonl
 from app.engine.project import Project
 from app.engine.results import AgentResult
 
@@ -86,11 +85,6 @@ def delete_item(project: Project, item_id: str) -> Item:
 def record(project: Project, action: str, item_id: str, before: str, after: str,
            **details: Any) -> None:
     """Append a person's action to .orchestrator/history.jsonl."""
-    project.state_dir.mkdir(parents=True, exist_ok=True)
     entry = {"at": now_iso(), "action": action, "item": item_id, "from": before, "to": after,
              **{k: v for k, v in details.items() if v}}
-    fd = os.open(project.history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
-    finally:
-        os.close(fd)
+    jsonl.append(project.history_path, entry)

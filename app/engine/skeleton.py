@@ -28,7 +28,7 @@ from typing import ClassVar, NoReturn
 
 from app import exitcodes
 from app.backlog.model import Item
-from app.engine import fence
+from app.engine import fence, worklog
 from app.engine.attempts import AttemptReport, AttemptRunner, preflight
 from app.engine.config import Config
 from app.engine.events import (
@@ -68,7 +68,7 @@ def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | N
     bus.emit(RunStarted(kind=kind, pid=os.getpid()))
     for message in reap_orphan(project, config.agent.kill_grace_s):
         bus.emit(Notice(level="warning", text=message))
-    for warning in config.warnings:
+    for warning in [*config.warnings, *worklog.problems(project.worklog_path)]:
         bus.emit(Notice(level="warning", text=warning))
     failure, warnings = preflight(config.agent.command)
     for warning in warnings:

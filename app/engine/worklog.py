@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from app.engine import jsonl
 
 
 @dataclass(frozen=True)
@@ -29,31 +29,18 @@ class WorklogEntry:
 
 
 def append(path: Path, entry: WorklogEntry) -> None:
-    """Append one line (O_APPEND: whole lines even with writers in several processes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(asdict(entry), ensure_ascii=False) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    """Append one line (jsonl.append: whole lines, also after a torn one)."""
+    jsonl.append(path, asdict(entry))
 
 
 def read(path: Path) -> list[dict[str, Any]]:
     """All entries; a torn or foreign line (a crash mid-write) is skipped, not fatal."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    entries = []
-    for line in text.splitlines():
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and "item" in data:
-            entries.append(data)
-    return entries
+    return jsonl.read(path, "item")[0]
+
+
+def problems(path: Path) -> list[str]:
+    """A warning per torn or foreign line, for the person (`orchestrate status`, a run)."""
+    return jsonl.read(path, "item")[1]
 
 
 @dataclass(frozen=True)
