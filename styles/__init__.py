@@ -1,0 +1,1 @@
+"""The board's stylesheets (board.tcss), shipped as package data so a wheel finds them."""
