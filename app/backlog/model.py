@@ -144,3 +144,35 @@ def suggest(text: str, items: tuple[Item, ...] | list[Item]) -> str:
     hits += [i.id for i in items if len(words) > 2 and words in i.title.lower()
              and i.id not in hits][:3]
     return f"; did you mean {', '.join(hits[:3])}?" if hits else "; `orchestrate status` lists them"
+
+
+# --- control characters: never to a terminal ----------------------------------------------
+# C0 controls but tab and newline, DEL, and C1 controls: an escape sequence in a title
+# would be obeyed by the terminal that shows it (retitle it, hide text, worse).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMES = {"\x1b": "ESC", "\x07": "BEL", "\x08": "BS", "\r": "CR", "\x00": "NUL",
+          "\x7f": "DEL", "\x9b": "CSI", "\n": "newline", "\t": "tab"}
+
+
+def visible(text: str, *, one_line: bool = False) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`), so printing it
+    never drives the terminal; with `one_line`, newlines and tabs are escaped too."""
+    pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
+    if not pattern.search(text):
+        return text
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def control_problem(what: str, text: str | None, *, newlines: bool = False) -> str | None:
+    """Why a person's `text` is refused (`the title has a control character \\x1b (ESC)
+    at character 3: remove it`), or None when it has none."""
+    if not text:
+        return None
+    match = (_CONTROL if newlines else _CONTROL_OR_NEWLINE).search(text)
+    if match is None:
+        return None
+    char = match.group()
+    name = _NAMES.get(char, "a control character")
+    return (f"the {what} has a control character \\x{ord(char):02x} ({name}) at character "
+            f"{match.start() + 1}: remove it")

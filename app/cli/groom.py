@@ -15,7 +15,7 @@ from rich.cells import cell_len, set_cell_size
 
 from app import exitcodes
 from app.backlog import states
-from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item
+from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item, visible
 from app.engine import actions, jsonl, worklog
 from app.engine.project import Project, find_project, init_project
 
@@ -32,7 +32,8 @@ def console(stderr: bool = False) -> Console:
     """A console that respects NO_COLOR and pipes (rich does both)."""
     from rich.console import Console  # imported when needed: it costs ~15 ms at start
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # No markup: an item's words (`[bold]`, `[link=...]`) are shown as written.
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False)
 
 
 def project_for(args: argparse.Namespace) -> Project:
@@ -82,7 +83,7 @@ def cmd_add(args: argparse.Namespace, project: Project) -> int:
                             complexity=args.complexity, risk=args.risk, notes=args.notes,
                             depends_on=args.depends_on)
     warn(project, store.load().warnings)  # the parse of the write, cached: no second parse
-    print(f"{item.id} added: {item.title}")
+    print(f"{item.id} added: {visible(item.title)}")
     return exitcodes.OK
 
 
@@ -114,8 +115,8 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
     # A plain fixed-width table written directly: rich's Table took ~0.6 s for 1,000 rows.
     on = colour_on(sys.stdout)
     width = shutil.get_terminal_size((100, 24)).columns
-    rows = [(i.id, i.status, phase_progress(i), i.title,
-             f"{i.size or '-'}/{i.risk or '-'}", i.blocked_reason or "")
+    rows = [(i.id, i.status, phase_progress(i), shown(i.title),
+             f"{i.size or '-'}/{i.risk or '-'}", shown(i.blocked_reason or ""))
             for status in STATUSES for i in backlog.with_status(status)]
     lines: list[str] = []
     if rows:
@@ -160,9 +161,14 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
     return exitcodes.OK
 
 
+def shown(text: str) -> str:
+    """An item's words for one row: whitespace folded, control characters escaped."""
+    return visible(" ".join(text.split()), one_line=True)
+
+
 def fit(text: str, width: int) -> str:
     """`text` padded or cut (with an ellipsis) to exactly `width` terminal cells."""
-    text = " ".join(text.split())  # no newlines or tabs inside a row
+    text = shown(text)
     if cell_len(text) > width:
         return set_cell_size(text, max(width - 1, 0)) + "…"
     return set_cell_size(text, width)
@@ -183,7 +189,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     from rich.text import Text
 
     out = console()
-    out.print(Text(f"{item.id}  {item.title}", style="bold"))
+    out.print(Text(f"{item.id}  {visible(item.title, one_line=True)}", style="bold"))
     rows = [("status", states.describe(item)), ("size", item.size), ("complexity",
             item.complexity), ("risk", item.risk),
             ("depends on", ", ".join(item.depends_on) or None),
@@ -193,18 +199,18 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     rows += [(k, repr(v)) for k, v in item.extra.items()]
     for label, value in rows:
         if value:
-            out.print(f"  {label:<14}{value}")
+            out.print(f"  {label:<14}{visible(value, one_line=True)}")
     if item.notes:
         out.print("  notes:")
         for line in item.notes.splitlines():
-            out.print(f"    {line}")
+            out.print(f"    {visible(line, one_line=True)}")
     if files:
         out.print("  files: " + ", ".join(files))
     if attempts:
         out.print("  attempts:")
         for a in attempts:
             cost = f" ${a['cost_usd']:.2f}" if a.get("cost_usd") else ""
-            why = f"  {a['reason']}" if a.get("reason") else ""
+            why = f"  {visible(str(a['reason']), one_line=True)}" if a.get("reason") else ""
             out.print(f"    {a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
                       f"#{a['attempt']}  {a['outcome']}  "
                       f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
@@ -225,5 +231,5 @@ def cmd_unblock(args: argparse.Namespace, project: Project) -> int:
 
 def cmd_delete(args: argparse.Namespace, project: Project) -> int:
     item = actions.delete_item(project, args.id)
-    print(f"{item.id} deleted ({item.title}); its id will not be reused")
+    print(f"{item.id} deleted ({visible(item.title)}); its id will not be reused")
     return exitcodes.OK

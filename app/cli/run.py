@@ -26,6 +26,7 @@ from rich.live import Live
 from rich.text import Text
 
 from app import exitcodes
+from app.backlog.model import visible
 from app.engine.events import (
     AgentOutput,
     Event,
@@ -136,20 +137,22 @@ class Renderer:
         elif labels:
             self.status.label = labels[0]
 
-    def _print(self, text: Text | str) -> None:
-        self.console.print(text)
+    def _print(self, text: str, style: str = "") -> None:
+        # Titles, reasons and summaries are an agent's or a person's words: never markup,
+        # and never a control character that the terminal would obey (escaped before
+        # rich sees them: rich's Text would drop some, such as BEL, and keep ESC).
+        self.console.print(Text(visible(text), style=style))
 
     def _human(self, e: Event) -> None:
         if isinstance(e, RunStarted):
-            self._print(Text(f"{e.kind} started (pid {e.pid})", style="bold"))
+            self._print(f"{e.kind} started (pid {e.pid})", "bold")
         elif isinstance(e, PhaseStarted):
             label = f"{e.item_id} {e.phase} #{e.attempt}"
             self._running[(e.item_id, e.phase)] = label
             self.status.started = time.monotonic()
             self.status.latest, self.status.running = "", True
             self._relabel()
-            self._print(Text(f"▶ {label} {e.title}  (pid {e.pid}, log {e.log_path})",
-                             style="yellow"))
+            self._print(f"▶ {label} {e.title}  (pid {e.pid}, log {e.log_path})", "yellow")
         elif isinstance(e, AgentOutput):
             shown = [line for line in e.lines if line.kind in SHOWN_KINDS]
             if shown:
@@ -157,8 +160,7 @@ class Renderer:
             if self.mode == "plain":
                 for line in shown:
                     style = "red" if line.kind in ("error", "stderr") else "dim"
-                    self._print(Text(f"    {e.item_id} {e.phase}│ {line.text[:200]}",
-                                     style=style))
+                    self._print(f"    {e.item_id} {e.phase}│ {line.text[:200]}", style)
         elif isinstance(e, PhaseFinished):
             self._running.pop((e.item_id, e.phase), None)
             self.status.running = bool(self._running)
@@ -170,22 +172,21 @@ class Renderer:
             if e.num_turns is not None:
                 bits.append(f"{e.num_turns} turns")
             words = e.summary if good else e.reason
-            self._print(Text(f"{'✓' if good else '✗'} {e.item_id} {e.phase} #{e.attempt}: "
-                             f"{e.outcome} ({', '.join(bits)})" + (f" — {words}" if words
-                                                                   else ""),
-                             style="green" if good else "red"))
+            tail = f" — {words}" if words else ""
+            self._print(f"{'✓' if good else '✗'} {e.item_id} {e.phase} #{e.attempt}: "
+                        f"{e.outcome} ({', '.join(bits)}){tail}", "green" if good else "red")
         elif isinstance(e, ItemChanged):
             where = f"{e.status} ({e.phase})" if e.status == "in_progress" else e.status
-            self._print(Text(f"  {e.item_id} → {where}" + (f": {e.reason}" if e.reason and
-                                                             e.status == "blocked" else ""),
-                             style="red" if e.status == "blocked" else "cyan"))
+            why = f": {e.reason}" if e.reason and e.status == "blocked" else ""
+            self._print(f"  {e.item_id} → {where}{why}",
+                        "red" if e.status == "blocked" else "cyan")
         elif isinstance(e, RunPaused):
             self.status.resumes_at = e.resumes_at
         elif isinstance(e, RunResumed):
             self.status.resumes_at = None
         elif isinstance(e, Notice):
             style = {"error": "bold red", "warning": "yellow"}.get(e.level, "dim")
-            self._print(Text(f"{e.level}: {e.text}", style=style))
+            self._print(f"{e.level}: {e.text}", style)
 
 
 def _mode(args: argparse.Namespace) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.backlog import states
-from app.backlog.model import Item, now_iso
+from app.backlog.model import Item, control_problem, now_iso
 from app.backlog.store import BacklogStore, Transaction
 from app.engine import jsonl
 from app.engine.project import Project
 from app.engine.results import AgentResult
+from app.errors import OrchestrateError
 
 
 def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: bool,
@@ -44,9 +45,20 @@ def apply_result_fields(tx: Transaction, item_id: str, result: AgentResult) -> l
     return added
 
 
+def refuse_controls(**texts: str | None) -> None:
+    """A person's words never carry control characters (newlines and tabs are fine: a
+    title's whitespace is folded to spaces, notes keep theirs): OrchestrateError naming
+    the field, the character and where it is."""
+    for what, text in texts.items():
+        problem = control_problem(what, text, newlines=True)
+        if problem:
+            raise OrchestrateError(problem)
+
+
 def add_item(project: Project, title: str, *, store: BacklogStore | None = None,
              **fields: Any) -> Item:
     """A new item in `new` (through `store` when given, so its cache stays warm)."""
+    refuse_controls(title=title, notes=fields.get("notes"))
     fields = {k: v for k, v in fields.items() if v not in (None, "", [])}
     with (store or project.store()).transaction() as tx:
         return tx.add(title, **fields)
@@ -55,6 +67,7 @@ def add_item(project: Project, title: str, *, store: BacklogStore | None = None,
 def advance(project: Project, item_id: str, to: str, *, reason: str | None = None,
             notes: str | None = None) -> Item:
     """A person's override: move an item to a status or phase (recorded in history)."""
+    refuse_controls(reason=reason, notes=notes)
     with project.store().transaction() as tx:
         before = tx.get(item_id)
         target = states.parse_target(to, before)
@@ -66,6 +79,7 @@ def advance(project: Project, item_id: str, to: str, *, reason: str | None = Non
 
 def unblock(project: Project, item_id: str, notes: str | None = None) -> Item:
     """Return a blocked item to where it was blocked from, with the person's notes."""
+    refuse_controls(notes=notes)
     with project.store().transaction() as tx:
         before = tx.get(item_id)
         target = states.unblock_target(before)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.backlog.model import visible
 from app.engine.events import AgentLine
 
 MAX_TEXT = 400
@@ -24,7 +25,9 @@ MAX_TEXT = 400
 
 
 def one_line(text: str, limit: int = MAX_TEXT) -> str:
-    flat = " ".join(str(text).split())
+    """`text` on one line for display: whitespace folded, control characters escaped
+    (an agent's `\x1b]0;…` must never reach a terminal), cut at `limit`."""
+    flat = visible(" ".join(str(text).split()), one_line=True)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
