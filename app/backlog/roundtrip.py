@@ -203,8 +203,8 @@ class Editor:
             token.start_mark = CommentMark(max(mark.column + grown, 0))
 
     def delete_item(self, item_id: str) -> None:
-        """Remove an item; blank lines and comments after it stay where they were."""
-        self._pin_sharers(item_id, list(self._index[item_id].entries))
+        """Remove an item; blank lines and comments after it stay where they were. An item
+        others merge from is still written where they merge it (`<<: &base {...}`)."""
         seq = self._seq()
         at = next(n for n, m in enumerate(seq) if m is self._maps[item_id])
         before = seq.ca.items.get(at, [None, None])[1]  # comment lines of its own above it
