@@ -302,6 +302,38 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
 BOARD_FIGURES = ("reload_ms", "log_lines_per_s", "log_key_p99_ms", "log_rss_growth_mb")
 
 
+def limit_resume(plan: Plan, tmp: Path) -> Figure:
+    """How late after `resetsAt + resume_margin_s` a paused run starts its next attempt.
+
+    A real run: the scripted agent prints Claude Code's three usage-limit lines with a
+    reset a few seconds ahead, the pipeline pauses, and the repeat's PhaseStarted time is
+    compared with the reset it waited for."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from engine_helpers import make_project, ready  # the tests' project maker
+
+    from app.engine.events import EventBus, PhaseStarted, RunPaused
+    from app.engine.pipeline import Pipeline
+
+    late: list[float] = []
+    for n in range(2 if plan.quick else 5):
+        project = make_project(tmp / f"limit-{n}", [ready()], run={"checkpoint": False},
+                               limits={"resume_margin_s": 1},
+                               script={"prd": {"1": {"mode": "usage_limit", "resets_in": 2},
+                                               "*": "complete"}})
+        bus = EventBus()
+        seen: list[object] = []
+        bus.subscribe(seen.append)
+        Pipeline(project, bus, cap=1).run()
+        (paused,) = [e for e in seen if isinstance(e, RunPaused)]
+        repeat = [e for e in seen if isinstance(e, PhaseStarted)][1]
+        late.append(repeat.at - paused.resumes_at)
+    late.sort()
+    median = late[len(late) // 2]
+    return Figure(round(median, 3), f"{len(late)} pauses of ~3 s (reset in 2 s, margin 1 s)",
+                  [f"next attempt after reset + margin: median {median * 1000:.0f} ms "
+                   f"({late[0] * 1000:.0f}-{late[-1] * 1000:.0f})"])
+
+
 def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
     try:
         import app.ui.app  # noqa: F401
@@ -378,6 +410,7 @@ def all_figures(plan: Plan, progress: Callable[[str], None]) -> dict[str, Figure
             ("update_10k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 10_000)),
             ("board_paint_1k_vs_bare", lambda: board_paint(plan, tmp)),
             ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
+            ("limit_resume_late_s", lambda: limit_resume(plan, tmp)),
         ]
         for name_, step in steps:
             progress(name_)
