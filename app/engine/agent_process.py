@@ -130,20 +130,9 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     # killpg succeeds while zombies remain; look for a live member where /proc allows.
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not fence.PROC.is_dir():
         return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
+    return any(p.pgrp == pgid and p.alive for p in fence.processes())
 
 
 def kill_group(pgid: int, grace_s: float, leader: subprocess.Popen[bytes] | None = None,

@@ -26,7 +26,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +147,42 @@ def end_marked(tokens: Iterable[str], grace_s: float, rounds: int = 3) -> list[S
     return ended
 
 
+@dataclass(frozen=True)
+class ProcStat:
+    """The fields of /proc/PID/stat we look at."""
+
+    pid: int
+    state: str
+    ppid: int
+    pgrp: int
+    session: int
+
+    @property
+    def alive(self) -> bool:
+        """Running or sleeping, not a zombie waiting to be reaped."""
+        return self.state not in ("Z", "X")
+
+
+def processes() -> Iterator[ProcStat]:
+    """Every process /proc shows now (those that vanish meanwhile are skipped)."""
+    try:
+        entries = list(PROC.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The fields after the command name, which is in parentheses and may hold ')'.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) >= 4:
+            yield ProcStat(int(entry.name), fields[0], int(fields[1]), int(fields[2]),
+                           int(fields[3]))
+
+
 def adopted(exclude: Iterable[int] = ()) -> list[Stray]:
     """Live children of ours in a session of their own that we did not start: daemons
     of our agents, re-parented to us because we are their subreaper. `exclude` holds
@@ -154,31 +190,18 @@ def adopted(exclude: Iterable[int] = ()) -> list[Stray]:
     me, my_session = os.getpid(), os.getsid(0)
     skip = set(exclude)
     found = []
-    try:
-        entries = list(PROC.iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.name.isdigit() or int(entry.name) in skip:
+    for proc in processes():
+        if proc.pid in skip or not proc.alive or proc.ppid != me:
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        # fields: state, ppid, pgrp, session, ...
-        if len(fields) < 4 or fields[0] in ("Z", "X") or int(fields[1]) != me:
-            continue
-        if int(fields[3]) == my_session:
+        if proc.session == my_session:
             continue  # started by us in our own session (git, a notifier): not a daemon
         try:
-            environ = (entry / "environ").read_bytes()
+            environ = (PROC / str(proc.pid) / "environ").read_bytes()
         except OSError:
             continue
         if f"{KEEP_VAR}=1".encode() in environ.split(b"\0"):
             continue  # a detached run we started on purpose
-        pid = int(entry.name)
-        found.append(Stray(pid, _command_of(pid)))
+        found.append(Stray(proc.pid, _command_of(proc.pid)))
     return found
 
 

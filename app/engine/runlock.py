@@ -147,20 +147,15 @@ def clear_run_state(project: Project) -> None:
 
 def _is_our_agent(pgid: int, marker: str | None) -> bool:
     """Whether a live member of group `pgid` carries our result-file variable (pid reuse)."""
-    proc = Path("/proc")
-    if not marker or not proc.is_dir():
+    if not marker or not fence.PROC.is_dir():
         return True
     needle = f"ORCHESTRATE_RESULT_FILE={marker}".encode()
     readable = False
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
+    for proc in fence.processes():
+        if proc.pgrp != pgid or not proc.alive:
             continue
         try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rfind(")") + 2:].split()
-            if len(fields) < 3 or fields[2] != str(pgid) or fields[0] == "Z":
-                continue
-            environ = (entry / "environ").read_bytes()
+            environ = (fence.PROC / str(proc.pid) / "environ").read_bytes()
         except OSError:
             continue
         readable = True
