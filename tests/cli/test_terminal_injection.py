@@ -19,8 +19,9 @@ HEAD = "schema_version: 1\nprefix: WRK\nitems:\n"
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, **CLI_ENV, "NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run([*ORCHESTRATE, "-C", str(cwd), *args], capture_output=True,
-                          timeout=60, env={**os.environ, **CLI_ENV, "NO_COLOR": "1", "COLUMNS": "200"})
+                          timeout=60, env=env)
 
 
 def test_visible_escapes_controls_and_keeps_words() -> None:
