@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
 import subprocess
@@ -422,102 +421,10 @@ class Agent:
 
     # the demo personality ----------------------------------------------------------------------
     def demo(self) -> int:
-        seed = f"{os.environ.get('ORCHESTRATE_FAKE_SEED', '')}:{self.item_id}:{self.phase}:" \
-               f"{self.attempt}"
-        rng = random.Random(seed)
-        pause = 0.35
-        title = self.prompt_title()
-        self.say(rng.choice(DEMO_OPENERS).format(phase=self.phase, item=self.item_id,
-                                                  title=title), pause)
-        for _ in range(rng.randint(2, 5)):
-            name, args, out = rng.choice(DEMO_TOOLS)
-            self.tool(name, dict(args), out, pause)
-            if rng.random() < 0.5:
-                self.say(rng.choice(DEMO_THOUGHTS), pause)
-        roll = rng.random()
-        if self.attempt == 1 and roll < 0.08:
-            if self.phase in ("build", "review"):
-                reason = rng.choice(DEMO_FAILURES)
-                self.tool("Bash", {"command": "pytest -q"}, reason, pause, is_error=True)
-            else:  # no code changed yet: nothing to fail a test run
-                reason = DEMO_DOC_FAILURE.format(phase=self.phase)
-                self.say(reason, pause)
-            self.write_result("failed", reason)
-            self.final(f"Failed: {reason}")
-            return 0
-        if self.attempt == 1 and self.phase not in ("prd", "triage") and roll > 0.97:
-            reason = rng.choice(DEMO_BLOCKERS)
-            self.say(f"I need a decision before going on: {reason}", pause)
-            self.write_result("blocked", "needs a decision", blocked_reason=reason)
-            self.final(f"Blocked: {reason}")
-            return 0
-        if self.phase == "build":
-            left = self.tick(2)
-            result = "progress" if left else "complete"
-            summary = "two SPEC tasks done" if left else "all SPEC tasks done"
-        else:
-            self.write_doc()
-            result = "complete"
-            summary = rng.choice(DEMO_SUMMARIES.get(self.phase, ["{phase} done"])).format(
-                phase=self.phase, title=title)
-        if self.phase == "triage":
-            self.behaviour.setdefault("assessment", {
-                "size": rng.choice(["small", "small", "medium"]),
-                "complexity": rng.choice(["low", "low", "medium"]),
-                "risk": rng.choice(["low", "low", "low", "medium"])})
-        if self.phase in ("triage", "investigate"):
-            # Say what the result file says: the assessment decides where the item goes.
-            assessment = self.behaviour.get("assessment", DEFAULT_ASSESSMENT)
-            summary = f"{summary}: {describe_assessment(assessment)}"
-        self.say(summary, pause)
-        self.write_result(result, summary)
-        self.final(summary)
-        return 0
+        """The demo's believable agent (app/demo/personality.py)."""
+        from app.demo.personality import play
 
-    def prompt_title(self) -> str:
-        match = re.search(r"^Title: (.+)$", self.prompt, re.M)
-        return match.group(1).strip() if match else self.item_id
-
-
-DEMO_OPENERS = [
-    "Let me start the {phase} phase for {item} ({title}).",
-    "I'll look at the codebase before writing the {phase} for \"{title}\".",
-    "Reading the item and its notes first.",
-]
-DEMO_THOUGHTS = [
-    "The existing handler already validates input; I'll reuse it.",
-    "Tests cover the happy path only, so I'll add the edge cases.",
-    "This touches the config loader; keeping the change small.",
-    "The naming in this module is consistent; following it.",
-]
-DEMO_TOOLS: list[tuple[str, dict[str, Any], str]] = [
-    ("Read", {"file_path": "app/handlers.py"}, "212 lines"),
-    ("Grep", {"pattern": "def load_"}, "app/engine/config.py:41: def load_config(path)"),
-    ("Bash", {"command": "pytest -q tests/test_handlers.py"}, "14 passed in 0.42s"),
-    ("Bash", {"command": "git log --oneline -5"}, "a1b2c3d Tidy the router"),
-    ("Glob", {"pattern": "**/*.py"}, "37 files"),
-    ("Edit", {"file_path": "app/routes.py"}, "The file app/routes.py has been updated."),
-    ("WebSearch", {"query": "rate limiting token bucket python"}, "5 results"),
-]
-DEMO_FAILURES = [  # build and review: code has changed
-    "3 tests failed after the change (test_routes.py)",
-    "the type checker reports 2 new errors",
-]
-DEMO_DOC_FAILURE = "ran out of turns before the {phase} document was finished"
-DEMO_BLOCKERS = [
-    "two designs fit; which storage should this use, SQLite or the existing JSON files?",
-    "the spec conflicts with the notes about backwards compatibility",
-]
-DEMO_SUMMARIES = {
-    "prd": ["PRD written: goals, users, scope for {title}"],
-    "research": ["Research done: 3 options compared, one recommended"],
-    "design": ["Design written: modules, data flow and error handling"],
-    "spec": ["SPEC written: 2 phases, 4 tasks"],
-    "review": ["Review passed: tests green, docs updated"],
-    "triage": ["Triaged"],  # the assessment actually returned is appended
-    "investigate": ["Investigated, unknowns resolved"],
-}
-
+        return play(self)
 
 def start_daemon(pid_file: Path, scrub: bool = False) -> None:
     """A process that leaves our group and session (double fork, setsid) and sleeps, as a
@@ -536,15 +443,6 @@ def start_daemon(pid_file: Path, scrub: bool = False) -> None:
         finally:
             os._exit(0)
     os.wait()
-
-
-def describe_assessment(assessment: Any) -> str:
-    """`small size, low complexity, medium risk`: the fields an assessment really has."""
-    if not isinstance(assessment, dict):
-        return "no assessment"
-    words = [f"{assessment[key]} {key}" for key in ("size", "complexity", "risk")
-             if assessment.get(key)]
-    return ", ".join(words) or "no assessment"
 
 
 def main(argv: list[str] | None = None) -> int:
