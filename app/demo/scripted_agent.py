@@ -22,7 +22,9 @@ or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `assessment` ({size, complexity, risk}), `follow_ups`, `needs_investigation`,
 `sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
 `.end` files with time stamps are written there), `lines` (for chatty),
-`children` and `pids_file` (for spawn_children), `tick` (false: progress
+`children` and `pids_file` (for spawn_children), `limit_warning` (a number 0-1:
+first print an `allowed_warning` rate_limit_event with that utilization), `retries`
+(first print that many system/api_retry lines, 529 overloaded), `tick` (false: progress
 without ticking a box), `exit` (exit code), `daemon` (a file: first start a
 daemon as agents start dev servers, double fork and setsid, that sleeps and
 writes its pid there; with `scrub` true it also drops its environment).
@@ -46,6 +48,10 @@ Modes:
                   rejected rate_limit_event (resetsAt `resets_in` seconds from now; no
                   reset time without it), a synthetic assistant line with
                   "error": "rate_limit", an is_error 429 result; exits 1
+  max_turns       the CLI's error_max_turns result ("errors": ["Reached maximum number
+                  of turns (2)"]), no result file; exits 1
+  no_api          ten system/api_retry lines, then "API Error: Unable to connect to API
+                  (ConnectionRefused)" as the CLI prints it; exits 1
   refuse_root     the real CLI's refusal of --dangerously-skip-permissions as root
   huge_line       a 300 KB line, then complete
   binary          bytes that are not UTF-8, then complete
@@ -327,6 +333,31 @@ class Agent:
         if mode == "usage_limit":
             self.usage_limit(b.get("resets_in"))
             return 1
+        if b.get("limit_warning") is not None:
+            self.emit({"type": "rate_limit_event", "rate_limit_info": {
+                "status": "allowed_warning", "resetsAt": int(time.time()) + 3600,
+                "rateLimitType": "five_hour", "utilization": float(b["limit_warning"]),
+                "isUsingOverage": False}, "session_id": self.session})
+        for n in range(int(b.get("retries", 0))):
+            self.api_retry(n + 1, 529, "overloaded")
+        if mode == "max_turns":
+            self.emit({"type": "result", "subtype": "error_max_turns", "is_error": True,
+                       "num_turns": 3, "stop_reason": "tool_use", "session_id": self.session,
+                       "total_cost_usd": 0.01,
+                       "errors": ["Reached maximum number of turns (2)"]})
+            return 1
+        if mode == "no_api":
+            for n in range(10):
+                self.api_retry(n + 1, None, "unknown")
+            words = "API Error: Unable to connect to API (ConnectionRefused)"
+            self.emit({"type": "assistant", "message": {
+                "model": "<synthetic>", "role": "assistant", "type": "message",
+                "content": [{"type": "text", "text": words}]}, "error": "server_error",
+                "session_id": self.session})
+            self.emit({"type": "result", "subtype": "success", "is_error": True,
+                       "num_turns": 1, "result": words, "session_id": self.session,
+                       "total_cost_usd": 0})
+            return 1
         if mode in ("hang", "ignore_term", "spawn_children"):
             if mode == "spawn_children":
                 pids = []
@@ -397,6 +428,12 @@ class Agent:
         self.write_result(result, summary)
         self.final(summary)
         return int(b.get("exit", 0))
+
+    def api_retry(self, attempt: int, status: int | None, error: str) -> None:
+        """One `system/api_retry` line as the CLI prints it (no real wait)."""
+        self.emit({"type": "system", "subtype": "api_retry", "attempt": attempt,
+                   "max_retries": 10, "retry_delay_ms": 500.0 * 2 ** (attempt - 1),
+                   "error_status": status, "error": error, "session_id": self.session})
 
     def usage_limit(self, resets_in: float | None) -> None:
         """The real CLI's three lines at a usage limit (samples/usage-limit-subscription)."""
