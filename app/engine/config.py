@@ -277,12 +277,17 @@ max_wait_h = 12          # a reset further away stops the run (exit 4)
 
 
 def within_guardrails(item: Item, config: Config) -> str | None:
-    """None when the item may run autonomously, else why not (unknown counts as over)."""
+    """None when the item may run autonomously, else why not: `outside the guardrails:
+    risk high, max low`. A missing assessment counts as over a guardrail, except one at
+    the top of its scale (nothing can be over `max_risk = "high"`)."""
     g = config.guardrails
     over = []
-    if item.size not in SIZES or level_rank(item.size, SIZES) > level_rank(g.max_size, SIZES):
-        over.append(f"size {item.size or 'unknown'} (max {g.max_size})")
-    if item.risk not in LEVELS or level_rank(item.risk, LEVELS) > level_rank(g.max_risk,
-                                                                              LEVELS):
-        over.append(f"risk {item.risk or 'unknown'} (max {g.max_risk})")
-    return "over the guardrails: " + ", ".join(over) if over else None
+    for name, value, most, scale in (("size", item.size, g.max_size, SIZES),
+                                     ("risk", item.risk, g.max_risk, LEVELS)):
+        top = level_rank(most, scale) == len(scale) - 1
+        if value in scale:
+            if level_rank(value, scale) > level_rank(most, scale):
+                over.append(f"{name} {value}, max {most}")
+        elif not top:
+            over.append(f"{name} unknown, max {most}")
+    return "outside the guardrails: " + "; ".join(over) if over else None

@@ -104,9 +104,12 @@ class Pipeline(RunSkeleton):
                                 f"{item.id} waits for {', '.join(waiting)} to be done")
                 continue
             why = within_guardrails(item, self.config)
-            if why:
+            if why and self.target is None:
                 self._tell_once(item.id + ":guard", "info", f"{item.id} skipped: {why}")
                 continue
+            if why:  # chosen by name (`run --target`, `R` on the board): a person's call
+                self._tell_once(item.id + ":guard", "warning",
+                                f"{item.id} is {why}; running it because you chose it")
             return item
         return None
 

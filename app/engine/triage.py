@@ -3,7 +3,7 @@
 Agents never write BACKLOG.yaml: each result is applied by the orchestrator in
 one transaction as it arrives (assessment; then new → scoped → ready within the
 guardrails, researching when the agent asks for an investigation, blocked with
-the reason when over the guardrails or when the agent says so). With
+the reason when outside the guardrails or when the agent says so). With
 `investigate`, `researching` items then get the investigate step (complete →
 scoped/ready by the guardrails). Holds the run lock like a run; interrupt-safe:
 a stopped agent leaves its item where it was. The run's skeleton and the retry rule

@@ -236,8 +236,37 @@ def test_only_ready_items_within_guardrails_and_with_done_dependencies_run(
     _finished, rec = run(project, cap=1)
     assert rec.of(PhaseStarted)[0].item_id == "WRK-006"
     notices = " ".join(n.text for n in rec.of(Notice))
-    assert "WRK-001 skipped: over the guardrails: size large" in notices
-    assert "risk unknown" in notices and "WRK-004 waits for WRK-005" in notices
+    assert "WRK-001 skipped: outside the guardrails: size large, max medium" in notices
+    assert "WRK-003 skipped: outside the guardrails: risk unknown, max low" in notices
+    assert "WRK-004 waits for WRK-005" in notices
+
+
+def test_an_item_chosen_by_name_runs_outside_the_guardrails_and_says_so(
+        tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready(title="Risky", risk="high")],
+                           run={"checkpoint": False})
+    finished, rec = run(project)  # autonomous: skipped
+    assert finished.attempts == 0 and stored_item(project).status == "ready"
+    finished, rec = run(project, target="WRK-001", cap=1)  # chosen: runs
+    assert finished.attempts == 1
+    warned = [n for n in rec.of(Notice) if n.level == "warning"]
+    assert [n.text for n in warned] == [
+        "WRK-001 is outside the guardrails: risk high, max low; running it because you "
+        "chose it"]
+
+
+def test_a_missing_assessment_is_within_a_guardrail_at_the_top_of_its_scale(
+        tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [ready(title="Unassessed", size=None, risk=None)],
+                           guardrails={"max_size": "large", "max_risk": "high"},
+                           run={"checkpoint": False})
+    finished, _ = run(project, cap=1)
+    assert finished.attempts == 1  # nothing to be over: it ran
+    project2 = make_project(tmp_path / "q", [ready(title="Unassessed", risk=None)],
+                            guardrails={"max_size": "large", "max_risk": "medium"})
+    finished, rec = run(project2, cap=1)
+    assert finished.attempts == 0
+    assert any("risk unknown, max medium" in n.text for n in rec.of(Notice))
 
 
 def test_an_in_progress_item_is_resumed_first_in_its_phase(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_results_decide_ready_researching_or_blocked(tmp_path: Path) -> None:
                                  "WRK-005": "scoped"}
     assert backlog.get("WRK-001").size == "small"
     assert backlog.get("WRK-003").blocked_reason == \
-        "over the guardrails: size large (max medium), risk high (max low)"
+        "outside the guardrails: size large, max medium; risk high, max low"
     assert backlog.get("WRK-004").blocked_reason == "which customers?"
     assert backlog.get("WRK-003").blocked_from == "scoped"
 
