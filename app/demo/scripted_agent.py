@@ -25,7 +25,8 @@ or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `children` and `pids_file` (for spawn_children), `limit_warning` (a number 0-1:
 first print an `allowed_warning` rate_limit_event with that utilization), `retries`
 (first print that many system/api_retry lines, 529 overloaded), `tick` (false: progress
-without ticking a box), `exit` (exit code), `daemon` (a file: first start a
+without ticking a box; a number with complete: tick only that many, yet answer
+complete), `exit` (exit code), `daemon` (a file: first start a
 daemon as agents start dev servers, double fork and setsid, that sleeps and
 writes its pid there; with `scrub` true it also drops its environment).
 
@@ -416,8 +417,9 @@ class Agent:
                 ticks = bool(b.get("tick", True))
                 left = self.tick(1 if ticks else 0)
                 result = "progress" if left or not ticks else "complete"
-            else:
-                self.tick(None)
+            else:  # complete: every box, or only `tick` of them (a premature complete)
+                count = b.get("tick")
+                self.tick(None if count is None or count is True else int(count))
                 result = "complete"
             summary = b.get("summary", "build step done" if result == "progress" else
                             "build finished")

@@ -9,6 +9,7 @@ so the caller can stop the whole run instead of blocking item after item.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -48,6 +49,19 @@ _NO_API = re.compile(r"unable to connect to api", re.I)
 _LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests", re.I)
 """Another agent's words for a limit with no structure to read: the run stops (exit 4).
 Claude Code's own limits are recognised by limits.LimitDetector and pause the run."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's word on a `complete` or `progress` answer that is not what it claims."""
+
+    outcome: str
+    """`failed`, or `progress` (a build that said complete with SPEC tasks still open)."""
+    reason: str | None = None
+
+
+Judge = Callable[[AgentResult], Verdict | None]
+"""Looks at a valid complete/progress answer: None to take it as it is."""
 
 
 @dataclass(frozen=True)
@@ -153,8 +167,9 @@ class AttemptRunner:
         return highest + 1
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
-            judge: Callable[[AgentResult], str | None] | None = None) -> AttemptReport:
-        """Run one attempt and judge it; `judge` may turn a valid result into a failure."""
+            judge: Judge | None = None) -> AttemptReport:
+        """Run one attempt and judge it; `judge` may turn a valid result into a failure,
+        or a `complete` into `progress`."""
         result_path = self.project.results_dir / f"{item.id}_{phase}_{attempt}.json"
         log_path = self.project.logs_dir / f"{item.id}_{phase}_{attempt}.log"
         agent_cfg = self.config.agent
@@ -207,7 +222,7 @@ class AttemptRunner:
         return report
 
     def _judge(self, out: ProcessOutcome, item_id: str, phase: str, result_path: Path,
-               judge: Callable[[AgentResult], str | None] | None) -> AttemptReport:
+               judge: Judge | None) -> AttemptReport:
         if out.interrupted:
             return AttemptReport("interrupted", "stopped by the person (the item resumes "
                                  "in this phase)", process=out)
@@ -234,9 +249,11 @@ class AttemptRunner:
             return AttemptReport("failed", reason, global_failure=global_failure(out),
                                  process=out)
         if result.result in ("complete", "progress") and judge is not None:
-            problem = judge(result)
-            if problem:
-                return AttemptReport("failed", problem, result=result, process=out)
+            verdict = judge(result)
+            if verdict is not None and verdict.outcome == "progress":
+                result = dataclasses.replace(result, result="progress")
+            elif verdict is not None:
+                return AttemptReport("failed", verdict.reason, result=result, process=out)
         if result.result == "blocked":
             return AttemptReport("blocked", result.blocked_reason, result=result, process=out)
         if result.result == "failed":

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASES, Item
 from app.engine import actions, spec
-from app.engine.attempts import AttemptReport
+from app.engine.attempts import AttemptReport, Judge, Verdict
 from app.engine.checkpoint import Checkpointer
 from app.engine.config import Config, within_guardrails
 from app.engine.events import EventBus
@@ -254,27 +253,34 @@ class Pipeline(RunSkeleton):
                                 f"{summary or ''}".rstrip())
 
 
-def _build_judge(spec_path: os.PathLike[str], ticked_before: int,
-                 change_dir: str) -> Callable[[AgentResult], str | None]:
-    """`progress` must tick at least one new SPEC box, so a build can never loop forever."""
+def _build_judge(spec_path: os.PathLike[str], ticked_before: int, change_dir: str) -> Judge:
+    """`progress` must tick at least one new SPEC box, so a build can never loop forever;
+    `complete` with tasks still open is `progress` when it ticked any, else a failure."""
 
-    def judge(result: AgentResult) -> str | None:
-        if result.result != "progress":
-            return None
+    def judge(result: AgentResult) -> Verdict | None:
         after = spec.load(Path(spec_path))
-        if after is None or after.ticked <= ticked_before:
-            return f"answered progress but ticked no new task in {change_dir}/SPEC.md"
-        return None
+        ticked = after is not None and after.ticked > ticked_before
+        if result.result == "progress":
+            return None if ticked else Verdict(
+                "failed", f"answered progress but ticked no new task in {change_dir}/SPEC.md")
+        open_tasks = after.unticked if after is not None else 0
+        if open_tasks == 0:
+            return None
+        if ticked:
+            return Verdict("progress")
+        return Verdict("failed", f"answered complete, but {change_dir}/SPEC.md still has "
+                                 f"{open_tasks} open task{'s' if open_tasks != 1 else ''}")
 
     return judge
 
 
-def _phase_judge(phase: str) -> Callable[[AgentResult], str | None]:
+def _phase_judge(phase: str) -> Judge:
     """Outside build, `progress` is not an answer."""
 
-    def judge(result: AgentResult) -> str | None:
+    def judge(result: AgentResult) -> Verdict | None:
         if result.result == "progress":
-            return f"answered progress, which only the build phase may (this is {phase})"
+            return Verdict("failed", f"answered progress, which only the build phase may "
+                                     f"(this is {phase})")
         return None
 
     return judge

@@ -18,7 +18,7 @@ from app.backlog import states
 from app.backlog.model import Item
 from app.backlog.store import Transaction
 from app.engine import actions
-from app.engine.attempts import AttemptReport
+from app.engine.attempts import AttemptReport, Verdict
 from app.engine.config import Config, within_guardrails
 from app.engine.events import EventBus
 from app.engine.project import Project
@@ -146,8 +146,9 @@ class Triage(RunSkeleton):
         self._changed(item)
 
 
-def _no_progress(result: AgentResult) -> str | None:
+def _no_progress(result: AgentResult) -> Verdict | None:
     if result.result == "progress":
-        return f"answered progress, which only the build phase may (this is {result.phase})"
+        return Verdict("failed", "answered progress, which only the build phase may (this "
+                                 f"is {result.phase})")
     return None
 

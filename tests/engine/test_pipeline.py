@@ -201,6 +201,27 @@ def test_progress_without_a_newly_ticked_box_is_a_failed_attempt(tmp_path: Path)
     assert stored_item(project).status == "blocked"
 
 
+def test_a_build_that_says_complete_with_open_tasks_does_not_go_to_review(
+        tmp_path: Path) -> None:
+    """SPEC.md has 4 tasks. The first build ticks one and says complete: progress. The
+    second ticks none and says complete: failed, naming the open tasks. The third ticks
+    the rest: complete, and only then review."""
+    script = {"build": {"1": {"mode": "complete", "tick": 1},
+                        "2": {"mode": "complete", "tick": 0}, "*": "complete"}}
+    project = make_project(tmp_path / "p", [ready()], script=script,
+                           run={"max_retries": 1, "checkpoint": False})
+    _, rec = run(project)
+    builds = [f for f in rec.of(PhaseFinished) if f.phase == "build"]
+    assert [f.outcome for f in builds] == ["progress", "failed", "complete"]
+    assert builds[1].reason == ("answered complete, but changes/WRK-001_add-login-page/"
+                                "SPEC.md still has 3 open tasks")
+    phases = [s.phase for s in rec.of(PhaseStarted)]
+    assert phases.index("review") > 4 + 2  # review only after the third build
+    assert stored_item(project).status == "done"
+    assert [e["outcome"] for e in worklog_entries(project) if e["phase"] == "build"] == [
+        "progress", "failed", "complete"]
+
+
 def test_circuit_breaker_stops_after_consecutive_failed_phases(tmp_path: Path) -> None:
     items = [ready(title=f"Item {n}") for n in range(4)]
     project = make_project(tmp_path / "p", items, script={"default": "failed"},
