@@ -58,6 +58,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from app.ui.app import run_board
 
         return run_board(project)
+    if command == "serve":
+        from app.cli.serve import cmd_serve
+
+        return cmd_serve(args, project)
     if command == "stop" or (command == "run" and args.detach):
         from app.cli import detach
 

@@ -77,8 +77,9 @@ def candidates(words: Sequence[str], index: int,
         last = _options(active).get(flags[-1]) if flags else None
         if last is not None and last.nargs in ("*", "+") and not current.startswith("-"):
             return _values(last, project_dir, command, current)
-    if current.startswith("-"):
-        return sorted(f for f in _options(active) if f.startswith(current))
+    if current.startswith("-"):  # hidden options (the served board's) are not offered
+        return sorted(f for f, a in _options(active).items()
+                      if f.startswith(current) and a.help != argparse.SUPPRESS)
     if command is None:
         return sorted(c for c in commands if c.startswith(current))
     given = [w for w in before[before.index(command) + 1:] if not w.startswith("-")]

@@ -128,7 +128,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json-events", action="store_true")
 
-    command("board", "open the live kanban board (the default command)", "orchestrate board")
+    p = command("board", "open the live kanban board (the default command)",
+                "orchestrate board")
+    # Set by `orchestrate serve` for each browser tab's board (app/ui/served.py).
+    p.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
+
+    p = command("serve", "the board in a browser: one board per tab, private by default",
+                "orchestrate serve", "orchestrate serve --read-only",
+                "orchestrate serve --host 0.0.0.0 --port 8080 --read-only",
+                description="serve the board to a browser (textual-serve): every tab gets "
+                            "a board process of its own over this project. It listens on "
+                            "127.0.0.1, and every request needs the secret token in the URL "
+                            "it prints at start. A run started from a browser is detached "
+                            "(closing the tab does not stop it; `s` or `orchestrate stop` "
+                            "does). Ctrl-C stops the server and every board it started "
+                            "(exit 0)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: this machine only; "
+                        "0.0.0.0: every network, with a warning of what that exposes)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="the port (default 8000; 0 picks a free one)")
+    p.add_argument("--read-only", action="store_true",
+                   help="boards that only show: every key that would change the backlog "
+                        "or start, pause or stop a run is refused")
 
     p = command("demo", "see a full run on a sample project, no account needed",
                 "orchestrate demo", "orchestrate demo --speed 4",

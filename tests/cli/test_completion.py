@@ -61,7 +61,7 @@ def test_bash_completes_commands_options_choices_and_the_projects_ids(tmp_path: 
     project = tmp_path / "project"
     project.mkdir()
     (project / "BACKLOG.yaml").write_text(BACKLOG, encoding="utf-8")
-    assert complete_in_bash(project, "orchestrate", "s") == ["show", "status", "stop"]
+    assert complete_in_bash(project, "orchestrate", "s") == ["serve", "show", "status", "stop"]
     assert complete_in_bash(project, "orchestrate", "show", "") == [
         "WRK-001", "WRK-002", "WRK-003"]
     assert complete_in_bash(project, "orchestrate", "unblock", "") == ["WRK-002"]
@@ -87,6 +87,8 @@ def test_values_of_a_many_valued_option_and_nothing_after_the_last_positional(
     assert candidates(words, 7, parser) == ["WRK-001", "WRK-002", "WRK-003"]
     assert candidates(["orchestrate", "show", "WRK-001", ""], 3, parser) == []
     assert candidates(["orchestrate", "-C", ""], 2, parser) == []  # a path: the shell's
+    # `board --served` and `--read-only` are for `orchestrate serve` alone: not offered.
+    assert candidates(["orchestrate", "board", "--"], 2, parser) == ["--help"]
 
 
 def test_the_zsh_script_loads_bash_completion_first() -> None:
