@@ -332,7 +332,8 @@ def cmd_serve(args: argparse.Namespace, project: Project) -> int:
         print(f"orchestrate: {warning}", file=sys.stderr, flush=True)
     token = new_token()
     server = BoardServer(board_argv(project, read_only=read_only), host=host, port=port,
-                         token=token, title=f"orchestrate · {project.root.name}")
+                         token=token, title=f"orchestrate · {project.root.name}"
+                         + (" · read-only" if read_only else ""))
     logging.basicConfig(level=logging.WARNING, format="orchestrate serve: %(message)s")
 
     def announce(bound: int) -> None:

@@ -119,36 +119,73 @@ def marked(server_pid: int) -> list[int]:
     return found
 
 
-def screen_text(data: bytes) -> str:
-    """A terminal stream as plain text (escape sequences dropped)."""
-    return ANSI.sub(" ", data.decode("utf-8", "replace"))
+CURSOR = re.compile(r"\x1b\[(\d*)(?:;(\d*))?[Hf]")
+
+
+def screen_lines(data: bytes, width: int, height: int) -> list[str]:
+    """The screen a terminal stream leaves, as lines of text: the board draws by moving
+    the cursor (CSI row;col H) and writing; every other sequence is dropped. Enough to
+    read what is on screen now, which the whole stream's text is not once parts of the
+    screen were drawn over."""
+    grid = [[" "] * width for _ in range(height)]
+    row = col = 0
+    text = data.decode("utf-8", "replace")
+    at = 0
+    while at < len(text):
+        if text[at] == "\x1b":
+            move = CURSOR.match(text, at)
+            if move:
+                row, col = int(move[1] or 1) - 1, int(move[2] or 1) - 1
+                at = move.end()
+                continue
+            other = ANSI.match(text, at)
+            at = other.end() if other else at + 1
+            continue
+        char = text[at]
+        at += 1
+        if char == "\r":
+            col = 0
+        elif char == "\n":
+            row += 1
+        elif char >= " " and 0 <= row < height and 0 <= col < width:
+            grid[row][col] = char
+            col += 1
+    return ["".join(line).rstrip() for line in grid]
 
 
 class Tab:
     """One browser tab's websocket: its board's output, and keys sent to it."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, width: int, height: int) -> None:
         self.ws = ws
         self.data = b""
+        self.width, self.height = width, height
 
-    async def read_until(self, *texts: str, timeout: float = 20.0) -> str:
-        """Read the board's output until every one of `texts` was in it."""
+    def screen(self) -> str:
+        """What the tab's terminal shows now."""
+        return "\n".join(screen_lines(self.data, self.width, self.height))
+
+    async def wait_screen(self, *texts: str, timeout: float = 20.0) -> str:
+        """Read the board's output until its screen shows every one of `texts`."""
         deadline = time.monotonic() + timeout
-        while not all(t in screen_text(self.data) for t in texts):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"never saw {texts}; saw:\n{screen_text(self.data)}")
-            try:
-                message = await self.ws.receive(timeout=left)
-            except TimeoutError:
-                continue
-            if message.type == aiohttp.WSMsgType.BINARY:
-                self.data += message.data
-            elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                  aiohttp.WSMsgType.ERROR):
-                raise AssertionError(f"the board's websocket closed; saw:\n"
-                                     f"{screen_text(self.data)}")
-        return screen_text(self.data)
+        while not all(t in self.screen() for t in texts):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the screen never showed {texts}:\n{self.screen()}")
+            await self.read(deadline)
+        return self.screen()
+
+    async def read(self, deadline: float) -> None:
+        """Take the board's next output, if any comes before `deadline`."""
+        try:
+            message = await self.ws.receive(timeout=max(0.05, deadline - time.monotonic()))
+        except TimeoutError:
+            return
+        if message.type == aiohttp.WSMsgType.BINARY:
+            self.data += message.data
+        elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                              aiohttp.WSMsgType.ERROR):
+            raise AssertionError(f"the board's websocket closed; its screen:\n"
+                                 f"{self.screen()}")
 
     async def press(self, *keys: str) -> None:
         for key in keys:
@@ -160,4 +197,4 @@ async def open_tab(session: aiohttp.ClientSession, server: Server, width: int = 
                    height: int = 36) -> Tab:
     ws = await session.ws_connect(f"ws://127.0.0.1:{server.port}/ws?width={width}"
                                   f"&height={height}", headers={"Cookie": server.cookie})
-    return Tab(ws)
+    return Tab(ws, width, height)

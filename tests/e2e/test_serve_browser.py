@@ -21,11 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import pytest
 from engine_helpers import make_project, ready
-from serving import Server, marked, screen_text, serving
+from serving import Server, marked, screen_lines, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -84,13 +85,19 @@ class DevTools:
                                  returnByValue=True)
         return result["result"].get("value")
 
-    def terminal_text(self) -> str:
-        """What the page's websocket brought to its terminal, as plain text."""
+    def terminal_screen(self) -> str:
+        """What the page's terminal shows: the board's output its websocket brought,
+        drawn on a screen of the size the page asked the board for."""
         data = b"".join(base64.b64decode(e["params"]["response"]["payloadData"])
                         for e in self.events
                         if e.get("method") == "Network.webSocketFrameReceived"
                         and e["params"]["response"]["opcode"] == 2)
-        return screen_text(data)
+        created = [e["params"]["url"] for e in self.events
+                   if e.get("method") == "Network.webSocketCreated"]
+        if not created:
+            return ""
+        size = dict(parse_qsl(urlsplit(created[-1]).query))
+        return "\n".join(screen_lines(data, int(size["width"]), int(size["height"])))
 
     def requested(self) -> list[str]:
         return [e["params"]["request"]["url"] for e in self.events
@@ -132,14 +139,14 @@ async def load_the_board(server: Server, endpoint: str, shot: Path) -> DevTools:
                         deviceScaleFactor=1, mobile=False)
         await page.call("Page.navigate", url=server.url)
         deadline = time.monotonic() + 25
-        text = ""
+        screen = ""
         while time.monotonic() < deadline:
             await page.pump(0.5)
-            text = page.terminal_text()
-            if all(t in text for t in ("WRK-001", "Add login page", "WRK-002", "idle")):
+            screen = page.terminal_screen()
+            if all(t in screen for t in ("WRK-001", "Add login page", "WRK-002", "idle")):
                 break
         else:
-            raise AssertionError(f"the board never reached the page; its terminal had:\n{text}")
+            raise AssertionError(f"the board never reached the page; its terminal:\n{screen}")
         # As a click on the page does: the terminal takes the keyboard, the board hears
         # that it has the focus (textual.js sends it) and its Footer shows the keys.
         await page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
@@ -174,9 +181,10 @@ def test_the_board_renders_in_headless_chromium(tmp_path: Path) -> None:
                 os.killpg(browser.pid, signal.SIGKILL)
     if os.environ.get("SERVE_SCREENSHOT"):
         shutil.copy(shot, os.environ["SERVE_SCREENSHOT"])
-    text = page.terminal_text()
-    for card in ("WRK-001", "Add login page", "WRK-002", "Rate-limit the API"):
-        assert card in text, card
+    screen = page.terminal_screen()
+    for shown in ("WRK-001", "Add login page", "WRK-002", "Rate-limit the API", "ready",
+                  "idle", "2 items", "Run"):  # the cards, the header, the Footer's keys
+        assert shown in screen, f"{shown!r} not on the page's terminal:\n{screen}"
     dom = next(e["params"] for e in page.events if e.get("method") == "x-dom")
     assert dom["cookie"] == ""  # HttpOnly: the page's scripts never see the token
     assert dom["title"] == "orchestrate · shop"
