@@ -135,11 +135,6 @@ class BoardService(AppService):
         self.argv = argv
         self.mark = mark
 
-    @property
-    def process(self) -> Process | None:
-        """The board's process, once started."""
-        return self._process
-
     # textual-serve's own opens `command` through a shell, in the server's process group.
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         env = self._build_environment(width=width, height=height)
@@ -153,8 +148,8 @@ class BoardService(AppService):
         return process
 
     async def end(self) -> None:
-        """Ask the board to quit; SIGTERM its group, then SIGKILL, if it does not. Ends
-        within about 2 x BOARD_QUIT_S whatever the board does."""
+        """Ask the board to quit; if it does not, SIGTERM its group, then SIGKILL. Done
+        within 4 x BOARD_QUIT_S whatever the board does (safe to call twice)."""
         process = self._process
         if process is None:
             return
@@ -165,8 +160,9 @@ class BoardService(AppService):
                 await asyncio.wait_for(process.wait(), BOARD_QUIT_S)
                 break
             except TimeoutError:
-                if then is not None and process.returncode is None:  # not reaped: the
-                    with contextlib.suppress(ProcessLookupError):    # group is still its
+                # Only while it is not reaped: until then its pid names its group alone.
+                if then is not None and process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(process.pid, then)
         task, self._task = self._task, None
         if task is not None:  # reads the board's output until EOF

@@ -1,16 +1,22 @@
 """app/cli/serve.py without a server: what `--host` warns of, the URL, the board's command
-line, the token check, the page; and the parts of textual-serve it leans on (pinned
-exactly, docs/DEPENDENCIES.md), held to the names and signatures it uses."""
+line, the token check, the page, a board that will not quit; and the parts of
+textual-serve it leans on (pinned exactly, docs/DEPENDENCIES.md), held to the names and
+signatures it uses."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from engine_helpers import alive, wait_for
 from textual_serve.app_service import AppService
+from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server
 
 from app.cli import serve
@@ -107,3 +113,45 @@ def test_the_textual_serve_parts_serve_py_leans_on() -> None:
                   "self.on_shutdown", "self.templates_path"):
         assert route in make_app, route
     assert "templates_path" in inspect.signature(Server.__init__).parameters
+
+
+STUBBORN = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c",
+                          "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                          "time.sleep(60)"])
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.getpid()} {child.pid}")
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_board_that_will_not_quit_is_killed_with_its_group(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve, "BOARD_QUIT_S", 0.3)
+    pids = tmp_path / "pids"
+
+    async def nothing(*args: object) -> None:
+        pass
+
+    async def scenario() -> tuple[int, int, float, bytes]:
+        board = serve.BoardService([sys.executable, "-c", STUBBORN, str(pids)], "m-1",
+                                   write_bytes=nothing, write_str=nothing, close=nothing,
+                                   download_manager=DownloadManager())
+        await board.start(80, 24)
+        await asyncio.to_thread(wait_for, lambda: pids.exists() and pids.read_text())
+        pid, child = map(int, pids.read_text().split())
+        assert os.getsid(pid) == pid and os.getpgid(child) == pid  # its own group
+        environ = Path(f"/proc/{child}/environ").read_bytes()
+        started = time.monotonic()
+        await board.end()  # asked, deaf to SIGTERM: killed
+        await board.end()  # and once more, as the websocket's end and the server's may
+        return pid, child, time.monotonic() - started, environ
+
+    pid, child, took, environ = asyncio.run(scenario())
+    assert not alive(pid)
+    wait_for(lambda: not alive(child), timeout=5)  # SIGKILL went to the whole group
+    assert took < 4 * 0.3 + 1
+    assert b"ORCHESTRATE_SERVED_BY=m-1" in environ.split(b"\0")
