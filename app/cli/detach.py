@@ -16,7 +16,9 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from app import exitcodes
 from app.engine import fence
@@ -28,9 +30,14 @@ STOP_WAIT_S = 60.0
 """How long `stop` waits, beyond the agent's kill grace, for the run to be gone."""
 
 
+def plain_run_argv(project: Project) -> list[str]:
+    """`orchestrate run` of `project`, as this very interpreter runs it."""
+    return [sys.executable, "-m", "app", "-C", str(project.root), "run"]
+
+
 def run_argv(args: argparse.Namespace, project: Project) -> list[str]:
     """The `orchestrate run` command line of the detached process (same options)."""
-    argv = [sys.executable, "-m", "app", "-C", str(project.root), "run"]
+    argv = plain_run_argv(project)
     if args.target:
         argv += ["--target", args.target]
     if args.cap is not None:
@@ -46,8 +53,19 @@ def run_argv(args: argparse.Namespace, project: Project) -> list[str]:
     return argv
 
 
-def cmd_detach(args: argparse.Namespace, project: Project) -> int:
-    """Start the run in the background and return at once (pid and log path printed)."""
+@dataclass(frozen=True)
+class Detached:
+    """A run started in the background."""
+
+    pid: int
+    log_path: Path
+    """Where its own console output goes (`.orchestrator/logs/run-<time>.log`)."""
+
+
+def start_detached(project: Project, argv: list[str] | None = None) -> Detached:
+    """Start `argv` (default: a plain `orchestrate run` of `project`) as a run of its own:
+    its own session, no terminal, its output in a log file. Raises LockHeldError when a
+    run holds the lock already. The board's `D` and `run --detach` both start runs so."""
     pid = holder_pid(project)
     if pid is not None:
         raise LockHeldError(f"another run holds the lock (pid {pid or 'unknown'}); "
@@ -58,11 +76,19 @@ def cmd_detach(args: argparse.Namespace, project: Project) -> int:
     env = dict(os.environ)
     env[fence.KEEP_VAR] = "1"  # never taken for a daemon of the board that started it
     env["PYTHONUNBUFFERED"] = "1"  # the log file fills as the run goes
+    if argv is None:
+        argv = plain_run_argv(project)
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(run_argv(args, project), cwd=project.root, env=env,
-                                stdin=devnull, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
-    print(f"run started in the background: pid {proc.pid}, log {log_path}")
+        proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=devnull, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True)
+    return Detached(proc.pid, log_path)
+
+
+def cmd_detach(args: argparse.Namespace, project: Project) -> int:
+    """Start the run in the background and return at once (pid and log path printed)."""
+    started = start_detached(project, run_argv(args, project))
+    print(f"run started in the background: pid {started.pid}, log {started.log_path}")
     print("it goes on when this terminal closes; `orchestrate stop` stops it")
     return exitcodes.OK
 
