@@ -3,7 +3,7 @@
 A card is a few lines of `Content`: the id with size/risk badges, the title,
 and, depending on the status, the phase progress (`▰▰▰▱▱▱ build`) or the
 blocked reason in short. Styles use theme variables so every Textual theme
-applies.
+applies. A title or reason with control characters shows them escaped (`\x1b`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
 
-from app.backlog.model import PHASES, Item
+from app.backlog.model import PHASES, Item, visible
 
 if TYPE_CHECKING:
     from textual.css.styles import RulesMap
@@ -39,8 +39,9 @@ RISK_STYLE = {"low": "$text-success", "medium": "$text-warning", "high": "$text-
 
 
 def shorten(text: str, limit: int) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis."""
-    flat = " ".join(text.split())
+    """`text` on one line, cut to `limit` characters with an ellipsis; control characters
+    escaped (before the split, which would take some of them for spaces)."""
+    flat = " ".join(visible(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 

@@ -1,6 +1,7 @@
 """The detail pane: every field of the selected item, its notes, its change folder's
 files and its worklog attempts. The App gathers and formats the data (file I/O happens off
-the UI thread); this widget only renders it.
+the UI thread); this widget only renders it, every text with its control characters
+escaped (a title, the notes, an agent's reason or a file name never drive the terminal).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from app.backlog.model import Item
+from app.backlog.model import Item, visible
 from app.backlog.states import describe
 from widgets.cards import phase_bar
 
@@ -68,7 +69,7 @@ def render_detail(detail: ItemDetail) -> Content:
     item = detail.item
     lines: list[Content] = [
         Content.assemble((item.id, "$text-accent bold"), "  ", (describe(item), "$text-muted")),
-        Content.styled(item.title, "bold"),
+        Content.styled(visible(item.title, one_line=True), "bold"),
     ]
     if item.status == "in_progress":
         lines.append(Content.styled(phase_bar(item.phase), "$text-primary"))
@@ -77,16 +78,18 @@ def render_detail(detail: ItemDetail) -> Content:
         value = getattr(item, name)
         if name == "depends_on":
             value = ", ".join(value) if value else None
-        shown = "—" if value in (None, "") else str(value)
+        shown = "—" if value in (None, "") else visible(str(value), one_line=True)
         style = "$text-error" if name == "blocked_reason" and value else ""
         lines.append(Content.assemble((f"{name:<15}", "$text-muted"), (shown, style)))
     for key, value in item.extra.items():
-        lines.append(Content.assemble((f"{key:<15}", "$text-muted"), str(value)))
+        lines.append(Content.assemble((visible(f"{key:<15}", one_line=True), "$text-muted"),
+                                      visible(str(value), one_line=True)))
     lines += [Content(""), Content.styled("notes", "$text-accent bold")]
-    lines.append(Content(item.notes) if item.notes else Content.styled("none", "$text-muted"))
+    lines.append(Content(visible(item.notes)) if item.notes
+                 else Content.styled("none", "$text-muted"))
     lines += [Content(""), Content.styled(item.change_dir + "/", "$text-accent bold")]
     if detail.files:
-        lines.extend(Content(NBSP * 2 + name) for name in detail.files)
+        lines.extend(Content(NBSP * 2 + visible(name, one_line=True)) for name in detail.files)
     else:
         lines.append(Content.styled(NBSP * 2 + "no files yet", "$text-muted"))
     lines += [Content(""), Content.styled("attempts", "$text-accent bold")]
@@ -95,7 +98,8 @@ def render_detail(detail: ItemDetail) -> Content:
     for attempt in detail.attempts:
         lines.append(attempt_line(attempt))
         if attempt.reason:
-            lines.append(Content.styled(NBSP * 4 + attempt.reason, "$text-muted"))
+            lines.append(Content.styled(NBSP * 4 + visible(attempt.reason, one_line=True),
+                                        "$text-muted"))
     return Content("\n").join(lines)
 
 
@@ -103,11 +107,11 @@ def attempt_line(attempt: Attempt) -> Content:
     """`2026-11-24 10:02 prd #1 3m12s complete $0.42`."""
     # Non-breaking spaces: Static's wrapping would swallow spaces at segment edges.
     return Content.assemble(
-        f"{NBSP * 2}{attempt.when}{NBSP}",
-        (f"{attempt.phase}{NBSP}#{attempt.attempt}", "bold"),
-        f"{NBSP}{attempt.duration}{NBSP}",
-        (attempt.outcome, OUTCOME_STYLE.get(attempt.outcome, "")),
-        f"{NBSP}{attempt.cost}" if attempt.cost else "",
+        f"{NBSP * 2}{visible(attempt.when)}{NBSP}",
+        (visible(f"{attempt.phase}{NBSP}#{attempt.attempt}"), "bold"),
+        f"{NBSP}{visible(attempt.duration)}{NBSP}",
+        (visible(attempt.outcome), OUTCOME_STYLE.get(attempt.outcome, "")),
+        f"{NBSP}{visible(attempt.cost)}" if attempt.cost else "",
     )
 
 

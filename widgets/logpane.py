@@ -4,6 +4,12 @@ Lines arrive in batches (never one message per line). The pane follows the tail
 until the person scrolls up, then counts the lines that arrived below; `f`
 (or scrolling to the bottom) follows again. A key toggles the raw JSON lines. Only the
 last `max_lines` lines are kept: the full log stays on disk.
+
+Kinds read apart by a marker and a colour: the agent's words plain, tool calls in the
+accent colour, errors in the error colour, the CLI's API retries in the warning colour,
+and what is not the agent's own words (its thinking, a prompt it was given) dimmed.
+Every line is shown with its control characters escaped: an agent's `\x1b]0;…` is text
+on the screen, never an order to the terminal.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Log, Static
 
+from app.backlog.model import visible
 from app.engine.events import AgentLine
 
 MAX_LINES = 5000
@@ -32,13 +39,17 @@ LINE_MAX = 400
 
 PREFIX = {
     "text": "  ", "tool": "→ ", "tool_result": "  ← ", "error": "✗ ", "system": "· ",
-    "result": "■ ", "stderr": "! ", "raw": "  ",
+    "result": "■ ", "stderr": "! ", "raw": "  ", "thinking": "∴ ", "prompt": "» ",
+    "retry": "↻ ",
 }
 """A marker per kind of line, so kinds read apart even without colour."""
+MUTED = ("■ ", "· ", "∴ ", "» ")
+"""Markers of lines shown dimmed: results, notes, and words that are not the agent's own
+(its thinking, a prompt it was given)."""
 
 
 class AgentLineHighlighter(Highlighter):
-    """Colours error, stderr, tool and result lines with colours of the app's theme."""
+    """Colours error, stderr, retry, tool and result lines with colours of the app's theme."""
 
     def __init__(self) -> None:
         self.styles: dict[str, Style] = {}
@@ -52,7 +63,9 @@ class AgentLineHighlighter(Highlighter):
             end = plain.find(" ", 2)
             text.stylize(self.styles.get("tool", Style(bold=True)), 0,
                          end if end > 0 else len(plain))
-        elif plain.startswith(("■ ", "· ")):
+        elif plain.startswith("↻ "):
+            text.stylize(self.styles.get("warning", Style(color="yellow")))
+        elif plain.startswith(MUTED):
             text.stylize(self.styles.get("muted", Style(dim=True)))
 
 
@@ -68,10 +81,12 @@ _BREAKS = re.compile(r"[\r\n\t]+")
 
 
 def display_line(line: AgentLine, raw: bool) -> str:
-    """One line of the pane for `line`, in the readable or the raw view."""
+    """One line of the pane for `line`, in the readable or the raw view (control
+    characters escaped: the raw line is as the agent printed it)."""
     text = (line.raw or line.text) if raw else PREFIX.get(line.kind, "  ") + line.text
     if "\n" in text or "\r" in text or "\t" in text:
         text = _BREAKS.sub(" ", text)
+    text = visible(text)
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…"
 
 
@@ -136,6 +151,7 @@ class LogPane(Vertical):
             highlighter.styles = {
                 "error": Style(color=_rich_color(variables.get("error")), bold=True),
                 "tool": Style(color=_rich_color(variables.get("accent")), bold=True),
+                "warning": Style(color=_rich_color(variables.get("text-warning"))),
                 "muted": Style(dim=True),
             }
         self.log_view.notify_style_update()
@@ -181,7 +197,7 @@ class LogPane(Vertical):
     def _update_title(self) -> None:
         view = "raw JSON" if self.raw else "agent"
         more = f"  ·  +{self.unseen} lines below (f follows)" if self.unseen else ""
-        title = f" {view} · {self.source}{more}"
+        title = visible(f" {view} · {self.source}{more}", one_line=True)
         if title != self._title:  # Static.update lays the whole screen out again
             self._title = title
             self.query_one("#log-title", Static).update(title)

@@ -1,6 +1,7 @@
 """Modal dialogs: add an item, unblock (asks for notes), advance (choose a target),
 confirm, and help. Each returns what the person chose through `dismiss`; the App acts
-on it (through app/engine/actions.py). Escape always cancels.
+on it (through app/engine/actions.py). Escape always cancels. Titles, reasons and
+questions show their control characters escaped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from app.backlog.model import LEVELS, PHASES, SIZES, Item
+from app.backlog.model import LEVELS, PHASES, SIZES, Item, visible
 from app.backlog.states import describe
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Close without changes")
@@ -100,10 +101,10 @@ class UnblockScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="unblock-dialog", classes="dialog"):
             yield Label(f"Unblock {self.item.id} → {self.back_to}", classes="dialog-title")
-            yield Static(self.item.title, markup=False)
+            yield Static(visible(self.item.title, one_line=True), markup=False)
             yield Static(Content.assemble(("blocked: ", "$text-muted"),
-                                          (self.item.blocked_reason or "no reason given",
-                                           "$text-error")))
+                                          (visible(self.item.blocked_reason or
+                                                   "no reason given"), "$text-error")))
             yield Input(placeholder="notes for the next agent (Enter unblocks)",
                         id="unblock-notes")
             yield Static(Content.styled("Enter unblocks · Escape cancels", "$text-muted"))
@@ -185,7 +186,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Static(self.question, markup=False, classes="dialog-title")
+            yield Static(visible(self.question), markup=False, classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
                 yield Button("No (n)", id="confirm-no")

@@ -15,7 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
 from app.backlog import states
-from app.backlog.model import Item
+from app.backlog.model import Item, visible
 from app.ui import keys
 from app.ui.screen import MainScreen
 
@@ -39,7 +39,7 @@ class ItemCommands(Provider):
         if main is None:
             return
         for item in self._items()[:DISCOVER_MAX]:
-            text = f"go to {item.id} {item.title}"
+            text = f"go to {item.id} {visible(item.title, one_line=True)}"
             yield DiscoveryHit(Content(text), partial(main.jump_to, item.id), text=text,
                                help=states.describe(item))
 
@@ -49,7 +49,7 @@ class ItemCommands(Provider):
             return
         matcher = self.matcher(query)
         for item in self._items():
-            text = f"go to {item.id} {item.title}"
+            text = f"go to {item.id} {visible(item.title, one_line=True)}"
             score = matcher.match(text)
             if score > 0:
                 # highlight() reads markup: a title with [brackets] is shown plain instead.

@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from app.backlog.model import Backlog, Item
+from app.backlog.model import Backlog, Item, visible
 from app.engine.project import Project
 from app.ui import keys
 from app.ui.bridge import EngineEvent, EngineFactory, EngineOutputReady, LockHolder
@@ -198,9 +198,10 @@ class MainScreen(Screen[None]):
     # --- what is shown ----------------------------------------------------------------------------
     def tell(self, message: str, *, severity: str = "information",
              timeout: float | None = None) -> None:
-        """A toast with plain text: ids like [WRK-001] in messages are not markup."""
-        self.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
-                    markup=False)
+        """A toast with plain text: ids like [WRK-001] in messages are not markup, and an
+        agent's or a title's control characters show escaped."""
+        self.notify(visible(message), severity=severity,  # type: ignore[arg-type]
+                    timeout=timeout, markup=False)
 
     def selected_item(self) -> Item | None:
         """The selected item, or None (after telling the person why nothing happens)."""
