@@ -1,5 +1,6 @@
 """What the board reads from disk: BACKLOG.yaml (first before the first frame, then off
-the UI thread whenever it changes) and the details of one item.
+the UI thread whenever it changes, also where a symlinked BACKLOG.yaml points) and the
+details of one item.
 
 The feed never touches a widget: it posts BacklogLoaded, BacklogFailed and DetailLoaded
 to the main screen, which shows them.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -113,17 +115,30 @@ class BacklogFeed:
 
     async def _follow(self) -> None:
         awatch = (await asyncio.to_thread(_import_watchfiles)).awatch
-        name = self._project.backlog_path.name
+        link = self._project.backlog_path
         self.reload()  # a write between the first load and the watcher (cheap if none)
+        while not self._stop.is_set():
+            # The folder, not the file: an atomic write replaces the file by rename. A
+            # symlinked BACKLOG.yaml is written where it points (app/backlog/atomic.py):
+            # that folder is watched too, for the target's name.
+            target = Path(os.path.realpath(link))
+            watched = {(str(link.parent), link.name), (str(target.parent), target.name)}
+            folders = sorted({folder for folder, _name in watched if os.path.isdir(folder)})
 
-        def only_backlog(_change: object, path: str) -> bool:
-            return Path(path).name == name
+            def only_backlog(_change: object, path: str,
+                             watched: set[tuple[str, str]] = watched) -> bool:
+                # watchfiles names a changed file under its folder as that was given
+                return os.path.split(path) in watched
 
-        # The folder, not the file: an atomic write replaces the file by rename.
-        async for _changes in awatch(self._project.root, watch_filter=only_backlog,
-                                     debounce=50, step=10, recursive=False,
-                                     stop_event=self._stop):
-            self.reload()
+            relinked = False
+            async for _changes in awatch(*folders, watch_filter=only_backlog, debounce=50,
+                                         step=10, recursive=False, stop_event=self._stop):
+                self.reload()
+                if Path(os.path.realpath(link)) != target:  # the link points elsewhere now
+                    relinked = True
+                    break
+            if not relinked:
+                return
 
     def load_detail(self, backlog: Backlog | None, item_id: str) -> None:
         """Gather the details of `item_id` in a worker; a DetailLoaded follows."""
