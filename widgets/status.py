@@ -1,7 +1,8 @@
 """The run-state header line and the error banner.
 
 The App decides what they say; these widgets only show it, with a `-state`
-class the stylesheet colours (`-idle`, `-running`, `-watching`, `-paused`).
+class the stylesheet colours (`-idle`, `-running`, `-watching`, `-paused`), and with
+control characters escaped (the banner quotes a file; nothing here drives the terminal).
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from dataclasses import dataclass
 
 from textual.widgets import Static
 
-RUN_STATES: tuple[str, ...] = ("idle", "running", "pausing", "stopping", "watching", "triage")
-"""The states the header knows (one CSS class each: `-running`, ...)."""
+from app.backlog.model import visible
+
+RUN_STATES: tuple[str, ...] = ("idle", "running", "pausing", "stopping", "watching", "triage",
+                               "paused")
+"""The states the header knows (one CSS class each: `-running`, ...); `paused` is shown
+while a run (ours or watched) waits for a usage limit to reset, whatever its state."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,13 @@ class RunView:
     """The other process, when watching."""
     counts: str = ""
     """A short summary of the board (`12 items · 3 ready`)."""
+    resumes: str | None = None
+    """While the run waits for a usage limit: when it resumes (`22:15 (in 1h02m)`)."""
+
+    @property
+    def shown_state(self) -> str:
+        """The state the header is coloured by (`paused` while a limit holds the run)."""
+        return "paused" if self.resumes is not None and self.state != "idle" else self.state
 
 
 def format_clock(seconds: float) -> str:
@@ -42,9 +54,19 @@ def format_clock(seconds: float) -> str:
 
 
 def describe_run(view: RunView) -> str:
-    """The header text: `running WRK-004 · build · attempt 2 · 03:12 · $0.84 so far`."""
+    """The header text: `running WRK-004 · build · attempt 2 · 03:12 · $0.84 so far`, or
+    `paused: usage limit, resumes at 22:15 (in 1h02m) · WRK-004 · build`."""
     if view.state == "idle":
         text = "idle"
+    elif view.resumes is not None:
+        text = f"paused: usage limit, resumes at {view.resumes}"
+        if view.state == "watching":
+            text += f" · pid {view.pid}"
+        for part in (view.item_id, view.phase):
+            if part:
+                text += f" · {part}"
+        if view.state in ("pausing", "stopping"):
+            text += f" · {view.state}"
     elif view.state == "watching":
         text = f"watching a run of pid {view.pid}"
         if view.item_id:
@@ -85,13 +107,14 @@ class RunHeader(Static):
 
     def show(self, view: RunView) -> None:
         """Show `view` (text and state class)."""
-        if view == self.view and self.has_class(f"-{view.state}"):
+        shown = view.shown_state
+        if view == self.view and self.has_class(f"-{shown}"):
             return
         for state in RUN_STATES:
-            self.set_class(state == view.state, f"-{state}")
+            self.set_class(state == shown, f"-{state}")
         self.view = view
         text = describe_run(view)
-        self.update(f"{self.label} · {text}" if self.label else text)
+        self.update(visible(f"{self.label} · {text}" if self.label else text, one_line=True))
 
 
 class ErrorBanner(Static):
@@ -112,4 +135,5 @@ class ErrorBanner(Static):
         self.message = message or ""
         self.set_class(bool(message), "-shown")
         if message:
-            self.update(f"⚠ {message}  (showing the last good board until it is fixed)")
+            self.update(visible(f"⚠ {message}  (showing the last good board until it is "
+                                "fixed)"))

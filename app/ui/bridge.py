@@ -30,6 +30,9 @@ class Engine(Protocol):
 EngineFactory = Callable[[Project, EventBus, str | None], Engine]
 """(project, bus, target) -> an engine ready to `run()`."""
 
+NOTABLE = ("blocked", "done")
+"""Item statuses an engine event must carry to the board, never merged away."""
+
 LockHolder = Callable[[Project], int | None]
 """project -> the pid of another live process holding its run lock, or None."""
 
@@ -67,9 +70,12 @@ class EngineEvent(Message, bubble=False):
         """The engine's event."""
 
     def can_replace(self, message: Message) -> bool:
-        # A burst of item changes only means "reload": keep one.
+        # A burst of item changes only means "reload": keep the newest (Textual drops this,
+        # the older message, for `message`, the next one). An item blocked or done is also
+        # told to the person (a bell, a notification): never dropped.
         return (isinstance(message, EngineEvent) and isinstance(self.event, ItemChanged)
-                and isinstance(message.event, ItemChanged))
+                and isinstance(message.event, ItemChanged)
+                and self.event.status not in NOTABLE)
 
 
 class EngineOutputReady(Message, bubble=False):

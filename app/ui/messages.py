@@ -79,12 +79,16 @@ class ActionDone(Message, bubble=False):
 class RunWatched(Message, bubble=False):
     """Another process's run was seen (pid) or is gone (None)."""
 
-    def __init__(self, pid: int | None, log_path: Path | None) -> None:
+    def __init__(self, pid: int | None, log_path: Path | None,
+                 resumes_at: float | None = None) -> None:
         super().__init__()
         self.pid = pid
         """The pid holding the run lock, or None."""
         self.log_path = log_path
         """Its newest log file."""
+        self.resumes_at = resumes_at
+        """While a usage limit holds that run (`.orchestrator/pause.json`): when it
+        resumes."""
 
 
 def failure(worker: Worker[object]) -> str:

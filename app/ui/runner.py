@@ -1,8 +1,11 @@
 """The board's own run: the pipeline or triage in a worker thread, and its events shown.
 
 One engine at a time runs in the exclusive `engine` worker. Its events arrive through
-the OutputMerger (app/ui/bridge.py) and move the header, the log pane and the cards;
-`r` pauses a live run after the current phase, `s` stops it now (asking first), and
+the OutputMerger (app/ui/bridge.py) and move the header (also while a usage limit holds
+the run: a countdown), the log pane and the cards; an item blocked or done, the run's
+end and a usage-limit pause also ring the bell with a desktop notification
+(app/ui/alerts.py). `r` pauses a live run after the current phase, `s` stops it now
+(asking first), and
 quitting while it is live asks, stops it, and quits once it has ended. `orchestrate demo`
 starts triage and then the run by itself.
 """
@@ -24,9 +27,12 @@ from app.engine.events import (
     PhaseFinished,
     PhaseStarted,
     RunFinished,
+    RunPaused,
+    RunResumed,
     RunStarted,
 )
 from app.engine.project import Project
+from app.ui.alerts import alert_text, ring
 from app.ui.bridge import Engine, EngineFactory, OutputMerger
 from app.ui.status import LIVE
 from widgets.status import RunView
@@ -52,6 +58,8 @@ class Runner:
         """Dollars spent by this run so far (sum of finished attempts)."""
         self.demo_steps: list[str] = ["triage", "run"] if demo else []
         """`orchestrate demo`: what to start by itself, in order, once the board is up."""
+        self.kind = "run"
+        """What our engine runs: `run` or `triage`."""
         self._quit_when_idle = False
 
     @property
@@ -71,8 +79,10 @@ class Runner:
             return
         self.run_cost = 0.0
         self.attempt_started = None
+        self.kind = kind
         view = RunView("running" if kind == "run" else "triage")
         screen.status.view = view
+        screen.status.resumes_at = None
         screen.run_state = view.state
         screen.log_shown = True
         factory = self._factories[kind]
@@ -95,6 +105,7 @@ class Runner:
         """The engine's worker ended (its error, if any, was shown already)."""
         screen = self._screen
         self.engine = None
+        screen.status.resumes_at = None
         screen.status.show(RunView(), "idle")
         screen.feed.schedule_reload()
         if self._quit_when_idle:
@@ -144,11 +155,28 @@ class Runner:
                 screen.tell(event.text, severity=event.level, timeout=8)
             else:  # checkpoints and the like: worth a line, not a toast
                 screen.log_pane.add_lines([AgentLine("system", event.text, "")])
+        elif isinstance(event, RunPaused):
+            status.resumes_at = event.resumes_at
+        elif isinstance(event, RunResumed):
+            status.resumes_at = None
         elif isinstance(event, RunFinished):
-            what = "triage" if screen.run_state == "triage" else "run"
-            screen.tell(f"{what} finished: {event.reason}", timeout=6,
+            status.resumes_at = None
+            screen.tell(f"{self.kind} finished: {event.reason}", timeout=6,
                         severity="error" if event.exit_code else "information")
+        self._alert(event)
         status.refresh()
+
+    def _alert(self, event: Event) -> None:
+        """The bell and a desktop notification, for what the person must hear about."""
+        backlog = self._screen.backlog
+
+        def title_of(item_id: str) -> str:
+            item = backlog.by_id.get(item_id) if backlog is not None else None
+            return item.title if item is not None else ""
+
+        text = alert_text(event, title_of, self.kind, event.at)
+        if text:
+            ring(self._screen.app, text)
 
     def run_item(self) -> None:
         """Run the pipeline on the selected item only (`orchestrate run ID`)."""

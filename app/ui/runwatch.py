@@ -2,7 +2,9 @@
 
 Every WATCH_POLL_S the board asks who holds `.orchestrator/run.lock`. While another
 process does, the header says so and the log pane tails that run's newest log file
-(app/ui/tail.py); when the lock is free again the board goes back to idle and reloads.
+(app/ui/tail.py); while a usage limit holds that run (its `.orchestrator/pause.json`),
+the header counts down to the resume. When the lock is free again the board goes back to
+idle and reloads. The keys that act on that run (`s`, `r`) are the Runner's.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import contextlib
 import os
 import re
 import threading
+import time
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.engine.limits import load_pause
 from app.engine.project import Project
 from app.ui.bridge import LockHolder
 from app.ui.messages import RunWatched, TailLines
@@ -58,6 +62,8 @@ class RunWatch:
         """The other process whose run the board is watching, if any."""
         self.watched_log: Path | None = None
         """The log file of that run being tailed."""
+        self.watched_resumes: float | None = None
+        """When that run resumes, while a usage limit holds it."""
         self._stop = asyncio.Event()
         self._tail_stop = threading.Event()
 
@@ -81,12 +87,22 @@ class RunWatch:
                         pid = None  # our own run, between starting it and its first event
                     log = (await asyncio.to_thread(newest_log, self._project.logs_dir)
                            if pid else None)
+                    resumes = (await asyncio.to_thread(self._resumes_at) if pid else None)
                 except OSError:  # a file vanished mid-look: look again next time
                     pid, log = self.watched_pid, self.watched_log
-                if pid != self.watched_pid or log != self.watched_log:
-                    self._screen.post_message(RunWatched(pid, log))
+                    resumes = self.watched_resumes
+                if (pid, log, resumes) != (self.watched_pid, self.watched_log,
+                                           self.watched_resumes):
+                    self._screen.post_message(RunWatched(pid, log, resumes))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), WATCH_POLL_S)
+
+    def _resumes_at(self) -> float | None:
+        """When the watched run resumes, if a usage limit holds it (a pause kept past its
+        time is the run's to clear: it is about to go on)."""
+        pause = load_pause(self._project.pause_path)
+        return pause.resumes_at if pause is not None and pause.resumes_at > time.time() \
+            else None
 
     def seen(self, message: RunWatched) -> None:
         """Show what the last look found (another run, a new log of it, or no run)."""
@@ -96,14 +112,16 @@ class RunWatch:
         if message.pid is None:
             if self.watched_pid is not None:
                 screen.tell(f"the run of pid {self.watched_pid} ended", timeout=4)
-            self.watched_pid = self.watched_log = None
+            self.watched_pid = self.watched_log = self.watched_resumes = None
             self._tail_stop.set()
+            screen.status.resumes_at = None
             screen.status.show(RunView(), "idle")
             screen.feed.reload()
             return
         if self.watched_pid is None:
             screen.log_shown = True
         self.watched_pid = message.pid
+        self.watched_resumes = screen.status.resumes_at = message.resumes_at
         if message.log_path != self.watched_log:
             self.watched_log = message.log_path
             match = LOG_NAME.match(message.log_path.name) if message.log_path else None

@@ -1,8 +1,9 @@
 """The header's run status: which run (ours or another process's), where it is, its clock
-and cost, and the counts of the board.
+and cost, whether a usage limit holds it (and until when), and the counts of the board.
 
 Our Runner and the RunWatch both tell it what the run is doing; it keeps the main
-screen's `run_state` (which the Footer follows) and the header line in step.
+screen's `run_state` (which the Footer follows) and the header line in step. While a
+limit holds the run, the header counts down to the resume, a tick a second.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from app.engine.limits import clock_time
 from widgets.status import RunHeader, RunView
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ class RunStatus:
         self._clock = clock
         self.view = RunView()
         """The run's item, phase, attempt and cost (its state is the screen's run_state)."""
+        self.resumes_at: float | None = None
+        """While a usage limit holds the run (ours or the watched one): when it resumes."""
 
     def show(self, view: RunView, state: str) -> None:
         """A run started, changed or ended: its view and the run state."""
@@ -47,14 +51,24 @@ class RunStatus:
             b = screen.backlog
             counts = (f"{len(b.items)} items · {len(b.with_status('ready'))} ready · "
                       f"{len(b.with_status('blocked'))} blocked")
+        resumes = None
+        if self.resumes_at is not None and screen.run_state != "idle":
+            resumes = clock_time(self.resumes_at, self._clock())
         shown = RunView(screen.run_state, view.item_id, view.phase, view.attempt, elapsed,
-                        screen.runner.run_cost, screen.run_watch.watched_pid, counts)
+                        screen.runner.run_cost, screen.run_watch.watched_pid, counts, resumes)
         screen.query_one("#run-header", RunHeader).show(shown)
 
+    def paused(self, resumes_at: float | None) -> None:
+        """A usage limit holds the run until `resumes_at` (None: it goes on again)."""
+        if resumes_at != self.resumes_at:
+            self.resumes_at = resumes_at
+            self.refresh()
+
     def tick(self) -> None:
-        """Once a second: the live attempt's clock moves on."""
+        """Once a second: the live attempt's clock, or the countdown to the resume, moves on."""
         screen = self._screen
         if screen.closing:
             return  # the interval can fire after the widgets are gone
-        if screen.runner.attempt_started is not None and screen.run_state in LIVE:
+        if (self.resumes_at is not None and screen.run_state != "idle") or (
+                screen.runner.attempt_started is not None and screen.run_state in LIVE):
             self.refresh()

@@ -97,12 +97,21 @@ def test_run_key_walks_a_card_to_done_with_the_real_engine(tmux: Tmux,
                                                              tmp_path: Path) -> None:
     project = make_project(tmp_path / "proj", [ready(title="Add login page")], git=True)
     open_board(tmux, project)
+    # What the board writes to its terminal, byte for byte (capture-pane shows no OSC).
+    raw = tmp_path / "pane.raw"
+    tmux.run("pipe-pane", "-o", "-t", "board", f"cat >> {raw}")
     screen = tmux.wait_for(lambda s: "WRK-001" in s and "idle" in s)
     assert column_of(screen, "WRK-001") == 2  # ready
     tmux.keys("r")
     screen = tmux.wait_for(lambda s: column_of(s, "WRK-001") == 5 and "idle" in s
                            .splitlines()[0] and "run finished" in s, timeout=60)
     assert project.store().load().get("WRK-001").status == "done"
+    # The bell with a desktop notification: the item done, the run finished.
+    written = raw.read_bytes()
+    for said in (b"WRK-001 done: Add login page", b"run finished: no more work"):
+        assert b"\a\x1b]9;" + said + b"\a\x1b]777;notify;orchestrate;" + said + b"\a" in written
+    assert tmux.run("display-message", "-p", "-t", "board", "#{window_bell_flag}").strip() \
+        == "1"  # tmux heard the bell
     # The log pane opened and streamed the agent.
     assert "agent · WRK-001 · review · attempt 1" in screen
     # Grooming still works: add an item with the form.

@@ -8,11 +8,14 @@ file watching is off and text cursors do not blink. Update with
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import REPO, SNAPSHOT_DIR, FakeEngine
 from test_board import settle
+from test_board_pause_alerts import PausingEngine
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -51,6 +54,37 @@ class TestBoard:
         assert snap_compare(board_app(board_project), terminal_size=(160, 48),
                             run_before=run_before)
 
+
+    def test_paused_for_a_usage_limit(self, snap_compare: Any, board_project: Project,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        """Our run of WRK-004 met a usage limit that resets in 1h02m: the header, in the
+        paused colour, reads `paused: usage limit, resumes at 01:21 (in 1h02m) · WRK-004 ·
+        prd` (the fixed clock, 00:19:52 UTC); WRK-004 is still ready (the fake engine
+        moves nothing), and the log pane is open."""
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+        resume = threading.Event()
+
+        def factory(project: Project, bus: Any, target: str | None) -> PausingEngine:
+            return PausingEngine(project, bus, target, resumes_at=1192.0 + 3720,
+                                 resume=resume)
+
+        app = board_app(board_project, pipeline_factory=factory)
+
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            await pilot.press("r")
+            for _ in range(100):
+                if "paused" in str(app.main.query_one("#run-header").render()):
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
+        try:
+            assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
+        finally:
+            resume.set()
+            monkeypatch.undo()
+            time.tzset()
 
     def test_board_light_theme(self, snap_compare: Any, board_project: Project) -> None:
         """The board under `textual-light`: light backgrounds, the same cards, readable

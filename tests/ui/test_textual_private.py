@@ -13,6 +13,8 @@ leaving a board that is slower or subtly wrong. Each is there for a measured cos
 - Log._update_size, _update_maximum_width and _process_line: the log pane measures a
   batch in place instead of in a worker thread per batch.
 - rich._wrap.divide_line: a card counts its lines as Textual's Content wraps them.
+- App._driver: the bell and the desktop notifications (app/ui/alerts.py) are written
+  through the App's driver, as App.bell writes its bell; Textual has no public way.
 """
 
 from __future__ import annotations
@@ -50,6 +52,27 @@ def test_the_private_names_have_the_signatures_used() -> None:
     assert params(Log._process_line) == ["line"]  # a classmethod
     from rich._wrap import divide_line
     assert params(divide_line)[:2] == ["text", "width"] and "fold" in params(divide_line)
+    from textual.app import App
+    from textual.driver import Driver
+    assert params(Driver.write) == ["self", "data"]
+    assert "self._driver.write(" in inspect.getsource(App.bell)  # the way App.bell writes
+
+
+async def test_the_app_writes_to_the_terminal_through_its_driver(
+        board_project: Project) -> None:
+    """app/ui/alerts.py writes the bell and notifications where Textual writes frames."""
+    from textual.driver import Driver
+
+    from app.ui.alerts import ring
+    app = new_app(board_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        driver = app._driver
+        assert isinstance(driver, Driver)
+        written: list[str] = []
+        driver.write = written.append  # type: ignore[method-assign]
+        ring(app, "WRK-001 done")
+        assert written == ["\a\x1b]9;WRK-001 done\a\x1b]777;notify;orchestrate;WRK-001 done\a"]
 
 
 def test_cards_wrap_with_the_function_textual_wraps_with() -> None:
