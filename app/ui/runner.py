@@ -4,14 +4,16 @@ One engine at a time runs in the exclusive `engine` worker. Its events arrive th
 the OutputMerger (app/ui/bridge.py) and move the header (also while a usage limit holds
 the run: a countdown), the log pane and the cards; an item blocked or done, the run's
 end and a usage-limit pause also ring the bell with a desktop notification
-(app/ui/alerts.py). `r` pauses a live run after the current phase, `s` stops it now
-(asking first), and
-quitting while it is live asks, stops it, and quits once it has ended. `orchestrate demo`
-starts triage and then the run by itself.
+(app/ui/alerts.py). `r` pauses a live run after the current phase (so does SIGUSR1),
+`s` stops it now (asking first), and quitting while it is live asks, stops it, and quits
+once it has ended. A hang-up or SIGTERM stops it without asking and exits once it has
+recorded the attempt (app/ui/signals.py). `orchestrate demo` starts triage and then the
+run by itself.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerState
@@ -58,9 +60,17 @@ class Runner:
         """Dollars spent by this run so far (sum of finished attempts)."""
         self.demo_steps: list[str] = ["triage", "run"] if demo else []
         """`orchestrate demo`: what to start by itself, in order, once the board is up."""
+        self.idle = threading.Event()
+        """Set while no engine of ours runs (the hang-up's watchdog waits for it)."""
+        self.idle.set()
+        self.hung_up = False
+        """A hang-up or SIGTERM is ending the board: no more bells (the terminal may be
+        gone)."""
         self.kind = "run"
         """What our engine runs: `run` or `triage`."""
+        self._stop_asked = threading.Event()
         self._quit_when_idle = False
+        self._exit_code = 0
 
     @property
     def running(self) -> bool:
@@ -80,6 +90,8 @@ class Runner:
         self.run_cost = 0.0
         self.attempt_started = None
         self.kind = kind
+        self._stop_asked.clear()
+        self.idle.clear()
         view = RunView("running" if kind == "run" else "triage")
         screen.status.view = view
         screen.status.resumes_at = None
@@ -96,10 +108,13 @@ class Runner:
         try:
             engine = factory(self._project, bus, target)
             self.engine = engine
+            if self._stop_asked.is_set():  # asked to stop before the engine existed
+                engine.request_stop()
             return engine.run()
         finally:
             unsubscribe()
             self.engine = None
+            self.idle.set()
 
     def finished(self, worker: Worker[object]) -> None:
         """The engine's worker ended (its error, if any, was shown already)."""
@@ -109,7 +124,7 @@ class Runner:
         screen.status.show(RunView(), "idle")
         screen.feed.schedule_reload()
         if self._quit_when_idle:
-            screen.app.exit(0)
+            screen.app.exit(self._exit_code)
         elif self.demo_steps and worker.state == WorkerState.SUCCESS:
             screen.set_timer(0.5, self.next_demo_step)
 
@@ -168,6 +183,8 @@ class Runner:
 
     def _alert(self, event: Event) -> None:
         """The bell and a desktop notification, for what the person must hear about."""
+        if self.hung_up:
+            return  # the terminal may be gone
         backlog = self._screen.backlog
 
         def title_of(item_id: str) -> str:
@@ -198,7 +215,8 @@ class Runner:
         self.start("triage")
 
     def pause(self) -> None:
-        """Finish the current phase attempt, then stop."""
+        """Finish the current phase attempt, then stop (`r`, or SIGUSR1 from a board that
+        watches this one)."""
         engine = self.engine
         if engine is not None and hasattr(engine, "request_pause"):
             engine.request_pause()
@@ -238,6 +256,22 @@ class Runner:
         from widgets.modals import ConfirmScreen
         app.push_screen(ConfirmScreen("A run is live. Stop it and quit?", yes="Quit"), done)
 
+    def hang_up(self, code: int, grace_s: float) -> None:
+        """A hang-up or SIGTERM: stop our run without asking, let it record its attempt as
+        interrupted and release the lock, then exit with `code` (after `grace_s` at the
+        latest: the agent's kill grace and a few seconds)."""
+        self.hung_up = True
+        screen = self._screen
+        app = screen.app
+        if not self.running:
+            app.exit(code)
+            return
+        self._quit_when_idle = True
+        self._exit_code = code
+        self.stop_now()
+        screen.run_state = "stopping"
+        screen.set_timer(grace_s, lambda: app.exit(code))
+
     def next_demo_step(self) -> None:
         """The demo triages the new ideas, then runs the pipeline, by itself."""
         screen = self._screen
@@ -250,6 +284,8 @@ class Runner:
             self.start(step)
 
     def stop_now(self) -> None:
-        """The board is closing: stop a live engine without asking."""
-        if self.engine is not None:
-            self.engine.request_stop()
+        """Stop a live engine without asking (the board is closing, or was told to)."""
+        self._stop_asked.set()
+        engine = self.engine
+        if engine is not None:
+            engine.request_stop()
