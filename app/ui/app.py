@@ -136,7 +136,7 @@ def run_board(project: Project, *, demo: bool = False) -> int:
     """
     app = BoardApp(project, demo=demo)
     signals = app.signals = BoardSignals(
-        stop=app.stop_for_signal, pause=lambda: app.main.runner.pause(),
+        stop=app.stop_for_signal, pause=lambda: app.main.runner.pause_own(),
         stop_again=lambda: app.main.runner.stop_now(), wait_idle=app.wait_idle,
         bound_s=app.hangup_bound_s)
     signals.install()

@@ -1,8 +1,9 @@
 """The board's keys: one table for the Footer, the help screen, the palette and the README.
 
 Each row is one line of the help screen (`?`) and of the README's "The board's keys"
-table. A row's commands are the bindings behind its key (`r` runs, or pauses a live run),
-each with its Footer label, tooltip, binding id (for Textual's keymap) and palette entry.
+table. A row's commands are the bindings behind its key, each with its Footer label,
+tooltip, binding id (for Textual's keymap) and palette entry; a key with two meanings
+(`r` runs, or pauses a live run) has a row for each.
 A row without commands documents a key another class binds: the board's widgets (moving
 between cards) or Textual itself (ctrl+p). tests/ui/test_keys.py holds the README, the
 help screen, the palette and the bindings of widgets/board.py to this table;
@@ -82,11 +83,19 @@ KEYS: tuple[Key, ...] = (
     _key("u", "unblock, with notes for the agent",
          Command("u", "unblock", "Unblock", "Return a blocked item to where it was, with notes",
                  "board: unblock item", "board.unblock")),
-    _key("r", "run; while running: pause after phase",
-         Command("r", "run", "Run", "Run the pipeline on the ready items", "board: run",
-                 "board.run"),
-         Command("r", "pause", "Pause", "Pause the run after the current phase attempt",
-                 "board: pause", "board.pause")),
+    _key("r", "run here: closing the board stops the run",
+         Command("r", "run", "Run",
+                 "Run the pipeline on the ready items in this board (closing the board "
+                 "stops the run)", "board: run", "board.run")),
+    _key("r", "while a run goes: pause it after its phase",
+         Command("r", "pause", "Pause",
+                 "Pause the run (this board's or the watched one) after the current phase "
+                 "attempt", "board: pause", "board.pause")),
+    _key("D", "run detached: goes on after the board closes",
+         Command("D", "detach", "Detach",
+                 "Run the pipeline in a process of its own (orchestrate run --detach): it "
+                 "goes on after the board closes, and the board watches it",
+                 "board: run detached", "board.detach", show=False)),
     _key("R", "run the selected item only",
          Command("R", "run_item", "Run this", "Run the pipeline on the selected item only",
                  "board: run the selected item", "board.run_item", show=False)),
@@ -94,9 +103,10 @@ KEYS: tuple[Key, ...] = (
          Command("d", "delete", "Delete",
                  "Delete the selected item (asks first; its id is never reused)",
                  "board: delete item", "board.delete", show=False)),
-    _key("s", "stop the run now (asks first)",
-         Command("s", "stop", "Stop", "Stop the run now (asks first)", "board: stop",
-                 "board.stop")),
+    _key("s", "stop the run now, any process's (asks first)",
+         Command("s", "stop", "Stop",
+                 "Stop the run now, this board's or the watched one (asks first)",
+                 "board: stop", "board.stop")),
     _key("/", "filter the cards (Escape clears)",
          Command("slash", "filter", "Filter", "Show only the cards matching some text",
                  "board: filter", "board.filter", key_display="/")),

@@ -91,6 +91,19 @@ class RunWatched(Message, bubble=False):
         resumes."""
 
 
+class RunDetached(Message, bubble=False):
+    """A detached run (`D`) was started in a process of its own, or could not be."""
+
+    def __init__(self, pid: int | None, log_path: Path | None, error: str | None = None) -> None:
+        super().__init__()
+        self.pid = pid
+        """Its process, or None when it did not start."""
+        self.log_path = log_path
+        """Where its own console output goes."""
+        self.error = error
+        """Why it did not start."""
+
+
 def failure(worker: Worker[object]) -> str:
     """What a worker that ended in an error tells the person (its own words if ours)."""
     error = worker.error

@@ -1,18 +1,25 @@
-"""The board's own run: the pipeline or triage in a worker thread, and its events shown.
+"""The board's own run: the pipeline or triage in a worker thread, and its events shown;
+and the keys that act on a run, ours or another process's.
 
 One engine at a time runs in the exclusive `engine` worker. Its events arrive through
 the OutputMerger (app/ui/bridge.py) and move the header (also while a usage limit holds
 the run: a countdown), the log pane and the cards; an item blocked or done, the run's
 end and a usage-limit pause also ring the bell with a desktop notification
-(app/ui/alerts.py). `r` pauses a live run after the current phase (so does SIGUSR1),
+(app/ui/alerts.py). `r` pauses a live run after the current phase,
 `s` stops it now (asking first), and quitting while it is live asks, stops it, and quits
 once it has ended. A hang-up or SIGTERM stops it without asking and exits once it has
-recorded the attempt (app/ui/signals.py). `orchestrate demo` starts triage and then the
-run by itself.
+recorded the attempt (app/ui/signals.py). While the board watches another process's run,
+`s` sends that process SIGTERM (after asking) and `r` SIGUSR1: every run handles them as
+"stop now, record the attempt as interrupted" and "pause after the current phase". `D`
+starts a run of its own process (`orchestrate run --detach`), which the board then
+watches and which goes on after the board closes. `orchestrate demo` starts triage and
+then the run by itself.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from typing import TYPE_CHECKING
 
@@ -34,8 +41,10 @@ from app.engine.events import (
     RunStarted,
 )
 from app.engine.project import Project
+from app.errors import OrchestrateError
 from app.ui.alerts import alert_text, ring
 from app.ui.bridge import Engine, EngineFactory, OutputMerger
+from app.ui.messages import RunDetached
 from app.ui.status import LIVE
 from widgets.status import RunView
 
@@ -215,8 +224,18 @@ class Runner:
         self.start("triage")
 
     def pause(self) -> None:
-        """Finish the current phase attempt, then stop (`r`, or SIGUSR1 from a board that
-        watches this one)."""
+        """Finish the current phase attempt, then stop: our run, else the watched one."""
+        if self.engine is None and self._screen.run_watch.watched_pid is not None:
+            pid = self._signal_watched(signal.SIGUSR1)
+            if pid is not None:
+                self._screen.tell(f"the run of pid {pid} pauses after its current phase",
+                                  timeout=4)
+            return
+        self.pause_own()
+
+    def pause_own(self) -> None:
+        """Our run finishes its current phase attempt, then stops (`r`, or SIGUSR1 from a
+        board that watches this one)."""
         engine = self.engine
         if engine is not None and hasattr(engine, "request_pause"):
             engine.request_pause()
@@ -224,7 +243,11 @@ class Runner:
             self._screen.tell("pausing after the current phase", timeout=4)
 
     def stop(self) -> None:
-        """Stop the run now, after asking."""
+        """Stop the run now, after asking: our run, else the watched one (SIGTERM)."""
+        watched = self._screen.run_watch.watched_pid
+        if self.engine is None and watched is not None:
+            self._stop_watched(watched)
+            return
         if self.engine is None:
             return
 
@@ -235,6 +258,73 @@ class Runner:
         from widgets.modals import ConfirmScreen
         self._screen.app.push_screen(
             ConfirmScreen("Stop the run now? The item stays resumable.", yes="Stop"), done)
+
+    def _stop_watched(self, pid: int) -> None:
+        """Ask, then send SIGTERM to the process whose run the board watches."""
+        def done(yes: bool | None) -> None:
+            if yes and self._signal_watched(signal.SIGTERM) is not None:
+                self._screen.tell(f"stopping the run of pid {pid}…", timeout=6)
+        from widgets.modals import ConfirmScreen
+        self._screen.app.push_screen(ConfirmScreen(
+            f"Stop the run of pid {pid} now? Its item stays resumable.", yes="Stop"), done)
+
+    def _signal_watched(self, signum: signal.Signals) -> int | None:
+        """Send `signum` to the process whose run the board watches, if it still holds the
+        run lock (a pid is never signalled once its run has ended: it may be reused).
+        Returns that pid, or None after telling why not."""
+        screen = self._screen
+        pid = screen.run_watch.watched_pid
+        if not pid:
+            return None
+        if screen.settings.lock_holder(self._project) != pid:
+            screen.tell(f"the run of pid {pid} has ended", timeout=4)
+            return None
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            screen.tell(f"the run of pid {pid} has ended", timeout=4)
+            return None
+        except PermissionError:
+            screen.tell(f"the run of pid {pid} belongs to another user: the board cannot "
+                        "signal it", severity="error", timeout=8)
+            return None
+        return pid
+
+    def detach(self) -> None:
+        """Start `orchestrate run --detach`: a run of its own process, which goes on after
+        the board closes; the board then watches it like any other process's run."""
+        screen = self._screen
+        if self.running:
+            screen.tell("a run is already going", severity="warning")
+            return
+        if screen.run_watch.watched_pid is not None:
+            screen.tell(f"another run holds the lock (pid {screen.run_watch.watched_pid})",
+                        severity="warning")
+            return
+        screen.run_worker(self._start_detached, name="detach", group="detach", thread=True,
+                          exclusive=True, exit_on_error=False,
+                          description="start a detached run")
+
+    def _start_detached(self) -> None:
+        from app.cli.detach import start_detached
+
+        try:
+            started = start_detached(self._project)
+        except (OrchestrateError, OSError) as exc:
+            self._screen.post_message(RunDetached(None, None, str(exc)))
+            return
+        self._screen.post_message(RunDetached(started.pid, started.log_path))
+
+    def detached(self, message: RunDetached) -> None:
+        """The detached run started (or could not)."""
+        screen = self._screen
+        if message.pid is None:
+            screen.tell(message.error or "the detached run did not start", severity="error",
+                        timeout=8)
+            return
+        screen.log_shown = True
+        screen.tell(f"run started in the background: pid {message.pid}; it goes on after "
+                    f"the board closes (log {message.log_path})", timeout=6)
 
     def quit(self) -> None:
         """Quit; while a run is live, ask first, stop it, and quit once it has ended."""

@@ -34,6 +34,7 @@ from app.ui.messages import (
     BacklogFailed,
     BacklogLoaded,
     DetailLoaded,
+    RunDetached,
     RunWatched,
     TailLines,
     failure,
@@ -269,6 +270,11 @@ class MainScreen(Screen[None]):
         if not self.closing:
             self.run_watch.seen(message)
 
+    @on(RunDetached)
+    def _run_detached(self, message: RunDetached) -> None:
+        if not self.closing:
+            self.runner.detached(message)
+
     @on(TailLines)
     def _tail_lines(self, message: TailLines) -> None:
         self.run_watch.lines(message)
@@ -313,12 +319,16 @@ class MainScreen(Screen[None]):
 
     # --- keys (app/ui/keys.py) --------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("run", "run_item"):
+        # `r` runs while nothing runs and pauses a run, ours or the watched one.
+        if action == "run":
+            return self.run_state == "idle"
+        if action in ("run_item", "detach"):  # while watching: says who holds the lock
             return self.run_state in ("idle", "watching")
         if action == "pause":
-            return self.run_state == "running"
+            return self.run_state in ("running", "watching")
         if action == "stop":
-            return True if self.run_state in ("running", "pausing", "triage") else None
+            return True if self.run_state in ("running", "pausing", "triage",
+                                              "watching") else None
         if action in ("toggle_raw", "follow_log"):
             return self.log_shown  # log keys show in the Footer only with the log pane
         return True
@@ -376,6 +386,9 @@ class MainScreen(Screen[None]):
 
     def action_run_item(self) -> None:
         self.runner.run_item()
+
+    def action_detach(self) -> None:
+        self.runner.detach()
 
     def action_pause(self) -> None:
         self.runner.pause()

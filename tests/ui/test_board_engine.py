@@ -74,8 +74,8 @@ async def test_the_board_watches_a_run_of_another_process(tmp_path: Path) -> Non
             # The card moved by the other process shows (BACKLOG.yaml is watched).
             await wait_for(pilot, lambda: "WRK-001" in
                            app.query_one("#col-in_progress", BoardColumn).item_ids)
-            await pilot.press("r")  # cannot run while another process holds the lock
-            assert any(f"pid {proc.pid}" in n for n in notifications(app))
+            await pilot.press("r")  # no run of ours while another holds the lock: a pause
+            assert any(f"the run of pid {proc.pid} pauses" in n for n in notifications(app))
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
             await wait_for(pilot, lambda: str(header.render()).startswith("idle"), timeout=10)

@@ -6,7 +6,6 @@ person (an item blocked or done, the run's end, a pause).
 from __future__ import annotations
 
 import re
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -137,8 +136,10 @@ async def test_a_real_run_paused_by_a_usage_limit(tmp_path: Path) -> None:
         assert any("run finished: stopped" in n for n in notifications(app))
 
 
-async def test_the_header_counts_down_a_watched_runs_pause(tmp_path: Path) -> None:
-    """Another process's run meets a usage limit: the board reads its pause.json."""
+async def test_the_header_counts_down_a_watched_runs_pause_and_s_stops_that_run(
+        tmp_path: Path) -> None:
+    """Another process's run meets a usage limit: the board reads its pause.json. `s`
+    asks, then sends that process SIGTERM: it records the attempt and exits 143."""
     project = make_project(tmp_path / "p", [ready()], run={"checkpoint": False},
                            script={"prd": {"1": {"mode": "usage_limit", "resets_in": 3600}}})
     proc = orchestrate(project, "run")
@@ -150,10 +151,13 @@ async def test_the_header_counts_down_a_watched_runs_pause(tmp_path: Path) -> No
                            header_text(app), timeout=30)
             assert f"pid {proc.pid}" in header_text(app)
             assert re.search(r"\(in 1h0[01]m\)", header_text(app)), header_text(app)
-            proc.send_signal(signal.SIGTERM)
+            await pilot.press("s")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert f"pid {proc.pid}" in app.screen.question
+            await pilot.press("y")
             assert proc.wait(timeout=30) == 143
             await wait_for(pilot, lambda: header_text(app).startswith("idle"), timeout=10)
-            assert "paused" not in header_text(app)
+            assert any(f"stopping the run of pid {proc.pid}" in n for n in notifications(app))
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -164,7 +164,8 @@ class TestLogPane:
         """Another process (pid 4242) holds the run lock: the header reads `watching a run
         of pid 4242 · WRK-005 · build · attempt 2`, and the log pane (titled `WRK-005 ·
         build · attempt 2 (pid 4242)`) shows its log file: the assistant's text, a tool
-        call (→ Bash pytest -q) and the plain text line at the end."""
+        call (→ Bash pytest -q) and the plain text line at the end. The Footer offers
+        `r Pause` and `s Stop`: they act on that process's run."""
         log = board_project.logs_dir / "WRK-005_build_2.log"
         log.write_text(
             '{"type":"assistant","message":{"content":[{"type":"text",'
@@ -223,8 +224,9 @@ class TestModals:
 
     def test_help_80x24(self, snap_compare: Any, board_project: Project) -> None:
         """`?` at 80x24: the keys of app/ui/keys.py with what they do, in its order (hjkl,
-        enter, a, t, >, u, r, R, d, s, /, escape, L, J, f, ctrl+p; ? and q below the fold,
-        the list scrolls) and `Escape closes` below."""
+        enter, a, t, >, u, r (run here), r (pause), D (run detached), R, d, s (any
+        process's run), /, escape, L, J; f, ctrl+p, ? and q below the fold, the list
+        scrolls) and `Escape closes` below."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
             await pilot.press("question_mark")
