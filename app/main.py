@@ -54,6 +54,10 @@ def dispatch(args: argparse.Namespace) -> int:
         print(script(args.shell), end="")
         return exitcodes.OK
     project = cli_groom.project_for(args)
+    if command == "board" and getattr(args, "served", False):  # a tab of `orchestrate serve`
+        from app.ui.served import run_served_board
+
+        return run_served_board(project, read_only=args.read_only)
     if command == "board":
         from app.ui.app import run_board
 
