@@ -158,6 +158,8 @@ _NAMES = {"\x1b": "ESC", "\x07": "BEL", "\x08": "BS", "\r": "CR", "\x00": "NUL",
 def visible(text: str, *, one_line: bool = False) -> str:
     """`text` with every control character shown as an escape (`\\x1b`), so printing it
     never drives the terminal; with `one_line`, newlines and tabs are escaped too."""
+    if text.isprintable():  # the common case, checked in C: no control character at all
+        return text
     pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
     if not pattern.search(text):
         return text
