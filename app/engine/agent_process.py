@@ -304,11 +304,14 @@ class AgentProcess:
     def _end_strays(self, group: fence.AttemptCgroup | None) -> list[fence.Stray]:
         """End every process of the attempt that outlived its agent's group."""
         grace = 0 if self.kill_now.is_set() else min(self.spec.kill_grace_s, 1.0)
-        ended = fence.end_marked([self.spec.token], grace)
         if group is not None:
+            # Everything the agent started is in its cgroup: no scan of /proc is needed.
+            ended = fence.end(group.members(), grace)
             seen = {s.pid for s in ended}
-            ended += [s for s in group.kill() if s.pid not in seen]
+            ended += [s for s in group.kill() if s.pid not in seen]  # forked meanwhile
             group.remove()
+        else:
+            ended = fence.end_marked([self.spec.token], grace)
         if ended:
             names = ", ".join(f"pid {s.pid} ({s.command})" for s in ended)
             self._write_log(f"[orchestrate] ended what the agent left running: {names}\n"

@@ -201,9 +201,9 @@ class AttemptRunner:
         finally:
             with self._state_lock:
                 self._live.pop(key, None)
-                if not self._live:
-                    # Re-parented daemons that scrubbed their token: ours to end once no
-                    # agent is live (under the lock: no new agent can start meanwhile).
+                if not self._live and out.cgroup is None:
+                    # Without a cgroup, re-parented daemons that scrubbed their token: ours
+                    # to end once no agent is live (under the lock: none can start now).
                     out.strays += fence.end(fence.adopted(), min(agent_cfg.kill_grace_s, 1.0))
             self._unrecord(item.id, phase)
         strays = out.strays

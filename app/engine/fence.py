@@ -268,9 +268,13 @@ class AttemptCgroup:
         except OSError:
             return []
 
+    def members(self) -> list[Stray]:
+        """The live processes in it now."""
+        return [Stray(pid, _command_of(pid)) for pid in self.pids() if _alive(pid)]
+
     def kill(self, wait_s: float = 2.0) -> list[Stray]:
         """SIGKILL everything in the cgroup; returns what was there."""
-        found = [Stray(pid, _command_of(pid)) for pid in self.pids() if _alive(pid)]
+        found = self.members()
         if not found:
             return []
         with contextlib.suppress(OSError):
