@@ -36,11 +36,12 @@ WATCH_POLL_S = 0.5
 
 
 def newest_log(logs_dir: Path) -> Path | None:
-    """The most recently changed log file of `logs_dir`."""
+    """The most recently changed attempt log of `logs_dir` (`WRK-001_build_2.log`; a
+    detached run's own console log, `run-<time>.log`, is not an agent's output)."""
     newest: tuple[float, Path] | None = None
     try:
         for path in logs_dir.iterdir():
-            if path.suffix != ".log":
+            if not LOG_NAME.match(path.name):
                 continue
             with contextlib.suppress(FileNotFoundError):  # removed meanwhile
                 mtime = path.stat().st_mtime
