@@ -22,7 +22,10 @@ or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `assessment` ({size, complexity, risk}), `follow_ups`, `needs_investigation`,
 `sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
 `.end` files with time stamps are written there), `lines` (for chatty),
-`children` and `pids_file` (for spawn_children), `limit_warning` (a number 0-1:
+`children` and `pids_file` (for spawn_children), `write` (an object: path → text,
+files written relative to the agent's working directory before it answers; where a
+text holds conflict markers, `resolve` true first rewrites every file git reports
+conflicted to the branch's side), `limit_warning` (a number 0-1:
 first print an `allowed_warning` rate_limit_event with that utilization), `retries`
 (first print that many system/api_retry lines, 529 overloaded), `tick` (false: progress
 without ticking a box; a number with complete: tick only that many, yet answer
@@ -299,11 +302,33 @@ class Agent:
 
     # modes ------------------------------------------------------------------------------------
     def record(self, what: str) -> None:
+        """`<ID>_<phase>.start`/`.end`: the time; `.cwd`: where the agent was started."""
         folder = self.behaviour.get("record")
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
             Path(folder, f"{self.item_id}_{self.phase}.{what}").write_text(
                 f"{time.time():.6f}\n")
+            if what == "start":
+                Path(folder, f"{self.item_id}_{self.phase}.cwd").write_text(os.getcwd())
+
+    def write_files(self) -> None:
+        """The `write` option: files in the working directory (the agent's checkout)."""
+        if self.behaviour.get("resolve"):
+            self.resolve_conflicts()
+        for name, text in dict(self.behaviour.get("write") or {}).items():
+            path = Path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.tool("Write", {"file_path": str(path), "content": text}, f"Wrote {path}")
+            path.write_text(str(text), encoding="utf-8")
+
+    def resolve_conflicts(self) -> None:
+        """Keep "ours" of every conflicted file, as an agent resolving a merge would."""
+        out = subprocess.run(["git", "diff", "--name-only", "--diff-filter=U"],
+                             capture_output=True, text=True, check=False).stdout
+        for name in filter(None, out.splitlines()):
+            subprocess.run(["git", "checkout", "--ours", "--", name], check=False)
+            self.tool("Bash", {"command": f"git checkout --ours -- {name}"},
+                      f"Resolved {name}")
 
     def run(self) -> int:
         self.record("start")
@@ -375,6 +400,7 @@ class Agent:
                 time.sleep(3600)
         if b.get("sleep"):
             time.sleep(float(b["sleep"]) / self.speed)
+        self.write_files()
         if mode == "demo":
             return self.demo()
         self.say(f"Starting the {self.phase} phase for {self.item_id}.")

@@ -32,6 +32,7 @@ from app.engine.events import (
     PhaseFinished,
     PhaseStarted,
 )
+from app.engine.executor import Workspace
 from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.results import AgentResult, ResultError, read_result
@@ -167,15 +168,18 @@ class AttemptRunner:
         return highest + 1
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
-            judge: Judge | None = None) -> AttemptReport:
-        """Run one attempt and judge it; `judge` may turn a valid result into a failure,
-        or a `complete` into `progress`."""
+            judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
+        """Run one attempt and judge it (executor.Executor); `judge` may turn a valid result
+        into a failure, or a `complete` into `progress`. In a lane's `workspace` the agent
+        works in its worktree, and ORCHESTRATE_CHANGE_DIR names the folder there."""
         result_path = self.project.results_dir / f"{item.id}_{phase}_{attempt}.json"
         log_path = self.project.logs_dir / f"{item.id}_{phase}_{attempt}.log"
         agent_cfg = self.config.agent
+        cwd = workspace.path if workspace is not None else self.project.root
+        change_dir = str(cwd / item.change_dir) if workspace is not None else item.change_dir
         spec = AttemptSpec(
-            command=agent_cfg.argv_template(), prompt=prompt, cwd=self.project.root,
-            item_id=item.id, phase=phase, attempt=attempt, change_dir=item.change_dir,
+            command=agent_cfg.argv_template(), prompt=prompt, cwd=cwd,
+            item_id=item.id, phase=phase, attempt=attempt, change_dir=change_dir,
             result_path=result_path, log_path=log_path, timeout_s=agent_cfg.phase_timeout_s,
             kill_grace_s=agent_cfg.kill_grace_s,
         )
@@ -190,8 +194,10 @@ class AttemptRunner:
             self._record(item.id, phase, attempt, pid, result_path, spec.token,
                          process.outcome.cgroup)
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
-                                       title=item.title, log_path=str(log_path), pid=pid))
+                                       title=item.title, log_path=str(log_path), pid=pid,
+                                       branch=branch))
 
+        branch = workspace.branch if workspace is not None else None
         process = AgentProcess(spec, on_lines, on_spawn, self.stop)
         process.kill_now = self.kill_now
         with self._state_lock:
@@ -216,7 +222,8 @@ class AttemptRunner:
                 f"ended; they were stopped: {names}")))
         if out.start_error:
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
-                                       title=item.title, log_path=str(log_path), pid=0))
+                                       title=item.title, log_path=str(log_path), pid=0,
+                                       branch=branch))
         report = self._judge(out, item.id, phase, result_path, judge)
         self._finish(item.id, phase, attempt, started_at, out, report)
         return report

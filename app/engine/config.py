@@ -52,6 +52,13 @@ class RunConfig:
     checkpoint: bool = True
     max_cost_usd: float | None = None
     """No new attempt starts once the run has spent this much (exit 5)."""
+    max_parallel: int = 1
+    """Items worked on at once; above 1 each item has its own branch and git worktree."""
+    branch_prefix: str = "orchestrate/"
+    """A lane's branch is this plus the item's id (`orchestrate/WRK-001`)."""
+    merge: str = "merge"
+    """How a finished lane's branch comes back: `merge` (a merge commit), `rebase`
+    (replayed, then fast-forwarded) or `none` (the branch is left for a pull request)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,18 @@ class Config:
     warnings: tuple[str, ...] = ()
 
 
+MERGE_MODES = ("merge", "rebase", "none")
+"""`[run] merge`: how a finished lane's branch comes back to the run's branch."""
+
+
+def _valid_branch_prefix(prefix: str) -> bool:
+    """A prefix git accepts in a branch name: the rules of `git check-ref-format` that a
+    prefix can break, checked on `<prefix>X-001`."""
+    name = prefix + "X-001"
+    return bool(prefix) and not re.search(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|//", name) \
+        and not name.startswith(("/", "-", ".")) and ".lock/" not in name
+
+
 # section -> key -> (type check, description, extra validation)
 _NUMBER = (int, float)
 _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
@@ -118,7 +137,10 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
             "cooldown_s": (_NUMBER, "a number of seconds"),
             "circuit_breaker": (int, "a whole number"),
             "checkpoint": (bool, "true or false"),
-            "max_cost_usd": (_NUMBER, "a number of dollars")},
+            "max_cost_usd": (_NUMBER, "a number of dollars"),
+            "max_parallel": (int, "a whole number of 1 or more"),
+            "branch_prefix": (str, "a branch name prefix such as \"orchestrate/\""),
+            "merge": (str, f"one of {', '.join(MERGE_MODES)}")},
     "guardrails": {"max_size": (str, f"one of {', '.join(SIZES)}"),
                    "max_risk": (str, f"one of {', '.join(LEVELS)}")},
     "triage": {"max_concurrent": (int, "a whole number")},
@@ -129,7 +151,8 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
                "retry_interval_max_s": (_NUMBER, "a number of seconds"),
                "max_wait_h": (_NUMBER, "a number of hours")},
 }
-_CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS}
+_CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS,
+            ("run", "merge"): MERGE_MODES}
 
 
 def _line_of(text: str, section: str, key: str | None) -> int:
@@ -212,7 +235,9 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
             if ok and (section, key) in _CHOICES:
                 ok = value in _CHOICES[(section, key)]
             if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
-                ok = value >= 0
+                ok = value >= (1 if key == "max_parallel" else 0)
+            if ok and key == "branch_prefix":
+                ok = _valid_branch_prefix(value)
             if not ok:
                 raise ConfigError(f"{name}:{line}: {section}.{key} must be {what}, "
                                   f"not {value!r}")
@@ -253,6 +278,9 @@ backoff_s = 15           # times the attempt number
 cooldown_s = 5           # between phases
 circuit_breaker = 3      # consecutive failed phases stop the run
 checkpoint = true        # git commit after every phase
+max_parallel = 1         # items at once; above 1 each gets a branch and a git worktree
+# branch_prefix = "orchestrate/"   # a lane's branch: orchestrate/WRK-001
+# merge = "merge"        # a finished lane: "merge" commit, "rebase" then fast-forward, "none"
 # max_cost_usd = 20.0    # no new attempt once the run has spent this (exit 5)
 
 [guardrails]             # autonomous runs only take items within these

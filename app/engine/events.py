@@ -49,6 +49,8 @@ class PhaseStarted(Event):
     title: str = ""
     log_path: str = ""
     pid: int = 0
+    branch: str | None = None
+    """The lane's branch when the item works in its own worktree (`[run] max_parallel`)."""
 
 
 @dataclass(frozen=True)

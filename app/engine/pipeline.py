@@ -3,9 +3,11 @@ review, one fresh agent process per phase attempt.
 
 `Pipeline.run()` is blocking and holds the run lock for its whole duration. It
 is safe in a worker thread (the board's): it installs no signal handlers; the
-CLI's handlers call `request_stop()`. Everything that happens is reported on
-the EventBus; every status/phase change goes through the state machine
-(actions.move_in). The run's skeleton and the retry rule are skeleton.py's, shared
+CLI's handlers call `request_stop()`. With `[run] max_parallel` > 1 it works on several
+items at once, each in a lane of its own (lanes.py); with 1, one item after another in
+the main checkout. Either way an item's phases are `_work_item`'s. Everything that
+happens is reported on the EventBus; every status/phase change goes through the state
+machine (actions.move_in). The run's skeleton and the retry rule are skeleton.py's, shared
 with triage; this module chooses the work and says what an answer does to the item.
 """
 
@@ -13,20 +15,24 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from app import exitcodes
 from app.backlog import states
-from app.backlog.model import PHASES, Item
+from app.backlog.model import PHASES, Backlog, Item
 from app.engine import actions, spec
 from app.engine.attempts import AttemptReport, Judge, Verdict
 from app.engine.checkpoint import Checkpointer
 from app.engine.config import Config, within_guardrails
 from app.engine.events import EventBus
+from app.engine.executor import Executor
+from app.engine.lanes import MAIN, Lane, LaneSet, ParallelRun
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 from app.engine.results import AgentResult
 from app.engine.skeleton import RunEnd, RunSkeleton
+from app.engine.triage import STEPS, TriageSteps
 from app.errors import TransitionError, UnknownItemError
 
 
@@ -45,6 +51,13 @@ class Pipeline(RunSkeleton):
         self._skip: set[str] = set()
         self._told: set[str] = set()
         self.checkpoints: Checkpointer | None = None
+        self.executor: Executor = self.runner
+        """Runs each attempt (executor.py): today a local process."""
+        self.triage_steps = TriageSteps(self, self.runner)
+        """Triage beside the lanes (a run with max_parallel > 1 assesses new ideas too)."""
+        self.lanes: LaneSet | None = None
+        self._lanes: dict[str, Lane] = {}
+        """The lane of each item being worked on (none: the main checkout)."""
 
     # control (any thread) ----------------------------------------------------------------------
     def request_pause(self) -> None:
@@ -54,8 +67,14 @@ class Pipeline(RunSkeleton):
 
     # the run -------------------------------------------------------------------------------------
     def _work(self) -> None:
-        """Item after item until none is left to run (RunFinished `no more work`)."""
+        """Until no item is left to run (RunFinished `no more work`): in lanes when
+        max_parallel > 1 (and git allows), else item after item."""
         self.checkpoints = Checkpointer(self.project.root, self.config.run.checkpoint)
+        if self.config.run.max_parallel > 1:
+            self.lanes = LaneSet.for_run(self)
+        if self.lanes is not None:
+            ParallelRun(self, self.lanes).loop()
+            return
         if self.checkpoints.reason_off and self.config.run.checkpoint:
             self.notice("warning", self.checkpoints.reason_off)
         self._loop()
@@ -64,6 +83,38 @@ class Pipeline(RunSkeleton):
         super()._check_stop()
         if self._pause.is_set():
             raise RunEnd("paused", exitcodes.OK)
+
+    def _winding_down(self) -> bool:
+        """No new item may start: stopped, pausing, or the run's end is decided."""
+        return self._stop.is_set() or self._pause.is_set() or self._ending is not None
+
+    # lanes (lanes.py calls these from its worker threads) -------------------------------------
+    def _open(self, lane: Lane) -> None:
+        with self._lock:
+            self._lanes[lane.item_id] = lane
+
+    def _close(self, lane: Lane) -> None:
+        with self._lock:
+            self._lanes.pop(lane.item_id, None)
+
+    def _lane_of(self, item_id: str) -> Lane:
+        with self._lock:
+            return self._lanes.get(item_id, MAIN)
+
+    def _lane_ended(self, end: RunEnd) -> None:
+        """A lane met the run's end (stop, pause, cap, the circuit breaker): every other
+        lane ends before its next attempt, and the run ends with it."""
+        with self._lock:
+            if self._ending is None:
+                self._ending = end
+        self._wake.set()
+
+    def _block_quietly(self, item_id: str, reason: str) -> None:
+        """Block an item outside an attempt (its lane could not be made)."""
+        try:
+            self._move(item_id, states.Target("blocked"), reason=reason)
+        except (TransitionError, UnknownItemError) as exc:
+            self.notice("warning", f"{item_id}: {exc}; leaving it")
 
     def _before_attempt(self) -> None:
         super()._before_attempt()
@@ -74,33 +125,33 @@ class Pipeline(RunSkeleton):
         first = True
         while True:
             self._check_stop()
-            item = self._next_item()
+            item = next(self._runnable(self.store.load(), set()), None)
             if item is None:
-                if self.target and first:
-                    self._explain_target()
-                elif first:
-                    self._explain_idle()
+                if first:
+                    self._explain_nothing()
                 return
             first = False
             self._work_item(item)
 
     # choosing work -----------------------------------------------------------------------------
-    def _next_item(self) -> Item | None:
-        backlog = self.store.load()
+    def _runnable(self, backlog: Backlog, busy: set[str]) -> Iterator[Item]:
+        """The items that may start now, in the order a run takes them: items already in
+        progress (a resumed run) first, then ready ones in the backlog's order whose
+        dependencies are done (with lanes: merged) and that are within the guardrails."""
         done = {i.id for i in backlog.items if i.status == "done"}
-        candidates = [i for i in backlog.items if i.id not in self._skip
+        with self._lock:
+            skip = set(self._skip)
+        candidates = [i for i in backlog.items if i.id not in skip and i.id not in busy
                       and (self.target is None or i.id == self.target)]
-        # Items already in progress (a resumed run) come first.
-        for item in candidates:
-            if item.status == "in_progress":
-                return item
+        yield from (item for item in candidates if item.status == "in_progress")
         for item in candidates:
             if item.status != "ready":
                 continue
             waiting = [d for d in item.depends_on if d not in done]
             if waiting:
                 self._tell_once(item.id + ":deps", "info",
-                                f"{item.id} waits for {', '.join(waiting)} to be done")
+                                f"{item.id} waits for {', '.join(waiting)} to be done"
+                                + (" and merged" if self.lanes is not None else ""))
                 continue
             why = within_guardrails(item, self.config)
             if why and self.target is None:
@@ -109,18 +160,28 @@ class Pipeline(RunSkeleton):
             if why:  # chosen by name (`run --target`, `R` on the board): a person's call
                 self._tell_once(item.id + ":guard", "warning",
                                 f"{item.id} is {why}; running it because you chose it")
-            return item
-        return None
+            yield item
 
     def _tell_once(self, key: str, level: str, text: str) -> None:
-        if key not in self._told:
+        with self._lock:
+            new = key not in self._told
             self._told.add(key)
+        if new:
             self.notice(level, text)
+
+    def _explain_nothing(self) -> None:
+        """Nothing ran at all: say why."""
+        if self.target:
+            self._explain_target()
+        else:
+            self._explain_idle()
 
     def _explain_target(self) -> None:
         backlog = self.store.load()
         item = backlog.get(self.target or "")
-        if item.status not in states.RUNNABLE and item.id not in self._skip:
+        with self._lock:
+            skipped = item.id in self._skip
+        if item.status not in states.RUNNABLE and not skipped:
             self.notice("warning", f"{item.id} is {states.describe(item)}: only ready or "
                                    "in-progress items run")
 
@@ -160,6 +221,7 @@ class Pipeline(RunSkeleton):
         self._follow_ups(item_id, added)
 
     def _work_item(self, item: Item) -> None:
+        """The item's phases, one after another, until it is done or blocked."""
         try:
             if item.status == "ready":
                 item = self._move(item.id, states.Target("in_progress", PHASES[0]))
@@ -167,13 +229,13 @@ class Pipeline(RunSkeleton):
                 phase = item.phase if item.phase in PHASES else PHASES[0]
                 ok = self._run_phase(item, phase)
                 item = self.store.load().get(item.id)
-                if ok:
-                    self._failed_phases = 0
-                else:
-                    self._failed_phases += 1
+                with self._lock:
+                    self._failed_phases = 0 if ok else self._failed_phases + 1
+                    failed = self._failed_phases
+                if not ok:
                     limit = self.config.run.circuit_breaker
-                    if limit and self._failed_phases >= limit:
-                        raise RunEnd(f"circuit breaker: {self._failed_phases} phases in a row "
+                    if limit and failed >= limit:
+                        raise RunEnd(f"circuit breaker: {failed} phases in a row "
                                      "failed; look at the blocked items and the logs",
                                      exitcodes.ERROR)
                     return
@@ -182,42 +244,62 @@ class Pipeline(RunSkeleton):
         except (TransitionError, UnknownItemError) as exc:
             # Someone moved or deleted the item under us (the board, a person): leave it.
             self.notice("warning", f"{item.id}: {exc}; leaving it")
-            self._skip.add(item.id)
+            with self._lock:
+                self._skip.add(item.id)
 
     def _run_phase(self, item: Item, phase: str) -> bool:
-        """All attempts of one phase; True when it completed, False when it ended blocked."""
+        """All attempts of one phase; True when it completed (or its lane's merge ended
+        it blocked on a conflict), False when it ended blocked."""
         assert self.checkpoints is not None
-        before = self.checkpoints.dirty() if self.checkpoints.active else set()
+        lane = self._lane_of(item.id)
+        # In a lane's worktree everything is the agent's; in the main checkout, files
+        # already changed before the phase are the person's and stay out of its commit.
+        before = self.checkpoints.dirty() \
+            if lane.worktree is None and self.checkpoints.active else set()
 
         def settle(report: AttemptReport, result: AgentResult) -> bool:
             if report.outcome == "complete":
                 nxt = states.next_phase(phase)
+                if nxt is None and self.lanes is not None and lane.worktree is not None:
+                    self._checkpoint(lane, item.id, phase, result.summary, before)
+                    self.lanes.finish(lane, item, result)
+                    return True
                 target = states.Target("in_progress", nxt) if nxt else states.Target("done")
                 self._move(item.id, target, result=result)
-                self._checkpoint(item.id, phase, result.summary, before)
+                self._checkpoint(lane, item.id, phase, result.summary, before)
                 return True
             # progress: a build step is committed, and the phase goes on
             self._apply_only(item.id, result)
-            self._checkpoint(item.id, phase, result.summary, before)
+            self._checkpoint(lane, item.id, phase, result.summary, before)
             return False
 
         return self._step(item, phase, settle)
 
-    def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
+    def _block(self, item_id: str, phase: str, reason: str,
+               result: AgentResult | None) -> None:
+        if phase in STEPS:
+            self.triage_steps.block(item_id, reason, result)
+            return
         self._move(item_id, states.Target("blocked"), reason=reason, result=result)
 
-    def _failed(self, item_id: str, report: AttemptReport) -> None:
+    def _failed(self, item_id: str, phase: str, report: AttemptReport) -> None:
+        if phase in STEPS:  # a failed triage answer's assessment is not applied
+            return
         if report.result is not None:  # the assessment and follow-ups of any valid answer
             self._apply_only(item_id, report.result)
 
     def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
+        if phase in STEPS:
+            return self.triage_steps.attempt(item, phase, last_error)
         item = self.store.load().get(item.id)  # as it is now: notes, assessment
-        attempt = self.runner.next_attempt(item.id, phase)
+        lane = self._lane_of(item.id)
+        workdir = lane.workspace.path if lane.workspace is not None else self.project.root
+        attempt = self.executor.next_attempt(item.id, phase)
         result_file = (self.project.results_dir / f"{item.id}_{phase}_{attempt}.json").resolve()
         spec_phase = ""
         spec_tasks: tuple[str, ...] = ()
         if phase == "build":
-            spec_path = self.project.root / item.change_dir / "SPEC.md"
+            spec_path = workdir / item.change_dir / "SPEC.md"
             parsed = spec.load(spec_path)
             nxt = parsed.next_phase() if parsed else None
             if nxt is not None:
@@ -225,19 +307,27 @@ class Pipeline(RunSkeleton):
             judge = _build_judge(spec_path, parsed.ticked if parsed else 0, item.change_dir)
         else:
             judge = _phase_judge(phase)
+        note = None
+        if self.lanes is not None and lane.worktree is not None:
+            judge = self.lanes.judge(lane, judge)
+            note = self.lanes.workspace_note(lane)
         prompt = build_prompt(item, phase, config=self.config,
                               prompts_dir=self.project.prompts_dir, result_file=result_file,
                               attempt=attempt, spec_phase=spec_phase, spec_tasks=spec_tasks,
-                              last_error=last_error)
-        report = self.runner.run(item, phase, attempt, prompt, judge=judge)
+                              last_error=last_error, workspace_note=note)
+        report = self.executor.run(item, phase, attempt, prompt, judge=judge,
+                                   workspace=lane.workspace)
         if report.result is not None:
             for warning in report.result.warnings:
                 self.notice("warning", f"{item.id} {phase}: {warning}")
         return report
 
-    def _checkpoint(self, item_id: str, phase: str, summary: str | None,
+    def _checkpoint(self, lane: Lane, item_id: str, phase: str, summary: str | None,
                     before: set[str]) -> None:
         assert self.checkpoints is not None
+        if self.lanes is not None and lane.worktree is not None:
+            self.lanes.checkpoint(lane, item_id, phase, summary)
+            return
         if not self.checkpoints.active:
             return
         done = self.checkpoints.commit(item_id, phase, summary, before)

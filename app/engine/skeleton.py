@@ -258,13 +258,13 @@ class RunSkeleton(ABC):
                 self._sleep(self.config.run.cooldown_s)
                 continue
             if report.outcome == "blocked":
-                self._block(item.id, report.reason or "blocked", result)
+                self._block(item.id, phase, report.reason or "blocked", result)
                 return False
             # failed or timeout: retry with backoff, then block with the last reason.
-            self._failed(item.id, report)
+            self._failed(item.id, phase, report)
             blocked = retries.failed(report.reason)
             if blocked:
-                self._block(item.id, blocked, None)
+                self._block(item.id, phase, blocked, None)
                 return False
             self._sleep(retries.backoff)
 
@@ -359,11 +359,12 @@ class RunSkeleton(ABC):
         """Run one attempt of the step (the retry prompt names `last_error`)."""
 
     @abstractmethod
-    def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
+    def _block(self, item_id: str, phase: str, reason: str,
+               result: AgentResult | None) -> None:
         """Block the item with `reason` (and the blocked answer's fields, if any)."""
 
     @abstractmethod
-    def _failed(self, item_id: str, report: AttemptReport) -> None:
+    def _failed(self, item_id: str, phase: str, report: AttemptReport) -> None:
         """A failed or timed-out attempt, before it counts: what its answer's fields do."""
 
     def _count(self, report: AttemptReport) -> None:

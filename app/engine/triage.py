@@ -8,6 +8,8 @@ the reason when outside the guardrails or when the agent says so). With
 scoped/ready by the guardrails). Holds the run lock like a run; interrupt-safe:
 a stopped agent leaves its item where it was. The run's skeleton and the retry rule
 are skeleton.py's, shared with the pipeline; each worker thread runs one item's step.
+What a triage step does to its item is `TriageSteps`', which a run with lanes uses too
+(it triages new ideas while its builds go on).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from app.backlog import states
 from app.backlog.model import Item
 from app.backlog.store import Transaction
 from app.engine import actions
-from app.engine.attempts import AttemptReport, Verdict
+from app.engine.attempts import AttemptReport, AttemptRunner, Verdict
 from app.engine.config import Config, within_guardrails
 from app.engine.events import EventBus
 from app.engine.project import Project
@@ -30,6 +32,84 @@ from app.errors import TransitionError
 SIGNAL_CHECK_S = 0.2
 """How often the main thread wakes while agents run, so Ctrl-C is heard at once."""
 
+STEPS = ("triage", "investigate")
+"""The steps of an item before it is ready (the phases come after)."""
+
+
+class TriageSteps:
+    """One triage or investigate step of one item: its prompt, and what its answer does
+    to the item. Shared by `Triage` and a run with lanes."""
+
+    def __init__(self, run: RunSkeleton, runner: AttemptRunner) -> None:
+        self.run = run
+        self.runner = runner
+
+    def one(self, item: Item, phase: str) -> None:
+        """All attempts of one item's step (in a worker thread); RunEnd is the run's."""
+
+        def settle(report: AttemptReport, result: AgentResult) -> bool:
+            self.apply(item.id, phase, result)
+            return True
+
+        try:
+            self.run._step(item, phase, settle)
+        except RunEnd:
+            return  # stopped, or an every-item failure: the run ends with it
+
+    def attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
+        project, config = self.run.project, self.run.config
+        attempt = self.runner.next_attempt(item.id, phase)
+        result_file = (project.results_dir / f"{item.id}_{phase}_{attempt}.json")
+        prompt = build_prompt(item, phase, config=config, prompts_dir=project.prompts_dir,
+                              result_file=result_file.resolve(), attempt=attempt,
+                              last_error=last_error)
+        return self.runner.run(item, phase, attempt, prompt, judge=_no_progress)
+
+    def apply(self, item_id: str, phase: str, result: AgentResult) -> None:
+        """Assessment, follow-ups and the move, in one transaction."""
+        try:
+            with self.run.store.transaction() as tx:
+                added = actions.apply_result_fields(tx, item_id, result)
+                item = tx.get(item_id)
+                if phase == "triage" and result.needs_investigation:
+                    item = actions.move_in(tx, item_id, states.Target("researching"),
+                                           by_person=False)
+                else:
+                    item = self._place(tx, item)
+        except TransitionError as exc:
+            self.run.notice("warning", f"{item_id}: {exc}; left as it is")
+            return
+        self.run._changed(item)
+        self.run._follow_ups(item_id, added)
+
+    def _place(self, tx: Transaction, item: Item) -> Item:
+        """scoped, then ready within the guardrails, or blocked over them."""
+        if item.status != "scoped":
+            item = actions.move_in(tx, item.id, states.Target("scoped"), by_person=False)
+        missing = [k for k in ("size", "risk") if getattr(item, k) is None]
+        if missing:
+            self.run.notice("warning", f"{item.id}: the agent gave no "
+                                       f"{' or '.join(missing)}; left scoped for a person "
+                                       "to assess")
+            return item
+        why = within_guardrails(item, self.run.config)
+        if why:
+            return actions.move_in(tx, item.id, states.Target("blocked"), by_person=False,
+                                   reason=why)
+        return actions.move_in(tx, item.id, states.Target("ready"), by_person=False)
+
+    def block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
+        try:
+            with self.run.store.transaction() as tx:
+                if result is not None:
+                    actions.apply_result_fields(tx, item_id, result)
+                item = actions.move_in(tx, item_id, states.Target("blocked"), by_person=False,
+                                       reason=reason)
+        except TransitionError as exc:
+            self.run.notice("warning", f"{item_id}: {exc}; left as it is")
+            return
+        self.run._changed(item)
+
 
 class Triage(RunSkeleton):
     """Triage (and optionally investigate) items with parallel agents."""
@@ -40,6 +120,7 @@ class Triage(RunSkeleton):
                  config: Config | None = None) -> None:
         super().__init__(project, bus, config)
         self.investigate = investigate
+        self.steps = TriageSteps(self, self.runner)
 
     def _work(self) -> None:
         """Triage every new item, then investigate the researching ones if asked."""
@@ -63,7 +144,7 @@ class Triage(RunSkeleton):
             queue = list(items)
             while queue or pending:
                 while queue and len(pending) < width and not self._ended():
-                    pending.add(pool.submit(self._one, queue.pop(0), phase))
+                    pending.add(pool.submit(self.steps.one, queue.pop(0), phase))
                 if not pending:
                     break
                 # With a timeout: a signal the kernel hands to a worker thread runs its
@@ -76,74 +157,16 @@ class Triage(RunSkeleton):
                     if exc is not None:
                         self.notice("error", f"{phase} worker failed: {exc}")
 
-    def _one(self, item: Item, phase: str) -> None:
-        """All attempts of one item's triage/investigate step (in a worker thread)."""
-
-        def settle(report: AttemptReport, result: AgentResult) -> bool:
-            self._apply(item.id, phase, result)
-            return True
-
-        try:
-            self._step(item, phase, settle)
-        except RunEnd:
-            return  # stopped, or an every-item failure: `_work` ends the run with it
-
     def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
-        attempt = self.runner.next_attempt(item.id, phase)
-        result_file = (self.project.results_dir / f"{item.id}_{phase}_{attempt}.json")
-        prompt = build_prompt(item, phase, config=self.config,
-                              prompts_dir=self.project.prompts_dir,
-                              result_file=result_file.resolve(), attempt=attempt,
-                              last_error=last_error)
-        return self.runner.run(item, phase, attempt, prompt, judge=_no_progress)
+        return self.steps.attempt(item, phase, last_error)
 
-    def _apply(self, item_id: str, phase: str, result: AgentResult) -> None:
-        """Assessment, follow-ups and the move, in one transaction."""
-        try:
-            with self.store.transaction() as tx:
-                added = actions.apply_result_fields(tx, item_id, result)
-                item = tx.get(item_id)
-                if phase == "triage" and result.needs_investigation:
-                    item = actions.move_in(tx, item_id, states.Target("researching"),
-                                           by_person=False)
-                else:
-                    item = self._place(tx, item)
-        except TransitionError as exc:
-            self.notice("warning", f"{item_id}: {exc}; left as it is")
-            return
-        self._changed(item)
-        self._follow_ups(item_id, added)
-
-    def _place(self, tx: Transaction, item: Item) -> Item:
-        """scoped, then ready within the guardrails, or blocked over them."""
-        if item.status != "scoped":
-            item = actions.move_in(tx, item.id, states.Target("scoped"), by_person=False)
-        missing = [k for k in ("size", "risk") if getattr(item, k) is None]
-        if missing:
-            self.notice("warning", f"{item.id}: the agent gave no {' or '.join(missing)}; "
-                                   "left scoped for a person to assess")
-            return item
-        why = within_guardrails(item, self.config)
-        if why:
-            return actions.move_in(tx, item.id, states.Target("blocked"), by_person=False,
-                                   reason=why)
-        return actions.move_in(tx, item.id, states.Target("ready"), by_person=False)
-
-    def _failed(self, item_id: str, report: AttemptReport) -> None:
+    def _failed(self, item_id: str, phase: str, report: AttemptReport) -> None:
         """A failed triage answer's assessment is not applied: the item stays unassessed
         until an attempt succeeds or it is blocked."""
 
-    def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
-        try:
-            with self.store.transaction() as tx:
-                if result is not None:
-                    actions.apply_result_fields(tx, item_id, result)
-                item = actions.move_in(tx, item_id, states.Target("blocked"), by_person=False,
-                                       reason=reason)
-        except TransitionError as exc:
-            self.notice("warning", f"{item_id}: {exc}; left as it is")
-            return
-        self._changed(item)
+    def _block(self, item_id: str, phase: str, reason: str,
+               result: AgentResult | None) -> None:
+        self.steps.block(item_id, reason, result)
 
 
 def _no_progress(result: AgentResult) -> Verdict | None:
@@ -151,4 +174,3 @@ def _no_progress(result: AgentResult) -> Verdict | None:
         return Verdict("failed", "answered progress, which only the build phase may (this "
                                  f"is {result.phase})")
     return None
-

@@ -55,6 +55,12 @@ def test_unknown_sections_and_keys_are_warnings(tmp_path: Path) -> None:
     ("[run]\nmax_retries = true\n", "orchestrate.toml:2: run.max_retries must be a whole"),
     ("[run]\nbackoff_s = -1\n", "orchestrate.toml:2: run.backoff_s must be a number of seconds"),
     ("[run]\ncheckpoint = 1\n", "orchestrate.toml:2: run.checkpoint must be true or false"),
+    ("[run]\nmax_parallel = 0\n", "orchestrate.toml:2: run.max_parallel must be a whole "
+                                  "number of 1 or more, not 0"),
+    ('[run]\nmerge = "squash"\n', "orchestrate.toml:2: run.merge must be one of merge, "
+                                  "rebase, none, not 'squash'"),
+    ('[run]\nbranch_prefix = "a..b/"\n', "orchestrate.toml:2: run.branch_prefix must be a "
+                                         "branch name prefix"),
     ("[agent]\ncommand = []\n", "orchestrate.toml:2: agent.command must be a list of strings"),
     ('[agent]\ncommand = "claude -p"\n', "orchestrate.toml:2: agent.command must be a list"),
     ('[guardrails]\nmax_risk = "none"\n', "orchestrate.toml:2: guardrails.max_risk must be one "

@@ -58,10 +58,11 @@ class Scripted(RunSkeleton):
         self.last_errors.append(last_error)
         return self.answers.pop(0)
 
-    def _block(self, item_id: str, reason: str, result: AgentResult | None) -> None:
+    def _block(self, item_id: str, phase: str, reason: str,
+               result: AgentResult | None) -> None:
         self.blocked.append((item_id, reason, result))
 
-    def _failed(self, item_id: str, report: AttemptReport) -> None:
+    def _failed(self, item_id: str, phase: str, report: AttemptReport) -> None:
         self.failed.append(report.reason)
 
 

@@ -74,7 +74,8 @@ def result_shape(item_id: str, phase: str, item: Item | None = None) -> str:
 
 def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
                  result_file: Path, attempt: int = 1, spec_phase: str = "",
-                 spec_tasks: tuple[str, ...] = (), last_error: str | None = None) -> str:
+                 spec_tasks: tuple[str, ...] = (), last_error: str | None = None,
+                 workspace_note: str | None = None) -> str:
     """The whole prompt for one attempt: preamble, the item, the step, the result contract."""
     values: dict[str, Any] = {
         "item_id": item.id, "title": item.title, "phase": phase, "attempt": attempt,
@@ -104,6 +105,8 @@ def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
     ]
     if item.notes:
         lines += ["Notes from people (follow them):", item.notes.strip()]
+    if workspace_note:  # a lane's worktree: where the agent works, conflicts to resolve
+        lines += ["", "## Where you work", workspace_note]
     if last_error:
         lines += ["", f"The previous attempt at this step failed: {last_error}"]
     # A template that calls a skill (`/changes:prd WRK-001`) must open the prompt, or

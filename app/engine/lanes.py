@@ -1,0 +1,347 @@
+"""Lanes: several items at once (`[run] max_parallel` > 1), each in its own git worktree.
+
+Each item a run takes gets a branch (`orchestrate/WRK-001`) and a worktree under
+`.orchestrator/worktrees/`; every attempt of the item runs there and its checkpoints
+are commits on that branch. BACKLOG.yaml, the result files and the logs stay in the
+main checkout, written only by the run's transactions, never committed from a lane.
+When the item's review completes, its branch comes back into the branch that was
+checked out when the run started (worktrees.py says how, and why the main checkout is
+never left mid-merge); then the item is done and its worktree removed. A conflict
+blocks the item with the files named and keeps the branch; unblocked, the lane first
+brings the branch up to date and the agent resolves the conflicts in its next phase.
+
+`ParallelRun` is the scheduler: up to max_parallel lanes and, beside them, triage and
+investigate within `[triage] max_concurrent`, so new ideas are assessed while builds go
+on. Each lane is a thread running the pipeline's own `_work_item`: the retry rule, the
+blocking, the circuit breaker, stop and pause are the same as with one lane.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.backlog import states
+from app.backlog.model import Backlog, Item
+from app.engine.attempts import Judge, Verdict
+from app.engine.executor import Workspace
+from app.engine.project import BACKLOG_NAME
+from app.engine.results import AgentResult
+from app.engine.skeleton import RunEnd
+from app.engine.triage import STEPS
+from app.engine.worktrees import GitError, MergeOutcome, Repository, git
+
+if TYPE_CHECKING:
+    from app.engine.pipeline import Pipeline
+
+MERGE_RETRY_S = 5.0
+"""How often a postponed merge is tried again."""
+SCHEDULE_S = 0.2
+"""How often the scheduler wakes: Ctrl-C is heard, new work is seen."""
+_MARKER = re.compile(rb"^(<{7}|>{7})( |$)", re.M)
+"""A conflict marker line git leaves in a file."""
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Where one item works: the main checkout (one lane) or its own worktree."""
+
+    item_id: str
+    workspace: Workspace | None = None
+    """None: the main checkout, as with max_parallel = 1."""
+    worktree: Path | None = None
+    """The worktree's top folder (the project may sit below it)."""
+
+    @property
+    def branch(self) -> str | None:
+        return self.workspace.branch if self.workspace is not None else None
+
+
+MAIN = Lane("")
+"""The lane of a run with max_parallel = 1: the main checkout."""
+
+
+def conflict_reason(files: tuple[str, ...], branch: str) -> str:
+    """`merge conflict in shared.txt, b.py; branch orchestrate/WRK-002 kept`."""
+    shown = ", ".join(files[:3]) + (", …" if len(files) > 3 else "")
+    return f"merge conflict in {shown or 'the branch'}; branch {branch} kept"
+
+
+class LaneSet:
+    """The git side of a run's lanes: open a worktree, checkpoint it, bring it back."""
+
+    def __init__(self, run: Pipeline, repo: Repository, into: str) -> None:
+        self.run = run
+        self.repo = repo
+        self.into = into
+        """The branch checked out when the run started: finished lanes merge into it."""
+        self.mode = run.config.run.merge
+        self.prefix = run.config.run.branch_prefix
+        self.git_lock = threading.Lock()
+        """One git operation on the shared repository state at a time (worktree add and
+        remove, merges, the backlog's commit): git's own locks would fail, not wait."""
+
+    @classmethod
+    def for_run(cls, run: Pipeline) -> LaneSet | None:
+        """Lanes for this run, or None (with a warning saying why) to run one item at a
+        time in the main checkout."""
+        width = run.config.run.max_parallel
+        why: str | None
+        repo: Repository | None = None
+        if not run.config.run.checkpoint:
+            why = "lanes commit to their branches, and run.checkpoint = false"
+        else:
+            try:
+                repo = Repository(run.project.root)
+                why = repo.lanes_unavailable()
+            except (GitError, OSError):
+                why = f"{run.project.root} is not in a git repository"
+        if why or repo is None:
+            run.notice("warning", f"max_parallel = {width}, but {why}: running one item at "
+                                  "a time in the main checkout")
+            return None
+        into = repo.current_branch()
+        assert into is not None  # lanes_unavailable() said so
+        lanes = cls(run, repo, into)
+        lanes.tidy(run.store.load())
+        mode = {"merge": f"merged into {into}", "rebase": f"rebased onto {into}",
+                "none": "left for a pull request"}[lanes.mode]
+        run.notice("info", f"up to {width} items at once, each on its own branch "
+                           f"({lanes.prefix}ID) in .orchestrator/worktrees/, {mode} when its "
+                           "review completes")
+        return lanes
+
+    def branch_of(self, item_id: str) -> str:
+        return f"{self.prefix}{item_id}"
+
+    def tidy(self, backlog: Backlog) -> None:
+        """Worktrees an earlier run left: kept for items that go on, removed for the rest."""
+        for item_id, path in sorted(self.repo.leftover_worktrees().items()):
+            item = backlog.by_id.get(item_id)
+            if item is not None and item.status in ("in_progress", "blocked", "ready"):
+                continue  # opened again (and reused) when its item runs
+            what = "deleted" if item is None else states.describe(item)
+            with self.git_lock:
+                self.repo.remove_worktree(path)
+            self.run.notice("warning", f"removed the worktree of {item_id} ({what}) that an "
+                                       f"earlier run left in {path}; its branch "
+                                       f"{self.branch_of(item_id)} is kept")
+
+    def open(self, item: Item) -> Lane:
+        """The item's worktree (reused when an earlier run left it), brought up to date
+        with the run's branch when the item's branch already existed."""
+        branch = self.branch_of(item.id)
+        with self.git_lock:
+            existed = self.repo.branch_exists(branch)
+            path, reused = self.repo.ensure_worktree(item.id, branch, self.into)
+            conflicts = self.repo.update_lane(path, self.into) if existed else ()
+        lane = Lane(item.id, Workspace(self.repo.project_dir_in(path), branch), path)
+        if reused:
+            self.run.notice("info", f"{item.id} goes on in the worktree an earlier run left "
+                                    f"({branch})")
+        if conflicts:
+            self.run.notice("warning", f"{item.id}: bringing {branch} up to date with "
+                                       f"{self.into} met conflicts in "
+                                       f"{', '.join(conflicts)}; the agent resolves them first")
+        return lane
+
+    # during the phases ---------------------------------------------------------------------------
+    def workspace_note(self, lane: Lane) -> str:
+        """What the prompt tells the agent about its worktree (and conflicts to resolve)."""
+        assert lane.worktree is not None
+        note = (f"You work in a git worktree of the project of your own (the current "
+                f"directory), on branch {lane.branch}; other items are being worked on at "
+                "the same time in other worktrees. Stay in this directory, do not switch "
+                "branches, and leave BACKLOG.yaml alone: the orchestrator commits your "
+                f"changes after this step and brings the branch into {self.into} when the "
+                "item is done.")
+        unresolved = self.unresolved(lane)
+        if unresolved:
+            note += (f"\n\nFirst: the branch was brought up to date with {self.into} and git "
+                     f"left conflicts in {', '.join(unresolved)} (the files hold conflict "
+                     "markers). Resolve them, keeping what both sides meant, then do this "
+                     "step.")
+        return note
+
+    def unresolved(self, lane: Lane) -> tuple[str, ...]:
+        """Conflicted files of the lane that still hold conflict markers."""
+        if lane.worktree is None:
+            return ()
+        left = []
+        for name in self.repo.conflicted(lane.worktree):
+            try:
+                if _MARKER.search((lane.worktree / name).read_bytes()):
+                    left.append(name)
+            except OSError:
+                continue  # deleted as the resolution
+        return tuple(left)
+
+    def judge(self, lane: Lane, inner: Judge) -> Judge:
+        """`inner`, and no step is complete while conflict markers remain."""
+
+        def judge(result: AgentResult) -> Verdict | None:
+            left = self.unresolved(lane)
+            if left:
+                return Verdict("failed", f"conflict markers remain in {', '.join(left)}: "
+                                         "resolve them first")
+            return inner(result)
+
+        return judge
+
+    def checkpoint(self, lane: Lane, item_id: str, phase: str, summary: str | None) -> None:
+        """Commit what the phase changed in the lane (a commit on the lane's branch)."""
+        assert lane.worktree is not None
+        message = f"[{item_id}][{phase.upper()}] {_one_line(summary) or phase + ' done'}"
+        try:
+            commit, _ = self.repo.commit_lane(lane.worktree, message)
+        except GitError as exc:
+            self.run.notice("warning", f"checkpoint of {item_id} {phase} failed: {exc}")
+            return
+        if commit:
+            self.run.notice("info", f"checkpoint {commit} on {lane.branch}: {message}")
+
+    # when the review completes -----------------------------------------------------------------
+    def finish(self, lane: Lane, item: Item, result: AgentResult) -> None:
+        """Bring the branch back, then the item is done; or it is blocked on a conflict."""
+        assert lane.branch is not None
+        message = f"Merge {lane.branch}: [{item.id}] {_one_line(item.title)}"
+        told = False
+        while True:
+            with self.git_lock:
+                outcome = self.repo.bring_back(lane.branch, self.into, self.mode,
+                                               lane.worktree, message)
+                if outcome.kind in ("merged", "kept"):
+                    done = self.run._move(item.id, states.Target("done"), result=result)
+                    self._commit_backlog(done)
+            if outcome.kind != "postponed":
+                break
+            if not told:
+                told = True
+                self.run.notice("warning", f"{item.id} waits to be merged: {outcome.why}")
+            self.run._sleep(MERGE_RETRY_S)
+        self._after(lane, item, outcome, result)
+
+    def _after(self, lane: Lane, item: Item, outcome: MergeOutcome,
+               result: AgentResult) -> None:
+        assert lane.branch is not None and lane.worktree is not None
+        if outcome.kind == "conflict":
+            self.run._move(item.id, states.Target("blocked"),
+                           reason=conflict_reason(outcome.files, lane.branch), result=result)
+            return
+        with self.git_lock:
+            self.repo.remove_worktree(lane.worktree)
+            if outcome.kind == "merged":
+                self.repo.delete_branch(lane.branch)
+        if outcome.kind == "kept":
+            self.run.notice("info", f"{item.id} done; its branch {lane.branch} is left for a "
+                                    "pull request")
+            return
+        how = f" ({outcome.why})" if outcome.why else ""
+        self.run.notice("info", f"{item.id} merged into {self.into} at {outcome.commit}{how}")
+
+    def _commit_backlog(self, item: Item) -> None:
+        """The main checkout's BACKLOG.yaml, now saying the item is done, committed alone."""
+        rel = str(self.repo.project_rel / BACKLOG_NAME)
+        top = self.repo.toplevel
+        if not git(top, "status", "--porcelain", "--", rel).stdout.strip():
+            return
+        try:
+            git(top, "add", "--", rel)
+            git(top, "commit", "-q", "--no-verify", "--only", "-m",
+                f"[{item.id}][DONE] {_one_line(item.title)}", "--", rel)
+        except GitError as exc:
+            self.run.notice("warning", f"BACKLOG.yaml was not committed after {item.id}: "
+                                       f"{exc}")
+
+
+class ParallelRun:
+    """Schedules lanes and triage steps until no work is left (module docstring)."""
+
+    def __init__(self, run: Pipeline, lanes: LaneSet) -> None:
+        self.run = run
+        self.lanes = lanes
+        self.width = run.config.run.max_parallel
+        # Triage beside the lanes in an autonomous run; `--target` runs its item only.
+        self.triage_width = max(1, run.config.triage.max_concurrent) if run.target is None \
+            else 0
+        self._triaged: set[str] = set()
+        """Items whose triage step ran in this run: never twice (a refused move leaves one
+        `new`)."""
+
+    def loop(self) -> None:
+        run = self.run
+        live: dict[Future[None], tuple[str, str]] = {}
+        started = False
+        pool = ThreadPoolExecutor(max_workers=self.width + self.triage_width,
+                                  thread_name_prefix="lane")
+        try:
+            while True:
+                if not run._winding_down():
+                    started |= self._start(pool, live)
+                if not live:
+                    if not started:
+                        run._explain_nothing()
+                    break
+                # With a timeout: signal handlers run only when the main thread runs.
+                done, _ = wait(live, timeout=SCHEDULE_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    kind, item_id = live.pop(future)
+                    exc = future.exception()
+                    if exc is not None:
+                        run.notice("error", f"{item_id} {kind} failed: {exc}")
+        finally:
+            pool.shutdown(wait=True)
+        run._end_if_ended()
+
+    def _start(self, pool: ThreadPoolExecutor,
+               live: dict[Future[None], tuple[str, str]]) -> bool:
+        """Start what may start now; True when anything did."""
+        run = self.run
+        backlog = run.store.load()
+        busy = {item_id for _, item_id in live.values()}
+        lanes = sum(1 for kind, _ in live.values() if kind == "lane")
+        steps = len(live) - lanes
+        started = False
+        if lanes < self.width:
+            for item in run._runnable(backlog, busy):
+                live[pool.submit(self._lane, item)] = ("lane", item.id)
+                busy.add(item.id)
+                started = True
+                lanes += 1
+                if lanes >= self.width:
+                    break
+        for item in backlog.items:
+            if steps >= self.triage_width:
+                break
+            step = {"new": "triage", "researching": "investigate"}.get(item.status)
+            if step in STEPS and item.id not in busy and item.id not in self._triaged:
+                self._triaged.add(item.id)
+                live[pool.submit(run.triage_steps.one, item, step)] = (step, item.id)
+                started = True
+                steps += 1
+        return started
+
+    def _lane(self, item: Item) -> None:
+        """One item's lane, from its worktree to merged (in a worker thread)."""
+        run = self.run
+        try:
+            lane = self.lanes.open(item)
+        except GitError as exc:
+            run._block_quietly(item.id, f"its worktree could not be made: {exc}")
+            return
+        run._open(lane)
+        try:
+            run._work_item(item)
+        except RunEnd as end:
+            run._lane_ended(end)
+        finally:
+            run._close(lane)
+
+
+def _one_line(text: str | None, limit: int = 72) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,319 @@
+"""Git for lanes: a branch and a worktree per item, and bringing a finished branch back.
+
+Every command runs `git` with an argv (never a shell). The main checkout is only ever
+changed by a fast-forward (`git merge --ff-only`) to a commit that is already whole:
+the merge itself is computed by `git merge-tree --write-tree` (git 2.38+) without
+touching any working tree, so a conflict can never leave the main checkout mid-merge,
+and git itself refuses the fast-forward rather than overwrite a file the person changed.
+A rebase happens in the lane's own worktree, where nothing is the person's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.engine.project import BACKLOG_NAME, STATE_DIR
+
+MIN_GIT = (2, 38)
+"""`git merge-tree --write-tree` arrived in git 2.38."""
+
+
+class GitError(Exception):
+    """A git command failed; the message says which and what git said."""
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What bringing a branch back did."""
+
+    kind: str
+    """`merged` (the run's branch has it now), `kept` (merge = "none": the branch is left),
+    `conflict` (nothing changed; `files` conflict), `postponed` (nothing changed; `why`)."""
+    commit: str | None = None
+    files: tuple[str, ...] = ()
+    why: str = ""
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run git in `cwd`; GitError with git's words when `check` and it fails."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          errors="surrogateescape", check=False, env=_environment())
+    if check and proc.returncode != 0:
+        said = " | ".join(line for line in (proc.stderr or proc.stdout).splitlines()
+                          if line.strip())[-400:]
+        raise GitError(f"git {' '.join(args[:3])} failed: {said or f'exit {proc.returncode}'}")
+    return proc
+
+
+def _environment() -> dict[str, str]:
+    """No editor, no pager, no prompt: git never waits for a person in an unattended run."""
+    env = dict(os.environ)
+    env.update({"GIT_EDITOR": "true", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat",
+                "GIT_MERGE_AUTOEDIT": "no"})
+    return env
+
+
+def git_version() -> tuple[int, int] | None:
+    """(major, minor) of the git on PATH, or None without one."""
+    if shutil.which("git") is None:
+        return None
+    out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"(\d+)\.(\d+)", out.stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class Repository:
+    """The project's git repository seen from its main checkout."""
+
+    def __init__(self, project_root: Path) -> None:
+        self.project_root = project_root.resolve()
+        top = git(self.project_root, "rev-parse", "--show-toplevel").stdout.strip()
+        self.toplevel = Path(top).resolve()
+        self.project_rel = self.project_root.relative_to(self.toplevel)
+        """Where the project sits inside the repository (`.` usually)."""
+        self.worktrees_dir = self.project_root / STATE_DIR / "worktrees"
+
+    # what the run starts from -------------------------------------------------------------
+    def current_branch(self) -> str | None:
+        """The branch checked out in the main checkout, None when HEAD is detached."""
+        proc = git(self.toplevel, "symbolic-ref", "-q", "--short", "HEAD", check=False)
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+    def head(self, ref: str = "HEAD") -> str | None:
+        """The commit `ref` names, or None (an empty repository has no HEAD)."""
+        proc = git(self.toplevel, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}",
+                   check=False)
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+    def lanes_unavailable(self) -> str | None:
+        """Why this repository cannot have lanes, or None."""
+        version = git_version()
+        if version is None or version < MIN_GIT:
+            have = ".".join(map(str, version)) if version else "none"
+            return f"lanes need git {MIN_GIT[0]}.{MIN_GIT[1]} or newer (this is {have})"
+        if self.current_branch() is None:
+            return "the main checkout has no branch checked out (detached HEAD)"
+        if self.head() is None:
+            return "the repository has no commit yet (make a first commit)"
+        return None
+
+    # a lane's worktree ----------------------------------------------------------------------
+    def worktree_path(self, item_id: str) -> Path:
+        return self.worktrees_dir / item_id
+
+    def project_dir_in(self, worktree: Path) -> Path:
+        """The project's folder inside a worktree (the agent's working directory)."""
+        return worktree / self.project_rel
+
+    def branch_exists(self, branch: str) -> bool:
+        return git(self.toplevel, "show-ref", "--verify", "-q", f"refs/heads/{branch}",
+                   check=False).returncode == 0
+
+    def registered_worktrees(self) -> dict[Path, str | None]:
+        """Every worktree git knows of (but the main one): path → its branch (or None)."""
+        out = git(self.toplevel, "worktree", "list", "--porcelain").stdout
+        found: dict[Path, str | None] = {}
+        path: Path | None = None
+        for line in out.splitlines():
+            if line.startswith("worktree "):
+                path = Path(line[len("worktree "):]).resolve()
+                found[path] = None
+            elif line.startswith("branch ") and path is not None:
+                found[path] = line[len("branch "):].removeprefix("refs/heads/")
+        found.pop(self.toplevel, None)
+        return found
+
+    def ensure_worktree(self, item_id: str, branch: str, base: str) -> tuple[Path, bool]:
+        """The item's worktree on `branch` (made from `base` when the branch is new).
+
+        Returns (path, reused): a worktree left by an earlier run is used again as it is.
+        """
+        path = self.worktree_path(item_id).resolve()
+        registered = self.registered_worktrees()
+        if path in registered and registered[path] == branch and path.is_dir():
+            return path, True
+        if path in registered or path.exists():
+            # A stale registration or a folder git does not know: start it afresh.
+            git(self.toplevel, "worktree", "remove", "--force", str(path), check=False)
+            if path.exists():
+                shutil.rmtree(path)
+        git(self.toplevel, "worktree", "prune")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.branch_exists(branch):
+            git(self.toplevel, "worktree", "add", "--quiet", str(path), branch)
+        else:
+            git(self.toplevel, "worktree", "add", "--quiet", "-b", branch, str(path), base)
+        return path, False
+
+    def remove_worktree(self, path: Path) -> None:
+        """Remove a lane's worktree (its branch stays)."""
+        git(self.toplevel, "worktree", "remove", "--force", str(path), check=False)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        git(self.toplevel, "worktree", "prune", check=False)
+
+    def leftover_worktrees(self) -> dict[str, Path]:
+        """Worktrees under .orchestrator/worktrees/, by item id (after pruning vanished ones)."""
+        git(self.toplevel, "worktree", "prune", check=False)
+        found = {}
+        for path in self.registered_worktrees():
+            if path.parent == self.worktrees_dir.resolve():
+                found[path.name] = path
+        if self.worktrees_dir.is_dir():
+            for child in self.worktrees_dir.iterdir():
+                found.setdefault(child.name, child.resolve())
+        return found
+
+    # bringing a lane up to date ---------------------------------------------------------------
+    def update_lane(self, worktree: Path, upstream: str) -> tuple[str, ...]:
+        """Merge `upstream` into the lane's branch in its worktree; the conflicted files
+        (left for the agent to resolve, the merge in progress) or () when it merged."""
+        if self.is_ancestor(upstream, "HEAD", cwd=worktree):
+            return ()
+        proc = git(worktree, "merge", "--no-edit", "--no-ff", "-q", upstream, check=False)
+        if proc.returncode == 0:
+            return ()
+        conflicted = self.conflicted(worktree)
+        if not conflicted:  # failed for another reason: leave nothing half done
+            git(worktree, "merge", "--abort", check=False)
+            raise GitError(f"bringing the branch up to date failed: {proc.stderr.strip()}")
+        return conflicted
+
+    def conflicted(self, worktree: Path) -> tuple[str, ...]:
+        out = git(worktree, "diff", "--name-only", "--diff-filter=U", "-z", check=False).stdout
+        return tuple(p for p in out.split("\0") if p)
+
+    def is_ancestor(self, older: str, newer: str, *, cwd: Path | None = None) -> bool:
+        return git(cwd or self.toplevel, "merge-base", "--is-ancestor", older, newer,
+                   check=False).returncode == 0
+
+    # the checkpoint of a lane ----------------------------------------------------------------
+    def commit_lane(self, worktree: Path, message: str) -> tuple[str | None, tuple[str, ...]]:
+        """Commit everything the lane changed (never BACKLOG.yaml or .orchestrator/).
+
+        The worktree is the lane's alone, so all of it is the agent's work; a merge the
+        agent resolved is concluded by the same commit. Returns (short hash or None when
+        nothing changed, the paths committed).
+        """
+        backlog = str(self.project_rel / BACKLOG_NAME)
+        state = str(self.project_rel / STATE_DIR)
+        # Pathspecs relative to the worktree's top, which is where git runs here.
+        git(worktree, "add", "-A", "--", ".", f":(exclude){backlog}", f":(exclude){state}")
+        staged = git(worktree, "diff", "--cached", "--name-only", "-z").stdout
+        paths = tuple(p for p in staged.split("\0") if p)
+        merge_head = git(worktree, "rev-parse", "--git-path", "MERGE_HEAD").stdout.strip()
+        in_merge = (worktree / merge_head).exists()
+        if not paths and not in_merge:
+            return None, ()
+        git(worktree, "commit", "-q", "--no-verify", "-m", message)
+        return git(worktree, "rev-parse", "--short", "HEAD").stdout.strip(), paths
+
+    # bringing a finished lane back --------------------------------------------------------------
+    def dirty_paths(self) -> set[str]:
+        """Paths the person has changed in the main checkout (relative to the top), without
+        BACKLOG.yaml and .orchestrator/ (the orchestrator's own)."""
+        out = git(self.toplevel, "status", "--porcelain", "-z", "--untracked-files=all").stdout
+        paths: set[str] = set()
+        entries = out.split("\0")
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            paths.add(entry[3:])
+            if "R" in entry[:2] or "C" in entry[:2]:
+                if i < len(entries) and entries[i]:
+                    paths.add(entries[i])
+                i += 1
+        backlog = str(self.project_rel / BACKLOG_NAME)
+        state = str(self.project_rel / STATE_DIR).removeprefix("./")
+        return {p for p in paths if p != backlog.removeprefix("./")
+                and not (p == state or p.startswith(state + "/"))}
+
+    def bring_back(self, branch: str, into: str, mode: str, worktree: Path | None,
+                   message: str) -> MergeOutcome:
+        """Bring `branch` into `into` (the branch checked out in the main checkout) by
+        `mode`; see the module docstring for why the main checkout is never mid-merge."""
+        if mode == "none":
+            return MergeOutcome("kept")
+        current = self.current_branch()
+        if current != into:
+            return MergeOutcome("postponed", why=(
+                f"the main checkout is on {current or 'a detached HEAD'}, not {into}: "
+                f"switch back to {into} and the merge goes on"))
+        head = self.head()
+        tip = self.head(f"refs/heads/{branch}")
+        if head is None or tip is None:
+            raise GitError(f"cannot merge {branch}: it or {into} has no commit")
+        if self.is_ancestor(tip, head):
+            return MergeOutcome("merged", commit=head[:12])
+        touched = self._changed_on(branch, head) & self.dirty_paths()
+        if touched:
+            return MergeOutcome("postponed", files=tuple(sorted(touched)), why=(
+                f"you have uncommitted changes in the main checkout to "
+                f"{', '.join(sorted(touched)[:5])} that the merge would touch: commit or "
+                "stash them and the merge goes on"))
+        if mode == "rebase":
+            rebased = self._rebase(branch, head, worktree)
+            if rebased.kind != "conflict":
+                return rebased
+            # Replaying commit by commit conflicted, yet the branch as a whole may merge
+            # cleanly (a conflict the agent resolved by a merge): a merge commit then.
+            merged = self._merge_commit(head, tip, message)
+            if merged.kind != "merged":
+                return rebased
+            return MergeOutcome("merged", commit=merged.commit,
+                                why="its rebase conflicted, so it was merged with a merge "
+                                    "commit")
+        return self._merge_commit(head, tip, message)
+
+    def _merge_commit(self, head: str, tip: str, message: str) -> MergeOutcome:
+        """A merge commit of `tip` into `head`, made without a working tree, then the main
+        checkout fast-forwarded to it."""
+        proc = git(self.toplevel, "merge-tree", "--write-tree", "--name-only", "--no-messages",
+                   "-z", head, tip, check=False)
+        if proc.returncode == 1:
+            fields = [f for f in proc.stdout.split("\0") if f]
+            return MergeOutcome("conflict", files=tuple(dict.fromkeys(fields[1:])))
+        if proc.returncode != 0:
+            raise GitError(f"git merge-tree failed: {proc.stderr.strip()}")
+        tree = proc.stdout.split("\0")[0].strip()
+        commit = git(self.toplevel, "commit-tree", tree, "-p", head, "-p", tip, "-m",
+                     message).stdout.strip()
+        return self._fast_forward(commit)
+
+    def _changed_on(self, branch: str, head: str) -> set[str]:
+        """Files the branch changed since it left `head`'s history."""
+        out = git(self.toplevel, "diff", "--name-only", "--no-renames", "-z",
+                  f"{head}...refs/heads/{branch}").stdout
+        return {p for p in out.split("\0") if p}
+
+    def _rebase(self, branch: str, head: str, worktree: Path | None) -> MergeOutcome:
+        if worktree is None or not worktree.is_dir():
+            raise GitError(f"cannot rebase {branch}: its worktree is gone")
+        proc = git(worktree, "rebase", "-q", head, check=False)
+        if proc.returncode != 0:
+            files = self.conflicted(worktree)
+            git(worktree, "rebase", "--abort", check=False)
+            if not files:
+                raise GitError(f"git rebase failed: {proc.stderr.strip()}")
+            return MergeOutcome("conflict", files=files)
+        return self._fast_forward(git(worktree, "rev-parse", "HEAD").stdout.strip())
+
+    def _fast_forward(self, commit: str) -> MergeOutcome:
+        proc = git(self.toplevel, "merge", "--ff-only", "-q", commit, check=False)
+        if proc.returncode != 0:
+            # git refused (a file the person changed meanwhile): nothing was changed.
+            said = " ".join(proc.stderr.split())[:300]
+            return MergeOutcome("postponed", why=f"git would not fast-forward: {said}")
+        return MergeOutcome("merged", commit=commit[:12])
+
+    def delete_branch(self, branch: str) -> None:
+        """Delete a merged branch (`-d`: git refuses an unmerged one)."""
+        git(self.toplevel, "branch", "-q", "-d", branch, check=False)
