@@ -175,14 +175,27 @@ def fit(text: str, width: int) -> str:
 
 
 def cmd_show(args: argparse.Namespace, project: Project) -> int:
+    from app.cli import reading
+
     backlog = project.store().load()
     item = backlog.get(args.id)
+    docs, diff = args.docs, args.diff
+    if (docs or diff) and not args.json:  # the documents and/or the diffs, nothing else
+        if docs:
+            reading.print_documents(project, item)
+        if docs and diff:
+            sys.stdout.write("\n")
+        if diff:
+            reading.print_checkpoints(project, item, colour=colour_on(sys.stdout))
+        return exitcodes.OK
     attempts = worklog.for_item(worklog.read(project.worklog_path), item.id)
     change_dir = project.root / item.change_dir
     files = sorted(p.name for p in change_dir.iterdir()) if change_dir.is_dir() else []
+    found = reading.read(project, backlog, item)
     if args.json:
         data: dict[str, Any] = {**item.to_dict(), "change_dir": item.change_dir,
-                                "change_files": files, "attempts": attempts}
+                                "change_files": files, "attempts": attempts,
+                                **reading.to_json(project, item, found, docs=docs, diff=diff)}
         json.dump(data, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return exitcodes.OK
@@ -191,8 +204,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     out = console()
     out.print(Text(f"{item.id}  {visible(item.title, one_line=True)}", style="bold"))
     rows = [("status", states.describe(item)), ("size", item.size), ("complexity",
-            item.complexity), ("risk", item.risk),
-            ("depends on", ", ".join(item.depends_on) or None),
+            item.complexity), ("risk", item.risk), *reading.rows(item, found),
             ("blocked", item.blocked_reason), ("blocked from", item.blocked_from),
             ("origin", item.origin), ("created", item.created), ("updated", item.updated),
             ("change folder", item.change_dir + ("" if files else " (not yet)"))]
@@ -214,6 +226,13 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
             out.print(f"    {a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
                       f"#{a['attempt']}  {a['outcome']}  "
                       f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
+    if found.log.checkpoints:
+        out.print("  checkpoints (show --diff for the diffs):")
+        for checkpoint in found.log.checkpoints:
+            out.print(f"    {reading.checkpoint_line(checkpoint)}")
+    if found.documents:
+        names = visible(", ".join(found.documents), one_line=True)
+        out.print(f"  documents (show --docs to read them): {names}")
     return exitcodes.OK
 
 

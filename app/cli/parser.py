@@ -70,9 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
                 "orchestrate status", "orchestrate status --json | jq '.items[].id'")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = command("show", "everything about one item", "orchestrate show WRK-001")
+    p = command("show", "everything about one item; its documents and checkpoint diffs",
+                "orchestrate show WRK-001", "orchestrate show WRK-001 --docs",
+                "orchestrate show WRK-001 --diff | less -R",
+                "orchestrate show WRK-001 --json --docs | jq -r '.documents[0].text'",
+                description="everything about one item: its fields, where its dependencies "
+                            "stand and which items need it, the guardrails' verdict, SPEC.md's "
+                            "progress, its attempts, documents and checkpoint commits. "
+                            "--docs prints the documents of its change folder (rendered "
+                            "Markdown on a terminal, plain text when piped); --diff prints "
+                            "each checkpoint commit ([ID][PHASE] ...) with its stat and diff "
+                            "(coloured on a terminal)")
     p.add_argument("id")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (with --docs: each document's text; with "
+                        "--diff: each checkpoint's stat and diff)")
+    p.add_argument("--docs", action="store_true",
+                   help="print the change folder's documents (PRD.md, RESEARCH.md, DESIGN.md, "
+                        "SPEC.md, REVIEW.md, then the other .md files)")
+    p.add_argument("--diff", action="store_true",
+                   help="print every checkpoint commit with its stat and diff, oldest first")
 
     p = command("advance", "move an item to a status or phase (the person's override)",
                 "orchestrate advance WRK-001 --to ready",
