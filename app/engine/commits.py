@@ -172,16 +172,15 @@ def diff(root: Path, commit: str, width: int = 80,
     return Diff(tuple(lines))
 
 
-_FILE_HEADER = ("index ", "--- ", "+++ ", "new file mode", "deleted file mode", "old mode",
-                "new mode", "similarity index", "dissimilarity index", "rename from",
-                "rename to", "copy from", "copy to", "Binary files")
 _META = ("Author:", "AuthorDate:", "Commit:", "CommitDate:", "Date:", "Merge:")
 _SUMMARY = re.compile(r"^ \d+ files? changed")
 _COMMIT = re.compile(r"^commit [0-9a-f]{7,}")
 
 KINDS = ("commit", "meta", "message", "stat", "summary", "file", "hunk", "added",
          "removed", "context")
-"""Every kind `line_kinds` gives a line."""
+"""Every kind `line_kinds` gives a line: `file` is a file's header (`diff --git`, `index`,
+`---`, `+++`, modes, renames), `meta` the commit's (`Author:`, `Date:`) and git's notes
+(`\\ No newline at end of file`)."""
 
 
 def line_kinds(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -214,7 +213,9 @@ def line_kinds(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
         elif line.startswith("@@"):
             in_file_header = False
             yield "hunk", line
-        elif in_file_header or line.startswith("\\"):
+        elif in_file_header:
+            yield "file", line
+        elif line.startswith("\\"):  # `\ No newline at end of file`
             yield "meta", line
         elif line.startswith("+"):
             yield "added", line

@@ -158,7 +158,8 @@ def test_line_kinds_follow_where_the_text_is(tmp_path: Path) -> None:
     assert next(k for line, k in kinds.items() if line.startswith(" login.py")) == "stat"
     assert next(k for line, k in kinds.items() if "1 file changed" in line) == "summary"
     assert kinds["diff --git a/login.py b/login.py"] == "file"
-    assert kinds["--- a/login.py"] == "meta" and kinds["+++ b/login.py"] == "meta"
+    assert kinds["--- a/login.py"] == "file" and kinds["+++ b/login.py"] == "file"
+    assert next(k for line, k in kinds.items() if line.startswith("Author:")) == "meta"
     assert next(k for line, k in kinds.items() if line.startswith("@@")) == "hunk"
     assert kinds["+def login(user):"] == "added" and kinds["-def login():"] == "removed"
     # a context line with ` | ` in a hunk is not a stat line
