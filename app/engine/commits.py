@@ -93,7 +93,7 @@ def checkpoints(root: Path, item_id: str) -> CheckpointLog:
         return CheckpointLog(unavailable="git is not installed")
     if head.returncode != 0:
         if _git(root, "rev-parse", "--git-dir").returncode != 0:
-            return CheckpointLog(unavailable=f"{root} is not in a git repository")
+            return CheckpointLog(unavailable="not in a git repository")
         return CheckpointLog()  # a repository without commits yet
     tag = f"[{item_id}]"
     proc = _git(root, "log", "--fixed-strings", f"--grep={tag}", f"--format={_LOG_FORMAT}",
