@@ -56,17 +56,22 @@ class AgentLineHighlighter(Highlighter):
         """kind -> style; set from the theme by the pane."""
 
     def highlight(self, text: Text) -> None:
-        plain = text.plain
+        full = text.plain
+        label = _LANE_LABEL.match(full)
+        start = label.end() if label else 0  # a lane's label (`WRK-002│`) comes first
+        if label:
+            text.stylize(self.styles.get("lane", Style(bold=True)), 0, start)
+        plain = full[start:]
         if plain.startswith(("✗ ", "! ")):
-            text.stylize(self.styles.get("error", Style(color="red", bold=True)))
+            text.stylize(self.styles.get("error", Style(color="red", bold=True)), start)
         elif plain.startswith("→ "):
             end = plain.find(" ", 2)
-            text.stylize(self.styles.get("tool", Style(bold=True)), 0,
-                         end if end > 0 else len(plain))
+            text.stylize(self.styles.get("tool", Style(bold=True)), start,
+                         start + end if end > 0 else len(full))
         elif plain.startswith("↻ "):
-            text.stylize(self.styles.get("warning", Style(color="yellow")))
+            text.stylize(self.styles.get("warning", Style(color="yellow")), start)
         elif plain.startswith(MUTED):
-            text.stylize(self.styles.get("muted", Style(dim=True)))
+            text.stylize(self.styles.get("muted", Style(dim=True)), start)
 
 
 def _rich_color(value: str | None) -> RichColor | None:
@@ -78,15 +83,20 @@ def _rich_color(value: str | None) -> RichColor | None:
 
 
 _BREAKS = re.compile(r"[\r\n\t]+")
+_LANE_LABEL = re.compile(r"^[A-Z][A-Z0-9]*-\d+│")
+"""The label of a line from one of several lanes shown together."""
 
 
 def display_line(line: AgentLine, raw: bool) -> str:
     """One line of the pane for `line`, in the readable or the raw view (control
-    characters escaped: the raw line is as the agent printed it)."""
+    characters escaped: the raw line is as the agent printed it), after its lane's label
+    (`WRK-002│`) where lines of several lanes are shown together."""
     text = (line.raw or line.text) if raw else PREFIX.get(line.kind, "  ") + line.text
     if "\n" in text or "\r" in text or "\t" in text:
         text = _BREAKS.sub(" ", text)
     text = visible(text)
+    if line.lane:
+        text = f"{visible(line.lane, one_line=True)}│{text}"
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…"
 
 
@@ -153,6 +163,7 @@ class LogPane(Vertical):
                 "tool": Style(color=_rich_color(variables.get("accent")), bold=True),
                 "warning": Style(color=_rich_color(variables.get("text-warning"))),
                 "muted": Style(dim=True),
+                "lane": Style(color=_rich_color(variables.get("primary")), bold=True),
             }
         self.log_view.notify_style_update()
 
@@ -165,6 +176,16 @@ class LogPane(Vertical):
         """A new attempt starts: a separator line and a new title."""
         self.source = source
         self.add_lines([AgentLine("system", f"── {source} ──", "")])
+
+    def show_lines(self, source: str, lines: Iterable[AgentLine]) -> None:
+        """Show these lines instead of what is shown (another lane), following the tail."""
+        self.source = source
+        self.lines.clear()
+        self.lines.extend(lines)
+        log = self.log_view
+        log.clear()
+        log.write_lines([display_line(line, self.raw) for line in self.lines])
+        self.follow()
 
     def add_lines(self, lines: Iterable[AgentLine]) -> None:
         """Append a batch of lines."""

@@ -38,6 +38,8 @@ class RunView:
     """A short summary of the board (`12 items · 3 ready`)."""
     resumes: str | None = None
     """While the run waits for a usage limit: when it resumes (`22:15 (in 1h02m)`)."""
+    lanes: int = 0
+    """How many items have a live attempt (`[run] max_parallel`); shown from 2 on."""
 
     @property
     def shown_state(self) -> str:
@@ -77,6 +79,8 @@ def describe_run(view: RunView) -> str:
                 text += f" · attempt {view.attempt}"
     else:
         text = view.state
+        if view.lanes > 1:
+            text += f" · {view.lanes} lanes ·"
         if view.item_id:
             text += f" {view.item_id}"
         if view.phase:

@@ -21,6 +21,9 @@ class AgentLine:
     """A one-line human rendering (already truncated for display)."""
     raw: str = ""
     """The line as the agent printed it (may be long)."""
+    lane: str = ""
+    """The item whose lane printed it, where lines of several lanes are shown together
+    (the board labels them); empty otherwise."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui.alerts import alert_text, ring
 from app.ui.bridge import Engine, EngineFactory, OutputMerger
+from app.ui.lanelog import LaneLog
 from app.ui.messages import RunDetached
 from app.ui.status import LIVE
 from widgets.status import RunView
@@ -62,6 +63,9 @@ class Runner:
         self.engine: Engine | None = None
         """The engine running in our worker thread, if any."""
         self.output_merger = OutputMerger(screen.post_message)
+        self.lanes = LaneLog()
+        """The log pane's lines lane by lane (several items at once); its pane is set once
+        the screen is composed."""
         """Observes the engine; merges agent output the UI has not taken yet."""
         self.attempt_started: float | None = None
         """When the live attempt started (the engine's wall time), for the header's clock."""
@@ -149,25 +153,30 @@ class Runner:
             return  # the last events of a run stopped by quitting
         status = screen.status
         view = status.view
+        lanes = self.lanes
+        lanes.pane = screen.log_pane
         if isinstance(event, RunStarted):
             screen.log_shown = True
+            lanes.reset()
         elif isinstance(event, PhaseStarted):
             self.attempt_started = event.at
-            status.view = RunView(screen.run_state, event.item_id, event.phase,
-                                  event.attempt, 0.0, self.run_cost)
-            screen.log_pane.begin(f"{event.item_id} · {event.phase} · attempt {event.attempt}")
             screen.board.selected_id = screen.board.selected_id or event.item_id
+            lanes.started(event.item_id, event.phase,
+                          f"{event.item_id} · {event.phase} · attempt {event.attempt}",
+                          screen.board.selected_id)
+            status.view = RunView(screen.run_state, event.item_id, event.phase,
+                                  event.attempt, 0.0, self.run_cost, lanes=lanes.lane_count)
         elif isinstance(event, AgentOutput):
-            screen.log_pane.add_lines(event.lines)
+            lanes.add(event.item_id, event.lines)
         elif isinstance(event, PhaseFinished):
             self.run_cost += event.cost_usd or 0.0
-            status.view = RunView(screen.run_state, view.item_id, view.phase, view.attempt,
-                                  view.elapsed_s, self.run_cost)
             outcome = f"{event.item_id} {event.phase} #{event.attempt}: {event.outcome}"
             if event.reason:
                 outcome += f" ({event.reason})"
             kind = "error" if event.outcome in ("failed", "timeout") else "result"
-            screen.log_pane.add_lines([AgentLine(kind, outcome, "")])
+            lanes.finished(event.item_id, AgentLine(kind, outcome, ""))
+            status.view = RunView(screen.run_state, view.item_id, view.phase, view.attempt,
+                                  view.elapsed_s, self.run_cost, lanes=lanes.lane_count)
             screen.feed.schedule_reload()
             if screen.detail_shown and screen.board.selected_id == event.item_id:
                 # a new worklog attempt to list
@@ -178,7 +187,7 @@ class Runner:
             if event.level in ("error", "warning"):
                 screen.tell(event.text, severity=event.level, timeout=8)
             else:  # checkpoints and the like: worth a line, not a toast
-                screen.log_pane.add_lines([AgentLine("system", event.text, "")])
+                lanes.note(AgentLine("system", event.text, ""))
         elif isinstance(event, RunPaused):
             status.resumes_at = event.resumes_at
         elif isinstance(event, RunResumed):

@@ -35,21 +35,41 @@ WATCH_POLL_S = 0.5
 """How often the board looks for another process's run (and its newest log)."""
 
 
-def newest_log(logs_dir: Path) -> Path | None:
-    """The most recently changed attempt log of `logs_dir` (`WRK-001_build_2.log`; a
-    detached run's own console log, `run-<time>.log`, is not an agent's output)."""
-    newest: tuple[float, Path] | None = None
+STICKY_S = 30.0
+"""A watched log written to within this long keeps being tailed, though another lane's
+log changed since (lanes write at once: the pane must not hop between them)."""
+
+
+def newest_log(logs_dir: Path, prefer: str | None = None, current: Path | None = None,
+               now: float | None = None) -> Path | None:
+    """The attempt log to tail (`WRK-001_build_2.log`; a detached run's own console log,
+    `run-<time>.log`, is not an agent's output): the newest of item `prefer` (the selected
+    card, in progress) if it has one; else `current` while it is still being written and
+    no newer attempt of its item began; else the most recently changed."""
+    logs: dict[Path, float] = {}
     try:
         for path in logs_dir.iterdir():
-            if not LOG_NAME.match(path.name):
-                continue
-            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                mtime = path.stat().st_mtime
-                if newest is None or mtime > newest[0]:
-                    newest = (mtime, path)
+            if LOG_NAME.match(path.name):
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    logs[path] = path.stat().st_mtime
     except OSError:
         return None
-    return newest[1] if newest else None
+    if not logs:
+        return None
+
+    def newest_of(item: str) -> Path | None:
+        mine = [p for p in logs if p.name.startswith(item + "_")]
+        return max(mine, key=logs.__getitem__) if mine else None
+
+    if prefer and (chosen := newest_of(prefer)) is not None:
+        return chosen
+    if current is not None and current in logs:
+        match = LOG_NAME.match(current.name)
+        latest = newest_of(match["item"]) if match else None
+        fresh = (now if now is not None else time.time()) - logs[current] < STICKY_S
+        if fresh and latest == current:
+            return current
+    return max(logs, key=logs.__getitem__)
 
 
 class RunWatch:
@@ -86,7 +106,8 @@ class RunWatch:
                     pid = await asyncio.to_thread(self._lock_holder, self._project)
                     if pid == os.getpid():
                         pid = None  # our own run, between starting it and its first event
-                    log = (await asyncio.to_thread(newest_log, self._project.logs_dir)
+                    log = (await asyncio.to_thread(newest_log, self._project.logs_dir,
+                                                   self._followed(), self.watched_log)
                            if pid else None)
                     resumes = (await asyncio.to_thread(self._resumes_at) if pid else None)
                 except OSError:  # a file vanished mid-look: look again next time
@@ -97,6 +118,14 @@ class RunWatch:
                     self._screen.post_message(RunWatched(pid, log, resumes))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), WATCH_POLL_S)
+
+    def _followed(self) -> str | None:
+        """The selected card's item when it is in progress: its lane's log is tailed."""
+        screen = self._screen
+        item_id = screen.board.selected_id
+        backlog = screen.backlog
+        item = backlog.by_id.get(item_id) if backlog is not None and item_id else None
+        return item.id if item is not None and item.status == "in_progress" else None
 
     def _resumes_at(self) -> float | None:
         """When the watched run resumes, if a usage limit holds it (a pause kept past its

@@ -297,7 +297,10 @@ class MainScreen(Screen[None]):
     # --- the board's widgets ----------------------------------------------------------------------
     @on(Board.ItemHighlighted)
     def _item_highlighted(self, message: Board.ItemHighlighted) -> None:
-        if self.closing or not self.detail_shown:
+        if self.closing:
+            return
+        self.runner.lanes.select(message.item_id)  # the log pane follows the card's lane
+        if not self.detail_shown:
             return
         if message.item_id:
             self.feed.load_detail(self.backlog, message.item_id)

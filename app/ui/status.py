@@ -55,7 +55,8 @@ class RunStatus:
         if self.resumes_at is not None and screen.run_state != "idle":
             resumes = clock_time(self.resumes_at, self._clock())
         shown = RunView(screen.run_state, view.item_id, view.phase, view.attempt, elapsed,
-                        screen.runner.run_cost, screen.run_watch.watched_pid, counts, resumes)
+                        screen.runner.run_cost, screen.run_watch.watched_pid, counts, resumes,
+                        view.lanes)
         screen.query_one("#run-header", RunHeader).show(shown)
 
     def paused(self, resumes_at: float | None) -> None:
