@@ -217,15 +217,77 @@ class Editor:
             self._empty_list(seq)
         del self._maps[item_id]
 
-    def add_items(self, items: list[dict[str, Any]]) -> None:
-        """Append new items; what followed the last item follows the new last one."""
+    def add_items(self, items: list[dict[str, Any]],
+                  texts: dict[str, str] | None = None) -> None:
+        """Append new items; what followed the last item follows the new last one. (An item
+        put back is written from its values: `texts` are for the splicing writer.)"""
         if not items:
             return
         seq = self._seq()
         rest = self._cut_rest(seq, len(seq) - 1) if seq else ""
         for values in items:
-            seq.append(CommentedMap((key, _value(value)) for key, value in values.items()))
+            new = CommentedMap((key, _value(value)) for key, value in values.items())
+            seq.append(new)
+            self._maps[str(values["id"])] = new
         _put_after(seq, len(seq) - 1, rest)
+
+    def order_items(self, order: list[str], moved: set[str] | frozenset[str] = frozenset()
+                    ) -> None:
+        """Put the items in `order`. Each carries the comment lines directly above it and
+        those below it indented past its dash; blank lines and other comments between
+        items stay where they stand in the list (the comments above the first item stay
+        at the top of the list). (Which items a person moved only matters to splices.)"""
+        seq = self._seq()
+        ids = {id(m): item_id for item_id, m in self._maps.items()}
+        now = [ids[id(m)] for m in seq]
+        if now == order:
+            return
+        count = len(seq)
+        gaps = [self._cut_rest(seq, k) for k in range(count)]
+        eol: dict[str, Any] = {}  # a flow item's comment after its closing brace
+        top = None  # comment lines above the first item, kept there
+        for k, item_id in enumerate(now):
+            slots = seq.ca.items.get(k) or [None, None]
+            if slots[0] is not None:
+                eol[item_id] = slots[0]
+            if k and slots[1]:
+                gaps[k - 1] += _lines_of(slots[1])
+            elif slots[1]:
+                top = slots[1]
+        gaps[-1] += _lines_of(seq.ca.end or [])
+        seq.ca.end = []
+        seq.ca.items.clear()
+        dash = _dash_column(self._doc)
+        trail: dict[str, str] = {}
+        lead: dict[str, str] = {}
+        stay: list[str] = []
+        for k, gap in enumerate(gaps):
+            lines = gap.splitlines(keepends=True)
+            n = 0
+            while n < len(lines) and _deeper_comment(lines[n], dash):
+                n += 1
+            trail[now[k]] = "".join(lines[:n])
+            m = len(lines)
+            if k + 1 < count:
+                while m > n and lines[m - 1].lstrip(" ").startswith("#"):
+                    m -= 1
+                lead[now[k + 1]] = "".join(lines[m:])
+            stay.append("".join(lines[n:m]))
+        above = ""  # lines that go above the new first item
+        if order[0] != now[0]:
+            above = lead.get(order[0], "")
+            if order[0] in eol:  # ruamel writes a first flow item's end-of-line comment
+                token = eol.pop(order[0])  # so the next item breaks: it goes above it
+                above += " " * dash + token.value.strip() + "\n"
+        if above:
+            top = [*(top or []), CommentToken(above, CommentMark(0), None)]
+        for k, item_id in enumerate(order):
+            list.__setitem__(seq, k, self._maps[item_id])
+            if item_id in eol or (k == 0 and top):
+                seq.ca.items[k] = [eol.get(item_id), top if k == 0 else None, None, None]
+        for k, item_id in enumerate(order):
+            following = lead.get(order[k + 1], "") if k + 1 < count else ""
+            _put_after(seq, k, trail[item_id] + stay[k] + following)
 
     def has_top(self, key: str) -> bool:
         """Whether the top-level mapping has `key`."""
@@ -320,6 +382,23 @@ class Editor:
         if text.strip():
             self._data.ca.items["items"] = [None, None,
                                             CommentToken(text, CommentMark(column), None), None]
+
+
+def _dash_column(doc: yamldoc.Document) -> int:
+    """The column of the items' dashes (comment lines indented past it are inside an item)."""
+    text = doc.text
+    for ix in doc.items:
+        ls = yamldoc.line_start(text, ix.start)
+        dash = text.find("-", ls, ix.start + 1)
+        if dash >= 0:
+            return dash - ls
+    return 2
+
+
+def _deeper_comment(line: str, column: int) -> bool:
+    """A comment line indented past `column`."""
+    body = line.lstrip(" ")
+    return body.startswith("#") and len(line) - len(body) > column
 
 
 def _owns(index: yamldoc.MapIndex, entry: yamldoc.Entry) -> bool:

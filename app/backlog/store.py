@@ -58,8 +58,16 @@ class DocumentEditor(Protocol):
     def delete_item(self, item_id: str) -> None:
         """Remove an existing item."""
 
-    def add_items(self, items: list[dict[str, Any]]) -> None:
-        """Append new items, each as its keys in the order to write them."""
+    def add_items(self, items: list[dict[str, Any]],
+                  texts: dict[str, str] | None = None) -> None:
+        """Append new items, each as its keys in the order to write them; `texts`: the
+        lines an item put back had before (a writer may use them, if they still read as
+        that item)."""
+
+    def order_items(self, order: list[str], moved: set[str] | frozenset[str] = frozenset()
+                    ) -> None:
+        """Put the items in this order (every id that stays or is new): the items in
+        `moved` go with their comments, the others stay where they are."""
 
     def has_top(self, key: str) -> bool:
         """Whether the top-level mapping has `key`."""
@@ -268,12 +276,22 @@ class Transaction:
         self._deleted: set[str] = set()
         self._next = backlog.next_number
         self._bump_next = False
+        self._texts: dict[str, str] = {}
+        """The lines an item put back (`restore`) had before it was deleted."""
+        self._moved: set[str] = set()
+        """The items `move` moved."""
         self.result: Backlog | None = None
 
     @property
     def dirty(self) -> bool:
         """Whether anything changed."""
-        return bool(self._changed or self._added or self._deleted)
+        return bool(self._changed or self._added or self._deleted or self.moved)
+
+    @property
+    def moved(self) -> bool:
+        """Whether the items are in another order than before (beyond new ones at the end)."""
+        kept = [i.id for i in self.base.items if i.id in self._items]
+        return self._order != kept + [i for i in self._order if i not in self.base.by_id]
 
     @property
     def prefix(self) -> str:
@@ -333,6 +351,49 @@ class Transaction:
         self._added.append(item_id)
         return item
 
+    def move(self, item_id: str, before: str | None) -> Item:
+        """Put an item just before another one (None: after the last item). Nothing about
+        the item changes but its place, so `updated` stays as it was."""
+        item = self.get(item_id)
+        anchor = self.get(before).id if before is not None else None
+        if anchor == item.id:
+            raise OrchestrateError(f"cannot move {item.id} before itself")
+        self._order.remove(item.id)
+        self._order.insert(self._order.index(anchor) if anchor else len(self._order), item.id)
+        self._moved.add(item.id)
+        return item
+
+    def restore(self, item: Item, before: str | None, text: str | None = None) -> Item:
+        """Put a deleted item back with its own id and fields, just before `before` (None:
+        at the end); `text` is how its lines read before, kept where they still fit."""
+        if item.id in self._items or item.id in self._deleted:
+            raise OrchestrateError(f"{item.id} exists: it cannot be put back twice")
+        if not ID_PATTERN.match(item.id) or not item.id.startswith(self.prefix + "-"):
+            raise OrchestrateError(f"{item.id} is not an id of this backlog "
+                                   f"(prefix {self.prefix})")
+        _check_values(item)
+        anchor = self.get(before).id if before is not None else None
+        self._items[item.id] = item
+        self._order.insert(self._order.index(anchor) if anchor else len(self._order), item.id)
+        self._added.append(item.id)
+        if text is not None:
+            self._texts[item.id] = text
+        return item
+
+    def item_text(self, item_id: str) -> str | None:
+        """An item's own lines as the file has them now (`\n` line endings), to put it back
+        as it was later; None for a file written through ruamel.yaml (or a new item)."""
+        if self.doc.roundtrip or item_id not in self.base.by_id:
+            return None
+        return yamldoc.item_text(self.doc, item_id)
+
+    def position(self, item_id: str) -> tuple[int, str | None, str | None]:
+        """Where an item stands: its 0-based index, the item before it and the one after
+        it (None at either end)."""
+        at = self._order.index(self.get(item_id).id)
+        return (at, self._order[at - 1] if at else None,
+                self._order[at + 1] if at + 1 < len(self._order) else None)
+
     def delete(self, item_id: str) -> Item:
         """Remove an item; its id is never handed out again."""
         item = self.get(item_id)
@@ -367,7 +428,10 @@ class Transaction:
             editor.set_top("schema_version", SCHEMA_VERSION, before="prefix")
         if self._bump_next:
             editor.set_top("next_id", self._next, after=("prefix", "schema_version"))
-        editor.add_items([item_values(self._items[i], new=True) for i in self._added])
+        editor.add_items([item_values(self._items[i], new=True) for i in self._added],
+                         {i: t for i, t in self._texts.items() if i in self._added})
+        if self.moved or [i for i in self._order if i in self._added] != self._added:
+            editor.order_items(list(self._order), self._moved & set(self.base.by_id))
         return editor.text()
 
     def _value(self, item_id: str, key: str) -> Any:
@@ -387,6 +451,9 @@ class Transaction:
                     "BACKLOG.yaml left unchanged")
         if len(written.items) != len(self._order):
             raise OrchestrateError("internal error: item count mismatch; BACKLOG.yaml unchanged")
+        if [i.id for i in written.items] != self._order:
+            raise OrchestrateError("internal error: the items would not be in the order meant; "
+                                   "BACKLOG.yaml left unchanged")
 
 
 def _shared(doc: yamldoc.Document) -> str:

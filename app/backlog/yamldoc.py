@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -394,6 +395,8 @@ class Edit:
     seq: int
     end: int
     new: str
+    owner: str | None = field(default=None, compare=False)
+    """The item whose lines this edit changes (it moves with the item)."""
 
 
 def newline_of(text: str) -> str:
@@ -470,6 +473,102 @@ def item_layout(text: str, items: list[MapIndex]) -> tuple[int, int]:
     return 2, 4
 
 
+def item_start(text: str, ix: MapIndex) -> int:
+    """Where an item's lines start: the line of its dash (which may stand on a line of its
+    own, above the item's first key)."""
+    pos = ix.start - 1
+    while pos >= 0 and text[pos] in " \r\n":
+        pos -= 1
+    if pos >= 0 and text[pos] == "-":
+        return line_start(text, pos)
+    return line_start(text, ix.start)
+
+
+def item_end(text: str, ix: MapIndex) -> int:
+    """Just past the newline that ends an item's last line."""
+    return line_end(text, max(ix.content_end - 1, ix.start))
+
+
+def _comment_line(line: str) -> bool:
+    return line.lstrip(" ").startswith("#")
+
+
+def _dash_column(text: str, ix: MapIndex) -> int:
+    start = item_start(text, ix)
+    dash = text.find("-", start, ix.start + 1)
+    return dash - start if dash >= 0 else ix.column - 1
+
+
+def _block_end(text: str, ix: MapIndex, limit: int) -> int:
+    """After an item's own lines and the comment lines right below them that are indented
+    past its dash (inside the item), up to `limit`."""
+    end = item_end(text, ix)
+    dash_col = _dash_column(text, ix)
+    while end < limit:
+        below = line_end(text, end)
+        line = text[end:below]
+        if not _comment_line(line) or len(line) - len(line.lstrip(" ")) <= dash_col:
+            break
+        end = below
+    return end
+
+
+def item_block(text: str, doc: Document, k: int) -> tuple[int, int]:
+    """The block of the document's k-th item, (start, end): its own lines, the comment lines
+    directly above it (no blank line between) and the comment lines directly below it that
+    are indented past its dash (they are inside the item). What a move carries along."""
+    items = doc.items
+    ix = items[k]
+    start = item_start(text, ix)
+    if k:
+        floor = _block_end(text, items[k - 1], start)
+    else:
+        entry = doc.root.entries.get("items")
+        floor = line_end(text, entry.key_end) if entry is not None else 0
+    while start > floor:
+        above = line_start(text, start - 1)
+        if not _comment_line(text[above:start]):
+            break
+        start = above
+    limit = item_start(text, items[k + 1]) if k + 1 < len(items) else len(text)
+    return start, _block_end(text, ix, limit)
+
+
+def item_text(doc: Document, item_id: str) -> str:
+    """An item's own lines as written (`\n` line endings), e.g. to put it back later."""
+    for ix in doc.items:
+        if str(ix.entries["id"].value) == item_id:
+            text = doc.text if doc.text.endswith("\n") else doc.text + "\n"
+            return text[item_start(text, ix):item_end(text, ix)].replace("\r\n", "\n")
+    raise KeyError(item_id)
+
+
+def _staying(order: list[str], rank: dict[str, int]) -> set[str]:
+    """The most items of `order` that are already in document order (a longest increasing
+    run of their ranks): they stay where they are and the others move around them."""
+    tails: list[int] = []  # tails[k]: index into order of the best run's end of length k+1
+    back: list[int] = [-1] * len(order)
+    for n, item_id in enumerate(order):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if rank[order[tails[mid]]] < rank[item_id]:
+                lo = mid + 1
+            else:
+                hi = mid
+        back[n] = tails[lo - 1] if lo else -1
+        if lo == len(tails):
+            tails.append(n)
+        else:
+            tails[lo] = n
+    stay: set[str] = set()
+    n = tails[-1] if tails else -1
+    while n >= 0:
+        stay.add(order[n])
+        n = back[n]
+    return stay
+
+
 def _edit_order(e: Edit) -> tuple[int, bool, int]:
     # Where an insert and a replacement start at one place, the insert goes first (it ends
     # the line before, e.g. a key added to the item above a flow item being rewritten).
@@ -511,9 +610,12 @@ class Editor:
         self._changes: dict[str, dict[str, Any]] = {}
         self._deleted: set[str] = set()
         self._added: list[dict[str, Any]] = []
+        self._texts: dict[str, str] = {}
+        self._order: list[str] | None = None
+        self._moved: set[str] = set()
 
-    def _splice(self, start: int, end: int, new: str) -> None:
-        self._edits.append(Edit(start, len(self._edits), end, new))
+    def _splice(self, start: int, end: int, new: str, owner: str | None = None) -> None:
+        self._edits.append(Edit(start, len(self._edits), end, new, owner))
 
     def change_item(self, item_id: str, values: dict[str, Any]) -> None:
         """Set keys of an existing item: each value in place, a new key after the last one;
@@ -532,14 +634,16 @@ class Editor:
             rest = text[ix.content_end:end].strip()
             if rest:
                 block = f"{' ' * dash}{rest}\n{block}"
-            self._splice(line_start(text, ix.start), end, block)
+            self._splice(line_start(text, ix.start), end, block, item_id)
             return
         for key, value in values.items():
             entry = ix.entries.get(key)
             if entry is not None:
-                self._edits.append(value_edit(text, entry, value, len(self._edits)))
+                edit = value_edit(text, entry, value, len(self._edits))
             else:
-                self._edits.append(insert_key_edit(text, ix, key, value, len(self._edits)))
+                edit = insert_key_edit(text, ix, key, value, len(self._edits))
+            edit.owner = item_id
+            self._edits.append(edit)
 
     def delete_item(self, item_id: str) -> None:
         """Remove an item's lines; the comments around it stay."""
@@ -548,23 +652,24 @@ class Editor:
         if self._rewrite:
             return
         ix = self._by_id[item_id]
-        end = line_end(self._text, max(ix.content_end - 1, ix.start))
-        self._splice(line_start(self._text, ix.start), end, "")
+        self._splice(item_start(self._text, ix), item_end(self._text, ix), "")
 
-    def add_items(self, items: list[dict[str, Any]]) -> None:
-        """New items after the last one, laid out like the existing ones."""
-        if self._rewrite or not items:
-            self._added.extend(items)
-            return
+    def add_items(self, items: list[dict[str, Any]],
+                  texts: dict[str, str] | None = None) -> None:
+        """New items, after the last one (or where `order_items` puts them), laid out like
+        the existing ones; an item with its own text in `texts` (one that was deleted, put
+        back) is written as that text where it reads back as the same item here."""
         self._added.extend(items)
-        dash, key_col = item_layout(self._text, self._doc.items)
-        block = "".join(render_item(values, dash, key_col) for values in items)
-        last = self._doc.items[-1] if self._doc.items else None
-        if last is not None:
-            pos = line_end(self._text, max(last.content_end - 1, last.start))
-        else:  # a block list always has an item; an empty list is rewritten
-            pos = len(self._text)
-        self._splice(pos, pos, block)
+        self._texts.update(texts or {})
+
+    def order_items(self, order: list[str], moved: set[str] | frozenset[str] = frozenset()
+                    ) -> None:
+        """The items' order in the new text: every id of the items that stay and of the new
+        ones. The items in `moved` (the ones a person moved) go with their blocks (their
+        comments, item_block) and every other item stays where it is, byte for byte (or,
+        when that cannot give `order`, the most items that already are in order)."""
+        self._order = list(order)
+        self._moved = set(moved)
 
     def has_top(self, key: str) -> bool:
         """Whether the top-level mapping has `key`."""
@@ -590,25 +695,87 @@ class Editor:
     def text(self) -> str:
         """The new text: the old one with the splices applied (in the file's line ending)."""
         items_entry = self._doc.root.entries.get("items")
-        if self._rewrite and (self._added or self._deleted or self._changes):
+        if self._rewrite and (self._added or self._deleted or self._changes
+                              or self._order is not None):
             self._rewrite_list()
-        elif (not self._rewrite and self._deleted and not self._added
-              and len(self._deleted) == len(self._doc.items) and items_entry is not None):
-            # The last item went: `items: []`, comments around the list stay.
-            colon = self._text.index(":", items_entry.key_end)
-            self._splice(colon + 1, colon + 1, " []")
+        elif not self._rewrite:
+            self._place()
+            if (self._deleted and not self._added
+                    and len(self._deleted) == len(self._doc.items) and items_entry is not None):
+                # The last item went: `items: []`, comments around the list stay.
+                colon = self._text.index(":", items_entry.key_end)
+                self._splice(colon + 1, colon + 1, " []")
         if self._nl != "\n":
             for e in self._edits:
                 e.new = e.new.replace("\n", self._nl)
         return apply_edits(self._text, self._edits)
 
+    def _final_order(self) -> list[str]:
+        if self._order is not None:
+            return self._order
+        return [i for i in self._by_id if i not in self._deleted] + \
+            [str(values["id"]) for values in self._added]
+
+    def _place(self) -> None:
+        """Splice the new items and the moved ones in where the final order puts them:
+        each before the next item that stays, or after the last item."""
+        order = self._final_order()
+        rank = {item_id: n for n, item_id in enumerate(self._by_id)}
+        kept = [i for i in order if i in rank]
+        stay = {i for i in kept if i not in self._moved}
+        ranks = [rank[i] for i in kept if i in stay]
+        if any(a > b for a, b in itertools.pairwise(ranks)):
+            stay = _staying(kept, rank)  # the fewest blocks that move
+        if len(stay) == len(kept) and not self._added:
+            return  # nothing moved, nothing new
+        text = self._text
+        blocks = _Blocks(text, self._doc, rank)
+        new = {str(values["id"]): values for values in self._added}
+        dash, key_col = item_layout(text, self._doc.items)
+        moved = [i for i in order if i in rank and i not in stay]
+        for item_id in moved:  # cut out, with the edits of its own lines
+            start, end = blocks[item_id]
+            owned = [e for e in self._edits if e.owner == item_id]
+            self._edits = [e for e in self._edits if e.owner != item_id]
+            inner = [Edit(e.start - start, e.seq, e.end - start, e.new) for e in owned]
+            block = apply_edits(text[start:end], inner).replace("\r\n", "\n")
+            self._texts[item_id] = block
+            self._splice(start, end, "")
+        end_of_list = blocks[str(self._doc.items[-1].entries["id"].value)][1]
+        pending: list[str] = []
+        for item_id in order:
+            if item_id in stay:
+                if pending:
+                    self._splice(blocks[item_id][0], blocks[item_id][0], "".join(pending))
+                    pending = []
+                continue
+            if item_id in new:
+                pending.append(self._new_item_text(new[item_id], dash, key_col))
+            else:
+                pending.append(self._texts[item_id])
+        if pending:
+            self._splice(end_of_list, end_of_list, "".join(pending))
+
+    def _new_item_text(self, values: dict[str, Any], dash: int, key_col: int) -> str:
+        """A new item's lines: the text it had (an item put back) where that still reads as
+        these values in this file's layout, else rendered from its values."""
+        kept = self._texts.get(str(values["id"]))
+        if kept is not None and _reads_as(kept, values, (dash, key_col)):
+            return kept
+        return render_item(values, dash, key_col)
+
     def _rewrite_list(self) -> None:
         """Replace the value of `items` with a block list of every item."""
         text = self._text
         dash, key_col = item_layout(text, self._doc.items)
-        kept = [render_item({**ix.values(), **self._changes.get(item_id, {})}, dash, key_col)
-                for item_id, ix in self._by_id.items() if item_id not in self._deleted]
-        block = "".join(kept + [render_item(values, dash, key_col) for values in self._added])
+        new = {str(values["id"]): values for values in self._added}
+        blocks = []
+        for item_id in self._final_order():
+            ix = self._by_id.get(item_id)
+            values = new[item_id] if ix is None else \
+                {**ix.values(), **self._changes.get(item_id, {})}
+            blocks.append(render_item(values, dash, key_col))
+        block = "".join(blocks)
         entry = self._doc.root.entries.get("items")
         if entry is None:
             self._splice(len(text), len(text), f"items:\n{block}" if block else "items: []\n")
@@ -622,3 +789,36 @@ class Editor:
         # A comment on the `items:` line stays there.
         self._splice(colon + 1, end, "")
         self._splice(after, after, block)
+
+
+class _Blocks:
+    """Items' blocks (item_block) by id, found when first asked for."""
+
+    def __init__(self, text: str, doc: Document, rank: dict[str, int]) -> None:
+        self._text = text
+        self._doc = doc
+        self._rank = rank
+        self._found: dict[str, tuple[int, int]] = {}
+
+    def __getitem__(self, item_id: str) -> tuple[int, int]:
+        block = self._found.get(item_id)
+        if block is None:
+            block = self._found[item_id] = item_block(self._text, self._doc, self._rank[item_id])
+        return block
+
+
+def _reads_as(block: str, values: dict[str, Any], layout: tuple[int, int]) -> bool:
+    """Whether an item's text, alone in a list, is one item holding exactly `values` in the
+    given (dash, key) columns, with nothing an alias or merge could share."""
+    try:
+        doc = parse("items:\n" + block)
+    except DocError:
+        return False
+    if doc.roundtrip or len(doc.items) != 1 or doc.items[0].flow:
+        return False
+
+    def said(data: dict[str, Any]) -> dict[str, Any]:  # a key left out reads as null / []
+        return {k: v for k, v in data.items() if v is not None and v != []}
+
+    return said(doc.items[0].values()) == said(values) and \
+        item_layout(doc.text, doc.items) == layout

@@ -195,7 +195,8 @@ def test_hand_written_text_survives_any_transactions(ops: list[Any], crlf: bool,
 
 # --- random transaction sequences against an in-memory model -------------------------------------
 class StoreMachine(RuleBasedStateMachine):
-    """Property (c): adds, sets, deletes and state-machine moves agree with a dict model."""
+    """Property (c): adds, sets, deletes, state-machine moves, moves in the backlog's order
+    and deleted items put back agree with a dict model."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -206,6 +207,9 @@ class StoreMachine(RuleBasedStateMachine):
         self.model: dict[str, dict[str, Any]] = {}
         self.next = 1
         self.issued: list[str] = []
+        self.order: list[str] = []
+        self.gone: dict[str, tuple[Any, str | None]] = {}
+        """Deleted items: the item and its lines, to put back."""
 
     def teardown(self) -> None:
         self.tmp.cleanup()
@@ -219,6 +223,7 @@ class StoreMachine(RuleBasedStateMachine):
         assert item.id == want
         self.next += 1
         self.issued.append(item.id)
+        self.order.append(item.id)
         self.model[item.id] = {"title": " ".join(title.split()), "status": "new", "phase": None,
                                "size": size, "notes": None}
 
@@ -234,8 +239,35 @@ class StoreMachine(RuleBasedStateMachine):
     def delete(self, pick: int) -> None:
         item_id = sorted(self.model)[pick % len(self.model)]
         with self.store.transaction() as tx:
+            self.gone[item_id] = (tx.get(item_id), tx.item_text(item_id))
             tx.delete(item_id)
         del self.model[item_id]
+        self.order.remove(item_id)
+
+    @precondition(lambda self: self.model)
+    @rule(pick=st.integers(0, 99), anchor=st.one_of(st.none(), st.integers(0, 99)))
+    def move(self, pick: int, anchor: int | None) -> None:
+        item_id = self.order[pick % len(self.order)]
+        before = None if anchor is None else self.order[anchor % len(self.order)]
+        if before == item_id:
+            return
+        with self.store.transaction() as tx:
+            tx.move(item_id, before)
+        self.order.remove(item_id)
+        self.order.insert(self.order.index(before) if before else len(self.order), item_id)
+
+    @precondition(lambda self: self.gone)
+    @rule(pick=st.integers(0, 99), anchor=st.one_of(st.none(), st.integers(0, 99)))
+    def put_back(self, pick: int, anchor: int | None) -> None:
+        item_id = sorted(self.gone)[pick % len(self.gone)]
+        item, text = self.gone.pop(item_id)
+        before = None if anchor is None or not self.order else \
+            self.order[anchor % len(self.order)]
+        with self.store.transaction() as tx:
+            tx.restore(item, before, text)
+        self.order.insert(self.order.index(before) if before else len(self.order), item_id)
+        self.model[item_id] = {k: getattr(item, k) for k in ("title", "status", "phase",
+                                                             "size", "notes")}
 
     @precondition(lambda self: self.model)
     @rule(pick=st.integers(0, 99), to=st.sampled_from(STATUSES + PHASES),
@@ -257,7 +289,7 @@ class StoreMachine(RuleBasedStateMachine):
         got = {i.id: {"title": i.title, "status": i.status, "phase": i.phase, "size": i.size,
                       "notes": i.notes} for i in backlog.items}
         assert got == self.model
-        assert [i.id for i in backlog.items] == [i for i in self.issued if i in self.model]
+        assert [i.id for i in backlog.items] == self.order
         assert backlog.next_number == self.next
         assert len(set(self.issued)) == len(self.issued)
         for i in backlog.items:
