@@ -167,3 +167,27 @@ sys.exit(main(["-C", {str(project.root)!r}, "triage", "--quiet"]))
     assert proc.returncode == 130, proc.stderr
     assert [e["outcome"] for e in worklog_entries(project)] == ["interrupted"] * 2
     assert {i.status for i in project.store().load().items} == {"new"}
+
+
+def test_ctrl_c_with_three_lanes_live_stops_every_lane_and_each_resumes(
+        tmp_path: Path) -> None:
+    """`[run] max_parallel = 3`: one SIGINT stops all three agents, each attempt is
+    recorded as interrupted, and a second run takes all three up again in their
+    worktrees and merges them."""
+    project = make_project(tmp_path / "p", [ready(title=f"Item {i}") for i in (1, 2, 3)],
+                           script={"prd": {"1": "hang"}}, git=True, run={"max_parallel": 3})
+    proc, events = _start(project, "run")
+    started = events.wait("PhaseStarted", count=3)
+    agents = [s["pid"] for s in started]
+    assert {s["branch"] for s in started} == {f"orchestrate/WRK-00{i}" for i in (1, 2, 3)}
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert not any(alive(pid) for pid in agents)
+    assert sorted((e["item"], e["outcome"]) for e in worklog_entries(project)) == [
+        (f"WRK-00{i}", "interrupted") for i in (1, 2, 3)]
+    again = orchestrate(project, "run")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert all(stored_item(project, f"WRK-00{i}").status == "done" for i in (1, 2, 3))
+    assert out.count("goes on in the worktree an earlier run left") == 3, out
