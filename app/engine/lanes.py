@@ -212,8 +212,14 @@ class LaneSet:
         told = False
         while True:
             with self.git_lock:
-                outcome = self.repo.bring_back(lane.branch, self.into, self.mode,
-                                               lane.worktree, message)
+                try:
+                    outcome = self.repo.bring_back(lane.branch, self.into, self.mode,
+                                                   lane.worktree, message)
+                except GitError as exc:  # a person must look: never loop on it
+                    self.run._move(item.id, states.Target("blocked"), result=result,
+                                   reason=f"merging {lane.branch} failed: {exc}; branch "
+                                          f"{lane.branch} kept")
+                    return
                 if outcome.kind in ("merged", "kept"):
                     done = self.run._move(item.id, states.Target("done"), result=result)
                     self._commit_backlog(done)
@@ -338,6 +344,9 @@ class ParallelRun:
             run._work_item(item)
         except RunEnd as end:
             run._lane_ended(end)
+        except Exception:
+            run._leave(item.id)  # not taken again in this run: the error is reported
+            raise
         finally:
             run._close(lane)
 

@@ -101,6 +101,11 @@ class Pipeline(RunSkeleton):
         with self._lock:
             return self._lanes.get(item_id, MAIN)
 
+    def _leave(self, item_id: str) -> None:
+        """Take no more steps of this item in this run."""
+        with self._lock:
+            self._skip.add(item_id)
+
     def _lane_ended(self, end: RunEnd) -> None:
         """A lane met the run's end (stop, pause, cap, the circuit breaker): every other
         lane ends before its next attempt, and the run ends with it."""

@@ -322,3 +322,22 @@ def test_a_leftover_worktree_of_a_done_item_is_removed_with_a_notice(tmp_path: P
     assert any("removed the worktree of WRK-009 (deleted)" in t for t in notices(rec))
     assert not path.exists()
     assert "orchestrate/WRK-009" in run_git(project.root, "branch", "--list")
+
+
+def test_a_merge_git_refuses_blocks_the_item_instead_of_looping(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.engine import worktrees
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise worktrees.GitError("git commit-tree failed: fatal: out of disk space")
+
+    monkeypatch.setattr(worktrees.Repository, "bring_back", refuse)
+    project = lanes_project(tmp_path / "p", 1, {"default": "complete"}, parallel=2)
+    finished, rec = run(project)
+    assert finished.exit_code == 0
+    item = stored_item(project)
+    assert item.status == "blocked"
+    assert item.blocked_reason == ("merging orchestrate/WRK-001 failed: git commit-tree "
+                                   "failed: fatal: out of disk space; branch "
+                                   "orchestrate/WRK-001 kept")
+    assert [e["phase"] for e in worklog_entries(project)].count("review") == 1
