@@ -175,7 +175,8 @@ class Repository:
         (left for the agent to resolve, the merge in progress) or () when it merged."""
         if self.is_ancestor(upstream, "HEAD", cwd=worktree):
             return ()
-        proc = git(worktree, "merge", "--no-edit", "--no-ff", "-q", upstream, check=False)
+        proc = git(worktree, "merge", "--no-edit", "--no-ff", "--no-verify", "-q", upstream,
+                   check=False)
         if proc.returncode == 0:
             return ()
         conflicted = self.conflicted(worktree)
@@ -297,7 +298,7 @@ class Repository:
     def _rebase(self, branch: str, head: str, worktree: Path | None) -> MergeOutcome:
         if worktree is None or not worktree.is_dir():
             raise GitError(f"cannot rebase {branch}: its worktree is gone")
-        proc = git(worktree, "rebase", "-q", head, check=False)
+        proc = git(worktree, "rebase", "-q", "--no-verify", head, check=False)
         if proc.returncode != 0:
             files = self.conflicted(worktree)
             git(worktree, "rebase", "--abort", check=False)
