@@ -104,6 +104,13 @@ class Item:
         data.update(self.extra)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        """The item `to_dict` gave (known fields by name, every other key an extra one)."""
+        known = {k: v for k, v in data.items() if k in KNOWN_FIELDS}
+        known["depends_on"] = tuple(known.get("depends_on") or ())
+        return cls(**known, extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS})
+
 
 @dataclass(frozen=True)
 class Backlog:
@@ -144,6 +151,77 @@ def suggest(text: str, items: tuple[Item, ...] | list[Item]) -> str:
     hits += [i.id for i in items if len(words) > 2 and words in i.title.lower()
              and i.id not in hits][:3]
     return f"; did you mean {', '.join(hits[:3])}?" if hits else "; `orchestrate status` lists them"
+
+
+# --- what a person may set: checked alike by the CLI, the engine and the board's form ---------
+CLEAR_WORDS: tuple[str, ...] = ("none", "")
+"""What clears an assessment (`orchestrate edit WRK-001 --size none`)."""
+
+
+def choice_problem(field_name: str, value: str | None) -> str | None:
+    """Why `value` cannot be an item's `field_name` (size, complexity or risk), or None:
+    `size must be small, medium or large (or none to clear it), not 'huge'`."""
+    choices = ASSESSMENT_CHOICES[field_name]
+    if value is None or value.strip().lower() in (*choices, *CLEAR_WORDS):
+        return None
+    allowed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+    return f"{field_name} must be {allowed} (or none to clear it), not {value!r}"
+
+
+def choice_value(value: str) -> str | None:
+    """A valid size, complexity or risk as stored: lower case, None for `none`."""
+    value = value.strip().lower()
+    return None if value in CLEAR_WORDS else value
+
+
+def parse_ids(text: str) -> list[str]:
+    """`wrk-1, WRK-002 WRK-002` -> the ids written, upper case, each once, in order."""
+    ids: list[str] = []
+    for word in re.split(r"[\s,]+", text.strip()):
+        if word and word.upper() not in ids:
+            ids.append(word.upper())
+    return ids
+
+
+def dependency_problem(items: tuple[Item, ...] | list[Item], item_id: str,
+                       depends_on: list[str] | tuple[str, ...]) -> str | None:
+    """Why `item_id` cannot depend on `depends_on`, or None. Only what is new is checked (a
+    dependency written by hand before stays): an id that names no item, the item itself,
+    or a cycle (`WRK-001 → WRK-002 → WRK-001 would be a cycle`)."""
+    by_id = {i.id: i for i in items}
+    old = set(by_id[item_id].depends_on) if item_id in by_id else set()
+    new = [d for d in depends_on if d not in old]
+    for dep in new:
+        if dep == item_id:
+            return f"{item_id} cannot depend on itself"
+        if dep not in by_id:
+            return f"no item {dep!r} to depend on{suggest(dep, items)}"
+    graph = {i.id: i.depends_on for i in items}
+    graph[item_id] = tuple(depends_on)
+    for dep in new:
+        path = _path(graph, dep, item_id)
+        if path:
+            return " → ".join([item_id, *path]) + " would be a cycle"
+    return None
+
+
+def _path(graph: dict[str, tuple[str, ...]], start: str, goal: str) -> list[str] | None:
+    """The shortest chain of dependencies from `start` to `goal` (both included), if any."""
+    came: dict[str, str | None] = {start: None}
+    queue = [start]
+    for node in queue:  # breadth first: the shortest cycle is the clearest message
+        if node == goal:
+            path = [node]
+            back = came[node]
+            while back is not None:
+                path.append(back)
+                back = came[back]
+            return path[::-1]
+        for nxt in graph.get(node, ()):
+            if nxt not in came:
+                came[nxt] = node
+                queue.append(nxt)
+    return None
 
 
 # --- control characters: never to a terminal ----------------------------------------------

@@ -38,7 +38,7 @@ autoload -U +X bashcompinit && bashcompinit
 SCRIPTS = {"bash": BASH, "zsh": ZSH}
 """The script of each shell."""
 
-ID_DESTS = {"id", "target", "depends_on"}
+ID_DESTS = {"id", "target", "depends_on", "add_dep", "remove_dep", "before", "after"}
 """Arguments that name items."""
 
 
@@ -97,6 +97,11 @@ def _values(action: argparse.Action, project_dir: Path | None, command: str | No
         from app.backlog.model import PHASES, STATUSES
 
         return [v for v in (*STATUSES, *PHASES) if v.startswith(current)]
+    if action.dest in ("size", "complexity", "risk"):  # `edit` takes none too (no choices=)
+        from app.backlog.model import ASSESSMENT_CHOICES
+
+        return sorted(v for v in (*ASSESSMENT_CHOICES[action.dest], "none")
+                      if v.startswith(current))
     if action.dest in ID_DESTS:
         return [i for i in _item_ids(project_dir, command) if i.startswith(current.upper())]
     return []  # free text or a path: the shell's own completion

@@ -1,5 +1,5 @@
-"""The grooming commands of the CLI (init, add, status, show, advance, unblock, delete),
-rendered with rich."""
+"""The grooming commands of the CLI (init, add, status, show, advance, unblock, delete, edit,
+move, undo), rendered with rich."""
 
 from __future__ import annotations
 
@@ -251,4 +251,52 @@ def cmd_unblock(args: argparse.Namespace, project: Project) -> int:
 def cmd_delete(args: argparse.Namespace, project: Project) -> int:
     item = actions.delete_item(project, args.id)
     print(f"{item.id} deleted ({visible(item.title)}); its id will not be reused")
+    return exitcodes.OK
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def cmd_edit(args: argparse.Namespace, project: Project) -> int:
+    given = (args.title, args.notes, args.size, args.complexity, args.risk, args.depends_on)
+    if all(v is None for v in given) and not args.add_dep and not args.remove_dep:
+        print("orchestrate edit: nothing to change: give --title, --notes, --size, "
+              "--complexity, --risk, --depends-on, --add-dep or --remove-dep", file=sys.stderr)
+        return exitcodes.USAGE
+    done = actions.edit_item(project, args.id, title=args.title, notes=args.notes,
+                             size=args.size, complexity=args.complexity, risk=args.risk,
+                             depends_on=args.depends_on, add_deps=args.add_dep,
+                             remove_deps=args.remove_dep)
+    if args.json:
+        _print_json({**done.item.to_dict(), "changed": list(done.fields)})
+    elif done.fields:
+        print(f"{done.item.id} edited: {', '.join(done.fields)}")
+    else:
+        print(f"{done.item.id} unchanged: it already was as asked")
+    return exitcodes.OK
+
+
+def cmd_move(args: argparse.Namespace, project: Project) -> int:
+    done = actions.move_item(project, args.id, top=args.top, before=args.before,
+                             after=args.after)
+    if args.json:
+        order = [i.id for i in project.store().load().items]
+        _print_json({"id": done.item.id, "position": done.index + 1, "total": done.total,
+                     "moved": done.moved, "order": order})
+    elif done.moved:
+        print(f"{done.item.id} moved: now {done.place}")
+    else:
+        print(f"{done.item.id} already stands there ({done.place})")
+    return exitcodes.OK
+
+
+def cmd_undo(args: argparse.Namespace, project: Project) -> int:
+    done = actions.undo(project)
+    if args.json:
+        _print_json({"undid": done.action, "id": done.item_id,
+                     "item": done.item.to_dict() if done.item else None, "said": done.said})
+    else:
+        print(done.said)
     return exitcodes.OK

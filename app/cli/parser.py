@@ -111,6 +111,58 @@ def build_parser() -> argparse.ArgumentParser:
                 "orchestrate delete WRK-007")
     p.add_argument("id")
 
+    p = command("edit", "change an item's title, notes, size, complexity, risk or dependencies",
+                'orchestrate edit WRK-001 --title "Add the login page"',
+                "orchestrate edit WRK-001 --size medium --risk none",
+                "orchestrate edit WRK-003 --add-dep WRK-001 --remove-dep WRK-002",
+                "orchestrate edit WRK-003 --depends-on WRK-001,WRK-002",
+                "orchestrate edit WRK-003 --depends-on    (no ids: depends on nothing)",
+                description="change an item's title, notes, size, complexity, risk or "
+                            "dependencies; what is not given stays as it is. A bad value, "
+                            "an unknown id or a dependency cycle is refused and BACKLOG.yaml "
+                            "is left as it was. `orchestrate undo` takes an edit back")
+    p.add_argument("id")
+    p.add_argument("--title", help="the new title")
+    p.add_argument("--notes", help='what every agent reads about the item (replaces the notes; '
+                                   '"" clears them)')
+    for name, choices in (("size", SIZES), ("complexity", LEVELS), ("risk", LEVELS)):
+        p.add_argument(f"--{name}", metavar="|".join((*choices, "none")),
+                       help=f"{', '.join(choices)}, or none to clear it")
+    p.add_argument("--depends-on", nargs="*", metavar="ID",
+                   help="the whole list of items that must be done first (ids by commas or "
+                        "spaces; none: depends on nothing)")
+    p.add_argument("--add-dep", action="append", default=[], metavar="ID",
+                   help="one more item that must be done first (repeatable)")
+    p.add_argument("--remove-dep", action="append", default=[], metavar="ID",
+                   help="an item it no longer waits for (repeatable)")
+    p.add_argument("--json", action="store_true", help="the item as it is now, as JSON")
+
+    p = command("move", "put an item elsewhere in the backlog's order (a run's order)",
+                "orchestrate move WRK-004 --top", "orchestrate move WRK-004 --before WRK-002",
+                "orchestrate move WRK-001 --after WRK-003", "orchestrate move WRK-001 --bottom",
+                description="put an item elsewhere in the backlog's order: a run takes ready "
+                            "items in that order (items already in progress first). Only the "
+                            "item's lines move in BACKLOG.yaml, with the comments above and "
+                            "inside it; `orchestrate undo` puts it back")
+    p.add_argument("id")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--top", action="store_true", help="first of all")
+    where.add_argument("--bottom", action="store_true", help="last of all")
+    where.add_argument("--before", metavar="ID", help="just before this item")
+    where.add_argument("--after", metavar="ID", help="just after this item")
+    p.add_argument("--json", action="store_true", help="where it stands now and the order, "
+                                                       "as JSON")
+
+    p = command("undo", "take back your last change (add, edit, move, advance, unblock, delete)",
+                "orchestrate undo", "orchestrate undo --json",
+                description="take back your last change made through orchestrate (add, edit, "
+                            "move, advance, unblock, delete: the CLI's and the board's alike, "
+                            "as .orchestrator/history.jsonl holds them); again, it goes further "
+                            "back. Undoing an add deletes the item (its id is not reused); "
+                            "undoing a delete puts it back where it was. Refused, saying why, "
+                            "when the item changed since (say a run moved it on)")
+    p.add_argument("--json", action="store_true", help="what was undone, as JSON")
+
     p = command("run", "walk ready items through the phases with real agent processes",
                 "orchestrate run", "orchestrate run --target WRK-003 --cap 6",
                 "orchestrate run --json-events > events.jsonl",

@@ -69,7 +69,8 @@ def test_init_add_status_advance_unblock_delete(tmp_path: Path) -> None:
     assert run(tmp_path, "add", "again").stdout.startswith("ABC-003 added")
     history = [json.loads(line) for line in
                (tmp_path / ".orchestrator" / "history.jsonl").read_text().splitlines()]
-    assert [h["action"] for h in history] == ["advance", "advance", "unblock", "delete"]
+    assert [h["action"] for h in history] == ["add", "add", "advance", "advance", "unblock",
+                                              "delete", "add"]
     text = run(tmp_path, "status").stdout
     assert "ABC-001" in text and "2 items" in text
 

@@ -71,6 +71,14 @@ def test_bash_completes_commands_options_choices_and_the_projects_ids(tmp_path: 
     assert complete_in_bash(project, "orchestrate", "add", "x", "--size", "") == [
         "large", "medium", "small"]
     assert complete_in_bash(project, "orchestrate", "status", "--") == ["--help", "--json"]
+    assert complete_in_bash(project, "orchestrate", "edit", "WRK-003", "--size", "") == [
+        "large", "medium", "none", "small"]
+    assert complete_in_bash(project, "orchestrate", "edit", "WRK-003", "--add-dep", "") == [
+        "WRK-001", "WRK-002", "WRK-003"]
+    assert complete_in_bash(project, "orchestrate", "move", "WRK-003", "--before", "WRK-00") \
+        == ["WRK-001", "WRK-002", "WRK-003"]
+    assert complete_in_bash(project, "orchestrate", "move", "WRK-003", "--t") == ["--top"]
+    assert complete_in_bash(project, "orchestrate", "u") == ["unblock", "undo"]
     # Outside any project, -C names one; without it ids are not offered.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
