@@ -8,7 +8,7 @@ is selected across reloads and filters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from textual import events, on
@@ -21,7 +21,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from app.backlog.model import Backlog, Item
-from widgets.cards import Card
+from widgets.cards import Card, CardNote
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class BoardColumn(OptionList):
         self.item_ids: tuple[str, ...] = ()
         """The ids of the cards shown, top to bottom."""
         self._items: tuple[Item, ...] = ()
+        self._notes: tuple[CardNote | None, ...] = ()
         self._counts = ""
         self._measured_width = -1
         self._shown_titles = (spec.title, "")
@@ -131,23 +132,27 @@ class BoardColumn(OptionList):
         return option.id if option is not None else None
 
     def show_items(self, items: Iterable[Item], total: int | None = None,
-                   keep: str | None = None) -> None:
-        """Display `items`, keeping the highlighted card (or `keep`) highlighted."""
+                   keep: str | None = None,
+                   notes: Mapping[str, CardNote] | None = None) -> None:
+        """Display `items` (with their `notes`), keeping the highlighted card (or `keep`)
+        highlighted."""
         items = tuple(items)
+        shown_notes = tuple(notes.get(i.id) for i in items) if notes else (None,) * len(items)
         own = self.item_id
         old_index = self.highlighted
         count = len(items) if total is None else total
         self._counts = f"{len(items)}/{count}" if count != len(items) else str(count)
         self._show_title()
         self.set_class(not items, "-empty")
-        if items == self._items:
+        if items == self._items and shown_notes == self._notes:
             return
         self._items = items
+        self._notes = shown_notes
         self.item_ids = tuple(i.id for i in items)
         scroll_y = self.scroll_y
         options: list[Option | None] = []
-        for item in items:
-            options.append(Option(Card(item), id=item.id))
+        for item, note in zip(items, shown_notes, strict=True):
+            options.append(Option(Card(item, note), id=item.id))
             options.append(None)  # a rule between cards
         if options:
             options.pop()
@@ -233,6 +238,8 @@ class Board(Horizontal):
         """The item the person has selected (kept across reloads and filters)."""
         self.filter_text: str = ""
         """Only items matching this are shown."""
+        self.notes: Mapping[str, CardNote] = {}
+        """What cards say beyond their items' fields, by id (`set_notes`)."""
         self._backlog: Backlog | None = None
 
     def compose(self) -> ComposeResult:
@@ -266,13 +273,20 @@ class Board(Horizontal):
             if column.spec.key == "done":
                 items.sort(key=lambda i: i.updated or "", reverse=True)
                 items = items[:DONE_SHOWN]
-            column.show_items(items, total, keep=self.selected_id)
+            column.show_items(items, total, keep=self.selected_id, notes=self.notes)
         if self.selected_id and self.column_of(self.selected_id):
             self.select(self.selected_id)
         elif home is not None and home.item_id:
             self.select(home.item_id)
         else:
             self.select_first()
+
+    def set_notes(self, notes: Mapping[str, CardNote]) -> None:
+        """Cards say `notes` from now on; the cards whose note changed are drawn again."""
+        if notes != self.notes:
+            self.notes = notes
+            if self._backlog is not None:
+                self.show(self._backlog)
 
     def select(self, item_id: str) -> bool:
         """Focus the card of `item_id`; False when it is not on the board."""

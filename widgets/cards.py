@@ -1,15 +1,18 @@
 """How one backlog item looks as a card on the board (pure rendering, no widget state).
 
 A card is a few lines of `Content`: the id with size/risk badges, the title,
-and, depending on the status, the phase progress (`▰▰▰▱▱▱ build`) or the
-blocked reason in short. Styles use theme variables so every Textual theme
-applies. A title or reason with control characters shows them escaped (`\x1b`).
+and, depending on the status, the phase progress (`▰▰▰▱▱▱ build`, with SPEC.md's
+`3/7` in the build phase) or the blocked reason in short; a ready card says what it
+waits on or why an autonomous run skips it (a `CardNote`, worked out by the screen).
+Styles use theme variables so every Textual theme applies. A title or reason with
+control characters shows them escaped (`\x1b`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +48,20 @@ def shorten(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+@dataclass(frozen=True)
+class CardNote:
+    """What a card says beyond its item's fields, worked out by the screen (from the other
+    items, orchestrate.toml and SPEC.md): plain words, ready to show."""
+
+    waits_on: tuple[str, ...] = ()
+    """The ids a ready item waits on (not done yet)."""
+    outside_guardrails: str | None = None
+    """Why an autonomous run skips this ready item (`outside the guardrails: risk high,
+    max low`)."""
+    spec: str | None = None
+    """SPEC.md's ticked tasks of an item in the build phase (`3/7`)."""
+
+
 def phase_bar(phase: str | None) -> str:
     """`▰▰▰▱▱▱ spec`: how far through the six phases an item is."""
     if phase not in PHASES:
@@ -69,14 +86,25 @@ def badge_pieces(item: Item) -> list[Piece]:
     return pieces
 
 
-def card_lines(item: Item) -> tuple[tuple[Piece, ...], ...]:
-    """The card of `item`, line by line: id and badges, title, then progress or reason."""
+def card_lines(item: Item, note: CardNote | None = None) -> tuple[tuple[Piece, ...], ...]:
+    """The card of `item`, line by line: id and badges, title, then progress or reason,
+    and for a ready item what it waits on and why a run would skip it."""
     lines: list[tuple[Piece, ...]] = [
         ((item.id, "$text-accent bold"), (" ", ""), *badge_pieces(item)),
         ((shorten(item.title, TITLE_MAX), ""),),
     ]
     if item.status == "in_progress":
-        lines.append(((phase_bar(item.phase or PHASES[0]), "bold"),))
+        bar: tuple[Piece, ...] = ((phase_bar(item.phase or PHASES[0]), "bold"),)
+        if note is not None and note.spec and item.phase == "build":
+            bar += ((" " + shorten(note.spec, 16), "bold"),)
+        lines.append(bar)
+    elif item.status == "ready" and note is not None:
+        if note.waits_on:
+            lines.append((("◷ waits on " + shorten(", ".join(note.waits_on), TITLE_MAX),
+                           "$text-warning"),))
+        if note.outside_guardrails:
+            lines.append((("⊘ " + shorten(note.outside_guardrails, TITLE_MAX),
+                           "$text-warning"),))
     elif item.status == "researching":
         lines.append((("researching", "$text-muted italic"),))
     elif item.status == "blocked" and item.blocked_reason:
@@ -112,9 +140,9 @@ def _content(lines: tuple[tuple[Piece, ...], ...]) -> CardContent:
                        strip_control_codes=False)
 
 
-def render_card(item: Item) -> CardContent:
+def render_card(item: Item, note: CardNote | None = None) -> CardContent:
     """The card of `item` as styled Content."""
-    return _content(card_lines(item))
+    return _content(card_lines(item, note))
 
 
 def _plain(lines: tuple[tuple[Piece, ...], ...]) -> str:
@@ -178,12 +206,14 @@ class Card(Visual):
     else is drawn by its Content, made when first needed.
     """
 
-    __slots__ = ("_content", "_lines", "_plain", "_simple", "item")
+    __slots__ = ("_content", "_lines", "_plain", "_simple", "item", "note")
 
-    def __init__(self, item: Item) -> None:
+    def __init__(self, item: Item, note: CardNote | None = None) -> None:
         self.item = item
         """The item shown."""
-        self._lines = card_lines(item)
+        self.note = note
+        """What the card says beyond the item's fields."""
+        self._lines = card_lines(item, note)
         self._plain = _plain(self._lines)
         self._simple = self._plain.replace("\n", "").isprintable()
         self._content: CardContent | None = None

@@ -1,5 +1,6 @@
-"""The detail pane: every field of the selected item, its notes, its change folder's
-files and its worklog attempts. The App gathers and formats the data (file I/O happens off
+"""The detail pane: every field of the selected item, where the items it depends on stand
+and which items need it, its notes, its change folder's files, its worklog attempts and
+its checkpoint commits. The App gathers and formats the data (file I/O and git happen off
 the UI thread); this widget only renders it, every text with its control characters
 escaped (a title, the notes, an agent's reason or a file name never drive the terminal).
 """
@@ -24,7 +25,8 @@ FIELDS: tuple[str, ...] = (
     "status", "phase", "size", "complexity", "risk", "depends_on", "blocked_reason",
     "blocked_from", "origin", "created", "updated",
 )
-"""Fields listed in the pane, in this order (title, id and notes are shown apart)."""
+"""Fields listed in the pane, in this order (title, id and notes are shown apart;
+depends_on as `depends on` with where each stands, followed by `needed by`)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class CheckpointRow:
+    """One checkpoint commit, formatted for the pane (`a1b2c3d 2026-11-22 10:02 prd ...`)."""
+
+    short: str
+    """The abbreviated hash."""
+    when: str
+    phase: str
+    """The phase of its tag (`prd`), or empty."""
+    summary: str
+
+
+@dataclass(frozen=True)
 class ItemDetail:
     """Everything the pane shows about one item."""
 
@@ -55,6 +69,20 @@ class ItemDetail:
     """Files in the item's change folder, relative to it."""
     attempts: tuple[Attempt, ...] = ()
     """The item's worklog attempts, oldest first."""
+    depends: tuple[tuple[str, str], ...] = ()
+    """(id, where it stands: `in progress · build`) of each item it depends on."""
+    needed_by: tuple[str, ...] = ()
+    """The ids of the items that depend on it."""
+    outside_guardrails: str | None = None
+    """Why an autonomous run skips it, when it is ready and outside the guardrails."""
+    spec: str | None = None
+    """SPEC.md's ticked tasks (`3/7`), when it has any."""
+    documents: int = 0
+    """How many Markdown documents its change folder holds (`m` reads them)."""
+    checkpoints: tuple[CheckpointRow, ...] = ()
+    """Its checkpoint commits, oldest first."""
+    checkpoints_note: str | None = None
+    """Why no checkpoint can be read (`not in a git repository`), if so."""
 
 
 OUTCOME_STYLE = {
@@ -72,22 +100,30 @@ def render_detail(detail: ItemDetail) -> Content:
         Content.styled(visible(item.title, one_line=True), "bold"),
     ]
     if item.status == "in_progress":
-        lines.append(Content.styled(phase_bar(item.phase), "$text-primary"))
+        spec = f"{NBSP * 2}SPEC {visible(detail.spec, one_line=True)}" if detail.spec else ""
+        lines.append(Content.styled(phase_bar(item.phase) + spec, "$text-primary"))
     lines.append(Content(""))
     for name in FIELDS:
-        value = getattr(item, name)
         if name == "depends_on":
-            value = ", ".join(value) if value else None
+            lines += dependency_lines(detail)
+            continue
+        value = getattr(item, name)
         shown = "—" if value in (None, "") else visible(str(value), one_line=True)
         style = "$text-error" if name == "blocked_reason" and value else ""
         lines.append(Content.assemble((f"{name:<15}", "$text-muted"), (shown, style)))
+        if name == "risk" and detail.outside_guardrails:
+            lines.append(Content.assemble(
+                (f"{'guardrails':<15}", "$text-muted"),
+                (visible(detail.outside_guardrails, one_line=True), "$text-warning")))
     for key, value in item.extra.items():
         lines.append(Content.assemble((visible(f"{key:<15}", one_line=True), "$text-muted"),
                                       visible(str(value), one_line=True)))
     lines += [Content(""), Content.styled("notes", "$text-accent bold")]
     lines.append(Content(visible(item.notes)) if item.notes
                  else Content.styled("none", "$text-muted"))
-    lines += [Content(""), Content.styled(item.change_dir + "/", "$text-accent bold")]
+    lines += [Content(""), Content.assemble(
+        (visible(item.change_dir, one_line=True) + "/", "$text-accent bold"),
+        (f"{NBSP * 2}m reads the documents" if detail.documents else "", "$text-muted"))]
     if detail.files:
         lines.extend(Content(NBSP * 2 + visible(name, one_line=True)) for name in detail.files)
     else:
@@ -100,7 +136,40 @@ def render_detail(detail: ItemDetail) -> Content:
         if attempt.reason:
             lines.append(Content.styled(NBSP * 4 + visible(attempt.reason, one_line=True),
                                         "$text-muted"))
+    lines += [Content(""), Content.assemble(
+        ("checkpoints", "$text-accent bold"),
+        (f"{NBSP * 2}c shows their diffs" if detail.checkpoints else "", "$text-muted"))]
+    if not detail.checkpoints:
+        why = f": {detail.checkpoints_note}" if detail.checkpoints_note else " yet"
+        lines.append(Content.styled(NBSP * 2 + "none" + visible(why, one_line=True),
+                                    "$text-muted"))
+    lines.extend(checkpoint_line(row) for row in detail.checkpoints)
     return Content("\n").join(lines)
+
+
+def dependency_lines(detail: ItemDetail) -> list[Content]:
+    """`depends on  WRK-002 (in progress · build)` and `needed by  WRK-005, WRK-007`."""
+    depends: list[Content | str | tuple[str, str]] = []
+    for index, (item_id, state) in enumerate(detail.depends):
+        waiting = not state.startswith("done")
+        depends += [", " if index else "",
+                    (visible(item_id, one_line=True), "bold" if waiting else ""),
+                    (f" ({visible(state, one_line=True)})", "$text-muted")]
+    needed = visible(", ".join(detail.needed_by), one_line=True)
+    return [
+        Content.assemble(("depends on".ljust(15), "$text-muted"), *(depends or ["—"])),
+        Content.assemble(("needed by".ljust(15), "$text-muted"), needed or "—"),
+    ]
+
+
+def checkpoint_line(row: CheckpointRow) -> Content:
+    """`a1b2c3d 2026-11-22 10:02 prd PRD written`."""
+    return Content.assemble(
+        (f"{NBSP * 2}{visible(row.short, one_line=True)}", "$text-accent"),
+        f"{NBSP}{visible(row.when, one_line=True)}{NBSP}",
+        (visible(row.phase, one_line=True), "bold"),
+        f"{NBSP}{visible(row.summary, one_line=True)}",
+    )
 
 
 def attempt_line(attempt: Attempt) -> Content:

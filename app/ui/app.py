@@ -96,7 +96,7 @@ class BoardApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield from system_commands(self, self.main)
+        yield from system_commands(self, self.main, screen)
 
     def action_help(self) -> None:
         """Show every key."""

@@ -13,6 +13,7 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.screen import Screen
 
 from app.backlog import states
 from app.backlog.model import Item, visible
@@ -58,9 +59,21 @@ class ItemCommands(Provider):
                           help=states.describe(item))
 
 
-def system_commands(app: App[Any], main: MainScreen) -> Iterator[SystemCommand]:
-    """A palette entry for every command of the key table, calling its action."""
+def system_commands(app: App[Any], main: MainScreen,
+                    screen: Screen[Any] | None = None) -> Iterator[SystemCommand]:
+    """A palette entry for every command of the key table that works where the person is,
+    calling its action: the App's and the main screen's always, a view's (documents,
+    checkpoints: its `KEY_SCOPE`) while that view is `screen`."""
+    view = getattr(screen, "KEY_SCOPE", None)
     for command in keys.commands():
-        namespace = app if command.scope == "app" else main
+        namespace: object
+        if command.scope == "app":
+            namespace = app
+        elif command.scope == "main":
+            namespace = main
+        elif command.scope == view:
+            namespace = screen
+        else:
+            continue
         callback: Callable[[], object] = getattr(namespace, f"action_{command.action}")
         yield SystemCommand(command.palette, command.tooltip, callback)

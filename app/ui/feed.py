@@ -1,6 +1,6 @@
 """What the board reads from disk: BACKLOG.yaml (first before the first frame, then off
 the UI thread whenever it changes, also where a symlinked BACKLOG.yaml points) and the
-details of one item.
+details of one item (with its checkpoints, asked of git).
 
 The feed never touches a widget: it posts BacklogLoaded, BacklogFailed and DetailLoaded
 to the main screen, which shows them.
@@ -22,11 +22,12 @@ from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog, Item
 from app.backlog.store import BacklogStore
-from app.engine import worklog
+from app.engine import changes, commits, dependencies, worklog
+from app.engine.config import within_guardrails
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui.messages import BacklogFailed, BacklogLoaded, DetailLoaded
-from widgets.detail import Attempt, ItemDetail, sorted_files
+from widgets.detail import Attempt, CheckpointRow, ItemDetail, sorted_files
 
 RELOAD_DEBOUNCE_S = 0.05
 """Bursts of item changes from the engine become one reload."""
@@ -145,18 +146,21 @@ class BacklogFeed:
         item = backlog.by_id.get(item_id) if backlog is not None else None
         if item is None:
             return
-        self._node.run_worker(lambda: self._gather(item), name="detail", group="detail",
-                              thread=True, exclusive=True, exit_on_error=False,
-                              description="gather an item's details")
+        assert backlog is not None
+        self._node.run_worker(lambda: self._gather(backlog, item), name="detail",
+                              group="detail", thread=True, exclusive=True,
+                              exit_on_error=False, description="gather an item's details")
 
-    def _gather(self, item: Item) -> None:
-        detail = gather_detail(self._project, item)
+    def _gather(self, backlog: Backlog, item: Item) -> None:
+        detail = gather_detail(self._project, item, backlog)
         if not get_current_worker().is_cancelled:
             self._node.post_message(DetailLoaded(detail))
 
 
-def gather_detail(project: Project, item: Item) -> ItemDetail:
-    """The files of `item`'s change folder and its worklog attempts (reads files)."""
+def gather_detail(project: Project, item: Item, backlog: Backlog | None = None) -> ItemDetail:
+    """The files of `item`'s change folder, its worklog attempts, its checkpoints (git),
+    and with `backlog` where its dependencies stand and which items need it, and the
+    guardrails' verdict (reads files)."""
     folder = project.root / item.change_dir
     try:
         files = sorted_files([str(p.relative_to(folder)) for p in folder.rglob("*")
@@ -164,7 +168,23 @@ def gather_detail(project: Project, item: Item) -> ItemDetail:
     except OSError:
         files = ()
     entries = worklog.for_item(worklog.read(project.worklog_path), item.id)
-    return ItemDetail(item, files, tuple(attempt_of(entry) for entry in entries))
+    log = commits.checkpoints(project.root, item.id)
+    progress = changes.spec_progress(project.root, item)
+    outside = None
+    if item.status == "ready":
+        try:
+            outside = within_guardrails(item, project.config())
+        except OrchestrateError:  # a broken orchestrate.toml: nothing said of guardrails
+            outside = None
+    return ItemDetail(
+        item, files, tuple(attempt_of(entry) for entry in entries),
+        depends=dependencies.dependency_states(backlog, item) if backlog else (),
+        needed_by=dependencies.needed_by(backlog, item.id) if backlog else (),
+        outside_guardrails=outside, spec=str(progress) if progress else None,
+        documents=len(changes.document_names(folder)),
+        checkpoints=tuple(CheckpointRow(c.short, c.when, c.phase or "", c.summary)
+                          for c in log.checkpoints),
+        checkpoints_note=log.unavailable)
 
 
 def attempt_of(entry: dict[str, Any]) -> Attempt:

@@ -17,8 +17,10 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["app", "main"]
-"""Where a command's binding lives: the App (global keys) or the main screen."""
+Scope = Literal["app", "main", "documents", "checkpoints"]
+"""Where a command's binding lives: the App (global keys), the main screen, or a view
+opened from it (an item's documents, its checkpoints): the palette offers a view's
+commands while that view is shown."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,28 @@ KEYS: tuple[Key, ...] = (
     _key("f", "follow the log tail again",
          Command("f", "follow_log", "Follow", "Follow the tail of the log again",
                  "board: follow the log", "board.follow")),
+    _key("m", "read the item's documents (PRD, SPEC, …)",
+         Command("m", "documents", "Docs",
+                 "Read the selected item's change documents (PRD.md, RESEARCH.md, DESIGN.md, "
+                 "SPEC.md, REVIEW.md, …)", "board: read the documents", "board.documents",
+                 show=False)),
+    _key("c", "the item's checkpoint commits and diffs",
+         Command("c", "checkpoints", "Checkpoints",
+                 "The selected item's checkpoint commits, each with its stat and its diff",
+                 "board: checkpoints and diffs", "board.checkpoints", show=False)),
+    _key("m", "in the documents: the next one",
+         Command("m", "next_document", "Next doc", "Show the item's next document",
+                 "board: next document", "documents.next", scope="documents")),
+    _key("g", "in the checkpoints: whole diff / stat",
+         Command("g", "toggle_diff", "Diff",
+                 "The highlighted checkpoint's whole diff, or its stat again (enter too)",
+                 "board: diff or stat of the checkpoint", "checkpoints.diff",
+                 scope="checkpoints")),
+    _key("escape", "close the documents or checkpoints",
+         Command("escape", "close_view", "Close", "Back to the board",
+                 "board: close the documents", "documents.close", scope="documents"),
+         Command("escape", "close_view", "Close", "Back to the board",
+                 "board: close the checkpoints", "checkpoints.close", scope="checkpoints")),
     # Textual's own binding (App.COMMAND_PALETTE_BINDING); the palette cannot list itself.
     _key("ctrl+p", "commands; go to an item by id/title"),
     _key("?", "every key, with what it does",

@@ -19,6 +19,7 @@ from app.errors import OrchestrateError
 from widgets.detail import ItemDetail
 
 if TYPE_CHECKING:
+    from app.ui.cardfacts import Facts
     from app.ui.tail import InFlight
 
 
@@ -50,6 +51,18 @@ class DetailLoaded(Message, bubble=False):
         super().__init__()
         self.detail = detail
         """What the detail pane shows."""
+
+
+class CardFactsLoaded(Message, bubble=False):
+    """orchestrate.toml and the SPEC.md files the cards need were read."""
+
+    def __init__(self, facts: Facts) -> None:
+        super().__init__()
+        self.facts = facts
+        """What was read."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CardFactsLoaded)
 
 
 class TailLines(Message, bubble=False):

@@ -26,6 +26,7 @@ from app.backlog.model import Backlog, Item, visible
 from app.engine.project import Project
 from app.ui import keys
 from app.ui.bridge import EngineEvent, EngineFactory, EngineOutputReady, LockHolder
+from app.ui.cardfacts import CardFacts
 from app.ui.feed import BacklogFeed
 from app.ui.gc import freeze_objects
 from app.ui.grooming import Grooming
@@ -33,6 +34,7 @@ from app.ui.messages import (
     ActionDone,
     BacklogFailed,
     BacklogLoaded,
+    CardFactsLoaded,
     DetailLoaded,
     RunDetached,
     RunWatched,
@@ -92,6 +94,8 @@ class MainScreen(Screen[None]):
         project = settings.project
         self.feed = BacklogFeed(self, project, project.store())
         """Reads BACKLOG.yaml and an item's details."""
+        self.cards = CardFacts(self, project)
+        """Reads what the cards say beyond the items' fields (guardrails, SPEC progress)."""
         self.runner = Runner(self, project, pipeline=settings.pipeline_factory,
                              triage=settings.triage_factory, demo=settings.demo)
         """Our own run."""
@@ -229,10 +233,12 @@ class MainScreen(Screen[None]):
             self.load_error = None
             self.query_one("#banner", ErrorBanner).show_error(None)
             self.tell("BACKLOG.yaml is valid again", severity="information", timeout=3)
+        self.cards.reload(message.backlog)  # orchestrate.toml or a SPEC.md may have changed
         if message.backlog is self.backlog:
             return
         first = self.backlog is None
         self.backlog = message.backlog
+        self.board.notes = self.cards.notes(message.backlog)
         self.board.show(message.backlog)
         self.status.refresh()
         if first:
@@ -249,6 +255,14 @@ class MainScreen(Screen[None]):
         self.load_error = message.error
         self.query_one("#banner", ErrorBanner).show_error(message.error)
         self._watch_soon()  # a broken file is watched too
+
+    @on(CardFactsLoaded)
+    def _card_facts_loaded(self, message: CardFactsLoaded) -> None:
+        if self.closing:
+            return  # arrived while the App shuts down
+        self.cards.facts = message.facts
+        if self.backlog is not None:
+            self.board.set_notes(self.cards.notes(self.backlog))
 
     @on(DetailLoaded)
     def _detail_loaded(self, message: DetailLoaded) -> None:
@@ -354,6 +368,22 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         """Show the filter field."""
         self.filter_field.open()
+
+    def action_documents(self) -> None:
+        """Read the selected item's change documents (a view of their own)."""
+        from app.ui.documents import DocumentsScreen  # Markdown's imports: when first asked
+
+        item = self.selected_item()
+        if item is not None:
+            self.app.push_screen(DocumentsScreen(self.settings.project, item))
+
+    def action_checkpoints(self) -> None:
+        """The selected item's checkpoint commits and their diffs (a view of their own)."""
+        from app.ui.checkpoints import CheckpointsScreen
+
+        item = self.selected_item()
+        if item is not None:
+            self.app.push_screen(CheckpointsScreen(self.settings.project, item))
 
     def action_toggle_log(self) -> None:
         """Show or hide the log pane."""

@@ -36,7 +36,8 @@ from app.ui.screen import BoardSettings, MainScreen
 
 READ_ONLY_ACTIONS = frozenset({
     "details", "close", "filter", "toggle_log", "toggle_raw", "follow_log",
-    "help", "quit_board",
+    "help", "quit_board", "documents", "checkpoints", "next_document", "toggle_diff",
+    "close_view",
 })
 """The key table's actions a read-only board keeps: they change only what it shows."""
 

@@ -11,7 +11,7 @@ from textual.style import Style
 from textual.visual import RenderOptions
 
 from app.backlog.model import Item
-from widgets.cards import Card
+from widgets.cards import Card, CardNote
 
 
 def _get_style(style: str | Style) -> Style:
@@ -27,19 +27,26 @@ words = st.text(st.sampled_from("abcxyz日本⚠é-"), min_size=1, max_size=14)
 texts = st.lists(words, min_size=0, max_size=12).map(" ".join)
 
 
+notes = st.none() | st.builds(
+    CardNote, waits_on=st.lists(st.sampled_from(["WRK-001", "WRK-0002"]), max_size=3).map(tuple),
+    outside_guardrails=st.none() | texts, spec=st.none() | st.sampled_from(["3/7", "12/120"]))
+
+
 @settings(max_examples=150, deadline=None)
 @given(title=texts, reason=texts,
        status=st.sampled_from(["new", "ready", "in_progress", "researching", "blocked"]),
        size=st.sampled_from([None, "small", "large"]),
        risk=st.sampled_from([None, "low", "high"]),
        width=st.integers(min_value=1, max_value=40),
-       highlighted=st.booleans())
+       highlighted=st.booleans(), note=notes)
 def test_drawn_cells_match_the_styled_content(title: str, reason: str, status: str,
                                               size: str | None, risk: str | None,
-                                              width: int, highlighted: bool) -> None:
+                                              width: int, highlighted: bool,
+                                              note: CardNote | None) -> None:
+    """With or without a note (what it waits on, the guardrails, SPEC progress)."""
     item = Item("WRK-012", title, status, size=size, risk=risk, phase="build",
                 blocked_reason=reason or None)
-    card = Card(item)
+    card = Card(item, note)
     base = Style.parse("white on #202020" + (" bold" if highlighted else ""))
     options = RenderOptions(_get_style, {})  # type: ignore[arg-type]
     ours = card.render_strips(width, None, base, options)

@@ -95,11 +95,13 @@ async def test_the_help_screen_lists_every_key(board_project: Project) -> None:
 
 
 async def test_the_palette_offers_every_command(board_project: Project) -> None:
+    """On the board: every command of the App and the main screen (a view's commands, such
+    as the documents', while that view is shown: tests/ui/test_board_reading.py)."""
     app = new_app(board_project)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         offered = {c.title: c for c in app.get_system_commands(app.screen)}
-        for command in keys.commands():
+        for command in (*keys.commands("app"), *keys.commands("main")):
             entry = offered[command.palette]
             target = app if command.scope == "app" else app.main
             assert entry.help == command.tooltip
