@@ -101,9 +101,10 @@ class TestDetail:
 
     def test_detail_pane(self, snap_compare: Any, board_project: Project) -> None:
         """WRK-005 selected and Enter pressed: the pane on the right lists every field
-        (status in_progress, phase build, depends_on WRK-001), the notes, the change
-        folder's four files, and two worklog attempts (prd #1 3m12s complete $0.42;
-        build #1 15m00s failed $1.10 with its reason)."""
+        (status in_progress, phase build, `depends on WRK-001 (new)`, `needed by —`), the
+        notes, the change folder's four files with `m reads the documents`, two worklog
+        attempts (prd #1 3m12s complete $0.42; build #1 15m00s failed $1.10 with its
+        reason) and `checkpoints`: `none: not in a git repository`."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
             pilot.app.main.board.select("WRK-005")
@@ -225,8 +226,8 @@ class TestModals:
     def test_help_80x24(self, snap_compare: Any, board_project: Project) -> None:
         """`?` at 80x24: the keys of app/ui/keys.py with what they do, in its order (hjkl,
         enter, a, t, >, u, r (run here), r (pause), D (run detached), R, d, s (any
-        process's run), /, escape, L, J; f, ctrl+p, ? and q below the fold, the list
-        scrolls) and `Escape closes` below."""
+        process's run), /, escape, L, J; f, m, c, m, g, escape (the reading views), ctrl+p,
+        ? and q below the fold, the list scrolls) and `Escape closes` below."""
         async def run_before(pilot: Pilot) -> None:
             await settle(pilot)
             await pilot.press("question_mark")
