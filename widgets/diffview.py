@@ -10,6 +10,7 @@ theme applies); every line shows its control characters escaped and its tabs as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rich.cells import cell_len
@@ -25,6 +26,8 @@ LINE_MAX = 1000
 """Lines are cut to this many characters for display (a minified file stays cheap)."""
 TAB = 4
 """A tab's width."""
+STAT_GRAPH = re.compile(r"^(.* \| +\d+ )(\+*)(-*)$")
+"""A stat line's name and count, its pluses and its minuses."""
 
 KIND_CLASSES = {
     "commit": "diff-view--commit", "meta": "diff-view--meta", "message": "diff-view--message",
@@ -88,7 +91,9 @@ class DiffView(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
+            # Whole, not partial: a partial style loses a colour's alpha (`$text-muted` is
+            # the foreground at 60%), which only blending with the background resolves.
+            style = self._styles[name] = self.get_component_rich_style(name)
         return style
 
     def render_line(self, y: int) -> Strip:
@@ -107,12 +112,11 @@ class DiffView(ScrollView, can_focus=True):
         return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
 
     def _stat_segments(self, text: str, base: Style) -> list[Segment]:
-        """` login.py | 4 ++--` with the pluses and minuses coloured."""
-        head, bar, graph = text.rpartition(" | ")
-        count, _, marks = graph.partition(" ")
-        if not bar or not marks or marks.strip("+-"):
+        """` login.py |  4 ++--` with the pluses and minuses coloured."""
+        graph = STAT_GRAPH.match(text)
+        if graph is None:  # `Bin 0 -> 12 bytes` and the like
             return [Segment(text, base)]
-        pluses = marks.count("+")
-        return [Segment(f"{head}{bar}{count} ", base),
-                Segment(marks[:pluses], base + self._style("diff-view--plus")),
-                Segment(marks[pluses:], base + self._style("diff-view--minus"))]
+        head, pluses, minuses = graph.groups()
+        return [Segment(head, base),
+                Segment(pluses, base + self._style("diff-view--plus")),
+                Segment(minuses, base + self._style("diff-view--minus"))]

@@ -151,11 +151,10 @@ def print_checkpoints(project: Project, item: Item, *, colour: bool,
 
 
 def paint_stat(line: str) -> str:
-    """A stat line (` login.py | 4 ++--`) with its pluses green and minuses red."""
-    head, bar, graph = line.rpartition(" | ")
-    count, _, marks = graph.partition(" ")
-    if not bar or not marks or marks.strip("+-"):  # `Bin 0 -> 12 bytes` and the like
+    """A stat line (` login.py |  4 ++--`) with its pluses green and minuses red."""
+    graph = commits.stat_graph(line)
+    if graph is None:
         return line
-    pluses, minuses = marks[:marks.count("+")], marks[marks.count("+"):]
-    return (f"{head}{bar}{count} " + (paint(pluses, "green", True) if pluses else "")
+    head, pluses, minuses = graph
+    return (head + (paint(pluses, "green", True) if pluses else "")
             + (paint(minuses, "red", True) if minuses else ""))

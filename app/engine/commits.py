@@ -176,6 +176,16 @@ _META = ("Author:", "AuthorDate:", "Commit:", "CommitDate:", "Date:", "Merge:")
 _SUMMARY = re.compile(r"^ \d+ files? changed")
 _COMMIT = re.compile(r"^commit [0-9a-f]{7,}")
 
+_STAT_GRAPH = re.compile(r"^(.* \| +\d+ )(\+*)(-*)$")
+
+
+def stat_graph(line: str) -> tuple[str, str, str] | None:
+    """A stat line (` login.py |  4 ++--`) as its name and count, its pluses and its
+    minuses; None for another line (`Bin 0 -> 12 bytes` too)."""
+    match = _STAT_GRAPH.match(line)
+    return None if match is None else (match[1], match[2], match[3])
+
+
 KINDS = ("commit", "meta", "message", "stat", "summary", "file", "hunk", "added",
          "removed", "context")
 """Every kind `line_kinds` gives a line: `file` is a file's header (`diff --git`, `index`,

@@ -166,3 +166,11 @@ def test_line_kinds_follow_where_the_text_is(tmp_path: Path) -> None:
     lines = ["diff --git a/x b/x", "@@ -1 +1 @@", " a | b", "-c"]
     assert [k for k, _ in commits.line_kinds(lines)] == ["file", "hunk", "context", "removed"]
     assert set(kinds.values()) <= set(commits.KINDS)
+
+
+def test_stat_graph_splits_a_stat_line_into_name_pluses_and_minuses() -> None:
+    assert commits.stat_graph(" changes/x/SPEC.md  |  6 +++---") == (
+        " changes/x/SPEC.md  |  6 ", "+++", "---")
+    assert commits.stat_graph(" a.py | 10 +++++-") == (" a.py | 10 ", "+++++", "-")
+    assert commits.stat_graph(" img.png | Bin 0 -> 12 bytes") is None
+    assert commits.stat_graph(" 1 file changed, 2 insertions(+)") is None

@@ -358,3 +358,32 @@ def test_a_read_only_board_keeps_the_reading_keys() -> None:
     refused = refused_actions()
     for action in ("documents", "checkpoints", "next_document", "toggle_diff", "close_view"):
         assert action not in refused
+
+
+async def test_the_diff_view_colours_each_kind_from_the_theme() -> None:
+    """Added lines in the success colour, removed ones in the error colour, a stat line's
+    pluses and minuses apart from its name, and Author/Date muted (the foreground at 60%,
+    blended: not the plain foreground)."""
+    from textual.app import App, ComposeResult
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DiffView()
+
+    app = One()
+    async with app.run_test(size=(60, 8)) as pilot:
+        view = app.query_one(DiffView)
+        view.show([("stat", " a.py |  6 +++---"), ("added", "+x"), ("removed", "-y"),
+                   ("meta", "Author: me"), ("context", " z")])
+        await pilot.pause()
+        stat = list(view.render_line(0))
+        assert [s.text for s in stat][:3] == [" a.py |  6 ", "+++", "---"]
+        plus, minus = stat[1].style, stat[2].style
+        assert plus and minus and plus.color != minus.color
+        added = next(iter(view.render_line(1))).style
+        removed = next(iter(view.render_line(2))).style
+        meta = next(iter(view.render_line(3))).style
+        plain = next(iter(view.render_line(4))).style
+        assert added and removed and meta and plain
+        assert added.color == plus.color and removed.color == minus.color
+        assert len({added.color, removed.color, meta.color, plain.color}) == 4
