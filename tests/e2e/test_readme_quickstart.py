@@ -175,6 +175,14 @@ def test_the_quick_start_takes_an_item_through_every_phase(venv: Venv, tmp_path:
     assert [(w["item"], w["phase"], w["outcome"]) for w in worklog] == \
         [("WRK-001", phase.lower(), "complete") for phase in PHASES]
 
+    # The tour's way to read the item back, from the installed package.
+    docs = venv.run(["orchestrate", "show", "WRK-001", "--docs"], cwd=repo).stdout
+    assert [line for line in docs.splitlines() if line.startswith("==> ")] == [
+        f"==> changes/WRK-001_add-login-page/{name}.md <==" for name in PHASES if name != "BUILD"]
+    diff = venv.run(["orchestrate", "show", "WRK-001", "--diff"], cwd=repo).stdout
+    assert [line.split("]")[1] + "]" for line in diff.splitlines()
+            if line.startswith("    [WRK-001][")] == [f"[{phase}]" for phase in PHASES]
+
 
 def test_the_demo_runs_headless_from_the_installed_package(venv: Venv, tmp_path: Path) -> None:
     demo = tmp_path / "demo"
