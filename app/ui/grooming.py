@@ -1,4 +1,5 @@
-"""Grooming keys: add, advance, unblock and delete, each a dialog and then one transaction.
+"""Grooming keys: add, edit, advance, unblock and delete (each a dialog and then one
+transaction), moving a card up and down its column, and undo.
 
 A dialog (widgets/modals.py) asks; the answer becomes a call of app/engine/actions.py (the
 same functions the CLI runs) in a worker thread, so a busy store lock never blocks the
@@ -20,7 +21,10 @@ from app.ui.messages import ActionDone
 
 if TYPE_CHECKING:
     from app.ui.screen import MainScreen
-    from widgets.modals import AdvanceChoice, NewItem
+    from widgets.modals import AdvanceChoice, ItemEdit, NewItem
+
+Outcome = Item | tuple[Item | None, str]
+"""What an action gives back: the item, or the item (None: gone) and what to tell."""
 
 PAST = {"add": "added", "advance": "moved", "unblock": "unblocked"}
 """How a done action is told (`WRK-004 moved: in_progress/build`)."""
@@ -56,6 +60,59 @@ class Grooming:
                                          size=new.size, risk=new.risk, notes=new.notes))
         from widgets.modals import AddItemScreen
         self._screen.app.push_screen(AddItemScreen(), done)
+
+    def edit(self) -> None:
+        """Open the selected item's fields in a form and save what the person changed."""
+        screen = self._screen
+        item = screen.selected_item()
+        if item is None or screen.backlog is None:
+            return
+        project = self._project
+
+        def save(edit: ItemEdit) -> Outcome:
+            done = actions.edit_item(
+                project, item.id, title=edit.title, notes=edit.notes or "",
+                size=edit.size or "none", complexity=edit.complexity or "none",
+                risk=edit.risk or "none", depends_on=list(edit.depends_on))
+            if not done.fields:
+                return done.item, f"{item.id} unchanged"
+            return done.item, f"{item.id} edited: {', '.join(done.fields)}"
+
+        def done(edit: ItemEdit | None) -> None:
+            if edit is not None:
+                self._act("edit", partial(save, edit))
+        from widgets.modals import EditItemScreen
+        screen.app.push_screen(EditItemScreen(item, screen.backlog.items), done)
+
+    def move(self, step: int) -> None:
+        """Swap the selected card with the one above (-1) or below (+1) it in its column:
+        the backlog's order, which is the order a run takes ready items in."""
+        screen = self._screen
+        item = screen.selected_item()
+        if item is None:
+            return
+        column = screen.board.column_of(item.id)
+        if column is None:
+            return
+        if column.spec.key == "done":
+            screen.tell("the done column shows the newest first: its order is not the run's",
+                        severity="warning", timeout=4)
+            return
+        project, among, where = self._project, column.item_ids, f"the {column.spec.title} column"
+
+        def move() -> Outcome:
+            done = actions.move_within(project, item.id, step, among, where)
+            return done.item, ""  # nothing to tell: the card moving is the answer
+        self._act("move", move)
+
+    def undo(self) -> None:
+        """Take back the person's last change (again: the one before)."""
+        project = self._project
+
+        def undo() -> Outcome:
+            done = actions.undo(project)
+            return done.item, done.said
+        self._act("undo", undo)
 
     def advance(self) -> None:
         """Ask where to move the selected item, from the allowed moves, and move it."""
@@ -115,26 +172,41 @@ class Grooming:
         from widgets.modals import ConfirmScreen
         screen.app.push_screen(ConfirmScreen(question, yes="Delete"), done)
 
-    def _act(self, verb: str, action: Callable[[], Item]) -> None:
+    def _act(self, verb: str, action: Callable[[], Outcome]) -> None:
         """Run one store transaction off the UI thread (the store lock may be busy)."""
         self._screen.run_worker(partial(self._transaction, verb, action), name="action",
                                 group="action", thread=True, exit_on_error=False,
                                 description="change the backlog")
 
-    def _transaction(self, verb: str, action: Callable[[], Item]) -> None:
+    def _transaction(self, verb: str, action: Callable[[], Outcome]) -> None:
         try:
-            item = action()
+            outcome = action()
         except OrchestrateError as exc:  # an illegal move, a lock that stayed busy, ...
             self._screen.post_message(ActionDone(verb, None, str(exc)))
             return
-        self._screen.post_message(ActionDone(verb, item))
+        if isinstance(outcome, tuple):
+            self._screen.post_message(ActionDone(verb, outcome[0], said=outcome[1]))
+        else:
+            self._screen.post_message(ActionDone(verb, outcome))
 
     def done(self, message: ActionDone) -> None:
         """Tell how an action ended, and show the board as it is now."""
         screen = self._screen
         item = message.item
+        if message.error is not None or (item is None and message.said is None):
+            # A move at the end of its column is not an error, only nothing to do.
+            severity = "warning" if message.verb == "move" else "error"
+            screen.tell(message.error or f"{message.verb} failed", severity=severity,
+                        timeout=8)
+            return
+        if message.said is not None:
+            if message.said:
+                screen.tell(message.said, timeout=4)
+            if item is not None:
+                screen.board.selected_id = item.id
+            screen.feed.reload()
+            return
         if item is None:
-            screen.tell(message.error or f"{message.verb} failed", severity="error", timeout=8)
             return
         if message.verb == "delete":
             screen.tell(f"{item.id} deleted; its id will not be reused", timeout=4)

@@ -77,16 +77,22 @@ class TailLines(Message, bubble=False):
 
 
 class ActionDone(Message, bubble=False):
-    """A backlog action (add, advance, unblock, delete) ended: with the item, or an error."""
+    """A backlog action (add, edit, move, advance, unblock, delete, undo) ended: with the
+    item, or an error."""
 
-    def __init__(self, verb: str, item: Item | None, error: str | None = None) -> None:
+    def __init__(self, verb: str, item: Item | None, error: str | None = None,
+                 said: str | None = None) -> None:
         super().__init__()
         self.verb = verb
-        """`add`, `advance`, `unblock` or `delete`."""
+        """`add`, `edit`, `move`, `advance`, `unblock`, `delete` or `undo`."""
         self.item = item
-        """The item as it is now, or None when the action was refused."""
+        """The item as it is now, or None when the action was refused (or undoing an add
+        deleted it: then `said` says so)."""
         self.error = error
         """Why it was refused (a one-line message for the person)."""
+        self.said = said
+        """What to tell the person of an action that went through, when the action says it
+        itself (`undid the edit of WRK-001 (title)`)."""
 
 
 class RunWatched(Message, bubble=False):

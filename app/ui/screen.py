@@ -411,6 +411,18 @@ class MainScreen(Screen[None]):
     def action_delete(self) -> None:
         self.grooming.delete()
 
+    def action_edit(self) -> None:
+        self.grooming.edit()
+
+    def action_move_up(self) -> None:
+        self.grooming.move(-1)
+
+    def action_move_down(self) -> None:
+        self.grooming.move(1)
+
+    def action_undo(self) -> None:
+        self.grooming.undo()
+
     def action_triage(self) -> None:
         self.runner.triage()
 
