@@ -189,7 +189,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
             reading.print_checkpoints(project, item, colour=colour_on(sys.stdout))
         return exitcodes.OK
     attempts = worklog.for_item(worklog.read(project.worklog_path), item.id)
-    change_dir = project.root / item.change_dir
+    change_dir = reading.change_folder(project, item)  # in its lane's worktree, if any
     files = sorted(p.name for p in change_dir.iterdir()) if change_dir.is_dir() else []
     found = reading.read(project, backlog, item)
     if args.json:

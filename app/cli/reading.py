@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from app.backlog.model import Backlog, Item, visible
@@ -42,6 +43,11 @@ class Reading:
     log: commits.CheckpointLog
 
 
+def change_folder(project: Project, item: Item) -> Path:
+    """Where `item`'s change folder is written now (its lane's worktree, if it has one)."""
+    return changes.change_folder(project.root, item)
+
+
 def read(project: Project, backlog: Backlog, item: Item) -> Reading:
     """Everything `show` adds for `item` (reads the change folder and asks git)."""
     return Reading(
@@ -50,7 +56,7 @@ def read(project: Project, backlog: Backlog, item: Item) -> Reading:
         needed_by=dependencies.needed_by(backlog, item.id),
         outside_guardrails=within_guardrails(item, project.config()),
         spec=changes.spec_progress(project.root, item),
-        documents=changes.document_names(project.root / item.change_dir),
+        documents=changes.document_names(changes.change_folder(project.root, item)),
         log=commits.checkpoints(project.root, item.id),
     )
 

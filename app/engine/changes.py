@@ -5,7 +5,9 @@ The agents write `changes/<ID>_<slug>/PRD.md`, RESEARCH.md, DESIGN.md, SPEC.md a
 REVIEW.md (and whatever else they choose). `orchestrate show --docs` and the board's
 documents view list them in the order the phases wrote them, then the rest
 alphabetically; the build phase's `3/7` comes from SPEC.md's ticked boxes (spec.py).
-Reads only: nothing here writes a file.
+While an item has a lane (`[run] max_parallel` > 1), its agent writes the folder in the
+lane's worktree (`.orchestrator/worktrees/<ID>`, lanes.py): that copy is the one read
+until the lane is merged and removed. Reads only: nothing here writes a file.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from app.backlog.model import Item
 from app.engine import spec
+from app.engine.project import STATE_DIR
 
 PHASE_DOCUMENTS: tuple[str, ...] = ("PRD", "RESEARCH", "DESIGN", "SPEC", "BUILD", "REVIEW")
 """Documents named after a phase (any case, `.md`), in the order the phases write them."""
@@ -30,11 +33,38 @@ class Document:
     name: str
     """Its path inside the change folder (`PRD.md`, `notes/api.md`)."""
     path: str
-    """Its path from the project root (`changes/WRK-001_add-login/PRD.md`)."""
+    """Its path from the project root (`changes/WRK-001_add-login/PRD.md`; in a lane's
+    worktree `.orchestrator/worktrees/WRK-001/changes/…`)."""
     text: str
     """Its text (undecodable bytes replaced), cut at the reader's limit."""
     cut: bool = False
     """Whether the file is longer than `text`."""
+
+
+LANE_WORKTREES = "worktrees"
+"""Lanes' worktrees are `.orchestrator/worktrees/<ID>` (worktrees.py's `worktree_path`)."""
+
+
+def _repository_top(folder: Path) -> Path | None:
+    """The nearest folder at or above `folder` holding `.git` (a folder, or the file of a
+    worktree), found without running git."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def change_folder(root: Path, item: Item) -> Path:
+    """Where `item`'s change folder is written now: in its lane's worktree while that
+    worktree holds it, else under the project `root`."""
+    worktree = root / STATE_DIR / LANE_WORKTREES / item.id
+    if worktree.is_dir():
+        top = _repository_top(root.resolve())
+        if top is not None:
+            in_lane = worktree / root.resolve().relative_to(top) / item.change_dir
+            if in_lane.is_dir():
+                return in_lane
+    return root / item.change_dir
 
 
 def _order(name: str) -> tuple[bool, int, str]:
@@ -63,10 +93,11 @@ def document_names(folder: Path) -> tuple[str, ...]:
 
 def read_documents(root: Path, item: Item,
                    max_bytes: int | None = MAX_DOCUMENT_BYTES) -> tuple[Document, ...]:
-    """The Markdown documents of `item`'s change folder under the project `root`, in
-    reading order, each cut at `max_bytes` (None: whole). A file that vanished or cannot
-    be read is left out."""
-    folder = root / item.change_dir
+    """The Markdown documents of `item`'s change folder under the project `root` (in its
+    lane's worktree while it has one), in reading order, each cut at `max_bytes` (None:
+    whole). A file that vanished or cannot be read is left out."""
+    folder = change_folder(root, item)
+    shown = os.path.relpath(folder, root).replace(os.sep, "/")
     documents: list[Document] = []
     for name in document_names(folder):
         try:
@@ -77,7 +108,7 @@ def read_documents(root: Path, item: Item,
         cut = max_bytes is not None and len(data) > max_bytes
         if cut:
             data = data[:max_bytes]
-        documents.append(Document(name, f"{item.change_dir}/{name}",
+        documents.append(Document(name, f"{shown}/{name}",
                                   data.decode("utf-8", errors="replace"), cut))
     return tuple(documents)
 
@@ -94,9 +125,10 @@ class SpecProgress:
 
 
 def spec_progress(root: Path, item: Item) -> SpecProgress | None:
-    """SPEC.md's ticked tasks out of all of them; None without a SPEC.md or a task in it."""
+    """SPEC.md's ticked tasks out of all of them (in the item's lane while it has one);
+    None without a SPEC.md or a task in it."""
     try:
-        parsed = spec.load(root / item.change_dir / "SPEC.md")
+        parsed = spec.load(change_folder(root, item) / "SPEC.md")
     except OSError:  # unreadable: no progress to show, as without one
         return None
     if parsed is None:

@@ -161,7 +161,7 @@ def gather_detail(project: Project, item: Item, backlog: Backlog | None = None) 
     """The files of `item`'s change folder, its worklog attempts, its checkpoints (git),
     and with `backlog` where its dependencies stand and which items need it, and the
     guardrails' verdict (reads files)."""
-    folder = project.root / item.change_dir
+    folder = changes.change_folder(project.root, item)  # in its lane's worktree, if any
     try:
         files = sorted_files([str(p.relative_to(folder)) for p in folder.rglob("*")
                               if p.is_file()])

@@ -174,3 +174,25 @@ def test_stat_graph_splits_a_stat_line_into_name_pluses_and_minuses() -> None:
     assert commits.stat_graph(" a.py | 10 +++++-") == (" a.py | 10 ", "+++++", "-")
     assert commits.stat_graph(" img.png | Bin 0 -> 12 bytes") is None
     assert commits.stat_graph(" 1 file changed, 2 insertions(+)") is None
+
+
+@pytest.mark.parametrize("inside", [".", "service"])
+def test_an_item_with_a_lane_is_read_from_its_worktree(tmp_path: Path, inside: str) -> None:
+    """While a lane's worktree holds the change folder (`.orchestrator/worktrees/<ID>/`,
+    where the project sits as in the repository), its documents and SPEC progress are
+    the lane's, not the main checkout's older copy."""
+    (tmp_path / ".git").mkdir()
+    root = tmp_path / inside
+    item = item_with_folder(root, {"PRD.md": "old", "SPEC.md": "- [ ] a\n- [ ] b\n"})
+    lane = root / ".orchestrator" / "worktrees" / item.id / inside / item.change_dir
+    lane.mkdir(parents=True)
+    (lane / "PRD.md").write_text("new")
+    (lane / "SPEC.md").write_text("- [x] a\n- [ ] b\n")
+    assert changes.change_folder(root, item) == lane
+    (doc,) = [d for d in changes.read_documents(root, item) if d.name == "PRD.md"]
+    assert doc.text == "new"
+    assert doc.path == f".orchestrator/worktrees/{item.id}/{inside}/{item.change_dir}/PRD.md" \
+        .replace("/./", "/")
+    assert changes.spec_progress(root, item) == changes.SpecProgress(1, 2)
+    other = Item("WRK-002", "Other", "ready")  # no lane: the project's own folder
+    assert changes.change_folder(root, other) == root / other.change_dir

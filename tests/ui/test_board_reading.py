@@ -114,6 +114,27 @@ async def test_a_build_card_shows_spec_progress_and_follows_it(
         assert card_text(app, "WRK-002").splitlines()[-1] == "▰▰▰▰▰▱ build 4/7"
 
 
+async def test_an_item_in_a_lane_shows_the_lanes_progress_and_documents(
+        reading_project: Project) -> None:
+    """With `[run] max_parallel` > 1 the agent writes in the lane's worktree: the card,
+    the details and the documents view read that copy."""
+    lane = reading_project.root / ".orchestrator" / "worktrees" / "WRK-002" / FOLDER
+    lane.mkdir(parents=True)
+    spec = (reading_project.root / FOLDER / "SPEC.md").read_text()
+    (lane / "SPEC.md").write_text(spec.replace("- [ ] send", "- [x] send")
+                                  .replace("- [ ] the reset", "- [x] the reset"))
+    (lane / "PRD.md").write_text("# PRD in the lane\n")
+    app = new_app(reading_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle_all(pilot)
+        assert card_text(app, "WRK-002").splitlines()[-1] == "▰▰▰▰▰▱ build 5/7"
+        app.main.board.select("WRK-002")
+        await pilot.press("m")
+        await settle_all(pilot)
+        assert markdown_source(app) == "# PRD in the lane\n"
+        assert app.screen.query_one(DocumentView).name_shown == "PRD.md"
+
+
 # --- the details ----------------------------------------------------------------------------
 async def test_the_details_list_dependencies_both_ways_and_the_checkpoints(
         reading_project: Project) -> None:
