@@ -58,7 +58,8 @@ class Project:
 
     @property
     def history_path(self) -> Path:
-        """A person's overrides (advance, unblock), one JSON line each."""
+        """A person's changes (add, edit, move, advance, unblock, delete, undo), one JSON
+        line each, with what `undo` needs."""
         return self.state_dir / "history.jsonl"
 
     @property
