@@ -42,7 +42,7 @@ def test_every_command_of_the_key_table_is_kept_or_refused() -> None:
     assert actions >= READ_ONLY_ACTIONS  # no stale name keeps a key that is gone
     assert refused_actions() == actions - READ_ONLY_ACTIONS
     for changing in ("add", "advance", "unblock", "delete", "triage", "run", "run_item",
-                     "pause", "stop", "detach"):
+                     "pause", "stop", "detach", "edit", "move_up", "move_down", "undo"):
         assert changing in refused_actions(), changing
     assert refusal("add") == "read-only board: cannot add item"
     assert refusal("run") == "read-only board: cannot run"
@@ -58,13 +58,14 @@ async def test_a_read_only_board_refuses_every_changing_key_and_says_so(
         for action in refused_actions():  # dimmed in the Footer
             assert main.check_action(action, ()) is False, action
         assert main.check_action("filter", ()) is True
-        for key in ("a", "t", "greater_than_sign", "u", "r", "R", "D", "d", "s"):
+        for key in ("a", "t", "greater_than_sign", "u", "r", "R", "D", "d", "s", "e",
+                    "shift+up", "z"):
             await pilot.press(key)
             await pilot.pause()
             assert app.screen is main, key  # no dialog opened
         said = notifications(app)
         for action in ("add", "triage", "advance", "unblock", "run", "run_item", "detach",
-                       "delete", "stop"):
+                       "delete", "stop", "edit", "move_up", "undo"):
             assert refusal(action) in said, action
         assert main.runner.engine is None and main.run_state == "idle"
         assert not [w for w in app.workers if w.group in ("detach", "engine", "action")]
