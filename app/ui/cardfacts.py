@@ -74,6 +74,8 @@ class CardFacts:
         self._project = project
         self.facts = Facts()
         """What was read last."""
+        self.asked = 0
+        """How many reads were asked for (the first waits for the first frame)."""
 
     def notes(self, backlog: Backlog) -> dict[str, CardNote]:
         """The cards' notes of `backlog` with the facts read last."""
@@ -81,6 +83,7 @@ class CardFacts:
 
     def reload(self, backlog: Backlog) -> None:
         """Read the facts again for `backlog` (in a worker); a CardFactsLoaded follows."""
+        self.asked += 1
         self._node.run_worker(lambda: self._read(backlog), name="cards", group="cards",
                               thread=True, exclusive=True, exit_on_error=False,
                               description="read orchestrate.toml and SPEC.md for the cards")

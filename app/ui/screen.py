@@ -233,10 +233,13 @@ class MainScreen(Screen[None]):
             self.load_error = None
             self.query_one("#banner", ErrorBanner).show_error(None)
             self.tell("BACKLOG.yaml is valid again", severity="information", timeout=3)
-        self.cards.reload(message.backlog)  # orchestrate.toml or a SPEC.md may have changed
+        first = self.backlog is None
+        if first:  # after the first frame, which it would only share the interpreter with
+            self.set_timer(WATCH_DELAY_S, self._read_card_facts)
+        else:  # orchestrate.toml or a SPEC.md may have changed, also with the same backlog
+            self.cards.reload(message.backlog)
         if message.backlog is self.backlog:
             return
-        first = self.backlog is None
         self.backlog = message.backlog
         self.board.notes = self.cards.notes(message.backlog)
         self.board.show(message.backlog)
@@ -255,6 +258,10 @@ class MainScreen(Screen[None]):
         self.load_error = message.error
         self.query_one("#banner", ErrorBanner).show_error(message.error)
         self._watch_soon()  # a broken file is watched too
+
+    def _read_card_facts(self) -> None:
+        if self.backlog is not None and not self.closing:
+            self.cards.reload(self.backlog)
 
     @on(CardFactsLoaded)
     def _card_facts_loaded(self, message: CardFactsLoaded) -> None:

@@ -31,9 +31,15 @@ pytestmark = pytest.mark.anyio
 
 
 async def settle_all(pilot: Pilot, extra: float = 0.0) -> None:
-    """Wait until every worker has ended (loads, card facts, documents, git) and the
-    messages they posted are handled."""
+    """Wait until the cards' facts were asked for (a moment after the first frame) and
+    every worker has ended (loads, card facts, documents, git) and the messages they
+    posted are handled."""
     app = pilot.app
+    main = getattr(app, "main", None)
+    for _ in range(200):
+        if main is None or main.cards.asked:
+            break
+        await pilot.pause(0.02)
     for _ in range(100):
         busy = [w for w in app.workers if not w.is_finished]
         if not busy:
