@@ -217,10 +217,11 @@ class Editor:
             self._empty_list(seq)
         del self._maps[item_id]
 
-    def add_items(self, items: list[dict[str, Any]],
-                  texts: dict[str, str] | None = None) -> None:
+    def add_items(self, items: list[dict[str, Any]], texts: dict[str, str] | None = None,
+                  spots: dict[str, tuple[str | None, int]] | None = None) -> None:
         """Append new items; what followed the last item follows the new last one. (An item
-        put back is written from its values: `texts` are for the splicing writer.)"""
+        put back is written from its values: `texts` and `spots` are for the splicing
+        writer.)"""
         if not items:
             return
         seq = self._seq()

@@ -58,11 +58,11 @@ class DocumentEditor(Protocol):
     def delete_item(self, item_id: str) -> None:
         """Remove an existing item."""
 
-    def add_items(self, items: list[dict[str, Any]],
-                  texts: dict[str, str] | None = None) -> None:
-        """Append new items, each as its keys in the order to write them; `texts`: the
-        lines an item put back had before (a writer may use them, if they still read as
-        that item)."""
+    def add_items(self, items: list[dict[str, Any]], texts: dict[str, str] | None = None,
+                  spots: dict[str, tuple[str | None, int]] | None = None) -> None:
+        """Append new items, each as its keys in the order to write them; `texts` and
+        `spots`: the lines an item put back had before and where they stood (a writer may
+        use them, if they still fit)."""
 
     def order_items(self, order: list[str], moved: set[str] | frozenset[str] = frozenset()
                     ) -> None:
@@ -278,6 +278,8 @@ class Transaction:
         self._bump_next = False
         self._texts: dict[str, str] = {}
         """The lines an item put back (`restore`) had before it was deleted."""
+        self._spots: dict[str, tuple[str | None, int]] = {}
+        """Where those lines stood (yamldoc.item_spot)."""
         self._moved: set[str] = set()
         """The items `move` moved."""
         self.result: Backlog | None = None
@@ -363,9 +365,11 @@ class Transaction:
         self._moved.add(item.id)
         return item
 
-    def restore(self, item: Item, before: str | None, text: str | None = None) -> Item:
+    def restore(self, item: Item, before: str | None, text: str | None = None,
+                spot: tuple[str | None, int] | None = None) -> Item:
         """Put a deleted item back with its own id and fields, just before `before` (None:
-        at the end); `text` is how its lines read before, kept where they still fit."""
+        at the end); `text` is how its lines read before and `spot` where they stood
+        (`item_spot`), both used where they still fit."""
         if item.id in self._items or item.id in self._deleted:
             raise OrchestrateError(f"{item.id} exists: it cannot be put back twice")
         if not ID_PATTERN.match(item.id) or not item.id.startswith(self.prefix + "-"):
@@ -378,6 +382,8 @@ class Transaction:
         self._added.append(item.id)
         if text is not None:
             self._texts[item.id] = text
+        if spot is not None:
+            self._spots[item.id] = spot
         return item
 
     def item_text(self, item_id: str) -> str | None:
@@ -386,6 +392,13 @@ class Transaction:
         if self.doc.roundtrip or item_id not in self.base.by_id:
             return None
         return yamldoc.item_text(self.doc, item_id)
+
+    def item_spot(self, item_id: str) -> tuple[str | None, int] | None:
+        """Where an item's lines stand in the file now (yamldoc.item_spot), to put it back
+        there later; None where item_text is None."""
+        if self.doc.roundtrip or item_id not in self.base.by_id:
+            return None
+        return yamldoc.item_spot(self.doc, item_id)
 
     def position(self, item_id: str) -> tuple[int, str | None, str | None]:
         """Where an item stands: its 0-based index, the item before it and the one after
@@ -429,7 +442,8 @@ class Transaction:
         if self._bump_next:
             editor.set_top("next_id", self._next, after=("prefix", "schema_version"))
         editor.add_items([item_values(self._items[i], new=True) for i in self._added],
-                         {i: t for i, t in self._texts.items() if i in self._added})
+                         {i: t for i, t in self._texts.items() if i in self._added},
+                         {i: t for i, t in self._spots.items() if i in self._added})
         if self.moved or [i for i in self._order if i in self._added] != self._added:
             editor.order_items(list(self._order), self._moved & set(self.base.by_id))
         return editor.text()

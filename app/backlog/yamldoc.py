@@ -543,6 +543,22 @@ def item_text(doc: Document, item_id: str) -> str:
     raise KeyError(item_id)
 
 
+def item_spot(doc: Document, item_id: str) -> tuple[str | None, int]:
+    """Where an item's lines stand: (the item before it, or None for the list's start; how
+    many lines lie between that item's own lines, or the `items:` line, and its own)."""
+    text = doc.text if doc.text.endswith("\n") else doc.text + "\n"
+    for k, ix in enumerate(doc.items):
+        if str(ix.entries["id"].value) == item_id:
+            if k:
+                above = doc.items[k - 1]
+                base, previous = item_end(text, above), str(above.entries["id"].value)
+            else:
+                entry = doc.root.entries.get("items")
+                base, previous = (line_end(text, entry.key_end) if entry else 0), None
+            return previous, text.count("\n", base, item_start(text, ix))
+    raise KeyError(item_id)
+
+
 def _staying(order: list[str], rank: dict[str, int]) -> set[str]:
     """The most items of `order` that are already in document order (a longest increasing
     run of their ranks): they stay where they are and the others move around them."""
@@ -613,6 +629,7 @@ class Editor:
         self._texts: dict[str, str] = {}
         self._order: list[str] | None = None
         self._moved: set[str] = set()
+        self._spots: dict[str, tuple[str | None, int]] = {}
 
     def _splice(self, start: int, end: int, new: str, owner: str | None = None) -> None:
         self._edits.append(Edit(start, len(self._edits), end, new, owner))
@@ -654,13 +671,15 @@ class Editor:
         ix = self._by_id[item_id]
         self._splice(item_start(self._text, ix), item_end(self._text, ix), "")
 
-    def add_items(self, items: list[dict[str, Any]],
-                  texts: dict[str, str] | None = None) -> None:
+    def add_items(self, items: list[dict[str, Any]], texts: dict[str, str] | None = None,
+                  spots: dict[str, tuple[str | None, int]] | None = None) -> None:
         """New items, after the last one (or where `order_items` puts them), laid out like
-        the existing ones; an item with its own text in `texts` (one that was deleted, put
-        back) is written as that text where it reads back as the same item here."""
+        the existing ones. An item put back (deleted before) is written as its own text
+        (`texts`) where that reads back as the same item here, and at its old spot
+        (`spots`, item_spot) when the lines around it are still there."""
         self._added.extend(items)
         self._texts.update(texts or {})
+        self._spots.update(spots or {})
 
     def order_items(self, order: list[str], moved: set[str] | frozenset[str] = frozenset()
                     ) -> None:
@@ -743,18 +762,55 @@ class Editor:
             self._splice(start, end, "")
         end_of_list = blocks[str(self._doc.items[-1].entries["id"].value)][1]
         pending: list[str] = []
-        for item_id in order:
+        for k, item_id in enumerate(order):
             if item_id in stay:
                 if pending:
                     self._splice(blocks[item_id][0], blocks[item_id][0], "".join(pending))
                     pending = []
                 continue
             if item_id in new:
-                pending.append(self._new_item_text(new[item_id], dash, key_col))
+                lines = self._new_item_text(new[item_id], dash, key_col)
+                spot = self._spot(order, k, stay) if not pending else None
+                if spot is not None:  # an item put back exactly where its lines stood
+                    self._splice(spot, spot, lines)
+                else:
+                    pending.append(lines)
             else:
                 pending.append(self._texts[item_id])
         if pending:
             self._splice(end_of_list, end_of_list, "".join(pending))
+
+    def _spot(self, order: list[str], k: int, stay: set[str]) -> int | None:
+        """Where an item put back (`spots`) goes: as many lines below the item before it (or
+        the `items:` line) as stood between them before, when that item and the next one
+        stay where they are and only blank and comment lines lie between."""
+        item_id = order[k]
+        if item_id not in self._spots:
+            return None
+        previous, lines = self._spots[item_id]
+        if previous != (order[k - 1] if k else None) or (previous and previous not in stay):
+            return None
+        following = order[k + 1] if k + 1 < len(order) else None
+        if following is not None and following not in stay:
+            return None
+        text = self._text
+        entry = self._doc.root.entries.get("items")
+        if previous is not None:
+            pos = item_end(text, self._by_id[previous])
+        elif entry is not None:
+            pos = line_end(text, entry.key_end)
+        else:
+            return None
+        limit = item_start(text, self._by_id[following]) if following else len(text)
+        for _ in range(lines):
+            if pos >= limit:
+                return None
+            below = line_end(text, pos)
+            if below > limit or not (text[pos:below].strip() == "" or
+                                     _comment_line(text[pos:below])):
+                return None
+            pos = below
+        return pos
 
     def _new_item_text(self, values: dict[str, Any], dash: int, key_col: int) -> str:
         """A new item's lines: the text it had (an item put back) where that still reads as
@@ -814,11 +870,13 @@ def _reads_as(block: str, values: dict[str, Any], layout: tuple[int, int]) -> bo
         doc = parse("items:\n" + block)
     except DocError:
         return False
-    if doc.roundtrip or len(doc.items) != 1 or doc.items[0].flow:
+    if doc.roundtrip or len(doc.items) != 1:
+        return False
+    if doc.items[0].flow and _dash_column(doc.text, doc.items[0]) != layout[0]:
         return False
 
     def said(data: dict[str, Any]) -> dict[str, Any]:  # a key left out reads as null / []
         return {k: v for k, v in data.items() if v is not None and v != []}
 
     return said(doc.items[0].values()) == said(values) and \
-        item_layout(doc.text, doc.items) == layout
+        (doc.items[0].flow or item_layout(doc.text, doc.items) == layout)

@@ -295,7 +295,7 @@ def delete_item(project: Project, item_id: str) -> Item:
     with project.store().transaction() as tx:
         item = tx.get(item_id)
         kept = {"before": item.to_dict(), "position": _place(tx, item.id),
-                "text": tx.item_text(item.id)}
+                "text": tx.item_text(item.id), "spot": tx.item_spot(item.id)}
         tx.delete(item.id)
     record(project, "delete", item.id, states.describe(item), "deleted", undo=kept)
     return item
@@ -396,9 +396,11 @@ def _undo_delete(tx: Transaction, item_id: str, data: dict[str, Any],
     else:
         raise OrchestrateError(f"cannot undo {what}: an item {item_id} is in the backlog again")
     order = [i.id for i in tx.items()]
-    text = data.get("text")
+    text, spot = data.get("text"), data.get("spot")
+    where = (spot[0], spot[1]) if isinstance(spot, list) and len(spot) == 2 \
+        and isinstance(spot[1], int) else None
     item = tx.restore(Item.from_dict(before), _anchor(order, data.get("position") or {}),
-                      text if isinstance(text, str) else None)
+                      text if isinstance(text, str) else None, where)
     return item, f"undid {what}: back at #{tx.position(item_id)[0] + 1} of {len(tx.items())}"
 
 

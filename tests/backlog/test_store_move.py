@@ -143,17 +143,50 @@ def test_a_deleted_item_comes_back_with_its_own_lines_where_it_was(tmp_path: Pat
     with store.transaction() as tx:
         old = tx.get("WRK-002")
         lines = tx.item_text("WRK-002")
+        spot = tx.item_spot("WRK-002")
         tx.delete("WRK-002")
     assert lines == ("  - status: new           # keys in an odd order\n    id: WRK-002\n"
                      "    title: no\n    depends_on: [WRK-001]\n")
+    assert spot == ("WRK-001", 0)
     with store.transaction() as tx:
-        tx.restore(old, "WRK-003", lines)
-    # Its own lines, in its place; the blank line that stood below it is now above it (a
-    # delete leaves what is around an item), and the id stays used (next_id).
-    assert store.path.read_text() == HAND_WRITTEN.replace("prefix: WRK\n", "prefix: WRK\n"
-                                                          "next_id: 5\n").replace(
-        "\n" + lines + "\n", "\n\n" + lines)
+        tx.restore(old, "WRK-003", lines, spot)
+    # Byte for byte where it was, but next_id (the id stays used).
+    assert store.path.read_text() == HAND_WRITTEN.replace("prefix: WRK\n",
+                                                          "prefix: WRK\nnext_id: 5\n")
     assert store.load().get("WRK-002").to_dict() == old.to_dict()
+
+
+@pytest.mark.parametrize("gone", ["WRK-001", "WRK-003", "WRK-004"])
+def test_an_item_put_back_at_its_spot_leaves_the_file_as_it_was(tmp_path: Path,
+                                                                gone: str) -> None:
+    """Comments and blank lines above and below it stay where they were."""
+    store = store_of(tmp_path, HAND_WRITTEN.replace("schema_version: 1   # do not touch\n"
+                                                    "prefix: WRK\n", "schema_version: 1   "
+                                                    "# do not touch\nprefix: WRK\nnext_id: 5\n"))
+    before = store.path.read_text()
+    with store.transaction() as tx:
+        old, lines, spot = tx.get(gone), tx.item_text(gone), tx.item_spot(gone)
+        after = tx.position(gone)[2]
+        tx.delete(gone)
+    assert store.path.read_text() != before
+    with store.transaction() as tx:
+        tx.restore(old, after, lines, spot)
+    assert store.path.read_text() == before
+
+
+def test_a_spot_whose_lines_are_gone_puts_the_item_before_the_next_one(
+        tmp_path: Path) -> None:
+    store = store_of(tmp_path, HAND_WRITTEN)
+    with store.transaction() as tx:
+        old, lines = tx.get("WRK-004"), tx.item_text("WRK-004")
+        tx.delete("WRK-004")
+    with store.transaction() as tx:
+        tx.restore(old, None, lines, ("WRK-003", 7))  # more lines than stand there now
+    assert ids(store) == ["WRK-001", "WRK-002", "WRK-003", "WRK-004"]
+    # After WRK-003's own lines, above the comment that was WRK-004's (a delete left it).
+    assert store.path.read_text().endswith(
+        "status: scoped, risk: low}\n" + lines + "  # trailing comment inside the list\n"
+        "# the end\n")
 
 
 def test_a_put_back_item_whose_lines_no_longer_fit_is_written_from_its_fields(

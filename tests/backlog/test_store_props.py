@@ -208,7 +208,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.next = 1
         self.issued: list[str] = []
         self.order: list[str] = []
-        self.gone: dict[str, tuple[Any, str | None]] = {}
+        self.gone: dict[str, tuple[Any, str | None, Any]] = {}
         """Deleted items: the item and its lines, to put back."""
 
     def teardown(self) -> None:
@@ -239,7 +239,8 @@ class StoreMachine(RuleBasedStateMachine):
     def delete(self, pick: int) -> None:
         item_id = sorted(self.model)[pick % len(self.model)]
         with self.store.transaction() as tx:
-            self.gone[item_id] = (tx.get(item_id), tx.item_text(item_id))
+            self.gone[item_id] = (tx.get(item_id), tx.item_text(item_id),
+                                  tx.item_spot(item_id))
             tx.delete(item_id)
         del self.model[item_id]
         self.order.remove(item_id)
@@ -260,11 +261,11 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 99), anchor=st.one_of(st.none(), st.integers(0, 99)))
     def put_back(self, pick: int, anchor: int | None) -> None:
         item_id = sorted(self.gone)[pick % len(self.gone)]
-        item, text = self.gone.pop(item_id)
+        item, text, spot = self.gone.pop(item_id)
         before = None if anchor is None or not self.order else \
             self.order[anchor % len(self.order)]
         with self.store.transaction() as tx:
-            tx.restore(item, before, text)
+            tx.restore(item, before, text, spot)
         self.order.insert(self.order.index(before) if before else len(self.order), item_id)
         self.model[item_id] = {k: getattr(item, k) for k in ("title", "status", "phase",
                                                              "size", "notes")}

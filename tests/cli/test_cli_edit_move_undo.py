@@ -228,15 +228,14 @@ def test_undo_walks_back_every_kind_of_change(tmp_path: Path) -> None:
         "undid the edit of WRK-001: back to ready (notes, title)",
         "undid the add of WRK-005: deleted (its id will not be reused)",
     ]
-    # Every line as it was, in order; what is new is next_id and the keys the changes added,
-    # back to null (`notes: null`). (A blank line below the deleted item is above it now:
-    # a delete leaves the lines around an item where they are.)
-    lines = [line for line in path.read_text().splitlines() if line]
+    # Every line as it was, in order, blank lines too; what is new is next_id and the keys
+    # the changes added, back to null (`notes: null`).
+    lines = path.read_text().splitlines()
     added = [line for line in lines if line not in BACKLOG.splitlines()]
     assert added[0] == "next_id: 6"
     assert all(line.startswith("    ") and line.endswith(": null") for line in added[1:])
     assert [line for line in lines if line not in added] == \
-        [line for line in BACKLOG.replace("next_id: 5\n", "").splitlines() if line]
+        BACKLOG.replace("next_id: 5\n", "").splitlines()
     assert_refused(run(tmp_path, "undo"), "nothing to undo")
     assert run(tmp_path, "add", "Again").stdout.startswith("WRK-006 added")
     assert [h["action"] for h in history(tmp_path)] == [
