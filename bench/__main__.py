@@ -1,9 +1,11 @@
-"""`python -m bench [--quick] [--json] [--items N] [--no-write]`.
+"""`python -m bench [--quick] [--json] [--items N] [--no-write] [FIGURE ...]`.
 
 Every figure is measured side by side in one run on generated data, with warm-up runs and
 medians of at least five (min-max shown in the table). The full run prints a table and
 rewrites bench/RESULTS.md; `--quick --json` prints one JSON object
 `{"figures": {NAME: number|null}, "notes": {NAME: "why null"}}` and writes nothing.
+Naming figures (`python -m bench parallel_speedup_4`) measures those alone and prints
+their rows; it never rewrites RESULTS.md, whose other rows it did not measure.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 from bench.figures import Figure, Plan, all_figures
 
 NAMES = ("status_1k_vs_backlogmd", "update_1k_vs_pyyaml_c", "update_10k_vs_pyyaml_c",
-         "board_paint_1k_vs_bare", "phase_overhead_vs_floor", "reload_ms", "log_lines_per_s",
-         "log_key_p99_ms", "log_rss_growth_mb", "limit_resume_late_s")
+         "board_paint_1k_vs_bare", "phase_overhead_vs_floor", "parallel_speedup_4", "reload_ms",
+         "log_lines_per_s", "log_key_p99_ms", "log_rss_growth_mb", "limit_resume_late_s")
 # name -> (goal as text, the test it must pass)
 GOALS = {
     "status_1k_vs_backlogmd": ("≤ 1.0", lambda v: v <= 1.0),
@@ -28,6 +30,8 @@ GOALS = {
     "update_10k_vs_pyyaml_c": ("≤ 1.0", lambda v: v <= 1.0),
     "board_paint_1k_vs_bare": ("≤ 2.0", lambda v: v <= 2.0),
     "phase_overhead_vs_floor": ("≤ 2.0", lambda v: v <= 2.0),
+    # Eight items, four lanes: two waves instead of eight items in a row (ideal 4.0).
+    "parallel_speedup_4": ("≥ 3.5", lambda v: v >= 3.5),
     "reload_ms": ("≤ 300", lambda v: v <= 300),
     "log_lines_per_s": ("≥ 100000", lambda v: v >= 100_000),
     "log_key_p99_ms": ("≤ 50", lambda v: v <= 50),
@@ -49,9 +53,9 @@ def as_json(figures: dict[str, Figure]) -> dict[str, object]:
     return out
 
 
-def table(figures: dict[str, Figure]) -> str:
+def table(figures: dict[str, Figure], names: tuple[str, ...] = NAMES) -> str:
     rows = ["| figure | value | goal | met | how |", "| --- | --- | --- | --- | --- |"]
-    for name in NAMES:
+    for name in names:
         fig = figures.get(name) or Figure(None, "not measured")
         goal, ok = GOALS[name]
         value = "null" if fig.value is None else f"{fig.value:g}"
@@ -61,9 +65,9 @@ def table(figures: dict[str, Figure]) -> str:
     return "\n".join(rows)
 
 
-def details(figures: dict[str, Figure]) -> str:
+def details(figures: dict[str, Figure], names: tuple[str, ...] = NAMES) -> str:
     lines = []
-    for name in NAMES:
+    for name in names:
         fig = figures.get(name)
         if fig and fig.detail:
             lines.append(f"- **{name}**")
@@ -84,7 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, metavar="N",
                         help="use N items for every size (and N x 1,000 streamed log lines)")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
+    parser.add_argument("figure", nargs="*", metavar="FIGURE",
+                        help="measure only these (never rewrites RESULTS.md): "
+                             f"{', '.join(NAMES)}")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.figure if name not in NAMES]
+    if unknown:
+        parser.error(f"no figure named {', '.join(unknown)}; the figures are: "
+                     f"{', '.join(NAMES)}")
+    only = tuple(dict.fromkeys(args.figure)) or None
     plan = Plan(warmup=1 if args.quick else 2, repeats=5 if args.quick else 7,
                 items=args.items, quick=args.quick)
     started = time.perf_counter()
@@ -92,14 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     def progress(step: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {step}", file=sys.stderr, flush=True)
 
-    figures = all_figures(plan, progress)
+    figures = all_figures(plan, progress, only)
+    shown = only or NAMES
     if args.json:
         print(json.dumps(as_json(figures)))
     else:
-        print(table(figures))
+        print(table(figures, shown))
         print()
-        print(details(figures))
-    if not (args.quick or args.json or args.no_write or args.items):
+        print(details(figures, shown))
+    if not (args.quick or args.json or args.no_write or args.items or only):
         command = "python -m bench"
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         RESULTS.write_text(

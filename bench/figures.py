@@ -395,8 +395,11 @@ def compile_sources() -> None:
             compileall.compile_dir(REPO / package, quiet=2)
 
 
-def all_figures(plan: Plan, progress: Callable[[str], None]) -> dict[str, Figure]:
-    """Every figure, in the order of the table."""
+def all_figures(plan: Plan, progress: Callable[[str], None],
+                only: tuple[str, ...] | None = None) -> dict[str, Figure]:
+    """Every figure (or those `only` names), in the order of the table."""
+    from bench.parallel import parallel_speedup  # it builds on this module
+
     figures: dict[str, Figure] = {}
     compile_sources()
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as name:
@@ -410,20 +413,25 @@ def all_figures(plan: Plan, progress: Callable[[str], None]) -> dict[str, Figure
             ("update_10k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 10_000)),
             ("board_paint_1k_vs_bare", lambda: board_paint(plan, tmp)),
             ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
+            ("parallel_speedup_4", lambda: parallel_speedup(plan, tmp)),
             ("limit_resume_late_s", lambda: limit_resume(plan, tmp)),
         ]
         for name_, step in steps:
+            if only is not None and name_ not in only:
+                continue
             progress(name_)
             try:
                 figures[name_] = step()
             except Exception as exc:  # a broken figure must not hide the others
                 figures[name_] = Figure(None, f"{type(exc).__name__}: {exc}"[:300])
-        if not plan.quick and plan.items is None:
+        if not plan.quick and plan.items is None and only is None:
             progress("scaling: 100 / 1,000 / 10,000 items")
             try:
                 figures["_scaling"] = scaling(tmp)
             except Exception as exc:
                 figures["_scaling"] = Figure(None, f"{type(exc).__name__}: {exc}"[:300])
+        if only is not None and not set(only) & set(BOARD_FIGURES):
+            return figures
         progress("board figures")
         try:
             figures.update(board_figures(plan, tmp))

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # bench/ is not an installed package (`pytest` from a venv)
     sys.path.insert(0, str(ROOT))
 
-from bench.__main__ import GOALS, NAMES, as_json  # noqa: E402
+from app.engine.worktrees import MIN_GIT, git_version  # noqa: E402
+from bench.__main__ import GOALS, NAMES, RESULTS, as_json  # noqa: E402
 from bench.figures import Figure  # noqa: E402
 
 
@@ -35,6 +36,37 @@ def test_quick_json_run_names_every_figure_with_a_number_or_a_reason() -> None:
     # Those that do not depend on outside tools are always measured.
     for name in ("update_1k_vs_pyyaml_c", "update_10k_vs_pyyaml_c"):
         assert data["figures"][name] is not None, data["notes"].get(name)
+    # With a git that has lanes, four lanes end the same backlog sooner than one.
+    version = git_version()
+    if version is not None and version >= MIN_GIT:
+        speedup = data["figures"]["parallel_speedup_4"]
+        assert speedup is not None, data["notes"].get("parallel_speedup_4")
+        assert speedup > 1.0
+
+
+def test_named_figures_are_measured_alone_and_results_md_is_left_as_it_is() -> None:
+    before = RESULTS.read_bytes()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bench", "update_1k_vs_pyyaml_c"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        after = RESULTS.read_bytes()
+    finally:
+        if RESULTS.read_bytes() != before:  # never leave the recorded results broken
+            RESULTS.write_bytes(before)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert after == before, "naming figures must not rewrite RESULTS.md"
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[2:]] == ["| update_1k_vs_pyyaml_c"]
+    assert "update_1k_vs_pyyaml_c" in proc.stderr  # its progress line
+    assert "phase_overhead_vs_floor" not in proc.stderr  # no other figure ran
+
+
+def test_an_unknown_figure_name_is_refused_with_the_list_of_names() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench", "parallel_speedup_5"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "no figure named parallel_speedup_5" in proc.stderr
+    assert "parallel_speedup_4" in proc.stderr
 
 
 def test_json_shape_fills_missing_figures_with_a_note() -> None:
