@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import exitcodes
 from app.backlog import states
 from app.backlog.model import Backlog, Item
 from app.engine.attempts import Judge, Verdict
@@ -34,6 +35,7 @@ from app.engine.results import AgentResult
 from app.engine.skeleton import RunEnd
 from app.engine.triage import STEPS
 from app.engine.worktrees import GitError, MergeOutcome, Repository, git
+from app.errors import OrchestrateError
 
 if TYPE_CHECKING:
     from app.engine.pipeline import Pipeline
@@ -207,7 +209,16 @@ class LaneSet:
     # when the review completes -----------------------------------------------------------------
     def finish(self, lane: Lane, item: Item, result: AgentResult) -> None:
         """Bring the branch back, then the item is done; or it is blocked on a conflict."""
-        assert lane.branch is not None
+        assert lane.branch is not None and lane.worktree is not None
+        left = self.repo.uncommitted(lane.worktree)
+        if left:
+            # The last checkpoint failed (a stale index.lock, a full disk): merging now
+            # would leave that work out, and removing the worktree would lose it.
+            shown = ", ".join(left[:3]) + (", …" if len(left) > 3 else "")
+            self.run._move(item.id, states.Target("blocked"), result=result,
+                           reason=f"its last checkpoint failed, so nothing was merged: "
+                                  f"{shown} not committed on {lane.branch}; worktree kept")
+            return
         message = f"Merge {lane.branch}: [{item.id}] {_one_line(item.title)}"
         told = False
         while True:
@@ -228,6 +239,10 @@ class LaneSet:
             if not told:
                 told = True
                 self.run.notice("warning", f"{item.id} waits to be merged: {outcome.why}")
+            # An end another lane decided (circuit breaker, budget, cap) ends the wait as a
+            # stop does: else the run would wait for the person forever, never ending.
+            # The item stays in its review, which a later run does again.
+            self.run._end_if_ended()
             self.run._sleep(MERGE_RETRY_S)
         self._after(lane, item, outcome, result)
 
@@ -287,7 +302,13 @@ class ParallelRun:
         try:
             while True:
                 if not run._winding_down():
-                    started |= self._start(pool, live)
+                    try:
+                        started |= self._start(pool, live)
+                    except OrchestrateError as error:
+                        # BACKLOG.yaml could not be read (a person's edit half done?): the
+                        # run ends as a single lane's does, each lane before its next
+                        # attempt, not with the lanes going on unwatched to their items' end.
+                        run._lane_ended(RunEnd(str(error), exitcodes.ERROR))
                 if not live:
                     if not started:
                         run._explain_nothing()

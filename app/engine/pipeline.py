@@ -28,6 +28,7 @@ from app.engine.config import Config, within_guardrails
 from app.engine.events import EventBus
 from app.engine.executor import Executor
 from app.engine.lanes import MAIN, Lane, LaneSet, ParallelRun
+from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 from app.engine.results import AgentResult
@@ -50,6 +51,8 @@ class Pipeline(RunSkeleton):
         self._failed_phases = 0
         self._skip: set[str] = set()
         self._told: set[str] = set()
+        self._begun = 0
+        """Attempts begun, for `--cap` (limited ones are given back)."""
         self.checkpoints: Checkpointer | None = None
         self.executor: Executor = self.runner
         """Runs each attempt (executor.py): today a local process."""
@@ -123,8 +126,21 @@ class Pipeline(RunSkeleton):
 
     def _before_attempt(self) -> None:
         super()._before_attempt()
-        if self.cap is not None and self.attempts >= self.cap:
+        if self.cap is None:
+            return
+        # Attempts are counted as they begin: `attempts` counts them once they end, and
+        # lanes starting together would all pass the cap before any had ended.
+        with self._lock:
+            reached = self._begun >= self.cap
+            if not reached:
+                self._begun += 1
+        if reached:
             raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
+
+    def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
+        with self._lock:
+            self._begun -= 1  # a limited attempt is not one (it repeats after the reset)
+        super()._pause_for(limit, item_id, phase)
 
     def _loop(self) -> None:
         first = True

@@ -175,6 +175,12 @@ class Repository:
         (left for the agent to resolve, the merge in progress) or () when it merged."""
         if self.is_ancestor(upstream, "HEAD", cwd=worktree):
             return ()
+        if self.in_merge(worktree):
+            # An earlier update's merge is still open (its conflicts were left, or a person
+            # resolved and staged them): a new merge would fail, and aborting it would throw
+            # that resolution away. Leave it; the next checkpoint concludes it.
+            return self.conflicted(worktree)
+        self.discard_backlog_edit(worktree)
         proc = git(worktree, "merge", "--no-edit", "--no-ff", "--no-verify", "-q", upstream,
                    check=False)
         if proc.returncode == 0:
@@ -184,6 +190,23 @@ class Repository:
             git(worktree, "merge", "--abort", check=False)
             raise GitError(f"bringing the branch up to date failed: {proc.stderr.strip()}")
         return conflicted
+
+    def discard_backlog_edit(self, worktree: Path) -> None:
+        """Put the lane's BACKLOG.yaml back as its branch has it (or remove one the branch
+        lacks). An agent that edited it anyway left a change no checkpoint commits (the
+        run's transactions own BACKLOG.yaml, in the main checkout), and git would refuse
+        to merge or rebase in the worktree over it, blocking an item whose work is fine.
+        Call it only outside a merge: mid-merge, HEAD's copy is not the merge's."""
+        rel = str(self.project_rel / BACKLOG_NAME)
+        if git(worktree, "cat-file", "-e", f"HEAD:{rel}", check=False).returncode == 0:
+            git(worktree, "checkout", "-q", "HEAD", "--", rel, check=False)
+        else:
+            (worktree / rel).unlink(missing_ok=True)
+
+    def in_merge(self, worktree: Path) -> bool:
+        """Whether a merge is in progress in the worktree (MERGE_HEAD exists)."""
+        merge_head = git(worktree, "rev-parse", "--git-path", "MERGE_HEAD").stdout.strip()
+        return (worktree / merge_head).exists()
 
     def conflicted(self, worktree: Path) -> tuple[str, ...]:
         out = git(worktree, "diff", "--name-only", "--diff-filter=U", "-z", check=False).stdout
@@ -207,12 +230,20 @@ class Repository:
         git(worktree, "add", "-A", "--", ".", f":(exclude){backlog}", f":(exclude){state}")
         staged = git(worktree, "diff", "--cached", "--name-only", "-z").stdout
         paths = tuple(p for p in staged.split("\0") if p)
-        merge_head = git(worktree, "rev-parse", "--git-path", "MERGE_HEAD").stdout.strip()
-        in_merge = (worktree / merge_head).exists()
-        if not paths and not in_merge:
+        if not paths and not self.in_merge(worktree):
             return None, ()
         git(worktree, "commit", "-q", "--no-verify", "-m", message)
         return git(worktree, "rev-parse", "--short", "HEAD").stdout.strip(), paths
+
+    def uncommitted(self, worktree: Path) -> tuple[str, ...]:
+        """What changed in the lane that no checkpoint committed (BACKLOG.yaml and
+        .orchestrator/ aside, which never are): empty after a checkpoint that worked."""
+        backlog = str(self.project_rel / BACKLOG_NAME)
+        state = str(self.project_rel / STATE_DIR)
+        out = git(worktree, "status", "--porcelain", "-z", "--no-renames",
+                  "--untracked-files=all", "--", ".", f":(exclude){backlog}",
+                  f":(exclude){state}").stdout
+        return tuple(entry[3:] for entry in out.split("\0") if len(entry) > 3)
 
     # bringing a finished lane back --------------------------------------------------------------
     def dirty_paths(self) -> set[str]:
@@ -298,6 +329,7 @@ class Repository:
     def _rebase(self, branch: str, head: str, worktree: Path | None) -> MergeOutcome:
         if worktree is None or not worktree.is_dir():
             raise GitError(f"cannot rebase {branch}: its worktree is gone")
+        self.discard_backlog_edit(worktree)
         proc = git(worktree, "rebase", "-q", "--no-verify", head, check=False)
         if proc.returncode != 0:
             files = self.conflicted(worktree)
