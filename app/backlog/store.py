@@ -282,6 +282,8 @@ class Transaction:
         """Where those lines stood (yamldoc.item_spot)."""
         self._moved: set[str] = set()
         """The items `move` moved."""
+        self._placed = False
+        """Whether `restore` put an item anywhere but at the end."""
         self.result: Backlog | None = None
 
     @property
@@ -292,6 +294,8 @@ class Transaction:
     @property
     def moved(self) -> bool:
         """Whether the items are in another order than before (beyond new ones at the end)."""
+        if not self._moved and not self._placed:
+            return False  # the common case, at no cost
         kept = [i.id for i in self.base.items if i.id in self._items]
         return self._order != kept + [i for i in self._order if i not in self.base.by_id]
 
@@ -379,6 +383,7 @@ class Transaction:
         anchor = self.get(before).id if before is not None else None
         self._items[item.id] = item
         self._order.insert(self._order.index(anchor) if anchor else len(self._order), item.id)
+        self._placed = self._placed or anchor is not None
         self._added.append(item.id)
         if text is not None:
             self._texts[item.id] = text
@@ -444,7 +449,7 @@ class Transaction:
         editor.add_items([item_values(self._items[i], new=True) for i in self._added],
                          {i: t for i, t in self._texts.items() if i in self._added},
                          {i: t for i, t in self._spots.items() if i in self._added})
-        if self.moved or [i for i in self._order if i in self._added] != self._added:
+        if self.moved or self._placed:
             editor.order_items(list(self._order), self._moved & set(self.base.by_id))
         return editor.text()
 

@@ -738,6 +738,8 @@ class Editor:
     def _place(self) -> None:
         """Splice the new items and the moved ones in where the final order puts them:
         each before the next item that stays, or after the last item."""
+        if self._order is None and not self._added:
+            return  # the common case: values changed in place
         order = self._final_order()
         rank = {item_id: n for n, item_id in enumerate(self._by_id)}
         kept = [i for i in order if i in rank]
