@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ if str(ROOT) not in sys.path:  # bench/ is not an installed package (`pytest` fr
     sys.path.insert(0, str(ROOT))
 
 from app.engine.worktrees import MIN_GIT, git_version  # noqa: E402
-from bench.__main__ import GOALS, NAMES, RESULTS, as_json  # noqa: E402
+from bench.__main__ import GOALS, NAMES, as_json  # noqa: E402
 from bench.figures import Figure  # noqa: E402
 
 
@@ -44,17 +45,17 @@ def test_quick_json_run_names_every_figure_with_a_number_or_a_reason() -> None:
         assert speedup > 1.0
 
 
-def test_named_figures_are_measured_alone_and_results_md_is_left_as_it_is() -> None:
-    before = RESULTS.read_bytes()
-    try:
-        proc = subprocess.run([sys.executable, "-m", "bench", "update_1k_vs_pyyaml_c"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
-        after = RESULTS.read_bytes()
-    finally:
-        if RESULTS.read_bytes() != before:  # never leave the recorded results broken
-            RESULTS.write_bytes(before)
+def test_named_figures_are_measured_alone_and_results_md_is_left_as_it_is(
+        tmp_path: Path) -> None:
+    # A copy of bench/ (with its RESULTS.md): a regression must not clobber the real one.
+    shutil.copytree(ROOT / "bench", tmp_path / "bench",
+                    ignore=shutil.ignore_patterns(".cache", "__pycache__"))
+    results = tmp_path / "bench" / "RESULTS.md"
+    before = results.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "bench", "update_1k_vs_pyyaml_c"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert after == before, "naming figures must not rewrite RESULTS.md"
+    assert results.read_bytes() == before, "naming figures must not rewrite RESULTS.md"
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
     assert [row.split(" | ")[0] for row in rows[2:]] == ["| update_1k_vs_pyyaml_c"]
     assert "update_1k_vs_pyyaml_c" in proc.stderr  # its progress line
