@@ -288,25 +288,32 @@ class RunSkeleton(ABC):
         when the run must not wait (`--no-wait`, or a reset beyond `max_wait_h`)."""
         cfg = self.config.limits
         now = time.time()
-        with self._lock:
-            self._limit_streak += 1
+        with self._lock:  # one decision per limit, however many lanes meet it at once
+            # A lane meeting the limit the run already waits for joins that wait: one
+            # notice, and a guessed wait grows once, not once per lane.
+            joined = self._resume_at is not None and self._resume_at > now \
+                and (limit.resets_at is None or limit.resets_at <= self._resume_at)
+            if not joined:
+                self._limit_streak += 1
             pause = plan_pause(limit, now=now, margin_s=cfg.resume_margin_s,
                                retry_interval_s=cfg.retry_interval_s,
                                retry_interval_max_s=cfg.retry_interval_max_s,
                                streak=self._limit_streak)
-        resets = (f"; it resets at {clock_time(limit.resets_at, now)}"
-                  if limit.resets_at is not None else "; no reset time was given")
-        if not self.wait_on_limit:
-            self._end_for_every_item(f"usage limit: {limit.message}{resets}; nothing was "
-                                     "blocked: run again once it has reset")
-        if pause.known_reset and pause.resumes_at - now > cfg.max_wait_h * 3600:
-            self._end_for_every_item(f"usage limit: {limit.message}{resets}, more than "
-                                     f"[limits] max_wait_h = {cfg.max_wait_h:g} h away; "
-                                     "nothing was blocked: run again once it has reset")
-        with self._lock:
-            later = self._resume_at is None or pause.resumes_at > self._resume_at
+            too_far = pause.known_reset and pause.resumes_at - now > cfg.max_wait_h * 3600
+            later = not joined and self.wait_on_limit and not too_far and (
+                self._resume_at is None or pause.resumes_at > self._resume_at)
             if later:
                 self._resume_at = pause.resumes_at
+        if not joined:
+            resets = (f"; it resets at {clock_time(limit.resets_at, now)}"
+                      if limit.resets_at is not None else "; no reset time was given")
+            if not self.wait_on_limit:
+                self._end_for_every_item(f"usage limit: {limit.message}{resets}; nothing "
+                                         "was blocked: run again once it has reset")
+            if too_far:
+                self._end_for_every_item(f"usage limit: {limit.message}{resets}, more than "
+                                         f"[limits] max_wait_h = {cfg.max_wait_h:g} h away; "
+                                         "nothing was blocked: run again once it has reset")
         if later:  # the first lane to meet it speaks for all
             save_pause(self.project.pause_path, pause)
             self._announce(pause, item_id, phase)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_board_tmux import Tmux, column_of, open_board, tmux  # noqa: F401 (fixture)
+from test_board_tmux import Tmux, column_of, open_board
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine_helpers import make_project, ready, run_git
@@ -19,6 +21,13 @@ pytestmark = [
 ]
 IN_PROGRESS, DONE = 3, 5
 ITEMS = ("WRK-001", "WRK-002", "WRK-003")
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    server = Tmux(f"orch-lanes-{uuid.uuid4().hex[:8]}")
+    yield server
+    server.run("kill-server")
 
 
 def test_three_lanes_run_stop_and_resume_on_the_board(tmux: Tmux, tmp_path: Path) -> None:

@@ -264,7 +264,7 @@ def test_kill_9_with_three_lanes_live_is_recovered_by_the_next_run(tmp_path: Pat
 def test_rebase_keeps_the_main_history_linear(tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 2, {"default": "complete"}, parallel=2,
                             merge="rebase")
-    finished, rec = run(project)
+    finished, _ = run(project)
     assert finished.exit_code == 0
     assert subjects(project, "--merges") == []
     log = subjects(project)
@@ -293,7 +293,7 @@ def test_new_ideas_are_triaged_beside_the_lanes_and_then_run(tmp_path: Path) -> 
                          "assessment": {"size": "small", "complexity": "low", "risk": "low"}}}
     project = make_project(tmp_path / "p", [ready(title="Ready one"), {"title": "New idea"}],
                            script=script, git=True, run={"max_parallel": 2})
-    finished, rec = run(project)
+    finished, _ = run(project)
     assert finished.exit_code == 0
     assert stored_item(project, "WRK-002").status == "done"
     phases = [(e["item"], e["phase"]) for e in worklog_entries(project)]
@@ -318,7 +318,7 @@ def test_a_leftover_worktree_of_a_done_item_is_removed_with_a_notice(tmp_path: P
     (project.root / ".orchestrator" / "worktrees").mkdir(parents=True, exist_ok=True)
     path = project.root / ".orchestrator" / "worktrees" / "WRK-009"
     run_git(project.root, "worktree", "add", "-q", "-b", "orchestrate/WRK-009", str(path))
-    finished, rec = run(project)
+    _, rec = run(project)
     assert any("removed the worktree of WRK-009 (deleted)" in t for t in notices(rec))
     assert not path.exists()
     assert "orchestrate/WRK-009" in run_git(project.root, "branch", "--list")
@@ -333,7 +333,7 @@ def test_a_merge_git_refuses_blocks_the_item_instead_of_looping(
 
     monkeypatch.setattr(worktrees.Repository, "bring_back", refuse)
     project = lanes_project(tmp_path / "p", 1, {"default": "complete"}, parallel=2)
-    finished, rec = run(project)
+    finished, _ = run(project)
     assert finished.exit_code == 0
     item = stored_item(project)
     assert item.status == "blocked"

@@ -603,3 +603,21 @@ def test_cap_with_three_lanes_allows_no_more_attempts_than_the_cap(tmp_path: Pat
     outcomes = [e["outcome"] for e in worklog_entries(project)]
     assert sorted(outcomes) == ["complete"] * 4 + ["limited"]
     assert len(rec.of(PhaseStarted)) == 5
+
+
+def test_lanes_meeting_one_limit_at_once_wait_once_and_the_wait_grows_once(
+        tmp_path: Path) -> None:
+    """Three lanes meet the account's limit together (no reset time named): one pause, one
+    notice, and the guessed wait is the first interval, not one doubling per lane."""
+    script = {"default": "complete",
+              "prd": {"1": {"mode": "usage_limit"}, "*": "complete"}}
+    project = lanes_project(tmp_path / "p", 3, script,
+                            limits={"retry_interval_s": 2, "retry_interval_max_s": 60,
+                                    "resume_margin_s": 0})
+    finished, rec = run(project)
+    assert finished.exit_code == 0
+    paused = rec.of(RunPaused)
+    assert len(paused) == 1
+    assert paused[0].resumes_at - paused[0].at == pytest.approx(2, abs=0.5)
+    assert sum("paused: usage limit" in t for t in notices(rec)) == 1
+    assert statuses(project) == ["done"] * 3
