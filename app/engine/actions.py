@@ -81,6 +81,11 @@ def add_item(project: Project, title: str, *, store: BacklogStore | None = None,
     refuse_controls(title=title, notes=fields.get("notes"))
     fields = {k: v for k, v in fields.items() if v not in (None, "", [])}
     with (store or project.store()).transaction() as tx:
+        deps = fields.get("depends_on")
+        if deps:  # a new item closes no cycle, but must name items that are there
+            problem = dependency_problem(tx.items(), "", list(deps))
+            if problem:
+                raise UnknownItemError(problem)
         item = tx.add(title, **fields)
     record(project, "add", item.id, "(none)", states.describe(item),
            undo={"after": item.to_dict()})

@@ -239,3 +239,11 @@ def test_status_on_a_terminal_is_coloured_unless_no_color_is_set(tmp_path: Path)
     assert b"\x1b[" in _status_on_a_terminal(tmp_path, {})
     plain = _status_on_a_terminal(tmp_path, {"NO_COLOR": "1"})
     assert b"WRK-001" in plain and b"\x1b[" not in plain
+
+
+def test_add_refuses_a_dependency_on_an_item_that_is_not_there(tmp_path: Path) -> None:
+    path = project(tmp_path)
+    before = path.read_bytes()
+    assert_refused(run(tmp_path, "add", "Later", "--depends-on", "WRK-009"),
+                   "no item 'WRK-009' to depend on")
+    assert path.read_bytes() == before
