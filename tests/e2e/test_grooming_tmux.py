@@ -49,7 +49,11 @@ def test_e_edits_a_cards_title_by_keys_and_z_takes_it_back(terminal: Tmux,
     terminal.keys("e")
     terminal.wait_for(lambda s: "Edit WRK-001" in s and "Enter saves" in s)
     terminal.keys("C-u")  # the title field has the cursor at its end: clear it
+    # Type only once the field is seen empty: its focus is surely set (under load the
+    # form can paint before it focuses its field, and letters would reach the board).
+    terminal.wait_for(lambda s: "Add login page" not in s.split("Edit WRK-001", 1)[-1])
     terminal.run("send-keys", "-t", "board", "-l", "Sign in with a passkey")
+    terminal.wait_for(lambda s: "Sign in with a passkey" in s)
     terminal.keys("Enter")
     text = wait_for_file(project.backlog_path, "title: Sign in with a passkey")
     assert "Add login page" not in text
@@ -60,18 +64,29 @@ def test_e_edits_a_cards_title_by_keys_and_z_takes_it_back(terminal: Tmux,
     terminal.keys("q")
 
 
-def test_shift_up_in_a_real_terminal_moves_the_card_up_in_the_file(terminal: Tmux,
-                                                                   tmp_path: Path) -> None:
-    """tmux sends shift+up as xterm does (CSI 1;2A): the board hears it as shift+up."""
+def order(project_path: Path) -> list[str]:
+    """The item ids in BACKLOG.yaml's order."""
+    text = project_path.read_text()
+    return [line.split("id: ", 1)[1].strip() for line in text.splitlines()
+            if line.startswith("  - id: ")]
+
+
+def wait_for_order(path: Path, expected: list[str], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while order(path) != expected:
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.1)
+
+
+def test_shift_down_and_up_in_a_real_terminal_move_the_card_in_the_file(
+        terminal: Tmux, tmp_path: Path) -> None:
+    """tmux sends shift+down/up as xterm does (CSI 1;2B, CSI 1;2A): the board hears them.
+    The board opens with WRK-001 selected: no key is needed to choose it."""
     project = make_project(tmp_path / "proj", [ready(title="First"), ready(title="Second")])
     open_board(terminal, project)
     terminal.wait_for(lambda s: "WRK-002" in s and "idle" in s)
-    terminal.keys("j")  # the second card of the ready column
-    terminal.keys("S-Up")
-    text = wait_for_file(project.backlog_path, "  - id: WRK-002")
-    deadline = time.monotonic() + 15
-    while text.index("id: WRK-002") > text.index("id: WRK-001"):
-        assert time.monotonic() < deadline, text
-        time.sleep(0.1)
-        text = project.backlog_path.read_text()
+    terminal.keys("S-Down")
+    wait_for_order(project.backlog_path, ["WRK-002", "WRK-001"])
+    terminal.keys("S-Up")  # the selection moved with the card: it goes back up
+    wait_for_order(project.backlog_path, ["WRK-001", "WRK-002"])
     terminal.keys("q")
