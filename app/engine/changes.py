@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app.backlog.model import Item
 from app.engine import spec
-from app.engine.project import STATE_DIR
+from app.engine.project import Project
 
 PHASE_DOCUMENTS: tuple[str, ...] = ("PRD", "RESEARCH", "DESIGN", "SPEC", "BUILD", "REVIEW")
 """Documents named after a phase (any case, `.md`), in the order the phases write them."""
@@ -41,10 +41,6 @@ class Document:
     """Whether the file is longer than `text`."""
 
 
-LANE_WORKTREES = "worktrees"
-"""Lanes' worktrees are `.orchestrator/worktrees/<ID>` (worktrees.py's `worktree_path`)."""
-
-
 def _repository_top(folder: Path) -> Path | None:
     """The nearest folder at or above `folder` holding `.git` (a folder, or the file of a
     worktree), found without running git."""
@@ -57,7 +53,7 @@ def _repository_top(folder: Path) -> Path | None:
 def change_folder(root: Path, item: Item) -> Path:
     """Where `item`'s change folder is written now: in its lane's worktree while that
     worktree holds it, else under the project `root`."""
-    worktree = root / STATE_DIR / LANE_WORKTREES / item.id
+    worktree = Project(root).worktrees_dir / item.id
     if worktree.is_dir():
         top = _repository_top(root.resolve())
         if top is not None:

@@ -57,6 +57,11 @@ class Project:
         return self.state_dir / "worklog.jsonl"
 
     @property
+    def worktrees_dir(self) -> Path:
+        """Lanes' git worktrees, one per item: `.orchestrator/worktrees/<ID>`."""
+        return self.state_dir / "worktrees"
+
+    @property
     def history_path(self) -> Path:
         """A person's changes (add, edit, move, advance, unblock, delete, undo), one JSON
         line each, with what `undo` needs."""

@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.engine.project import BACKLOG_NAME, STATE_DIR
+from app.engine.project import BACKLOG_NAME, STATE_DIR, Project
 
 MIN_GIT = (2, 38)
 """`git merge-tree --write-tree` arrived in git 2.38."""
@@ -76,7 +76,7 @@ class Repository:
         self.toplevel = Path(top).resolve()
         self.project_rel = self.project_root.relative_to(self.toplevel)
         """Where the project sits inside the repository (`.` usually)."""
-        self.worktrees_dir = self.project_root / STATE_DIR / "worktrees"
+        self.worktrees_dir = Project(self.project_root).worktrees_dir
 
     # what the run starts from -------------------------------------------------------------
     def current_branch(self) -> str | None:
