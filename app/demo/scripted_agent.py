@@ -51,7 +51,7 @@ Modes:
   usage_limit     what Claude Code 2.1.197 prints at a subscription's usage limit: a
                   rejected rate_limit_event (resetsAt `resets_in` seconds from now; no
                   reset time without it), a synthetic assistant line with
-                  "error": "rate_limit", an is_error 429 result; exits 1
+                  "error": "rate_limit", an is_error 429 result; exits 1 (after `sleep`)
   max_turns       the CLI's error_max_turns result ("errors": ["Reached maximum number
                   of turns (2)"]), no result file; exits 1
   no_api          ten system/api_retry lines, then "API Error: Unable to connect to API
@@ -357,6 +357,8 @@ class Agent:
             self.final(RATE_LIMITED, is_error=True)
             return 1
         if mode == "usage_limit":
+            if b.get("sleep"):  # meets the limit a while into its work, as agents do
+                time.sleep(float(b["sleep"]) / self.speed)
             self.usage_limit(b.get("resets_in"))
             return 1
         if b.get("limit_warning") is not None:

@@ -13,8 +13,10 @@ its group outlives the attempt.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -199,6 +201,41 @@ class _Batcher:
         self._on_lines(batch)
 
 
+class _ExitWatch:
+    """Waits for a process to exit, woken the moment it does.
+
+    `Popen.wait(timeout)` polls with sleeps that grow to 50 ms, so an agent's exit was
+    noticed up to tens of milliseconds late, on every attempt. Linux's pidfd becomes
+    readable when the process exits: `select` on it wakes at once. Without pidfd (another
+    OS, an old kernel) it falls back to `Popen.wait`.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self.fd = os.pidfd_open(proc.pid)
+
+    def within(self, timeout: float) -> bool:
+        """Whether the process exited (and was reaped) within `timeout` seconds."""
+        if self.fd is None:
+            try:
+                self.proc.wait(timeout=timeout)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return False
+        self.proc.wait()  # it has exited: this reaps it without waiting
+        return True
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class AgentProcess:
     """Runs one attempt to the end (exit, timeout or stop) and reports what happened."""
 
@@ -319,27 +356,34 @@ class AgentProcess:
         return ended
 
     def _supervise(self, proc: subprocess.Popen[bytes], started: float) -> None:
+        """Until the agent exits, or is stopped (told to, or timed out)."""
+        exited = _ExitWatch(proc)
+        try:
+            while not exited.within(BATCH_SECONDS):
+                if self._check(proc, started):
+                    return
+        finally:
+            exited.close()
+
+    def _check(self, proc: subprocess.Popen[bytes], started: float) -> bool:
+        """Every BATCH_SECONDS while the agent lives: flush its lines; stop it when told
+        to or when it timed out (True: it was stopped)."""
         spec = self.spec
         out = self.outcome
-        while True:
-            try:
-                proc.wait(timeout=BATCH_SECONDS)
-                return
-            except subprocess.TimeoutExpired:
-                pass
-            self._batcher.flush()
-            if self.stop.is_set():
-                out.interrupted = True
-                self._write_log(b"[orchestrate] stopping the agent (interrupted)\n")
-                kill_group(proc.pid, 0 if self.kill_now.is_set() else spec.kill_grace_s,
-                           proc, self.kill_now)
-                return
-            if time.monotonic() - started > spec.timeout_s:
-                out.timed_out = True
-                self._write_log(f"[orchestrate] phase timeout after {spec.timeout_s:g} s: "
-                                "stopping the agent\n".encode())
-                kill_group(proc.pid, spec.kill_grace_s, proc, self.kill_now)
-                return
+        self._batcher.flush()
+        if self.stop.is_set():
+            out.interrupted = True
+            self._write_log(b"[orchestrate] stopping the agent (interrupted)\n")
+            kill_group(proc.pid, 0 if self.kill_now.is_set() else spec.kill_grace_s,
+                       proc, self.kill_now)
+            return True
+        if time.monotonic() - started > spec.timeout_s:
+            out.timed_out = True
+            self._write_log(f"[orchestrate] phase timeout after {spec.timeout_s:g} s: "
+                            "stopping the agent\n".encode())
+            kill_group(proc.pid, spec.kill_grace_s, proc, self.kill_now)
+            return True
+        return False
 
     def _write_log(self, data: bytes) -> None:
         with self._log_lock:

@@ -189,7 +189,8 @@ def test_stopping_with_an_agent_deaf_to_sigterm_kills_it_after_the_grace_and_rec
 # 3 ------------------------------------------------------------------------------------------
 def test_a_usage_limit_in_one_lane_pauses_every_lane_then_all_finish(tmp_path: Path) -> None:
     script = {"default": "complete", "prd": {"mode": "complete", "sleep": 0.3},
-              "items": {"WRK-002": {"prd": {"1": {"mode": "usage_limit", "resets_in": 1},
+              "items": {"WRK-002": {"prd": {"1": {"mode": "usage_limit", "resets_in": 1,
+                                                  "sleep": 0.15},
                                             "*": "complete"}}}}
     project = lanes_project(tmp_path / "p", 3, script, limits=FAST_LIMITS)
     finished, rec = run(project)
@@ -609,8 +610,9 @@ def test_lanes_meeting_one_limit_at_once_wait_once_and_the_wait_grows_once(
         tmp_path: Path) -> None:
     """Three lanes meet the account's limit together (no reset time named): one pause, one
     notice, and the guessed wait is the first interval, not one doubling per lane."""
+    # Each lane meets it a moment into its attempt: all three are running by then.
     script = {"default": "complete",
-              "prd": {"1": {"mode": "usage_limit"}, "*": "complete"}}
+              "prd": {"1": {"mode": "usage_limit", "sleep": 0.5}, "*": "complete"}}
     project = lanes_project(tmp_path / "p", 3, script,
                             limits={"retry_interval_s": 2, "retry_interval_max_s": 60,
                                     "resume_margin_s": 0})
