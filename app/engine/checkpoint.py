@@ -71,20 +71,7 @@ class Checkpointer:
         proc = _git(self.toplevel, "status", "--porcelain", "-z", "--untracked-files=all")
         if proc.returncode != 0:
             return set()
-        paths: set[str] = set()
-        entries = proc.stdout.decode("utf-8", errors="surrogateescape").split("\0")
-        i = 0
-        while i < len(entries):
-            entry = entries[i]
-            i += 1
-            if len(entry) < 4:
-                continue
-            status, path = entry[:2], entry[3:]
-            paths.add(path)
-            if "R" in status or "C" in status:  # the source path follows
-                if i < len(entries) and entries[i]:
-                    paths.add(entries[i])
-                i += 1
+        paths = porcelain_paths(proc.stdout.decode("utf-8", errors="surrogateescape"))
         return {p for p in paths if not self._is_state(p)}
 
     def _is_state(self, path: str) -> bool:
@@ -111,7 +98,7 @@ class Checkpointer:
                    stdin=spec)
         if add.returncode != 0:
             return self._failed(paths, left_out, spec, _tail(add.stderr) or "git add failed")
-        message = f"[{item_id}][{phase.upper()}] {_one_line(summary) or phase + ' done'}"
+        message = subject(item_id, phase, summary)
         # --only: commit exactly these paths, whatever else the person has staged.
         done = _git(self.toplevel, "commit", "-q", "-m", message, "--only",
                     "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec)
@@ -138,7 +125,32 @@ class Checkpointer:
         return CheckpointResult(None, tuple(paths), left_out, error=error)
 
 
-def _one_line(text: str | None, limit: int = 72) -> str:
+def porcelain_paths(out: str) -> set[str]:
+    """The paths of `git status --porcelain -z` output (both sides of a rename or copy)."""
+    paths: set[str] = set()
+    entries = out.split("\0")
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        status, path = entry[:2], entry[3:]
+        paths.add(path)
+        if "R" in status or "C" in status:  # the source path follows
+            if i < len(entries) and entries[i]:
+                paths.add(entries[i])
+            i += 1
+    return paths
+
+
+def subject(item_id: str, phase: str, summary: str | None) -> str:
+    """A checkpoint's commit subject: `[WRK-001][PRD] summary` (a lane's commits too)."""
+    return f"[{item_id}][{phase.upper()}] {one_line(summary) or phase + ' done'}"
+
+
+def one_line(text: str | None, limit: int = 72) -> str:
+    """`text` flattened to one line of at most `limit` characters, for a commit subject."""
     flat = " ".join((text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

@@ -29,6 +29,7 @@ from app import exitcodes
 from app.backlog import states
 from app.backlog.model import Backlog, Item
 from app.engine.attempts import Judge, Verdict
+from app.engine.checkpoint import one_line, subject
 from app.engine.executor import Workspace
 from app.engine.project import BACKLOG_NAME
 from app.engine.results import AgentResult
@@ -197,7 +198,7 @@ class LaneSet:
     def checkpoint(self, lane: Lane, item_id: str, phase: str, summary: str | None) -> None:
         """Commit what the phase changed in the lane (a commit on the lane's branch)."""
         assert lane.worktree is not None
-        message = f"[{item_id}][{phase.upper()}] {_one_line(summary) or phase + ' done'}"
+        message = subject(item_id, phase, summary)
         try:
             commit, _ = self.repo.commit_lane(lane.worktree, message)
         except GitError as exc:
@@ -219,7 +220,7 @@ class LaneSet:
                            reason=f"its last checkpoint failed, so nothing was merged: "
                                   f"{shown} not committed on {lane.branch}; worktree kept")
             return
-        message = f"Merge {lane.branch}: [{item.id}] {_one_line(item.title)}"
+        message = f"Merge {lane.branch}: [{item.id}] {one_line(item.title)}"
         told = False
         while True:
             with self.git_lock:
@@ -273,7 +274,7 @@ class LaneSet:
         try:
             git(top, "add", "--", rel)
             git(top, "commit", "-q", "--no-verify", "--only", "-m",
-                f"[{item.id}][DONE] {_one_line(item.title)}", "--", rel)
+                f"[{item.id}][DONE] {one_line(item.title)}", "--", rel)
         except GitError as exc:
             self.run.notice("warning", f"BACKLOG.yaml was not committed after {item.id}: "
                                        f"{exc}")
@@ -370,8 +371,3 @@ class ParallelRun:
             raise
         finally:
             run._close(lane)
-
-
-def _one_line(text: str | None, limit: int = 72) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine.checkpoint import porcelain_paths
 from app.engine.project import BACKLOG_NAME, STATE_DIR, Project
 
 MIN_GIT = (2, 38)
@@ -250,19 +251,7 @@ class Repository:
         """Paths the person has changed in the main checkout (relative to the top), without
         BACKLOG.yaml and .orchestrator/ (the orchestrator's own)."""
         out = git(self.toplevel, "status", "--porcelain", "-z", "--untracked-files=all").stdout
-        paths: set[str] = set()
-        entries = out.split("\0")
-        i = 0
-        while i < len(entries):
-            entry = entries[i]
-            i += 1
-            if len(entry) < 4:
-                continue
-            paths.add(entry[3:])
-            if "R" in entry[:2] or "C" in entry[:2]:
-                if i < len(entries) and entries[i]:
-                    paths.add(entries[i])
-                i += 1
+        paths = porcelain_paths(out)
         backlog = str(self.project_rel / BACKLOG_NAME)
         state = str(self.project_rel / STATE_DIR).removeprefix("./")
         return {p for p in paths if p != backlog.removeprefix("./")
