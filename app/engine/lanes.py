@@ -300,9 +300,17 @@ class ParallelRun:
         started = False
         pool = ThreadPoolExecutor(max_workers=self.width + self.triage_width,
                                   thread_name_prefix="lane")
+        seen: tuple[int, int] | None = None
+        changed = True
         try:
             while True:
-                if not run._winding_down():
+                # What may start changes only when a lane or step ends or BACKLOG.yaml
+                # is written (a person's edit, a transaction): a stat per tick, not a read.
+                now = _signature(run.project.backlog_path)
+                changed |= now != seen
+                seen = now
+                if changed and not run._winding_down():
+                    changed = False
                     try:
                         started |= self._start(pool, live)
                     except OrchestrateError as error:
@@ -316,6 +324,7 @@ class ParallelRun:
                     break
                 # With a timeout: signal handlers run only when the main thread runs.
                 done, _ = wait(live, timeout=SCHEDULE_S, return_when=FIRST_COMPLETED)
+                changed |= bool(done)
                 for future in done:
                     kind, item_id = live.pop(future)
                     exc = future.exception()
@@ -371,3 +380,12 @@ class ParallelRun:
             raise
         finally:
             run._close(lane)
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    """The file's modification time and size, None when it cannot be seen."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size

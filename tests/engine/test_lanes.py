@@ -341,3 +341,30 @@ def test_a_merge_git_refuses_blocks_the_item_instead_of_looping(
                                    "failed: fatal: out of disk space; branch "
                                    "orchestrate/WRK-001 kept")
     assert [e["phase"] for e in worklog_entries(project)].count("review") == 1
+
+
+def test_an_item_made_ready_while_lanes_run_is_taken_in_the_same_run(tmp_path: Path) -> None:
+    """The scheduler looks again when BACKLOG.yaml is written, not only when a lane ends."""
+    from app.engine import actions
+
+    script = {"default": {"mode": "complete", "sleep": 0.3}}
+    project = lanes_project(tmp_path / "p", 1, script, parallel=2)
+    bus = EventBus()
+    rec = Recorder(bus)
+    pipeline = Pipeline(project, bus)
+    result: list[RunFinished] = []
+    thread = threading.Thread(target=lambda: result.append(pipeline.run()))
+    thread.start()
+    try:
+        wait_for(lambda: rec.of(PhaseStarted))
+        item = actions.add_item(project, "Late idea", size="small", risk="low")
+        actions.advance(project, item.id, "ready")
+        thread.join(60)
+    finally:
+        pipeline.request_stop()
+        thread.join(30)
+    assert result and result[0].exit_code == 0
+    assert stored_item(project, "WRK-002").status == "done"
+    first = {s.item_id: s.at for s in rec.of(PhaseStarted) if s.phase == "prd"}
+    assert first["WRK-002"] < max(s.at for s in rec.of(PhaseStarted)
+                                  if s.item_id == "WRK-001")  # beside WRK-001, not after
