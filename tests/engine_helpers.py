@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from app.engine.events import Event, EventBus
+from app.engine.events import Event, EventBus, Notice, RunFinished
+from app.engine.pipeline import Pipeline
 from app.engine.project import Project, init_project
 
 AGENT = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}",
@@ -136,3 +138,55 @@ def orchestrate(project: Project, *args: str, **kwargs: Any) -> subprocess.Popen
     return subprocess.Popen([sys.executable, "-m", "app", "-C", str(project.root), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kwargs)
+
+
+# --- runs of the pipeline, and lanes ---------------------------------------------------------
+def run_pipeline(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:
+    """A whole run of the pipeline in this thread, with every event it reported."""
+    bus = EventBus()
+    recorder = Recorder(bus)
+    return Pipeline(project, bus, **kwargs).run(), recorder
+
+
+class Background:
+    """A run in a thread, so the test can act on it while it works."""
+
+    def __init__(self, project: Project) -> None:
+        bus = EventBus()
+        self.rec = Recorder(bus)
+        self.pipeline = Pipeline(project, bus)
+        self.result: list[RunFinished] = []
+        self.thread = threading.Thread(target=lambda: self.result.append(self.pipeline.run()))
+        self.thread.start()
+
+    def finish(self, timeout: float = 30) -> RunFinished:
+        self.thread.join(timeout)
+        assert self.result, "the run did not finish"
+        return self.result[0]
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread.is_alive():
+            self.pipeline.request_stop()
+            self.pipeline.request_stop()
+            self.thread.join(30)
+
+
+def notice_texts(rec: Recorder) -> list[str]:
+    """The text of every Notice a run reported."""
+    return [n.text for n in rec.of(Notice)]
+
+
+def lanes_project(root: Path, n: int, script: dict[str, Any] | None = None,
+                  parallel: int = 3, **sections: dict[str, Any]) -> Project:
+    """A git project of `n` ready items (`Item 1`...) run in `parallel` lanes."""
+    run_cfg = {"max_parallel": parallel, **sections.pop("run", {})}
+    return make_project(root, [ready(title=f"Item {i}") for i in range(1, n + 1)],
+                        script=script, git=True, run=run_cfg, **sections)
+
+
+def log_subjects(root: Path, *args: str) -> list[str]:
+    """`git log --format=%s ARGS` in `root`, newest first."""
+    return run_git(root, "log", "--format=%s", *args).splitlines()

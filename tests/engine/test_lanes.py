@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,57 +13,33 @@ from typing import Any
 import pytest
 from conftest import stored_item
 from engine_helpers import (
-    Recorder,
+    Background,
     alive,
+    lanes_project,
+    log_subjects,
     make_project,
+    notice_texts,
     orchestrate,
     ready,
     run_git,
+    run_pipeline,
     wait_for,
     worklog_entries,
 )
 
 from app.backlog.model import PHASES
 from app.engine import lanes
-from app.engine.events import EventBus, Notice, PhaseStarted, RunFinished
-from app.engine.pipeline import Pipeline
-from app.engine.project import Project
+from app.engine.events import PhaseStarted
 from app.engine.runlock import read_run_state
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
-
-
-def run(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:
-    bus = EventBus()
-    recorder = Recorder(bus)
-    finished = Pipeline(project, bus, **kwargs).run()
-    return finished, recorder
-
-
-def items(n: int, **fields: Any) -> list[dict[str, Any]]:
-    return [ready(title=f"Item {i}", **fields) for i in range(1, n + 1)]
-
-
-def lanes_project(root: Path, n: int, script: dict[str, Any] | None = None,
-                  parallel: int = 3, **run_cfg: Any) -> Project:
-    return make_project(root, items(n), script=script, git=True,
-                        run={"max_parallel": parallel, **run_cfg})
-
-
-def subjects(project: Project, *args: str) -> list[str]:
-    return run_git(project.root, "log", "--format=%s", *args).splitlines()
-
-
-
-def notices(rec: Recorder) -> list[str]:
-    return [n.text for n in rec.of(Notice)]
 
 
 def test_items_run_at_once_each_in_its_worktree_and_all_are_merged(tmp_path: Path) -> None:
     record = tmp_path / "record"
     script = {"default": {"mode": "complete", "sleep": 0.4, "record": str(record)}}
     project = lanes_project(tmp_path / "p", 3, script)
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert (finished.reason, finished.exit_code) == ("no more work", 0)
     assert finished.attempts == 18
     assert [stored_item(project, f"WRK-00{i}").status for i in (1, 2, 3)] == ["done"] * 3
@@ -85,13 +60,13 @@ def test_items_run_at_once_each_in_its_worktree_and_all_are_merged(tmp_path: Pat
     assert {s.branch for s in rec.of(PhaseStarted)} == {
         "orchestrate/WRK-001", "orchestrate/WRK-002", "orchestrate/WRK-003"}
     # All checkpoints are on the main branch now, and each item has its merge commit.
-    log = subjects(project)
+    log = log_subjects(project.root)
     for i in (1, 2, 3):
         for phase in PHASES:
             assert any(s.startswith(f"[WRK-00{i}][{phase.upper()}]") for s in log), (i, phase)
         assert f"Merge orchestrate/WRK-00{i}: [WRK-00{i}] Item {i}" in log
         assert f"[WRK-00{i}][DONE] Item {i}" in log
-    merges = subjects(project, "--merges")
+    merges = log_subjects(project.root, "--merges")
     assert len(merges) == 3
     # The documents are in the main checkout; worktrees and merged branches are gone;
     # the main checkout is clean (BACKLOG.yaml was committed with each item's end).
@@ -111,7 +86,7 @@ def test_two_items_writing_one_file_one_is_merged_one_blocked_with_the_conflict(
     (project.root / "shared.txt").write_text("base\n")
     run_git(project.root, "add", "shared.txt")
     run_git(project.root, "commit", "-q", "-m", "shared")
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0
     statuses = {i: stored_item(project, i).status for i in ("WRK-001", "WRK-002")}
     assert sorted(statuses.values()) == ["blocked", "done"]
@@ -138,10 +113,10 @@ def test_two_items_writing_one_file_one_is_merged_one_blocked_with_the_conflict(
     actions.unblock(project, loser, notes="keep yours")
     (tmp_path / "p-script.json").write_text(json.dumps(
         {"default": "complete", "review": {"mode": "complete", "resolve": True}}))
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     assert stored_item(project, loser).status == "done"
-    said = notices(rec)
+    said = notice_texts(rec)
     assert any(f"{loser}: bringing orchestrate/{loser} up to date" in t and "shared.txt" in t
                for t in said)
     prompts = [p for p in (project.root / ".orchestrator" / "logs").glob(f"{loser}_review_*")]
@@ -158,12 +133,12 @@ def test_an_item_waits_for_its_dependency_to_be_merged(tmp_path: Path) -> None:
     project = make_project(
         tmp_path / "p", [ready(title="Base"), ready(title="On top", depends_on=["WRK-001"])],
         script=script, git=True, run={"max_parallel": 2})
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0
     assert stored_item(project, "WRK-002").status == "done"
     base_end = float((record / "WRK-001_review.end").read_text())
     assert float((record / "WRK-002_prd.start").read_text()) > base_end
-    assert any("WRK-002 waits for WRK-001 to be done and merged" in t for t in notices(rec))
+    assert any("WRK-002 waits for WRK-001 to be done and merged" in t for t in notice_texts(rec))
     # Its branch was made from the run's branch after the merge: WRK-001's review is in
     # WRK-002's history.
     hashes = dict(line.split(" ", 1)[::-1] for line in run_git(
@@ -184,25 +159,16 @@ def test_a_dirty_main_checkout_postpones_the_merge_and_is_never_clobbered(
     run_git(project.root, "add", "feature.txt")
     run_git(project.root, "commit", "-q", "-m", "feature")
     feature.write_text("the person's own edit\n")
-    bus = EventBus()
-    rec = Recorder(bus)
-    pipeline = Pipeline(project, bus)
-    result: list[RunFinished] = []
-    thread = threading.Thread(target=lambda: result.append(pipeline.run()))
-    thread.start()
-    try:
-        said = wait_for(lambda: [t for t in notices(rec) if "waits to be merged" in t])
+    with Background(project) as run:
+        said = wait_for(lambda: [t for t in notice_texts(run.rec)
+                                 if "waits to be merged" in t])
         assert "feature.txt" in said[0] and "commit or stash them" in said[0]
         time.sleep(0.5)
         assert feature.read_text() == "the person's own edit\n"
         assert stored_item(project).status == "in_progress"
         # The person commits their edit elsewhere: put it away, and the merge goes on.
         run_git(project.root, "checkout", "--", "feature.txt")
-        thread.join(30)
-    finally:
-        pipeline.request_stop()
-        thread.join(30)
-    assert result and result[0].exit_code == 0
+        assert run.finish().exit_code == 0
     assert stored_item(project).status == "done"
     assert feature.read_text() == "the agent's\n"
 
@@ -210,18 +176,14 @@ def test_a_dirty_main_checkout_postpones_the_merge_and_is_never_clobbered(
 def test_ctrl_c_with_three_lanes_live_stops_every_agent_and_records_each(
         tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 3, {"prd": "hang"})
-    bus = EventBus()
-    rec = Recorder(bus)
-    pipeline = Pipeline(project, bus)
-    result: list[RunFinished] = []
-    thread = threading.Thread(target=lambda: result.append(pipeline.run()))
-    thread.start()
-    started = wait_for(lambda: len(rec.of(PhaseStarted)) >= 3 and rec.of(PhaseStarted))
-    pids = [s.pid for s in started]
-    assert all(alive(pid) for pid in pids)
-    pipeline.request_stop()
-    thread.join(30)
-    assert result[0].exit_code == 130 and result[0].reason == "stopped"
+    with Background(project) as run:
+        started = wait_for(lambda: len(run.rec.of(PhaseStarted)) >= 3
+                           and run.rec.of(PhaseStarted))
+        pids = [s.pid for s in started]
+        assert all(alive(pid) for pid in pids)
+        run.pipeline.request_stop()
+        finished = run.finish()
+    assert finished.exit_code == 130 and finished.reason == "stopped"
     assert not any(alive(pid) for pid in pids)
     entries = worklog_entries(project)
     assert sorted((e["item"], e["outcome"]) for e in entries) == [
@@ -248,11 +210,11 @@ def test_kill_9_with_three_lanes_live_is_recovered_by_the_next_run(tmp_path: Pat
         proc.wait(10)
         assert all(alive(pid) for pid in agents)  # their own groups: they outlive the run
         script_path.write_text(json.dumps({"default": "complete"}))
-        finished, rec = run(project)
+        finished, rec = run_pipeline(project)
     finally:
         if proc.poll() is None:
             proc.kill()
-    said = notices(rec)
+    said = notice_texts(rec)
     assert sum("left its agent running" in t for t in said) == 3, said
     assert not any(alive(pid) for pid in agents)
     assert sum("goes on in the worktree an earlier run left" in t for t in said) == 3
@@ -263,11 +225,11 @@ def test_kill_9_with_three_lanes_live_is_recovered_by_the_next_run(tmp_path: Pat
 
 def test_rebase_keeps_the_main_history_linear(tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 2, {"default": "complete"}, parallel=2,
-                            merge="rebase")
-    finished, _ = run(project)
+                            run={"merge": "rebase"})
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0
-    assert subjects(project, "--merges") == []
-    log = subjects(project)
+    assert log_subjects(project.root, "--merges") == []
+    log = log_subjects(project.root)
     assert sum(s.startswith("[WRK-001][") for s in log) == 7  # six phases and DONE
     assert sum(s.startswith("[WRK-002][") for s in log) == 7
     assert run_git(project.root, "status", "--porcelain") == ""
@@ -275,16 +237,16 @@ def test_rebase_keeps_the_main_history_linear(tmp_path: Path) -> None:
 
 def test_merge_none_leaves_the_branch_for_a_pull_request(tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 1, {"default": "complete"}, parallel=2,
-                            merge="none")
-    finished, rec = run(project)
+                            run={"merge": "none"})
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0
     assert stored_item(project).status == "done"
     assert "orchestrate/WRK-001" in run_git(project.root, "branch", "--list")
-    assert not any(s.startswith("[WRK-001][PRD]") for s in subjects(project))
-    branch_log = subjects(project, "orchestrate/WRK-001")
+    assert not any(s.startswith("[WRK-001][PRD]") for s in log_subjects(project.root))
+    branch_log = log_subjects(project.root, "orchestrate/WRK-001")
     assert branch_log[0].startswith("[WRK-001][REVIEW]")
     assert not (project.root / ".orchestrator" / "worktrees" / "WRK-001").exists()
-    assert any("left for a pull request" in t for t in notices(rec))
+    assert any("left for a pull request" in t for t in notice_texts(rec))
 
 
 def test_new_ideas_are_triaged_beside_the_lanes_and_then_run(tmp_path: Path) -> None:
@@ -293,7 +255,7 @@ def test_new_ideas_are_triaged_beside_the_lanes_and_then_run(tmp_path: Path) -> 
                          "assessment": {"size": "small", "complexity": "low", "risk": "low"}}}
     project = make_project(tmp_path / "p", [ready(title="Ready one"), {"title": "New idea"}],
                            script=script, git=True, run={"max_parallel": 2})
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0
     assert stored_item(project, "WRK-002").status == "done"
     phases = [(e["item"], e["phase"]) for e in worklog_entries(project)]
@@ -304,12 +266,12 @@ def test_new_ideas_are_triaged_beside_the_lanes_and_then_run(tmp_path: Path) -> 
 
 
 def test_without_git_lanes_fall_back_to_one_item_at_a_time(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", items(2), script={"default": "complete"},
-                           run={"max_parallel": 2})
-    finished, rec = run(project)
+    project = make_project(tmp_path / "p", [ready(title=f"Item {i}") for i in (1, 2)],
+                           script={"default": "complete"}, run={"max_parallel": 2})
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0
     assert any("max_parallel = 2, but" in t and "not in a git repository" in t
-               and "one item at a time" in t for t in notices(rec))
+               and "one item at a time" in t for t in notice_texts(rec))
     assert [stored_item(project, i).status for i in ("WRK-001", "WRK-002")] == ["done"] * 2
 
 
@@ -318,8 +280,8 @@ def test_a_leftover_worktree_of_a_done_item_is_removed_with_a_notice(tmp_path: P
     (project.root / ".orchestrator" / "worktrees").mkdir(parents=True, exist_ok=True)
     path = project.root / ".orchestrator" / "worktrees" / "WRK-009"
     run_git(project.root, "worktree", "add", "-q", "-b", "orchestrate/WRK-009", str(path))
-    _, rec = run(project)
-    assert any("removed the worktree of WRK-009 (deleted)" in t for t in notices(rec))
+    _, rec = run_pipeline(project)
+    assert any("removed the worktree of WRK-009 (deleted)" in t for t in notice_texts(rec))
     assert not path.exists()
     assert "orchestrate/WRK-009" in run_git(project.root, "branch", "--list")
 
@@ -333,7 +295,7 @@ def test_a_merge_git_refuses_blocks_the_item_instead_of_looping(
 
     monkeypatch.setattr(worktrees.Repository, "bring_back", refuse)
     project = lanes_project(tmp_path / "p", 1, {"default": "complete"}, parallel=2)
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0
     item = stored_item(project)
     assert item.status == "blocked"
@@ -349,21 +311,12 @@ def test_an_item_made_ready_while_lanes_run_is_taken_in_the_same_run(tmp_path: P
 
     script = {"default": {"mode": "complete", "sleep": 0.3}}
     project = lanes_project(tmp_path / "p", 1, script, parallel=2)
-    bus = EventBus()
-    rec = Recorder(bus)
-    pipeline = Pipeline(project, bus)
-    result: list[RunFinished] = []
-    thread = threading.Thread(target=lambda: result.append(pipeline.run()))
-    thread.start()
-    try:
-        wait_for(lambda: rec.of(PhaseStarted))
+    with Background(project) as run:
+        wait_for(lambda: run.rec.of(PhaseStarted))
         item = actions.add_item(project, "Late idea", size="small", risk="low")
         actions.advance(project, item.id, "ready")
-        thread.join(60)
-    finally:
-        pipeline.request_stop()
-        thread.join(30)
-    assert result and result[0].exit_code == 0
+        assert run.finish(60).exit_code == 0
+    rec = run.rec
     assert stored_item(project, "WRK-002").status == "done"
     first = {s.item_id: s.at for s in rec.of(PhaseStarted) if s.phase == "prd"}
     assert first["WRK-002"] < max(s.at for s in rec.of(PhaseStarted)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,12 +15,17 @@ from typing import Any
 import pytest
 from conftest import stored_item
 from engine_helpers import (
+    Background,
     Recorder,
     alive,
+    lanes_project,
+    log_subjects,
     make_project,
+    notice_texts,
     orchestrate,
     ready,
     run_git,
+    run_pipeline,
     wait_for,
     worklog_entries,
 )
@@ -31,10 +35,8 @@ from app.backlog.model import PHASES
 from app.engine import actions, lanes
 from app.engine.events import (
     EventBus,
-    Notice,
     PhaseFinished,
     PhaseStarted,
-    RunFinished,
     RunPaused,
     RunResumed,
 )
@@ -48,55 +50,8 @@ FAST_LIMITS = {"resume_margin_s": 0.5, "retry_interval_s": 0.3, "retry_interval_
 IDS = ("WRK-001", "WRK-002", "WRK-003")
 
 
-def lanes_project(root: Path, n: int, script: dict[str, Any] | None = None,
-                  parallel: int = 3, **sections: dict[str, Any]) -> Project:
-    run_cfg = {"max_parallel": parallel, **sections.pop("run", {})}
-    return make_project(root, [ready(title=f"Item {i}") for i in range(1, n + 1)],
-                        script=script, git=True, run=run_cfg, **sections)
-
-
-def run(project: Project) -> tuple[RunFinished, Recorder]:
-    bus = EventBus()
-    recorder = Recorder(bus)
-    return Pipeline(project, bus).run(), recorder
-
-
-class Background:
-    """A run in a thread, so the test can act on it while it works."""
-
-    def __init__(self, project: Project) -> None:
-        bus = EventBus()
-        self.rec = Recorder(bus)
-        self.pipeline = Pipeline(project, bus)
-        self.result: list[RunFinished] = []
-        self.thread = threading.Thread(target=lambda: self.result.append(self.pipeline.run()))
-        self.thread.start()
-
-    def finish(self, timeout: float = 30) -> RunFinished:
-        self.thread.join(timeout)
-        assert self.result, "the run did not finish"
-        return self.result[0]
-
-    def __enter__(self) -> Background:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.thread.is_alive():
-            self.pipeline.request_stop()
-            self.pipeline.request_stop()
-            self.thread.join(30)
-
-
-def notices(rec: Recorder) -> list[str]:
-    return [n.text for n in rec.of(Notice)]
-
-
 def statuses(project: Project, ids: tuple[str, ...] = IDS) -> list[str]:
     return [stored_item(project, i).status for i in ids]
-
-
-def subjects(root: Path, *args: str) -> list[str]:
-    return run_git(root, "log", "--format=%s", *args).splitlines()
 
 
 def git_path(cwd: Path, name: str) -> Path:
@@ -139,7 +94,7 @@ def test_a_hung_agent_in_one_lane_times_out_that_item_only_while_the_others_merg
     script = {"default": "complete", "items": {"WRK-002": {"prd": "hang"}}}
     project = lanes_project(tmp_path / "p", 3, script,
                             agent={"phase_timeout_s": 1, "kill_grace_s": 0.3})
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert (finished.reason, finished.exit_code) == ("no more work", 0)
     assert statuses(project) == ["done", "blocked", "done"]
     hung = stored_item(project, "WRK-002")
@@ -151,7 +106,7 @@ def test_a_hung_agent_in_one_lane_times_out_that_item_only_while_the_others_merg
     hung_pids = [s.pid for s in rec.of(PhaseStarted) if s.item_id == "WRK-002"]
     assert len(hung_pids) == 2 and not any(alive(pid) for pid in hung_pids)
     # The other two went through every phase meanwhile and are merged.
-    log = subjects(project.root)
+    log = log_subjects(project.root)
     for i in ("WRK-001", "WRK-003"):
         assert any(s.startswith(f"Merge orchestrate/{i}:") for s in log), i
     assert not any("WRK-002" in s for s in log)
@@ -193,7 +148,7 @@ def test_a_usage_limit_in_one_lane_pauses_every_lane_then_all_finish(tmp_path: P
                                                   "sleep": 0.15},
                                             "*": "complete"}}}}
     project = lanes_project(tmp_path / "p", 3, script, limits=FAST_LIMITS)
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert (finished.reason, finished.exit_code) == ("no more work", 0)
     (paused,) = rec.of(RunPaused)
     assert (paused.item_id, paused.phase, paused.known_reset) == ("WRK-002", "prd", True)
@@ -225,7 +180,7 @@ def test_the_circuit_breaker_across_lanes_ends_the_run_and_starts_nothing_more(
     project = make_project(tmp_path / "p", [ready(title=f"Item {i}") for i in range(1, 5)],
                            script=script, git=True,
                            run={"max_parallel": 2, "max_retries": 0, "circuit_breaker": 2})
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == exitcodes.ERROR
     assert finished.reason.startswith("circuit breaker: 2 phases in a row failed")
     started = [(s.item_id, s.phase, s.attempt) for s in rec.of(PhaseStarted)]
@@ -245,7 +200,7 @@ def test_rebase_of_two_lanes_writing_one_file_blocks_one_and_leaves_nothing_mid_
                             run={"merge": "rebase"})
     commit_shared(project)
     main_branch = run_git(project.root, "branch", "--show-current").strip()
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     by_status = {stored_item(project, i).status: i for i in ("WRK-001", "WRK-002")}
     assert sorted(by_status) == ["blocked", "done"]
@@ -256,7 +211,7 @@ def test_rebase_of_two_lanes_writing_one_file_blocks_one_and_leaves_nothing_mid_
                                                         else "two\n")
     # Rebased: no merge commit; the main checkout is whole, on its branch, clean but for
     # BACKLOG.yaml (the block is not committed).
-    assert subjects(project.root, "--merges") == []
+    assert log_subjects(project.root, "--merges") == []
     assert mid_operation(project.root) == []
     assert run_git(project.root, "branch", "--show-current").strip() == main_branch
     assert run_git(project.root, "status", "--porcelain") == " M BACKLOG.yaml\n"
@@ -285,7 +240,7 @@ def test_a_project_in_a_subfolder_of_its_repository_works_in_lanes(tmp_path: Pat
                  ("config", "commit.gpgsign", "false"), ("add", "-A"),
                  ("commit", "-q", "-m", "initial")):
         run_git(repo, *args)
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     assert statuses(project, ("WRK-001", "WRK-002")) == ["done", "done"]
     worktrees = (project.root / ".orchestrator" / "worktrees").resolve()
@@ -298,7 +253,7 @@ def test_a_project_in_a_subfolder_of_its_repository_works_in_lanes(tmp_path: Pat
     assert (project.root / "feature.txt").read_text() == "built in the lane\n"
     assert not (repo / "feature.txt").exists()
     assert (project.root / "changes" / "WRK-001_item-1" / "REVIEW.md").is_file()
-    log = subjects(repo)
+    log = log_subjects(repo)
     for i, title in (("WRK-001", "Item 1"), ("WRK-002", "Item 2")):
         assert f"Merge orchestrate/{i}: [{i}] {title}" in log
         assert f"[{i}][DONE] {title}" in log
@@ -320,20 +275,20 @@ def test_switching_the_main_checkout_to_another_branch_postpones_the_merge_until
     with Background(project) as bg:
         wait_for(lambda: bg.rec.of(PhaseStarted))
         run_git(project.root, "checkout", "-q", "other")
-        said = wait_for(lambda: [t for t in notices(bg.rec) if "waits to be merged" in t])
+        said = wait_for(lambda: [t for t in notice_texts(bg.rec) if "waits to be merged" in t])
         assert said[0] == (f"WRK-001 waits to be merged: the main checkout is on other, not "
                            f"{main_branch}: switch back to {main_branch} and the merge goes on")
         time.sleep(0.6)  # a few retries while on the wrong branch: none merges
         assert stored_item(project).status == "in_progress"
         assert run_git(project.root, "rev-parse", "other").strip() == other_at
         assert not (project.root / "feature.txt").exists()
-        assert sum("waits to be merged" in t for t in notices(bg.rec)) == 1  # said once
+        assert sum("waits to be merged" in t for t in notice_texts(bg.rec)) == 1  # said once
         run_git(project.root, "checkout", "-q", main_branch)
         finished = bg.finish()
     assert finished.exit_code == 0, finished.reason
     assert stored_item(project).status == "done"
     assert (project.root / "feature.txt").read_text() == "the agent's\n"
-    assert "Merge orchestrate/WRK-001: [WRK-001] Item 1" in subjects(project.root)
+    assert "Merge orchestrate/WRK-001: [WRK-001] Item 1" in log_subjects(project.root)
     assert run_git(project.root, "rev-parse", "other").strip() == other_at
     assert run_git(project.root, "status", "--porcelain") == ""
 
@@ -358,9 +313,9 @@ def test_pause_with_three_lanes_finishes_each_attempt_and_the_next_run_resumes_t
     worktrees = project.root / ".orchestrator" / "worktrees"
     assert sorted(p.name for p in worktrees.iterdir()) == list(IDS)
 
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
-    assert sum("goes on in the worktree an earlier run left" in t for t in notices(rec)) == 3
+    assert sum("goes on in the worktree an earlier run left" in t for t in notice_texts(rec)) == 3
     assert {(s.item_id, s.phase) for s in rec.of(PhaseStarted)} == {
         (i, p) for i in IDS for p in PHASES[1:]}  # prd is not done again
     assert statuses(project) == ["done"] * 3
@@ -373,7 +328,7 @@ def test_an_unblocked_conflict_the_agent_leaves_unresolved_is_never_merged(
         tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 2, both_write_shared(), parallel=2)
     commit_shared(project)
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     by_status = {stored_item(project, i).status: i for i in ("WRK-001", "WRK-002")}
     loser, winner = by_status["blocked"], by_status["done"]
@@ -382,7 +337,7 @@ def test_an_unblocked_conflict_the_agent_leaves_unresolved_is_never_merged(
 
     actions.unblock(project, loser, notes="merge it")
     (tmp_path / "p-script.json").write_text('{"default": "complete"}')  # resolves nothing
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     item = stored_item(project, loser)
     assert item.status == "blocked"
@@ -447,7 +402,7 @@ def test_the_circuit_breaker_ends_the_run_even_while_a_merge_waits_for_the_perso
     run_git(project.root, "commit", "-q", "-m", "feature")
     feature.write_text("the person's own edit\n")  # WRK-001's merge must wait for it
     with Background(project) as bg:
-        wait_for(lambda: any("waits to be merged" in t for t in notices(bg.rec)))
+        wait_for(lambda: any("waits to be merged" in t for t in notice_texts(bg.rec)))
         # Two more items come in while it waits; both fail: the breaker trips.
         with project.store().transaction() as tx:
             tx.add("Item 2", status="ready", size="small", risk="low")
@@ -470,12 +425,12 @@ def test_conflicts_a_person_resolved_and_staged_in_the_worktree_are_kept_and_mer
         tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 2, both_write_shared(), parallel=2)
     commit_shared(project)
-    run(project)
+    run_pipeline(project)
     loser = next(i for i in ("WRK-001", "WRK-002") if stored_item(project, i).status
                  == "blocked")
     actions.unblock(project, loser, notes="merge it")
     (tmp_path / "p-script.json").write_text('{"default": "complete"}')  # resolves nothing
-    run(project)
+    run_pipeline(project)
     assert "conflict markers remain" in (stored_item(project, loser).blocked_reason or "")
     # The person resolves it by hand in the lane's worktree, stages it as git taught them,
     # and unblocks the item.
@@ -483,7 +438,7 @@ def test_conflicts_a_person_resolved_and_staged_in_the_worktree_are_kept_and_mer
     (worktree / "shared.txt").write_text("one and two\n")
     run_git(worktree, "add", "shared.txt")
     actions.unblock(project, loser, notes="resolved by hand")
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     assert stored_item(project, loser).status == "done"
     assert (project.root / "shared.txt").read_text() == "one and two\n"
@@ -498,11 +453,11 @@ def test_rebase_goes_on_when_an_agent_edited_backlog_yaml_in_its_worktree(
         "WRK-001": {"build": {"mode": "complete", "write": {"a.txt": "a\n", **scribble}}},
         "WRK-002": {"build": {"mode": "complete", "write": {"b.txt": "b\n", **scribble}}}}}
     project = lanes_project(tmp_path / "p", 2, script, parallel=2, run={"merge": "rebase"})
-    finished, _ = run(project)
+    finished, _ = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     # Neither is blocked by git refusing to rebase over the edit, and the edit went nowhere.
     assert statuses(project, ("WRK-001", "WRK-002")) == ["done", "done"]
-    assert subjects(project.root, "--merges") == []
+    assert log_subjects(project.root, "--merges") == []
     assert (project.root / "a.txt").is_file() and (project.root / "b.txt").is_file()
     assert "the agent's own idea" not in project.backlog_path.read_text()
     assert run_git(project.root, "status", "--porcelain") == ""
@@ -516,15 +471,15 @@ def test_an_unblocked_lane_is_brought_up_to_date_over_an_agents_backlog_yaml_edi
         item["build"]["write"]["BACKLOG.yaml"] = "the agent's own idea of the backlog\n"
     project = lanes_project(tmp_path / "p", 2, script, parallel=2)
     commit_shared(project)
-    run(project)
+    run_pipeline(project)
     loser = next(i for i in ("WRK-001", "WRK-002") if stored_item(project, i).status
                  == "blocked")
     actions.unblock(project, loser, notes="keep yours")
     (tmp_path / "p-script.json").write_text(
         '{"default": "complete", "review": {"mode": "complete", "resolve": true}}')
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
-    assert not any("could not be made" in t for t in notices(rec))
+    assert not any("could not be made" in t for t in notice_texts(rec))
     assert stored_item(project, loser).status == "done"
     assert "the agent's own idea" not in project.backlog_path.read_text()
     assert run_git(project.root, "status", "--porcelain") == ""
@@ -564,7 +519,7 @@ def test_a_failed_last_checkpoint_blocks_the_item_and_never_merges_without_its_w
     script = {"default": "complete",
               "review": {"mode": "complete", "write": {**fix, str(lock): ""}}}
     project = lanes_project(root, 1, script, parallel=2)
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     item = stored_item(project)
     assert (item.status, item.blocked_from, item.phase) == ("blocked", "in_progress", "review")
@@ -572,9 +527,9 @@ def test_a_failed_last_checkpoint_blocks_the_item_and_never_merges_without_its_w
         "its last checkpoint failed, so nothing was merged: "
         "changes/WRK-001_item-1/REVIEW.md, fix.txt not committed on orchestrate/WRK-001; "
         "worktree kept")
-    assert any("checkpoint of WRK-001 review failed" in t for t in notices(rec))
+    assert any("checkpoint of WRK-001 review failed" in t for t in notice_texts(rec))
     # Nothing was merged, and the review's work is still in the worktree.
-    assert not any(s.startswith("Merge orchestrate/WRK-001") for s in subjects(root))
+    assert not any(s.startswith("Merge orchestrate/WRK-001") for s in log_subjects(root))
     worktree = root / ".orchestrator" / "worktrees" / "WRK-001"
     assert (worktree / "fix.txt").read_text() == "the reviewer's fix\n"
 
@@ -582,7 +537,7 @@ def test_a_failed_last_checkpoint_blocks_the_item_and_never_merges_without_its_w
     lock.unlink()
     actions.unblock(project, "WRK-001", notes="lock cleared")
     (tmp_path / "p-script.json").write_text('{"default": "complete"}')
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason
     assert stored_item(project).status == "done"
     assert (root / "fix.txt").read_text() == "the reviewer's fix\n"
@@ -616,10 +571,10 @@ def test_lanes_meeting_one_limit_at_once_wait_once_and_the_wait_grows_once(
     project = lanes_project(tmp_path / "p", 3, script,
                             limits={"retry_interval_s": 2, "retry_interval_max_s": 60,
                                     "resume_margin_s": 0})
-    finished, rec = run(project)
+    finished, rec = run_pipeline(project)
     assert finished.exit_code == 0
     paused = rec.of(RunPaused)
     assert len(paused) == 1
     assert paused[0].resumes_at - paused[0].at == pytest.approx(2, abs=0.5)
-    assert sum("paused: usage limit" in t for t in notices(rec)) == 1
+    assert sum("paused: usage limit" in t for t in notice_texts(rec)) == 1
     assert statuses(project) == ["done"] * 3
