@@ -25,6 +25,7 @@ from app.engine import actions, spec
 from app.engine.attempts import AttemptReport, Judge, Verdict
 from app.engine.checkpoint import Checkpointer
 from app.engine.config import Config, within_guardrails
+from app.engine.dependencies import waits_on
 from app.engine.events import EventBus
 from app.engine.executor import Executor
 from app.engine.lanes import MAIN, Lane, LaneSet, ParallelRun
@@ -159,7 +160,6 @@ class Pipeline(RunSkeleton):
         """The items that may start now, in the order a run takes them: items already in
         progress (a resumed run) first, then ready ones in the backlog's order whose
         dependencies are done (with lanes: merged) and that are within the guardrails."""
-        done = {i.id for i in backlog.items if i.status == "done"}
         with self._lock:
             skip = set(self._skip)
         candidates = [i for i in backlog.items if i.id not in skip and i.id not in busy
@@ -168,7 +168,7 @@ class Pipeline(RunSkeleton):
         for item in candidates:
             if item.status != "ready":
                 continue
-            waiting = [d for d in item.depends_on if d not in done]
+            waiting = waits_on(backlog, item)  # the rule the cards show, too
             if waiting:
                 self._tell_once(item.id + ":deps", "info",
                                 f"{item.id} waits for {', '.join(waiting)} to be done"
