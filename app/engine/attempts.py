@@ -36,7 +36,7 @@ from app.engine.executor import Workspace
 from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.results import AgentResult, ResultError, read_result
-from app.engine.runlock import read_run_state, write_run_state
+from app.engine.runlock import read_run_state, with_agents, write_run_state
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
                 "point agent.command in orchestrate.toml at another agent")
@@ -192,7 +192,7 @@ class AttemptRunner:
 
         def on_spawn(pid: int) -> None:
             self._record(item.id, phase, attempt, pid, result_path, spec.token,
-                         process.outcome.cgroup)
+                         process.outcome.cgroup, branch)
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=pid,
                                        branch=branch))
@@ -286,7 +286,8 @@ class AttemptRunner:
 
     # run.json: the live agents, so a later run can reap them after a crash -----------------
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
-                result_path: Path, token: str, cgroup: str | None) -> None:
+                result_path: Path, token: str, cgroup: str | None,
+                branch: str | None) -> None:
         with self._state_lock:
             state = read_run_state(self.project)
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)
@@ -294,20 +295,13 @@ class AttemptRunner:
             agents.append({"item": item_id, "phase": phase, "attempt": attempt,
                            "agent_pid": pid, "agent_pgid": pid,
                            "result_file": str(result_path.resolve()), "token": token,
-                           "cgroup": cgroup})
-            write_run_state(self.project, _state(agents))
+                           "cgroup": cgroup, "agent": Path(self.config.agent.command[0]).name,
+                           "branch": branch, "started": _iso(time.time())})
+            write_run_state(self.project, with_agents(state, agents))
 
     def _unrecord(self, item_id: str, phase: str) -> None:
         with self._state_lock:
             state = read_run_state(self.project)
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)
                       and (a.get("item"), a.get("phase")) != (item_id, phase)]
-            write_run_state(self.project, _state(agents))
-
-
-def _state(agents: list[dict[str, object]]) -> dict[str, object]:
-    """run.json: our pid, every live agent, and the latest one's fields at the top level."""
-    data: dict[str, object] = {"pid": os.getpid(), "agents": agents}
-    if agents:
-        data.update(agents[-1])
-    return data
+            write_run_state(self.project, with_agents(state, agents))

@@ -128,6 +128,28 @@ def write_run_state(project: Project, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+RUN_KEYS = ("pid", "kind", "started", "max_parallel")
+"""run.json's facts about the run itself (kept while its agents come and go)."""
+
+
+def start_run_state(project: Project, kind: str, max_parallel: int) -> None:
+    """run.json as a run begins: who runs, what kind, since when, how wide; no agent yet."""
+    write_run_state(project, {"pid": os.getpid(), "kind": kind,
+                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              "max_parallel": max_parallel, "agents": []})
+
+
+def with_agents(state: dict[str, Any], agents: list[dict[str, Any]]) -> dict[str, Any]:
+    """run.json with these live agents: the run's own facts kept, and the latest agent's
+    fields at the top level too (what older readers look at)."""
+    data: dict[str, Any] = {key: state[key] for key in RUN_KEYS if key in state}
+    data.setdefault("pid", os.getpid())
+    data["agents"] = agents
+    if agents:
+        data.update(agents[-1])
+    return data
+
+
 def read_run_state(project: Project) -> dict[str, Any]:
     """run.json's content, or {} when missing or torn."""
     try:

@@ -52,7 +52,7 @@ from app.engine.limits import (
 from app.engine.notify import Notifier, NotifyObserver
 from app.engine.project import Project
 from app.engine.results import AgentResult
-from app.engine.runlock import RunLock, clear_run_state, reap_orphan
+from app.engine.runlock import RunLock, clear_run_state, reap_orphan, start_run_state
 from app.errors import OrchestrateError
 
 
@@ -68,6 +68,7 @@ def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | N
     bus.emit(RunStarted(kind=kind, pid=os.getpid()))
     for message in reap_orphan(project, config.agent.kill_grace_s):
         bus.emit(Notice(level="warning", text=message))
+    start_run_state(project, kind, config.run.max_parallel if kind == "run" else 1)
     for warning in [*config.warnings, *worklog.problems(project.worklog_path)]:
         bus.emit(Notice(level="warning", text=warning))
     failure, warnings = preflight(config.agent.command)
