@@ -12,6 +12,8 @@ this module adds for a board that listens on a port:
   (HttpOnly, SameSite=Strict), because the page's own requests (its script and styles,
   and the websocket, whose URL textual.js extends with a query of its own) carry no
   query of ours.
+- A websocket opened by a page of another site is refused (403) before its board starts:
+  its `Origin` must be the page's own, the scheme, host and port the browser addressed.
 - Every board is started without a shell, in a session of its own, with a mark in its
   environment. Ctrl-C, SIGTERM or SIGHUP end them all: each is asked to quit, its
   group gets SIGTERM and then SIGKILL if it does not, and at the end whatever still
@@ -40,6 +42,7 @@ import sys
 from asyncio.subprocess import PIPE, Process
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -109,6 +112,36 @@ def exposure_warning(host: str, port: int, *, read_only: bool,
     return (f"warning: --host {host} serves the board beyond this machine ({where}): anyone "
             f"who can reach {reach} and has the URL can {can}. The connection is plain "
             "HTTP: anyone on the way can read the token.")
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """`scheme://host[:port]` as (scheme, host in lower case, port), the default port
+    filled in; None for what is no such origin (`null`, a bad port)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def foreign_origin(request: web.Request) -> str | None:
+    """The request's `Origin` when it is not the origin the browser addressed this server
+    with (the request's scheme and its Host header: whatever name or address the browser
+    used, also with `--host 0.0.0.0`, and 127.0.0.1 is not localhost, as for the
+    browser). None when they match, or when there is no Origin (not a browser: curl, a
+    test client), which the token alone guards as before."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    own = origin_of(f"{request.scheme}://{request.host}")
+    given = origin_of(origin)
+    return None if given is not None and given == own else origin
 
 
 def board_url(host: str, port: int, token: str) -> str:
@@ -199,6 +232,13 @@ class BoardServer(Server):
         async def require_token(request: web.Request,
                                  handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                                  ) -> web.StreamResponse:
+            # A browser lets any page open a websocket to any server, and sends the
+            # page's origin with it: a page of another site that learned the URL (a
+            # cross-site websocket hijacking) is refused here, before a board starts.
+            if request.match_info.route.name == "websocket" and (
+                    foreign := foreign_origin(request)) is not None:
+                return web.Response(status=403, text="403: the board opens only from its "
+                                    f"own page, not from a page of {foreign}\n")
             if not self.allowed(request):
                 return web.Response(status=403, text="403: this board needs the token "
                                     "printed by `orchestrate serve` (open its URL)\n")

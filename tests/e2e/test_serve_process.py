@@ -82,6 +82,67 @@ def test_every_request_needs_the_token(tmp_path: Path) -> None:
         conn.close()
 
 
+def opened_from(server: Server, origin: str | None, host: str | None = None,
+                ) -> tuple[int, str, http.client.HTTPConnection]:
+    """A websocket upgrade with the token, as a page of `origin` sends it from a browser
+    that addressed the server as `host` (its Host header); the connection stays open."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("GET", f"/ws?token={server.token}&width=100&height=30",
+                    skip_host=host is not None)
+    for name, value in {"Host": host, "Origin": origin, "Upgrade": "websocket",
+                        "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                        "Sec-WebSocket-Key": base64.b64encode(secrets.token_bytes(16))
+                        .decode()}.items():
+        if value is not None:
+            conn.putheader(name, value)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read().decode() if response.status != 101 else ""
+    return response.status, body, conn
+
+
+def test_a_websocket_from_another_site_is_refused(tmp_path: Path) -> None:
+    with serving(project_with_cards(tmp_path)) as server:
+        own = f"127.0.0.1:{server.port}"
+        # Another site; this host on another port, scheme or name (the page builds its
+        # websocket's URL from the address the browser used, so its own is always the
+        # same); a sandboxed or file: page (`null`).
+        for origin in ("http://evil.example", f"http://evil.example:{server.port}",
+                       f"http://127.0.0.1:{server.port + 1}", f"https://{own}",
+                       f"http://localhost:{server.port}", "null"):
+            status, body, conn = opened_from(server, origin)
+            conn.close()
+            assert status == 403, origin
+            assert body == ("403: the board opens only from its own page, not from a "
+                            f"page of {origin}\n")
+        # The page's own origin, but the browser addressed the server by another name.
+        status, _, conn = opened_from(server, f"http://{own}",
+                                      host=f"localhost:{server.port}")
+        conn.close()
+        assert status == 403
+        assert not marked(server.proc.pid)  # no board was started for any of them
+
+
+def test_a_websocket_from_the_page_itself_or_no_browser_is_accepted(
+        tmp_path: Path) -> None:
+    with serving(project_with_cards(tmp_path)) as server:
+        port = server.port
+        # The page's own origin: as the browser addressed the server (127.0.0.1, or any
+        # name or address of this machine with --host 0.0.0.0, in any case; a default
+        # port left out or written out); no Origin at all (curl, a test client).
+        opened = [opened_from(server, origin, host)
+                  for origin, host in ((f"http://127.0.0.1:{port}", None),
+                                       (f"http://MyHost.lan:{port}", f"myhost.lan:{port}"),
+                                       ("http://[::1]", "[::1]:80"),
+                                       (None, None))]
+        try:
+            assert [status for status, _, _ in opened] == [101] * 4
+            wait_for(lambda: len(marked(server.proc.pid)) == 4, timeout=20)  # 4 boards
+        finally:
+            for _, _, conn in opened:
+                conn.close()
+
+
 def test_the_page_asks_nothing_of_another_host(tmp_path: Path) -> None:
     with serving(project_with_cards(tmp_path)) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
