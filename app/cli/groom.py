@@ -260,14 +260,17 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_edit(args: argparse.Namespace, project: Project) -> int:
-    given = (args.title, args.notes, args.size, args.complexity, args.risk, args.depends_on)
+    # --clear-deps is the one way to an empty list (the parser refuses --depends-on alone).
+    depends_on = [] if args.clear_deps else args.depends_on
+    given = (args.title, args.notes, args.size, args.complexity, args.risk, depends_on)
     if all(v is None for v in given) and not args.add_dep and not args.remove_dep:
         print("orchestrate edit: nothing to change: give --title, --notes, --size, "
-              "--complexity, --risk, --depends-on, --add-dep or --remove-dep", file=sys.stderr)
+              "--complexity, --risk, --depends-on, --clear-deps, --add-dep or --remove-dep",
+              file=sys.stderr)
         return exitcodes.USAGE
     done = actions.edit_item(project, args.id, title=args.title, notes=args.notes,
                              size=args.size, complexity=args.complexity, risk=args.risk,
-                             depends_on=args.depends_on, add_deps=args.add_dep,
+                             depends_on=depends_on, add_deps=args.add_dep,
                              remove_deps=args.remove_dep)
     if args.json:
         _print_json({**done.item.to_dict(), "changed": list(done.fields)})

@@ -5,11 +5,14 @@ help text and example (`orchestrate --help`, the completion script and the tests
 from __future__ import annotations
 
 import argparse
+import math
 import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from app import __version__, exitcodes
-from app.backlog.model import LEVELS, PHASES, SIZES, STATUSES
+from app.backlog.model import LEVELS, PHASES, SIZES, STATUSES, parse_ids
 
 EXAMPLES = """\
 examples:
@@ -27,6 +30,50 @@ EPILOG = EXAMPLES + "\n" + textwrap.fill(f"exit codes: {exitcodes.summary()}.", 
 
 def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_T = TypeVar("_T", int, float)
+
+
+def bounded(convert: Callable[[str], _T], what: str,
+            allowed: Callable[[_T], bool]) -> Callable[[str], _T]:
+    """An argparse `type=`: the word converted, if `allowed`; else a usage error (exit 2) in
+    orchestrate.toml's words: `argument --cap: must be a whole number of attempts, 0 or
+    more, not '-1'`."""
+    def parse(text: str) -> _T:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not allowed(value):  # NaN passes no comparison: refused
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
+        return value
+    return parse
+
+
+ATTEMPTS = bounded(int, "a whole number of attempts, 0 or more", lambda n: n >= 0)
+DOLLARS = bounded(float, "a number of dollars, 0 or more", lambda x: x >= 0)
+"""As `[run] max_cost_usd` takes it: any number from 0 (infinity too), never NaN."""
+PORT = bounded(int, "a port from 0 to 65535 (0: any free one)", lambda n: 0 <= n <= 65535)
+SPEED = bounded(float, "a positive number, like 1 or 4", lambda x: 0 < x < math.inf)
+
+
+class Ids(argparse.Action):
+    """`--depends-on ID...`: ids by commas or spaces, at least one. Without any (say an
+    empty shell variable) it is a usage error saying what to do `instead`, never an
+    empty list: `edit --depends-on` alone once cleared every dependency without a word."""
+
+    def __init__(self, *args: Any, instead: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instead = instead
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None,
+                 option_string: str | None = None) -> None:
+        words = [values] if isinstance(values, str) else list(values or ())
+        if not parse_ids(" ".join(words)):
+            raise argparse.ArgumentError(self, f"give the ids it depends on, or {self.instead}")
+        setattr(namespace, self.dest, words)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--complexity", choices=LEVELS)
     p.add_argument("--risk", choices=LEVELS)
     p.add_argument("--notes", help="passed to every agent that works on the item")
-    p.add_argument("--depends-on", nargs="*", default=[], metavar="ID",
-                   help="items that must be done before a run takes this one")
+    p.add_argument("--depends-on", nargs="*", default=[], metavar="ID", action=Ids,
+                   instead="leave --depends-on out",
+                   help="items that must be done before a run takes this one (ids by "
+                        "commas or spaces)")
 
     p = command("status", "the backlog grouped by status, with run totals",
                 "orchestrate status", "orchestrate status --json | jq '.items[].id'")
@@ -116,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "orchestrate edit WRK-001 --size medium --risk none",
                 "orchestrate edit WRK-003 --add-dep WRK-001 --remove-dep WRK-002",
                 "orchestrate edit WRK-003 --depends-on WRK-001,WRK-002",
-                "orchestrate edit WRK-003 --depends-on    (no ids: depends on nothing)",
+                "orchestrate edit WRK-003 --clear-deps    (depends on nothing)",
                 description="change an item's title, notes, size, complexity, risk or "
                             "dependencies; what is not given stays as it is. A bad value, "
                             "an unknown id or a dependency cycle is refused and BACKLOG.yaml "
@@ -128,9 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, choices in (("size", SIZES), ("complexity", LEVELS), ("risk", LEVELS)):
         p.add_argument(f"--{name}", metavar="|".join((*choices, "none")),
                        help=f"{', '.join(choices)}, or none to clear it")
-    p.add_argument("--depends-on", nargs="*", metavar="ID",
-                   help="the whole list of items that must be done first (ids by commas or "
-                        "spaces; none: depends on nothing)")
+    deps = p.add_mutually_exclusive_group()
+    deps.add_argument("--depends-on", nargs="*", metavar="ID", action=Ids,
+                      instead="use --clear-deps to depend on nothing",
+                      help="the whole list of items that must be done first (ids by commas "
+                           "or spaces; --clear-deps for none)")
+    deps.add_argument("--clear-deps", action="store_true",
+                      help="depend on nothing: remove every dependency (undo brings them "
+                           "back)")
     p.add_argument("--add-dep", action="append", default=[], metavar="ID",
                    help="one more item that must be done first (repeatable)")
     p.add_argument("--remove-dep", action="append", default=[], metavar="ID",
@@ -168,15 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
                 "orchestrate run --json-events > events.jsonl",
                 "orchestrate run --detach    (goes on when the terminal closes)")
     p.add_argument("--target", metavar="ID", help="only this item")
-    p.add_argument("--cap", type=int, metavar="N", help="at most N phase attempts")
+    p.add_argument("--cap", type=ATTEMPTS, metavar="N",
+                   help="at most N phase attempts (0 or more)")
     p.add_argument("--quiet", action="store_true", help="only the final summary")
     p.add_argument("--json-events", action="store_true", help="one JSON event per line")
     p.add_argument("--no-wait", action="store_true",
                    help="at a usage limit stop (exit 4, saying when it resets) instead of "
                         "pausing until the reset")
-    p.add_argument("--max-cost", type=float, metavar="USD",
+    p.add_argument("--max-cost", type=DOLLARS, metavar="USD",
                    help="start no new attempt once the run has spent this many dollars "
-                        "(exit 5); default [run] max_cost_usd")
+                        "(0 or more; exit 5); default [run] max_cost_usd")
     p.add_argument("--detach", action="store_true",
                    help="run in the background, in a session of its own: print its pid and "
                         "log file (.orchestrator/logs/run-TIME.log) and return at once")
@@ -216,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="the address to listen on (default 127.0.0.1: this machine only; "
                         "0.0.0.0: every network, with a warning of what that exposes)")
-    p.add_argument("--port", type=int, default=8000,
+    p.add_argument("--port", type=PORT, default=8000,
                    help="the port (default 8000; 0 picks a free one)")
     p.add_argument("--read-only", action="store_true",
                    help="boards that only show: every key that would change the backlog "
@@ -226,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "orchestrate demo", "orchestrate demo --speed 4",
                 "orchestrate demo --headless --dir /tmp/demo")
     p.add_argument("--dir", dest="demo_dir", type=Path, help="where to make the sample project")
-    p.add_argument("--speed", type=float, default=1.0, help="faster agents (e.g. 4)")
+    p.add_argument("--speed", type=SPEED, default=1.0,
+                   help="faster agents (a positive number, e.g. 4)")
     p.add_argument("--headless", action="store_true", help="no board: `orchestrate run` output")
 
     p = command("completion", "print the shell completion script (bash or zsh)",

@@ -92,7 +92,7 @@ def test_edit_dependencies_notes_and_clearing(tmp_path: Path) -> None:
     data = json.loads(r.stdout)
     assert data["depends_on"] == ["WRK-001", "WRK-003"] and data["notes"] == "two\nlines"
     assert data["changed"] == ["notes", "depends_on"]
-    r = run(tmp_path, "edit", "WRK-004", "--depends-on", "--notes", "", "--size", "none")
+    r = run(tmp_path, "edit", "WRK-004", "--clear-deps", "--notes", "", "--size", "none")
     assert r.stdout.strip() == "WRK-004 edited: notes, depends_on"  # size was not set
     shown = json.loads(run(tmp_path, "show", "WRK-004", "--json").stdout)
     assert shown["depends_on"] == [] and shown["notes"] is None and shown["size"] is None
