@@ -236,7 +236,8 @@ def _drive(engine: Pipeline | Triage, stop: Callable[[], None], bus: EventBus,
 
 
 def _summary(finished: RunFinished, what: str, code: int) -> None:
-    totals = f"{finished.attempts} attempt{'s' if finished.attempts != 1 else ''}, " \
+    limited = f" ({finished.limited} met the usage limit)" if finished.limited else ""
+    totals = f"{finished.attempts} attempt{'s' if finished.attempts != 1 else ''}{limited}, " \
              f"${finished.cost_usd:.4f}"
     if code in STOPPED:
         # One clear message (the engine reports it only in RunFinished, never twice).

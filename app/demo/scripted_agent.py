@@ -22,7 +22,8 @@ or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `assessment` ({size, complexity, risk}), `follow_ups`, `needs_investigation`,
 `sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
 `.end` files with time stamps are written there), `lines` (for chatty),
-`children` and `pids_file` (for spawn_children), `write` (an object: path → text,
+`children` and `pids_file` (for spawn_children), `model` (the init line's model, as
+Claude Code names it, e.g. `claude-opus-4-8[1m]`), `write` (an object: path → text,
 files written relative to the agent's working directory before it answers; where a
 text holds conflict markers, `resolve` true first rewrites every file git reports
 conflicted to the branch's side), `limit_warning` (a number 0-1:
@@ -43,6 +44,9 @@ Modes:
   wrong_id        a result for another item
   crash           a traceback on stderr, exit 3, no result file
   hang            prints the init line, then sleeps forever
+  runaway         tool calls forever, each message using `tokens` input tokens (default
+                  400,000) as the API reports them, a pause of `every` seconds (default
+                  0.1) apart; never answers (what a budget must stop)
   ignore_term     ignores SIGTERM, then sleeps forever
   spawn_children  starts `children` sleeping processes in its own group (their pids
                   go to `pids_file`), ignores SIGTERM, sleeps forever
@@ -210,7 +214,8 @@ class Agent:
     def init(self) -> None:
         self.emit({"type": "system", "subtype": "init", "cwd": os.getcwd(),
                    "session_id": self.session, "tools": ["Bash", "Edit", "Read", "Write"],
-                   "model": "scripted-agent", "permissionMode": "bypassPermissions",
+                   "model": str(self.behaviour.get("model", "scripted-agent")),
+                   "permissionMode": "bypassPermissions",
                    "claude_code_version": "scripted"})
 
     def say(self, text: str, pause: float = 0.0) -> None:
@@ -386,6 +391,8 @@ class Agent:
                        "num_turns": 1, "result": words, "session_id": self.session,
                        "total_cost_usd": 0})
             return 1
+        if mode == "runaway":
+            self.runaway(int(b.get("tokens", 400_000)), float(b.get("every", 0.1)))
         if mode in ("hang", "ignore_term", "spawn_children"):
             if mode == "spawn_children":
                 pids = []
@@ -458,6 +465,25 @@ class Agent:
         self.write_result(result, summary)
         self.final(summary)
         return int(b.get("exit", 0))
+
+    def runaway(self, tokens: int, every: float) -> None:
+        """Tool calls forever, each a new message of `tokens` input tokens (as the real CLI
+        prints them: samples/claude-2.1.197/max-turns.jsonl), never answering."""
+        n = 0
+        while True:
+            n += 1
+            tool_id = f"toolu_{n:020d}"
+            self.emit({"type": "assistant", "session_id": self.session, "message": {
+                "id": f"msg_{n:024d}", "type": "message", "role": "assistant",
+                "model": "claude-sonnet-4-5-20250929",
+                "content": [{"type": "tool_use", "id": tool_id, "name": "Bash",
+                             "input": {"command": f"echo step {n}"}}],
+                "usage": {"input_tokens": tokens, "output_tokens": 1,
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}})
+            self.emit({"type": "user", "session_id": self.session, "message": {
+                "role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id,
+                                             "content": f"step {n}", "is_error": False}]}},
+                      every)
 
     def api_retry(self, attempt: int, status: int | None, error: str) -> None:
         """One `system/api_retry` line as the CLI prints it (no real wait)."""

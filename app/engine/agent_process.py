@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
 import select
 import signal
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app.engine import fence, streamjson
+from app.engine import fence, streamjson, usage
 from app.engine.events import AgentLine
 from app.engine.limits import LimitDetector, UsageLimit
 
@@ -35,6 +34,8 @@ BATCH_SECONDS = 0.05
 READ_LIMIT = 4 * 1024 * 1024
 """Longer lines are handled in pieces of this size (memory stays bounded)."""
 STDERR_KEEP = 20
+TICK_S = 0.5
+"""How often a live agent's spend is looked at (the budget can stop a runaway)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ class ProcessOutcome:
     strays: list[fence.Stray] = field(default_factory=list)
     """Processes of the attempt still alive after its agent ended, which were then ended
     (daemons that left the agent's process group)."""
+    usage: usage.UsageMeter = field(default_factory=usage.UsageMeter)
+    """The tokens the stream said it spent: the cost of an attempt without a result line."""
+    last_tool_error: str | None = None
+    """The words of the last failed tool call, while no tool call succeeded after it."""
 
     @property
     def error_text(self) -> str | None:
@@ -96,8 +101,18 @@ class ProcessOutcome:
 
     @property
     def cost_usd(self) -> float | None:
+        """The agent's own figure (its result line), else the tokens its stream carried at
+        the model's price (`cost_estimated`), else None."""
         value = (self.final_event or {}).get("total_cost_usd")
-        return float(value) if isinstance(value, (int, float)) else None
+        if isinstance(value, (int, float)):
+            return float(value)
+        return self.usage.cost_usd()
+
+    @property
+    def cost_estimated(self) -> bool:
+        """Whether `cost_usd` was reckoned from the stream's tokens (no result line)."""
+        value = (self.final_event or {}).get("total_cost_usd")
+        return not isinstance(value, (int, float)) and self.usage.seen
 
     @property
     def num_turns(self) -> int | None:
@@ -110,6 +125,13 @@ class ProcessOutcome:
             return self.start_error
         if self.error_text:
             return self.error_text
+        denied = usage.denials(self.final_event)
+        if denied:
+            shown = "; ".join(denied[:3]) + ("; …" if len(denied) > 3 else "")
+            return (f"the agent's permission mode denied {shown} (give it the permission "
+                    "in agent.command, or another --permission-mode)")
+        if self.last_tool_error:
+            return f"its last tool call failed: {self.last_tool_error[:400]}"
         tail = [line for line in self.stderr_tail if line.strip()]
         if tail:
             return " | ".join(tail[-3:])[-600:]
@@ -242,8 +264,12 @@ class AgentProcess:
     def __init__(self, spec: AttemptSpec,
                  on_lines: Callable[[tuple[AgentLine, ...]], None] | None = None,
                  on_spawn: Callable[[int], None] | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 on_tick: Callable[[], None] | None = None) -> None:
         self.spec = spec
+        self._on_tick = on_tick
+        """Called every TICK_S while the agent lives (the run's budget looks at spend)."""
+        self._ticked = 0.0
         self._batcher = _Batcher(on_lines or (lambda lines: None))
         self._on_spawn = on_spawn
         self.stop = stop or threading.Event()
@@ -371,6 +397,9 @@ class AgentProcess:
         spec = self.spec
         out = self.outcome
         self._batcher.flush()
+        if self._on_tick is not None and time.monotonic() - self._ticked >= TICK_S:
+            self._ticked = time.monotonic()
+            self._on_tick()
         if self.stop.is_set():
             out.interrupted = True
             self._write_log(b"[orchestrate] stopping the agent (interrupted)\n")
@@ -399,27 +428,33 @@ class AgentProcess:
                 break
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(text.encode("utf-8") + b"\n")
-            lines = streamjson.describe_lines(text)
-            kinds = {line.kind for line in lines}
-            if kinds & {"result", "error"}:
-                event = streamjson.result_event(text)
-                if event is not None:
-                    out.final_event = event
-            if kinds & {"result", "error"} or '"rate_limit' in text:
-                self._feed_limits(text)
+            event = streamjson.parse(text)  # once: the lines and the facts read from it
+            lines = streamjson.lines_of(event, text)
+            if event is not None:
+                self._facts(event, text, lines)
+            elif '"rate_limit' in text:
+                self._limits.feed_text(text)
             out.lines += 1
             for line in lines:
                 out.last_line = line
                 self._batcher.add(line)
 
-    def _feed_limits(self, text: str) -> None:
-        try:
-            event = json.loads(text)
-        except ValueError:
-            self._limits.feed_text(text)
-            return
-        if isinstance(event, dict):
+    def _facts(self, event: dict[str, Any], text: str, lines: tuple[AgentLine, ...]) -> None:
+        """What one event says beyond its lines: the final result, a usage limit, the
+        tokens spent, a tool call that failed."""
+        out = self.outcome
+        kind = event.get("type")
+        if kind == "result":
+            out.final_event = event
+        if kind == "result" or '"rate_limit' in text \
+                or any(line.kind == "error" for line in lines):
             self._limits.feed(event)
+        if kind == "assistant" or kind == "system":
+            out.usage.feed(event)
+        elif kind == "user":
+            failed = usage.tool_error(event)
+            if failed is not None:
+                out.last_tool_error = failed[1]
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)

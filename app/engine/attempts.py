@@ -78,6 +78,9 @@ class AttemptReport:
     global_failure: str | None = None
     """Set when the failure would hit every item: the run must stop with this message."""
     process: ProcessOutcome | None = None
+    cost_usd: float | None = None
+    """What the attempt cost, as its worklog line says (the agent's figure, else its
+    stream's tokens at the model's price)."""
 
 
 def global_failure(out: ProcessOutcome) -> str | None:
@@ -133,6 +136,10 @@ def preflight(command: tuple[str, ...] | list[str]) -> tuple[str | None, list[st
     return None, warnings
 
 
+def _rounded(usd: float | None) -> float | None:
+    return None if usd is None else round(usd, 6)
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -149,6 +156,19 @@ class AttemptRunner:
         self.kill_now = kill_now
         self._state_lock = threading.Lock()
         self._live: dict[str, AgentProcess] = {}
+        self.on_spend: Callable[[float], None] | None = None
+        """Told, every few tenths of a second while agents live, what the live attempts
+        have spent so far (by the tokens their streams carried): the budget's eye."""
+
+    def live_cost(self) -> float:
+        """What the attempts running now have spent so far, by their streams."""
+        with self._state_lock:
+            live = list(self._live.values())
+        return sum(p.outcome.cost_usd or 0.0 for p in live)
+
+    def _tick(self) -> None:
+        if self.on_spend is not None:
+            self.on_spend(self.live_cost())
 
     def next_attempt(self, item_id: str, phase: str) -> int:
         """1 + the highest attempt number used for this item and phase (logs stay apart)."""
@@ -198,7 +218,7 @@ class AttemptRunner:
                                        branch=branch))
 
         branch = workspace.branch if workspace is not None else None
-        process = AgentProcess(spec, on_lines, on_spawn, self.stop)
+        process = AgentProcess(spec, on_lines, on_spawn, self.stop, on_tick=self._tick)
         process.kill_now = self.kill_now
         with self._state_lock:
             self._live[key] = process
@@ -224,7 +244,8 @@ class AttemptRunner:
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=0,
                                        branch=branch))
-        report = self._judge(out, item.id, phase, result_path, judge)
+        report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge),
+                                     cost_usd=_rounded(out.cost_usd))
         self._finish(item.id, phase, attempt, started_at, out, report)
         return report
 
@@ -275,9 +296,10 @@ class AttemptRunner:
         worklog.append(self.project.worklog_path, worklog.WorklogEntry(
             item=item_id, phase=phase, attempt=attempt, start=_iso(started_at), end=_iso(ended),
             duration_s=round(out.duration_s or ended - started_at, 3), outcome=report.outcome,
-            reason=report.reason, exit_code=out.exit_code, cost_usd=out.cost_usd,
-            num_turns=out.num_turns, summary=summary,
+            reason=report.reason, exit_code=out.exit_code, cost_usd=report.cost_usd,
+            num_turns=out.num_turns, summary=summary, cost_estimated=out.cost_estimated,
         ))
+
         self.bus.emit(PhaseFinished(
             item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,
             reason=report.reason, summary=summary, duration_s=round(out.duration_s, 3),

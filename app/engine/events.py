@@ -128,6 +128,9 @@ class RunFinished(Event):
     reason: str
     exit_code: int = 0
     attempts: int = 0
+    """Attempts the run wrote to the worklog, `limited` ones among them."""
+    limited: int = 0
+    """Attempts that met a usage limit (they repeat after the reset)."""
     cost_usd: float = 0.0
 
 

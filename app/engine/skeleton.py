@@ -53,6 +53,7 @@ from app.engine.notify import Notifier, NotifyObserver
 from app.engine.project import Project
 from app.engine.results import AgentResult
 from app.engine.runlock import RunLock, clear_run_state, reap_orphan, start_run_state
+from app.engine.worklog import money
 from app.errors import OrchestrateError
 
 
@@ -143,8 +144,12 @@ class RunSkeleton(ABC):
         self._ending: RunEnd | None = None
         """The first every-item failure any lane met: it outranks the stop it causes."""
         self.attempts = 0
+        """Attempts ended, as the worklog has them (limited ones too)."""
+        self.limited = 0
         self.cost_usd = 0.0
+        """What the attempts cost, as their worklog lines say."""
         self.runner = AttemptRunner(project, self.config, bus, self._stop, self._kill_now)
+        self.runner.on_spend = self._watch_spend
         self.max_cost_usd = self.config.run.max_cost_usd
         """No new attempt once the run has spent this (`--max-cost`); None: no budget."""
         self.wait_on_limit = True
@@ -165,6 +170,7 @@ class RunSkeleton(ABC):
 
     def notice(self, level: str, text: str) -> None:
         self.bus.emit(Notice(level=level, text=text))
+
 
     # the run -----------------------------------------------------------------------------------
     def run(self) -> RunFinished:
@@ -188,8 +194,15 @@ class RunSkeleton(ABC):
                     end = raised
                 except OrchestrateError as exc:
                     end = RunEnd(str(exc), exitcodes.ERROR)
+                with self._lock:
+                    # The end decided first (a budget, a failure of every item) outranks
+                    # the stop it caused in the lanes it ended.
+                    end = self._ending or end
+                if end.exit_code == exitcodes.BUDGET:
+                    end = RunEnd(self._budget_reason(), exitcodes.BUDGET)
                 finished = RunFinished(reason=end.reason, exit_code=end.exit_code,
                                        attempts=self.attempts,
+                                       limited=self.limited,
                                        cost_usd=round(self.cost_usd, 6))
             self.bus.emit(finished)
             return finished
@@ -238,6 +251,7 @@ class RunSkeleton(ABC):
             self._wait_while_paused()
             self._before_attempt()
             report = self._attempt(item, phase, retries.last_error)
+            self._count(report)
             if report.outcome == "limited" and report.limit is not None:
                 # The account's limit: not an attempt that counts, not a failure, not the
                 # item's. Every lane waits for the reset, then this very attempt repeats.
@@ -245,7 +259,6 @@ class RunSkeleton(ABC):
                 continue
             with self._lock:
                 self._limit_streak = 0
-            self._count(report)
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
                 raise RunEnd("stopped", exitcodes.INTERRUPTED)
@@ -275,13 +288,35 @@ class RunSkeleton(ABC):
         budget = self.max_cost_usd
         with self._lock:
             if self._ending is None and budget is not None and self.cost_usd >= budget:
-                # Every lane ends here; the attempts already running finish.
-                self._ending = RunEnd(f"budget reached (${self.cost_usd:.2f} of "
-                                      f"${budget:.2f}); the item stays where it was",
-                                      exitcodes.BUDGET)
+                # Every lane ends here (the reason is written at the end, with the whole
+                # spend); an attempt still running is stopped if it spends on.
+                self._ending = RunEnd("budget reached", exitcodes.BUDGET)
             ending = self._ending
         if ending is not None:
             raise RunEnd(ending.reason, ending.exit_code)
+
+    def _watch_spend(self, live_usd: float) -> None:
+        """The attempts running now have spent `live_usd` so far (by their streams): once
+        the run's spend with them reaches the budget, they are stopped and the run ends,
+        so a runaway agent cannot spend on until its timeout."""
+        budget = self.max_cost_usd
+        if budget is None:
+            return
+        with self._lock:
+            over = self._ending is None and self.cost_usd + live_usd >= budget
+            if over:
+                self._ending = RunEnd("budget reached", exitcodes.BUDGET)
+        if over:
+            self.notice("warning", f"the budget of {money(budget)} is reached while agents "
+                                   f"run ({money(self.cost_usd + live_usd)} by their "
+                                   "streams so far): stopping them")
+            self._stop.set()
+            self._wake.set()
+
+    def _budget_reason(self) -> str:
+        budget = self.max_cost_usd or 0.0
+        return (f"budget reached: {money(self.cost_usd)} spent of {money(budget)} (the "
+                "worklog's figures); the items stay where they were")
 
     # usage limits: the whole run waits --------------------------------------------------------
     def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
@@ -376,10 +411,11 @@ class RunSkeleton(ABC):
         """A failed or timed-out attempt, before it counts: what its answer's fields do."""
 
     def _count(self, report: AttemptReport) -> None:
+        """One more attempt, as its worklog line has it."""
         with self._lock:
             self.attempts += 1
-            if report.process is not None and report.process.cost_usd:
-                self.cost_usd += report.process.cost_usd
+            self.limited += report.outcome == "limited"
+            self.cost_usd += report.cost_usd or 0.0
 
     def _end_for_every_item(self, reason: str) -> NoReturn:
         with self._lock:

@@ -69,14 +69,27 @@ def describe(line: str) -> AgentLine:
 def describe_lines(line: str) -> tuple[AgentLine, ...]:
     """Classify one stdout line into the lines a reader shows; never raises."""
     raw = line.rstrip("\r\n")
-    stripped = raw.strip()
+    return lines_of(parse(raw), raw)
+
+
+def parse(line: str) -> dict[str, Any] | None:
+    """The JSON object one stdout line holds, or None (not JSON, torn, `{...} words`)."""
+    stripped = line.strip()
     if not stripped.startswith("{"):
-        return (AgentLine("raw", one_line(raw), raw),)
+        return None
     try:
         data, end = _scan_json(stripped)
     except (ValueError, RecursionError):
-        return (AgentLine("raw", one_line(raw), raw),)
+        return None
     if end != len(stripped) or not isinstance(data, dict):  # `{...} trailing words`
+        return None
+    return data
+
+
+def lines_of(data: dict[str, Any] | None, raw: str) -> tuple[AgentLine, ...]:
+    """The lines a reader shows for a parsed event (`parse`'s answer) of line `raw`:
+    the agent process parses each line once and reads its facts from the same dict."""
+    if data is None:
         return (AgentLine("raw", one_line(raw), raw),)
     try:
         return _describe_event(data, raw)

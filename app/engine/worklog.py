@@ -26,6 +26,9 @@ class WorklogEntry:
     cost_usd: float | None = None
     num_turns: int | None = None
     summary: str | None = None
+    cost_estimated: bool = False
+    """cost_usd was reckoned from the tokens the stream carried: the agent never said
+    (an attempt stopped before its result line)."""
 
 
 def append(path: Path, entry: WorklogEntry) -> None:
@@ -71,6 +74,13 @@ def totals(entries: Iterable[dict[str, Any]]) -> Totals:
 def for_item(entries: Iterable[dict[str, Any]], item_id: str) -> list[dict[str, Any]]:
     """The attempts of one item, oldest first."""
     return [e for e in entries if e.get("item") == item_id]
+
+
+def money(usd: float) -> str:
+    """`$4.18`, or `$0.075` where cents would hide what was spent (`$0.07` of `$0.05`)."""
+    if abs(usd) >= 1 or round(usd, 2) == round(usd, 6):
+        return f"${usd:.2f}"
+    return f"${usd:.4f}".rstrip("0")
 
 
 def format_duration(seconds: float) -> str:

@@ -31,8 +31,8 @@ def test_the_run_stops_at_its_budget_and_blocks_nothing(tmp_path: Path) -> None:
     # Attempts started while under the budget; none after it was reached.
     assert sum(costs[:-1]) < 0.05 <= sum(costs) == pytest.approx(finished.cost_usd)
     assert finished.attempts == len(costs)
-    assert finished.reason == (f"budget reached (${sum(costs):.2f} of $0.05); the item "
-                               "stays where it was")
+    assert finished.reason == (f"budget reached: ${sum(costs):.2f} spent of $0.05 (the "
+                               "worklog's figures); the items stay where they were")
     assert stored_item(project).status == "in_progress"  # resumable, not blocked
     assert stored_item(project, "WRK-002").status == "ready"
 
@@ -46,7 +46,7 @@ def test_max_cost_on_the_command_line_overrides_the_file(tmp_path: Path) -> None
                          capture_output=True, text=True, timeout=60,
                          env={**__import__("os").environ, **CLI_ENV})
     assert out.returncode == 5, out.stderr
-    assert "orchestrate: run stopped: budget reached ($0.02 of $0.01)" in out.stderr
+    assert "orchestrate: run stopped: budget reached: $0.02 spent of $0.01" in out.stderr
     assert len(worklog_entries(project)) == 1  # one attempt ($0.02) spent it all
 
 

@@ -60,7 +60,8 @@ def test_a_limit_pauses_until_the_reset_then_repeats_the_same_phase(tmp_path: Pa
     assert stored_item(project, "WRK-002").status == "done"
     outcomes = [(e["item"], e["phase"], e["outcome"]) for e in worklog_entries(project)][:2]
     assert outcomes == [("WRK-001", "prd", "limited"), ("WRK-001", "prd", "complete")]
-    assert finished.attempts == 12  # the limited attempt is not one of them
+    # As the worklog has them: the limited attempt too, said apart.
+    assert (finished.attempts, finished.limited) == (13, 1)
     said = [n.text for n in rec.of(Notice)]
     assert any(t.startswith("paused: usage limit, resumes at ") for t in said)
     assert not project.pause_path.exists()  # the kept pause is gone once resumed

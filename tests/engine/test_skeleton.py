@@ -30,7 +30,7 @@ def answer(outcome: str, reason: str | None = None, *, cost: float | None = None
                              blocked_reason=reason)
     final = {"type": "result", "total_cost_usd": cost} if cost is not None else None
     return AttemptReport(outcome, reason, result=result, global_failure=global_failure,
-                         process=ProcessOutcome(exit_code=0, final_event=final))
+                         process=ProcessOutcome(exit_code=0, final_event=final), cost_usd=cost)
 
 
 class Scripted(RunSkeleton):
