@@ -20,6 +20,20 @@ while a run (ours or watched) waits for a usage limit to reset, whatever its sta
 
 
 @dataclass(frozen=True)
+class LaneView:
+    """One lane of a watched run: its item's live attempt."""
+
+    item_id: str
+    phase: str
+    attempt: int | None = None
+
+    @property
+    def label(self) -> str:
+        """`WRK-002 build #3`."""
+        return f"{self.item_id} {self.phase}" + (f" #{self.attempt}" if self.attempt else "")
+
+
+@dataclass(frozen=True)
 class RunView:
     """What the header shows about the current run."""
 
@@ -40,6 +54,8 @@ class RunView:
     """While the run waits for a usage limit: when it resumes (`22:15 (in 1h02m)`)."""
     lanes: int = 0
     """How many items have a live attempt (`[run] max_parallel`); shown from 2 on."""
+    lane_views: tuple[LaneView, ...] = ()
+    """A watched run's lanes (from its run.json), each named from 2 on."""
 
     @property
     def shown_state(self) -> str:
@@ -56,22 +72,31 @@ def format_clock(seconds: float) -> str:
 
 
 def describe_run(view: RunView) -> str:
-    """The header text: `running WRK-004 · build · attempt 2 · 03:12 · $0.84 so far`, or
-    `paused: usage limit, resumes at 22:15 (in 1h02m) · WRK-004 · build`."""
+    """The header text: `running WRK-004 · build · attempt 2 · 03:12 · $0.84 so far`,
+    `paused: usage limit, resumes at 22:15 (in 1h02m) · WRK-004 · build`, or, watching
+    another process's lanes, `watching a run of pid 4242 · 3 lanes · WRK-002 build #3 ·
+    WRK-005 prd #1 · WRK-007 spec #1`."""
     if view.state == "idle":
         text = "idle"
     elif view.resumes is not None:
         text = f"paused: usage limit, resumes at {view.resumes}"
         if view.state == "watching":
             text += f" · pid {view.pid}"
-        for part in (view.item_id, view.phase):
-            if part:
-                text += f" · {part}"
+        if view.state == "watching" and len(view.lane_views) > 1:
+            text += watched_lanes(view.lane_views)
+        else:
+            for part in (view.item_id, view.phase):
+                if part:
+                    text += f" · {part}"
         if view.state in ("pausing", "stopping"):
             text += f" · {view.state}"
     elif view.state == "watching":
         text = f"watching a run of pid {view.pid}"
-        if view.item_id:
+        if len(view.lane_views) > 1:
+            text += watched_lanes(view.lane_views)
+        elif view.lane_views and not view.item_id:
+            text += f" · {view.lane_views[0].label}"
+        elif view.item_id:
             text += f" · {view.item_id}"
             if view.phase:
                 text += f" · {view.phase}"
@@ -92,6 +117,11 @@ def describe_run(view: RunView) -> str:
         if view.state != "triage" or view.cost_usd:
             text += f" · ${view.cost_usd:.2f} so far"
     return f"{text}   {view.counts}" if view.counts else text
+
+
+def watched_lanes(lanes: tuple[LaneView, ...]) -> str:
+    """` · 3 lanes · WRK-002 build #3 · WRK-005 prd #1 · WRK-007 spec #1`."""
+    return f" · {len(lanes)} lanes" + "".join(f" · {lane.label}" for lane in lanes)
 
 
 class RunHeader(Static):

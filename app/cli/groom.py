@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item, visible
 from app.engine import actions, jsonl, worklog
+from app.engine.liverun import LiveRun, ago, live_run, since
 from app.engine.project import Project, find_project, init_project
 
 if TYPE_CHECKING:
@@ -98,6 +100,7 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
     backlog = project.store().load()
     entries, torn = jsonl.read(project.worklog_path, "item")
     total = worklog.totals(entries)
+    run = live_run(project, entries=entries)
     if args.json:
         data = {
             "prefix": backlog.prefix,
@@ -106,6 +109,7 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
             "totals": {"attempts": total.attempts, "duration_s": round(total.duration_s, 3),
                        "cost_usd": round(total.cost_usd, 6),
                        "outcomes": dict(total.outcomes)},
+            "run": run.to_json() if run is not None else None,
             "warnings": [*backlog.warnings, *torn],
         }
         json.dump(data, sys.stdout, ensure_ascii=False)
@@ -152,6 +156,8 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
                 lines.append(" " * indent + paint(reason, "red", on))
     else:
         lines.append('the backlog is empty: orchestrate add "your first idea"')
+    if run is not None:
+        lines += ["", *run_lines(run, time.time())]
     counts = "  ".join(f"{s} {len(backlog.with_status(s))}" for s in STATUSES)
     lines.append(f"\n{len(backlog.items)} items: {counts}")
     if total.attempts:
@@ -159,6 +165,37 @@ def cmd_status(args: argparse.Namespace, project: Project) -> int:
         lines.append(f"worklog: {total.attempts} attempts, {took}, ${total.cost_usd:.2f}")
     sys.stdout.write("\n".join(lines) + "\n")
     return exitcodes.OK
+
+
+def run_lines(run: LiveRun, now: float) -> list[str]:
+    """What `status` says of a live run: `run: pid 4242, started 21:04 (2h13m ago), 3 lanes
+    of 4 · $4.18 over 57 attempts`, a line per lane and the usage-limit pause."""
+    from app.engine.limits import clock_time  # only with a run live: it costs ~4 ms
+
+    head = f"run: pid {run.pid}" if run.kind in (None, "run") else f"{run.kind}: pid {run.pid}"
+    if run.started is not None:
+        head += f", started {since(run.started.timestamp(), now)}"
+    n = len(run.lanes)
+    if run.kind == "run":
+        head += f", {n} lane{'s' if n != 1 else ''} of {run.max_parallel or 1}"
+    elif run.kind is not None:
+        head += f", {n} agent{'s' if n != 1 else ''}"
+    if run.attempts is not None and run.cost_usd is not None:
+        head += (f" · ${run.cost_usd:.2f} over {run.attempts} "
+                 f"attempt{'s' if run.attempts != 1 else ''}")
+    rows = [(lane.item, f"{lane.phase} #{lane.attempt}" if lane.attempt else lane.phase,
+             lane.agent or "", lane.branch or "",
+             ago(now - lane.started.timestamp()) if lane.started else "")
+            for lane in run.lanes]
+    widths = [max((cell_len(r[c]) for r in rows), default=0) for c in range(5)]
+    lines = [shown(head)]
+    lines += ["  " + "  ".join(fit(cell, w) for cell, w in zip(r, widths, strict=True)
+                               if w).rstrip() for r in rows]
+    if run.pause is not None:
+        guess = "" if run.pause.known_reset else " (no reset time was given: it tries again then)"
+        lines.append(f"  paused: usage limit, resumes at {clock_time(run.pause.resumes_at, now)}"
+                     f"{guess}")
+    return lines
 
 
 def shown(text: str) -> str:

@@ -141,12 +141,13 @@ def start_run_state(project: Project, kind: str, max_parallel: int) -> None:
 
 def with_agents(state: dict[str, Any], agents: list[dict[str, Any]]) -> dict[str, Any]:
     """run.json with these live agents: the run's own facts kept, and the latest agent's
-    fields at the top level too (what older readers look at)."""
+    fields at the top level too (what older readers look at), but for those that would
+    overwrite the run's (an agent's `started` is not the run's)."""
     data: dict[str, Any] = {key: state[key] for key in RUN_KEYS if key in state}
     data.setdefault("pid", os.getpid())
     data["agents"] = agents
     if agents:
-        data.update(agents[-1])
+        data.update({k: v for k, v in agents[-1].items() if k not in RUN_KEYS})
     return data
 
 

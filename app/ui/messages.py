@@ -17,6 +17,7 @@ from app.backlog.model import Backlog, Item
 from app.engine.events import AgentLine
 from app.errors import OrchestrateError
 from widgets.detail import ItemDetail
+from widgets.status import LaneView
 
 if TYPE_CHECKING:
     from app.ui.cardfacts import Facts
@@ -99,7 +100,7 @@ class RunWatched(Message, bubble=False):
     """Another process's run was seen (pid) or is gone (None)."""
 
     def __init__(self, pid: int | None, log_path: Path | None,
-                 resumes_at: float | None = None) -> None:
+                 resumes_at: float | None = None, lanes: tuple[LaneView, ...] = ()) -> None:
         super().__init__()
         self.pid = pid
         """The pid holding the run lock, or None."""
@@ -108,6 +109,8 @@ class RunWatched(Message, bubble=False):
         self.resumes_at = resumes_at
         """While a usage limit holds that run (`.orchestrator/pause.json`): when it
         resumes."""
+        self.lanes = lanes
+        """That run's live agents (its run.json, read by app.engine.liverun)."""
 
 
 class RunDetached(Message, bubble=False):

@@ -1,7 +1,8 @@
 """Watching a run of another process: who holds the run lock, and its newest log.
 
 Every WATCH_POLL_S the board asks who holds `.orchestrator/run.lock`. While another
-process does, the header says so and the log pane tails that run's newest log file
+process does, the header says so, with every lane of that run (its run.json, read by
+app/engine/liverun.py in the worker), and the log pane tails that run's newest log file
 (app/ui/tail.py); while a usage limit holds that run (its `.orchestrator/pause.json`),
 the header counts down to the resume. When the lock is free again the board goes back to
 idle and reloads. The keys that act on that run (`s`, `r`) are the Runner's.
@@ -15,16 +16,17 @@ import os
 import re
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.engine.limits import load_pause
+from app.engine.liverun import live_run
 from app.engine.project import Project
 from app.ui.bridge import LockHolder
 from app.ui.messages import RunWatched, TailLines
 from app.ui.tail import tail_log
-from widgets.status import RunView
+from widgets.status import LaneView, RunView
 
 if TYPE_CHECKING:
     from app.ui.screen import MainScreen
@@ -85,6 +87,8 @@ class RunWatch:
         """The log file of that run being tailed."""
         self.watched_resumes: float | None = None
         """When that run resumes, while a usage limit holds it."""
+        self.watched_lanes: tuple[LaneView, ...] = ()
+        """That run's live agents, from its run.json."""
         self._stop = asyncio.Event()
         self._tail_stop = threading.Event()
 
@@ -109,13 +113,14 @@ class RunWatch:
                     log = (await asyncio.to_thread(newest_log, self._project.logs_dir,
                                                    self._followed(), self.watched_log)
                            if pid else None)
-                    resumes = (await asyncio.to_thread(self._resumes_at) if pid else None)
+                    resumes, lanes = (await asyncio.to_thread(self._run_facts, pid) if pid
+                                      else (None, ()))
                 except OSError:  # a file vanished mid-look: look again next time
                     pid, log = self.watched_pid, self.watched_log
-                    resumes = self.watched_resumes
-                if (pid, log, resumes) != (self.watched_pid, self.watched_log,
-                                           self.watched_resumes):
-                    self._screen.post_message(RunWatched(pid, log, resumes))
+                    resumes, lanes = self.watched_resumes, self.watched_lanes
+                if (pid, log, resumes, lanes) != (self.watched_pid, self.watched_log,
+                                                  self.watched_resumes, self.watched_lanes):
+                    self._screen.post_message(RunWatched(pid, log, resumes, lanes))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), WATCH_POLL_S)
 
@@ -127,12 +132,15 @@ class RunWatch:
         item = backlog.by_id.get(item_id) if backlog is not None and item_id else None
         return item.id if item is not None and item.status == "in_progress" else None
 
-    def _resumes_at(self) -> float | None:
+    def _run_facts(self, pid: int) -> tuple[float | None, tuple[LaneView, ...]]:
         """When the watched run resumes, if a usage limit holds it (a pause kept past its
-        time is the run's to clear: it is about to go on)."""
-        pause = load_pause(self._project.pause_path)
-        return pause.resumes_at if pause is not None and pause.resumes_at > time.time() \
-            else None
+        time is the run's to clear: it is about to go on), and its lanes (small files
+        only: the worklog is not read)."""
+        run = live_run(self._project, pid=pid, spend=False)
+        if run is None:
+            return None, ()
+        return (run.pause.resumes_at if run.pause is not None else None,
+                tuple(LaneView(lane.item, lane.phase, lane.attempt) for lane in run.lanes))
 
     def seen(self, message: RunWatched) -> None:
         """Show what the last look found (another run, a new log of it, or no run)."""
@@ -143,6 +151,7 @@ class RunWatch:
             if self.watched_pid is not None:
                 screen.tell(f"the run of pid {self.watched_pid} ended", timeout=4)
             self.watched_pid = self.watched_log = self.watched_resumes = None
+            self.watched_lanes = ()
             self._tail_stop.set()
             screen.status.resumes_at = None
             screen.status.show(RunView(), "idle")
@@ -152,6 +161,7 @@ class RunWatch:
             screen.log_shown = True
         self.watched_pid = message.pid
         self.watched_resumes = screen.status.resumes_at = message.resumes_at
+        self.watched_lanes = message.lanes
         if message.log_path != self.watched_log:
             self.watched_log = message.log_path
             match = LOG_NAME.match(message.log_path.name) if message.log_path else None
@@ -166,7 +176,8 @@ class RunWatch:
                 self._tail_stop.set()
                 self._tail_stop = threading.Event()
                 self.tail(message.log_path, self._tail_stop)
-        screen.status.show(screen.status.view, "watching")
+        screen.status.show(replace(screen.status.view, lanes=len(message.lanes),
+                                   lane_views=message.lanes), "watching")
 
     def tail(self, path: Path, stop: threading.Event) -> None:
         """Tail `path` into the log pane (in a worker thread) until `stop` is set."""

@@ -56,7 +56,7 @@ class RunStatus:
             resumes = clock_time(self.resumes_at, self._clock())
         shown = RunView(screen.run_state, view.item_id, view.phase, view.attempt, elapsed,
                         screen.runner.run_cost, screen.run_watch.watched_pid, counts, resumes,
-                        view.lanes)
+                        view.lanes, view.lane_views)
         screen.query_one("#run-header", RunHeader).show(shown)
 
     def paused(self, resumes_at: float | None) -> None:

@@ -21,8 +21,9 @@ from test_board import new_app, notifications, settle, wait_for
 from test_board_pause_alerts import header_text
 
 from app.engine.events import EventBus
+from app.engine.limits import Pause, clear_pause, save_pause
 from app.engine.project import Project
-from app.engine.runlock import holder_pid
+from app.engine.runlock import holder_pid, with_agents, write_run_state
 from app.ui.app import BoardApp
 from app.ui.signals import BoardSignals
 from widgets.modals import ConfirmScreen
@@ -193,3 +194,36 @@ async def test_s_on_a_watched_run_asks_first(board_project: Project) -> None:
                                        "resumable.")
         await pilot.press("n")  # nothing is sent
         assert app.main.run_watch.watched_pid == 4242
+
+
+async def test_watching_a_lanes_run_names_every_lane_in_the_header(
+        board_project: Project) -> None:
+    """The watched run's run.json (read by app.engine.liverun in the watch's worker) lists
+    three live agents: the header names each; as lanes end, and while a usage limit holds
+    the run, it follows."""
+    def agent(item: str, phase: str, attempt: int) -> dict[str, object]:
+        return {"item": item, "phase": phase, "attempt": attempt, "agent_pid": 4300 + attempt,
+                "agent_pgid": 4300 + attempt, "result_file": f"/r/{item}.json", "token": "t",
+                "cgroup": None, "agent": "claude", "branch": f"orchestrate/{item}",
+                "started": "2025-01-31T21:04:00Z"}
+
+    run = {"pid": 4242, "kind": "run", "started": "2025-01-31T20:00:00Z", "max_parallel": 4}
+    agents = [agent("WRK-002", "build", 3), agent("WRK-005", "prd", 1),
+              agent("WRK-007", "spec", 2)]
+    write_run_state(board_project, with_agents(run, agents))
+    app = BoardApp(board_project, watch_files=True, clock=lambda: 1003.0,
+                   lock_holder=lambda project: 4242)
+    async with app.run_test(size=(160, 36)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "watching a run of pid 4242 · 3 lanes · WRK-002 build "
+                       "#3 · WRK-005 prd #1 · WRK-007 spec #2" in header_text(app))
+        write_run_state(board_project, with_agents(run, agents[1:]))  # WRK-002's attempt ended
+        await wait_for(pilot, lambda: "watching a run of pid 4242 · 2 lanes · WRK-005 prd #1 "
+                       "· WRK-007 spec #2   " in header_text(app))
+        save_pause(board_project.pause_path, Pause(time.time() + 3600, "limit", True))
+        await wait_for(pilot, lambda: header_text(app).startswith("paused: usage limit"))
+        assert "· pid 4242 · 2 lanes · WRK-005 prd #1 · WRK-007 spec #2" in header_text(app)
+        clear_pause(board_project.pause_path)
+        write_run_state(board_project, with_agents(run, agents[2:]))  # one lane, no log yet
+        await wait_for(pilot, lambda: header_text(app).startswith(
+            "watching a run of pid 4242 · WRK-007 spec #2   "))

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, SNAPSHOT_DIR, FakeEngine
+from conftest import BOARD_BACKLOG, REPO, SNAPSHOT_DIR, FakeEngine, make_board_project
 from test_board import settle
 from test_board_pause_alerts import PausingEngine
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from app.engine.project import Project
+from app.engine.runlock import with_agents, write_run_state
 from app.ui.app import BoardApp
 
 
@@ -181,6 +182,37 @@ class TestLogPane:
             await settle(pilot)
             for _ in range(100):
                 if "plain text from the agent" in "".join(app.main.log_pane.log_view.lines):
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
+        assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+    def test_watching_a_lanes_run(self, snap_compare: Any, tmp_path: Path) -> None:
+        """Another process (pid 4242) runs two lanes (its run.json): the header reads
+        `watching a run of pid 4242 · 2 lanes · WRK-005 build #2 · WRK-004 prd #1`, and
+        the log pane shows WRK-005's log (`WRK-005 · build · attempt 2 (pid 4242)`)."""
+        project = make_board_project(tmp_path / "project", BOARD_BACKLOG.replace(
+            "status: ready\n    phase: null", "status: in_progress\n    phase: prd"))
+        (project.logs_dir / "WRK-005_build_2.log").write_text(
+            '{"type":"assistant","message":{"content":[{"type":"text",'
+            '"text":"Running the tests before the next task."}]}}\n')
+        write_run_state(project, with_agents(
+            {"pid": 4242, "kind": "run", "started": "2026-11-22T08:00:00Z",
+             "max_parallel": 4},
+            [{"item": item, "phase": phase, "attempt": attempt, "agent_pid": 4300 + n,
+              "agent_pgid": 4300 + n, "result_file": f"/r/{item}.json", "token": "t",
+              "cgroup": None, "agent": "claude", "branch": f"orchestrate/{item}",
+              "started": "2026-11-22T08:10:00Z"}
+             for n, (item, phase, attempt) in enumerate([("WRK-005", "build", 2),
+                                                        ("WRK-004", "prd", 1)])]))
+        app = BoardApp(project, watch_files=True, clock=lambda: 1192.0,
+                       lock_holder=lambda project: 4242)
+
+        async def run_before(pilot: Pilot) -> None:
+            await settle(pilot)
+            for _ in range(100):
+                if "2 lanes" in str(app.main.query_one("#run-header").render()) and \
+                        "next task" in "".join(app.main.log_pane.log_view.lines):
                     break
                 await pilot.pause(0.05)
             await settle(pilot)
