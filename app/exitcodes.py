@@ -35,6 +35,11 @@ BUDGET: Final = 5
 """The run spent its budget (`run --max-cost`, `[run] max_cost_usd`): no new attempt
 was started. The item being worked on stays where it was, resumable."""
 
+ALL_BLOCKED: Final = 6
+"""Every item the run took ended blocked: none was done or is still going. Nothing moved
+forward overnight, and a person is needed (`orchestrate status` lists the reasons); a
+script or a notification must not read it as success."""
+
 SIGHUP: Final = 129
 """The terminal went away (SIGHUP: a closed window, a dropped ssh session): 128 + 1.
 Handled as SIGTERM: the agent was stopped and its item stays resumable."""
@@ -58,6 +63,7 @@ LABELS: Final[dict[int, str]] = {
     LOCK_HELD: "run lock held",
     EVERY_ITEM: "run stopped on a failure that hits every item",
     BUDGET: "budget reached",
+    ALL_BLOCKED: "every item it took ended blocked",
     SIGHUP: "interrupted",
     SIGINT: "interrupted",
     SIGTERM: "interrupted",
@@ -73,6 +79,8 @@ MEANINGS: Final[dict[int, str]] = {
                 "logged in, usage limit)",
     BUDGET: "the run reached its budget (`--max-cost`, `[run] max_cost_usd`); the item stays "
             "where it was",
+    ALL_BLOCKED: "every item the run took ended blocked: a person is needed (`orchestrate "
+                 "status` says why)",
     SIGHUP: "the terminal hung up (SIGHUP); the item stays where it was",
     SIGINT: "interrupted by Ctrl-C (SIGINT); the item stays where it was",
     SIGTERM: "stopped by SIGTERM; the item stays where it was",

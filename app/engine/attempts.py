@@ -32,7 +32,7 @@ from app.engine.events import (
     PhaseFinished,
     PhaseStarted,
 )
-from app.engine.executor import Workspace
+from app.engine.executor import AttemptFiles, Workspace, attempt_files
 from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.results import AgentResult, ResultError, read_result
@@ -136,6 +136,17 @@ def preflight(command: tuple[str, ...] | list[str]) -> tuple[str | None, list[st
     return None, warnings
 
 
+def _keep(files: AttemptFiles) -> None:
+    """The result file the agent wrote in its workspace, kept with the run's others."""
+    if files.result == files.kept or not files.result.exists():
+        return
+    try:
+        files.kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(files.result, files.kept)
+    except OSError:
+        pass  # judged already; only `show` and later runs' numbering read the copy
+
+
 def _rounded(usd: float | None) -> float | None:
     return None if usd is None else round(usd, 6)
 
@@ -187,15 +198,22 @@ class AttemptRunner:
                         highest = max(highest, int(number))
         return highest + 1
 
+    def files(self, item_id: str, phase: str, attempt: int,
+              workspace: Workspace | None) -> AttemptFiles:
+        """The attempt's files: its result inside the workspace the agent works in."""
+        return attempt_files(self.project, item_id, phase, attempt, workspace)
+
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
             judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
         """Run one attempt and judge it (executor.Executor); `judge` may turn a valid result
         into a failure, or a `complete` into `progress`. In a lane's `workspace` the agent
         works in its worktree, and ORCHESTRATE_CHANGE_DIR names the folder there."""
-        result_path = self.project.results_dir / f"{item.id}_{phase}_{attempt}.json"
-        log_path = self.project.logs_dir / f"{item.id}_{phase}_{attempt}.log"
+        files = self.files(item.id, phase, attempt, workspace)
+        result_path, log_path = files.result, files.log
         agent_cfg = self.config.agent
         cwd = workspace.path if workspace is not None else self.project.root
+        if workspace is not None:  # its .orchestrator/, ignored by git as the main one is
+            Project(workspace.path).ensure_state_dirs()
         change_dir = str(cwd / item.change_dir) if workspace is not None else item.change_dir
         spec = AttemptSpec(
             command=agent_cfg.argv_template(), prompt=prompt, cwd=cwd,
@@ -246,6 +264,7 @@ class AttemptRunner:
                                        branch=branch))
         report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge),
                                      cost_usd=_rounded(out.cost_usd))
+        _keep(files)
         self._finish(item.id, phase, attempt, started_at, out, report)
         return report
 

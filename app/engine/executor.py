@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from app.engine.project import Project
+
 if TYPE_CHECKING:
     from app.backlog.model import Item
     from app.engine.attempts import AttemptReport, Judge
@@ -30,11 +32,40 @@ class Workspace:
     """The lane's branch (`orchestrate/WRK-001`); None for the main checkout."""
 
 
+@dataclass(frozen=True)
+class AttemptFiles:
+    """Where one attempt's files are: the one place that names them."""
+
+    result: Path
+    """Where the agent writes its result file: inside its workspace, which every permission
+    mode lets it write to (a lane's worktree has its own git-ignored `.orchestrator/`)."""
+    kept: Path
+    """Where the run keeps the result afterwards: the main checkout's results folder."""
+    log: Path
+    """The attempt's log, in the main checkout."""
+
+
+def attempt_files(project: Project, item_id: str, phase: str, attempt: int,
+                  workspace: Workspace | None) -> AttemptFiles:
+    """The files of attempt `attempt` of the item's phase, run in `workspace`."""
+    name = f"{item_id}_{phase}_{attempt}"
+    kept = (project.results_dir / f"{name}.json").resolve()
+    result = kept if workspace is None else \
+        (Project(workspace.path).results_dir / f"{name}.json").resolve()
+    return AttemptFiles(result=result, kept=kept, log=project.logs_dir / f"{name}.log")
+
+
 class Executor(Protocol):
     """Runs one phase attempt and judges its answer."""
 
     def next_attempt(self, item_id: str, phase: str) -> int:
         """The number of the next attempt of this item's phase (1 + the highest used)."""
+        ...
+
+    def files(self, item_id: str, phase: str, attempt: int,
+              workspace: Workspace | None) -> AttemptFiles:
+        """The attempt's files; `result` is the path the prompt gives the agent (where it
+        will see it)."""
         ...
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,

@@ -52,6 +52,8 @@ class Pipeline(RunSkeleton):
         self._failed_phases = 0
         self._skip: set[str] = set()
         self._told: set[str] = set()
+        self._taken: set[str] = set()
+        """Items this run worked on: if every one of them ends blocked, it says so (exit 6)."""
         self._begun = 0
         """Attempts begun, for `--cap` (limited ones are given back)."""
         self.checkpoints: Checkpointer | None = None
@@ -78,10 +80,27 @@ class Pipeline(RunSkeleton):
             self.lanes = LaneSet.for_run(self)
         if self.lanes is not None:
             ParallelRun(self, self.lanes).loop()
+        else:
+            if self.checkpoints.reason_off and self.config.run.checkpoint:
+                self.notice("warning", self.checkpoints.reason_off)
+            self._loop()
+        self._end_if_all_blocked()
+
+    def _end_if_all_blocked(self) -> None:
+        """A run whose every item ended blocked moved nothing forward: exit 6, not 0, so a
+        script or a morning glance cannot take it for a good night."""
+        with self._lock:
+            taken = sorted(self._taken)
+        if not taken:
             return
-        if self.checkpoints.reason_off and self.config.run.checkpoint:
-            self.notice("warning", self.checkpoints.reason_off)
-        self._loop()
+        backlog = self.store.load()
+        items = [backlog.by_id.get(item_id) for item_id in taken]
+        if not all(item is not None and item.status == "blocked" for item in items):
+            return
+        reasons = "; ".join(f"{item.id}: {item.blocked_reason}" for item in items[:3]
+                            if item is not None) + ("; …" if len(items) > 3 else "")
+        raise RunEnd(f"every item this run took ended blocked ({reasons})",
+                     exitcodes.ALL_BLOCKED)
 
     def _check_stop(self) -> None:
         super()._check_stop()
@@ -137,6 +156,16 @@ class Pipeline(RunSkeleton):
                 self._begun += 1
         if reached:
             raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
+
+    def _may_begin(self) -> None:
+        """RunEnd when no attempt may begin now (stopped, budget spent, `--cap` reached),
+        without counting one."""
+        super()._before_attempt()
+        if self.cap is not None:
+            with self._lock:
+                reached = self._begun >= self.cap
+            if reached:
+                raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
 
     def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
         with self._lock:
@@ -245,7 +274,10 @@ class Pipeline(RunSkeleton):
         """The item's phases, one after another, until it is done or blocked."""
         try:
             if item.status == "ready":
+                self._may_begin()  # `--cap 0`, a spent budget: the item is not moved for nothing
                 item = self._move(item.id, states.Target("in_progress", PHASES[0]))
+            with self._lock:
+                self._taken.add(item.id)
             while item.status == "in_progress":
                 phase = item.phase if item.phase in PHASES else PHASES[0]
                 ok = self._run_phase(item, phase)
@@ -316,7 +348,7 @@ class Pipeline(RunSkeleton):
         lane = self._lane_of(item.id)
         workdir = lane.workspace.path if lane.workspace is not None else self.project.root
         attempt = self.executor.next_attempt(item.id, phase)
-        result_file = (self.project.results_dir / f"{item.id}_{phase}_{attempt}.json").resolve()
+        result_file = self.executor.files(item.id, phase, attempt, lane.workspace).result
         spec_phase = ""
         spec_tasks: tuple[str, ...] = ()
         if phase == "build":

@@ -371,6 +371,11 @@ class RunSkeleton(ABC):
         if pause.resumes_at <= time.time():
             clear_pause(self.project.pause_path)
             return
+        if not self.wait_on_limit:  # `--no-wait` never waits, not even for an old pause
+            self._end_for_every_item(
+                f"usage limit: {pause.reason}; an earlier run paused until "
+                f"{clock_time(pause.resumes_at, time.time())}, and --no-wait does not wait: "
+                "run again once it has reset")
         with self._lock:
             self._resume_at = pause.resumes_at
         self._announce(pause, None, None)

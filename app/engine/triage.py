@@ -59,9 +59,9 @@ class TriageSteps:
     def attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
         project, config = self.run.project, self.run.config
         attempt = self.runner.next_attempt(item.id, phase)
-        result_file = (project.results_dir / f"{item.id}_{phase}_{attempt}.json")
+        result_file = self.runner.files(item.id, phase, attempt, None).result
         prompt = build_prompt(item, phase, config=config, prompts_dir=project.prompts_dir,
-                              result_file=result_file.resolve(), attempt=attempt,
+                              result_file=result_file, attempt=attempt,
                               last_error=last_error)
         return self.runner.run(item, phase, attempt, prompt, judge=_no_progress)
 

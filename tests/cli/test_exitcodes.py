@@ -31,7 +31,8 @@ def test_the_readme_table_is_the_modules() -> None:
 
 def test_every_code_has_a_label_and_a_meaning() -> None:
     codes = {exitcodes.OK, exitcodes.ERROR, exitcodes.USAGE, exitcodes.LOCK_HELD,
-             exitcodes.EVERY_ITEM, exitcodes.BUDGET, exitcodes.SIGHUP, exitcodes.SIGINT,
+             exitcodes.EVERY_ITEM, exitcodes.BUDGET, exitcodes.ALL_BLOCKED, exitcodes.SIGHUP,
+             exitcodes.SIGINT,
              exitcodes.SIGTERM}
     assert set(exitcodes.LABELS) == set(exitcodes.MEANINGS) == codes
     assert exitcodes.SIGINT == 128 + signal.SIGINT and exitcodes.SIGTERM == 128 + signal.SIGTERM

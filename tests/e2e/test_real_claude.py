@@ -30,11 +30,13 @@ from engine_helpers import make_project, ready, run_git, worklog_entries
 from fake_messages_api import (
     Brain,
     FakeMessagesApi,
+    ToolUse,
     document_text,
     endless_tools,
     first,
     overloaded,
     phase_brain,
+    say,
     usage_limit,
 )
 
@@ -258,3 +260,53 @@ def test_api_retries_of_the_cli_reach_the_log(tmp_path: Path) -> None:
     said = [s.text for line in shown for s in describe_lines(line) if s.kind == "retry"]
     assert [s.split(" in ")[0] for s in said] == ["API retry 1/10", "API retry 2/10"]
     assert all(s.endswith("(529 overloaded)") for s in said)
+
+
+def test_lanes_under_accept_edits_write_their_results_inside_their_worktrees(
+        tmp_path: Path) -> None:
+    # acceptEdits lets the agent write only under its working directory: a lane's result
+    # file lies in its own worktree (git-ignored), never in the main checkout beside it.
+    assert CLAUDE is not None
+    command = [CLAUDE, "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+               "--permission-mode", "acceptEdits"]
+    project = make_project(tmp_path / "p", [ready(), ready(title="Second")], git=True,
+                           command=command, run={"max_parallel": 2},
+                           agent={"phase_timeout_s": 90, "kill_grace_s": 2})
+    with FakeMessagesApi(phase_brain(), max_requests=240, lifetime_s=400) as api:
+        done = run(project, api, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    backlog = project.store().load()
+    assert [i.status for i in backlog.items] == ["done", "done"]
+    for item_id in ("WRK-001", "WRK-002"):
+        text = (project.logs_dir / f"{item_id}_prd_1.log").read_text(encoding="utf-8")
+        events = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        assert events[0]["permissionMode"] == "acceptEdits"
+        worktree = project.root / ".orchestrator" / "worktrees" / item_id
+        writes = [b["input"]["file_path"] for e in events if e["type"] == "assistant"
+                  for b in e["message"]["content"] if b.get("name") == "Write"]
+        assert writes[-1] == str(worktree / ".orchestrator" / "results" /
+                                 f"{item_id}_prd_1.json")
+        assert events[-1]["permission_denials"] == []
+        assert (project.results_dir / f"{item_id}_prd_1.json").exists()  # kept by the run
+    merged = run_git(project.root, "log", "--format=%s", "--merges").splitlines()
+    assert sorted(merged) == [f"Merge orchestrate/{i}: [{i}] {t}" for i, t in
+                              (("WRK-001", "Add login page"), ("WRK-002", "Second"))]
+    assert run_git(project.root, "ls-files", ".orchestrator") == ""
+
+
+def test_a_write_the_permission_mode_denies_is_the_attempts_reason(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "answer.json"  # not under the agent's cwd
+
+    def steps(p: Any, request: Any) -> list[Any]:
+        return [say(ToolUse("Write", {"file_path": str(outside), "content": "{}"}))]
+
+    project = claude_project(tmp_path / "p")
+    with serve(phase_brain(steps)) as api:
+        done = run(project, api, "--cap", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [entry] = worklog_entries(project)
+    assert entry["outcome"] == "failed"
+    assert entry["reason"] == (f"the agent wrote no result file: the agent's permission "
+                               f"mode denied Write {outside} (give it the permission in "
+                               "agent.command, or another --permission-mode)")
+    assert not outside.exists()

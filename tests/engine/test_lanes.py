@@ -27,6 +27,7 @@ from engine_helpers import (
     worklog_entries,
 )
 
+from app import exitcodes
 from app.backlog.model import PHASES
 from app.engine import lanes
 from app.engine.events import PhaseStarted
@@ -296,7 +297,7 @@ def test_a_merge_git_refuses_blocks_the_item_instead_of_looping(
     monkeypatch.setattr(worktrees.Repository, "bring_back", refuse)
     project = lanes_project(tmp_path / "p", 1, {"default": "complete"}, parallel=2)
     finished, _ = run_pipeline(project)
-    assert finished.exit_code == 0
+    assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward
     item = stored_item(project)
     assert item.status == "blocked"
     assert item.blocked_reason == ("merging orchestrate/WRK-001 failed: git commit-tree "

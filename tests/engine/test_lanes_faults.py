@@ -339,7 +339,7 @@ def test_an_unblocked_conflict_the_agent_leaves_unresolved_is_never_merged(
     actions.unblock(project, loser, notes="merge it")
     (tmp_path / "p-script.json").write_text('{"default": "complete"}')  # resolves nothing
     finished, rec = run_pipeline(project)
-    assert finished.exit_code == 0, finished.reason
+    assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward, finished.reason
     item = stored_item(project, loser)
     assert item.status == "blocked"
     assert item.blocked_reason == ("review failed 2 times: conflict markers remain in "
@@ -521,7 +521,7 @@ def test_a_failed_last_checkpoint_blocks_the_item_and_never_merges_without_its_w
               "review": {"mode": "complete", "write": {**fix, str(lock): ""}}}
     project = lanes_project(root, 1, script, parallel=2)
     finished, rec = run_pipeline(project)
-    assert finished.exit_code == 0, finished.reason
+    assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward, finished.reason
     item = stored_item(project)
     assert (item.status, item.blocked_from, item.phase) == ("blocked", "in_progress", "review")
     assert item.blocked_reason == (

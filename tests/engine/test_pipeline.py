@@ -10,6 +10,7 @@ import pytest
 from conftest import stored_item
 from engine_helpers import Recorder, make_project, ready, run_git, wait_for, worklog_entries
 
+from app import exitcodes
 from app.backlog.model import PHASES
 from app.engine.events import (
     AgentOutput,
@@ -80,7 +81,7 @@ def test_retries_exhausted_blocks_with_the_last_reason(tmp_path: Path) -> None:
     it = stored_item(project)
     assert it.status == "blocked" and it.blocked_from == "in_progress" and it.phase == "prd"
     assert it.blocked_reason == "prd failed 3 times: cannot parse the spec"
-    assert finished.exit_code == 0
+    assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward
 
 
 def test_blocked_answer_blocks_at_once_with_the_agents_reason(tmp_path: Path) -> None:
@@ -110,7 +111,7 @@ def test_unusable_results_are_failed_attempts_with_a_reason(tmp_path: Path, mode
     assert fin.outcome == "failed" and reason in (fin.reason or "")
     it = stored_item(project)
     assert it.status == "blocked" and reason in (it.blocked_reason or "")
-    assert finished.exit_code == 0
+    assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward
     assert worklog_entries(project)[0]["outcome"] == "failed"
 
 
