@@ -5,13 +5,16 @@ re-read the file (free when its bytes are unchanged since our last parse),
 apply the changes as text splices, re-parse and validate the result, write it
 atomically, release. The board, the CLI and a pipeline in another process
 therefore never lose each other's updates, and an invalid file is never
-overwritten.
+overwritten. A run goes through a tolerant view (`BacklogStore.tolerant`): a file a
+person saved broken reads as the last good snapshot, and writes wait for the fix.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +40,8 @@ from app.backlog.validate import SCHEMA_VERSION, validate
 from app.errors import BacklogError, OrchestrateError, UnknownItemError
 
 LOCK_TIMEOUT_S = 15.0
+POLL_S = 0.25
+"""How often a tolerant view's write looks whether a broken file parses again."""
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -47,6 +52,43 @@ class _Parsed:
     backlog: Backlog
     bom: bool = False
     """The file starts with a UTF-8 byte order mark (kept on write)."""
+
+
+@dataclass
+class _Snapshots:
+    """What a store shares with its tolerant views: the last parse, and a snapshot read
+    back from the cache (bytes, backlog: no index, reads only)."""
+
+    parsed: _Parsed | None = None
+    kept: tuple[bytes, Backlog] | None = None
+
+
+class _Tolerance:
+    """A tolerant view's state (`BacklogStore.tolerant`); changed under the store's mutex,
+    its callbacks called outside it."""
+
+    def __init__(self, on_broken: Callable[[str], None], should_stop: Callable[[], bool],
+                 on_fixed: Callable[[], None] | None) -> None:
+        self.on_broken = on_broken
+        self.should_stop = should_stop
+        self.on_fixed = on_fixed
+        self.good: Backlog | None = None
+        """The newest snapshot this view read or wrote: what a broken file reads as."""
+        self.broken: tuple[bytes, str] | None = None
+        """The broken bytes met last and their error: not parsed again while unchanged."""
+        self.told: str | None = None
+        """The error `on_broken` heard last; None while the file parses."""
+
+    def news(self, error: str | None) -> Callable[[], None] | None:
+        """What to tell now that the file reads so (`error`, or None: it parses): each
+        error once, and the fix once; None when nothing changed."""
+        if error == self.told:
+            return None
+        before, self.told = self.told, error
+        if error is not None:
+            on_broken = self.on_broken
+            return lambda: on_broken(error)
+        return self.on_fixed if before is not None else None
 
 
 class DocumentEditor(Protocol):
@@ -87,11 +129,38 @@ class BacklogStore:
     def __init__(self, path: Path, lock_path: Path | None = None) -> None:
         self.path = Path(path)
         self.lock_path = lock_path or self.path.parent / ".orchestrator" / "backlog.lock"
-        self._parsed: _Parsed | None = None
-        self._kept: tuple[bytes, Backlog] | None = None
-        """A snapshot read back from the cache (bytes, backlog): no index, reads only."""
+        self._snaps = _Snapshots()
         self._mutex = threading.RLock()
         self._held = threading.local()
+        self._tolerance: _Tolerance | None = None
+        """Only in a view `tolerant` made."""
+
+    def tolerant(self, on_broken: Callable[[str], None], should_stop: Callable[[], bool],
+                 on_fixed: Callable[[], None] | None = None) -> BacklogStore:
+        """A view of this store for a long-lived reader (a run) that goes on while a person
+        has saved BACKLOG.yaml broken (a half-typed edit, a stray tab):
+
+        - `load()` returns the newest snapshot this view read or wrote while the file does
+          not parse or validate (with none yet, the error is raised as ever);
+        - `transaction()` first waits until the file parses, looking every POLL_S with the
+          store lock free (the person's editor may save), then changes the fixed file as
+          any transaction does; when `should_stop()` turns true meanwhile, OrchestrateError
+          and nothing is written;
+        - `on_broken(error)` hears each error once (again only after another error or the
+          fix), `on_fixed()` that the file parses again.
+
+        A missing or unreadable file is not a broken one: its error is raised as ever.
+
+        Tolerance is the view's, not the store's or a thread's: the view shares the store's
+        path, locks and snapshots, and only who holds the view (every thread of the run,
+        its lanes too) is given the last good copy. Who holds the store itself (the board's
+        UI thread and workers, which show the error in a banner over the last good view on
+        their own; `orchestrate add`) still gets the error at once, never a stale snapshot
+        it did not ask for.
+        """
+        view = copy.copy(self)  # shares _snaps, _mutex and _held: the same store underneath
+        view._tolerance = _Tolerance(on_broken, should_stop, on_fixed)
+        return view
 
     # reading ---------------------------------------------------------------------------------
     def read_bytes(self) -> bytes:
@@ -111,15 +180,44 @@ class BacklogStore:
 
         Another process may have parsed these very bytes already: its snapshot is read
         back from the cache (app/backlog/cache.py) instead. A transaction parses anyway.
+        A tolerant view reads a broken file as its last good snapshot (`tolerant`).
         """
+        tolerance = self._tolerance
         with self._mutex:
             data = self.read_bytes()
-            known = self._known(data)
-            if known is not None:
-                return known
-            parsed = self._current(data)
-            backlog_cache.write(self.path, data, parsed.backlog)
-            return parsed.backlog
+            if tolerance is None:
+                return self._load(data)
+            backlog, error = self._probe(data, tolerance)
+            if backlog is None:
+                backlog = tolerance.good
+                if backlog is None:  # nothing good to go on from: as ever
+                    raise BacklogError(error)
+            news = tolerance.news(error or None)
+        if news is not None:
+            news()
+        return backlog
+
+    def _load(self, data: bytes) -> Backlog:
+        known = self._known(data)
+        if known is not None:
+            return known
+        parsed = self._current(data)
+        backlog_cache.write(self.path, data, parsed.backlog)
+        return parsed.backlog
+
+    def _probe(self, data: bytes, tolerance: _Tolerance) -> tuple[Backlog | None, str]:
+        """Under the mutex, in a tolerant view: `data`'s snapshot and "", or None and why
+        it does not parse (bytes that failed before are not parsed again)."""
+        if tolerance.broken is not None and tolerance.broken[0] == data:
+            return None, tolerance.broken[1]
+        try:
+            backlog = self._load(data)
+        except BacklogError as exc:
+            tolerance.broken = (data, str(exc))
+            return None, str(exc)
+        tolerance.broken = None
+        tolerance.good = backlog
+        return backlog, ""
 
     def load_without_parsing(self) -> Backlog | None:
         """The snapshot if it needs no parse (parsed here before, or kept by another
@@ -129,22 +227,24 @@ class BacklogStore:
             return self._known(self.read_bytes())
 
     def _known(self, data: bytes) -> Backlog | None:
-        if self._parsed is not None and self._parsed.data == data:
-            return self._parsed.backlog
-        if self._kept is not None and self._kept[0] == data:
-            return self._kept[1]
+        snaps = self._snaps
+        if snaps.parsed is not None and snaps.parsed.data == data:
+            return snaps.parsed.backlog
+        if snaps.kept is not None and snaps.kept[0] == data:
+            return snaps.kept[1]
         kept = backlog_cache.read(self.path, data)
         if kept is not None:
-            self._kept = (data, kept)
+            snaps.kept = (data, kept)
         return kept
 
     def _current(self, data: bytes | None = None) -> _Parsed:
         if data is None:
             data = self.read_bytes()
-        if self._parsed is not None and self._parsed.data == data:
-            return self._parsed
+        known = self._snaps.parsed
+        if known is not None and known.data == data:
+            return known
         parsed = self._parse(data)
-        self._parsed = parsed
+        self._snaps.parsed = parsed
         return parsed
 
     def _parse(self, data: bytes) -> _Parsed:
@@ -196,11 +296,45 @@ class BacklogStore:
                 portalocker.unlock(fh)
 
     @contextmanager
+    def _locked_current(self) -> Iterator[_Parsed]:
+        """The store lock held and the file as it is now. A tolerant view first waits, the
+        lock free, until the file parses (`tolerant`)."""
+        tolerance = self._tolerance
+        while True:
+            if tolerance is not None:
+                self._wait_until_it_parses(tolerance)
+            with self.locked():
+                clean_stale_temps(self.path)
+                try:
+                    parsed = self._current()
+                except BacklogError:
+                    if tolerance is None:
+                        raise
+                    continue  # broken again since the wait (or gone: the wait raises that)
+                yield parsed
+                return
+
+    def _wait_until_it_parses(self, tolerance: _Tolerance) -> None:
+        """Return once the file parses, looking every POLL_S without the store lock;
+        OrchestrateError (nothing written) once `should_stop()`."""
+        while True:
+            with self._mutex:
+                backlog, error = self._probe(self.read_bytes(), tolerance)
+                news = tolerance.news(error or None)
+            if news is not None:
+                news()
+            if backlog is not None:
+                return
+            if tolerance.should_stop():
+                raise OrchestrateError(f"{error}; a change waiting for {self.path.name} to "
+                                       "parse again was not written (the wait was ended)")
+            time.sleep(POLL_S)
+
+    @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Lock, re-read, let the caller change things, validate, write atomically."""
-        with self.locked():
-            clean_stale_temps(self.path)
-            parsed = self._current()
+        """Lock, re-read, let the caller change things, validate, write atomically. In a
+        tolerant view it first waits until the file parses (`tolerant`)."""
+        with self._locked_current() as parsed:
             tx = Transaction(parsed.backlog, parsed.doc)
             yield tx
             if not tx.dirty:
@@ -225,7 +359,9 @@ class BacklogStore:
             except OSError as exc:
                 raise OrchestrateError(f"cannot write {self.path.name}: {exc.strerror}; "
                                        "it was left as it was") from None
-            self._parsed = new
+            self._snaps.parsed = new
+            if self._tolerance is not None:
+                self._tolerance.good = new.backlog
             tx.result = new.backlog
             backlog_cache.write(self.path, data, new.backlog)  # for the next reader
 

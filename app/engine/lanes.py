@@ -314,9 +314,11 @@ class ParallelRun:
                     try:
                         started |= self._start(pool, live)
                     except OrchestrateError as error:
-                        # BACKLOG.yaml could not be read (a person's edit half done?): the
-                        # run ends as a single lane's does, each lane before its next
-                        # attempt, not with the lanes going on unwatched to their items' end.
+                        # BACKLOG.yaml could not be read: gone, unreadable, or broken
+                        # before the run ever read it whole (a broken save later reads as
+                        # the last good copy: the run's store is tolerant). The run ends
+                        # as a single lane's does, each lane before its next attempt, not
+                        # with the lanes going on unwatched to their items' end.
                         run._lane_ended(RunEnd(str(error), exitcodes.ERROR))
                 if not live:
                     if not started:

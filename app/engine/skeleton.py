@@ -181,6 +181,17 @@ class RunSkeleton(ABC):
         notifier = Notifier(self.config.notify.command, self.project.root,
                             on_error=lambda text: self.notice("warning", text))
         unsubscribe = self.bus.subscribe(NotifyObserver(notifier, self.kind, self._title_of))
+        # For the run's length, every thread of it reads a BACKLOG.yaml a person saved
+        # broken as its last good copy, and its writes wait for the fix (store.tolerant);
+        # the board, holding the store itself, still sees the error.
+        store = self.store
+        self.store = store.tolerant(
+            on_broken=lambda error: self.notice("warning", f"{error}: the run goes on from "
+                                                "the last good copy; its writes wait until "
+                                                "the file parses again"),
+            on_fixed=lambda: self.notice("info", f"{store.path.name} parses again: the run "
+                                                 "reads it and its writes go on"),
+            should_stop=lambda: self._stop.is_set() or self._ending is not None)
         try:
             failure = begin(self.project, self.config, self.bus, self.kind)
             if failure:  # before any item moves: nothing to resume, nothing blocked
@@ -192,8 +203,9 @@ class RunSkeleton(ABC):
                     end = RunEnd("no more work")
                 except RunEnd as raised:
                     end = raised
-                except OrchestrateError as exc:
-                    end = RunEnd(str(exc), exitcodes.ERROR)
+                except OrchestrateError as exc:  # after a stop (a write it ended): a stop
+                    end = RunEnd(str(exc), exitcodes.INTERRUPTED if self._stop.is_set()
+                                 else exitcodes.ERROR)
                 with self._lock:
                     # The end decided first (a budget, a failure of every item) outranks
                     # the stop it caused in the lanes it ended.
@@ -207,6 +219,7 @@ class RunSkeleton(ABC):
             self.bus.emit(finished)
             return finished
         finally:
+            self.store = store
             unsubscribe()
             clear_run_state(self.project)
             lock.release()
