@@ -51,13 +51,20 @@ def move_in(tx: Transaction, item_id: str, target: states.Target, *, by_person: 
 
 def apply_result_fields(tx: Transaction, item_id: str, result: AgentResult) -> list[Item]:
     """An agent's assessment onto the item, and each follow-up as a new item, inside an
-    open transaction; returns the new items."""
+    open transaction; returns the new items. A follow-up the item already asked for (the
+    same title) is not added again: applying an answer twice (after a restart) adds
+    nothing twice."""
     if result.assessment:
         # Any, not str: Transaction.set also takes `touch`, which an assessment never has.
         assessment: dict[str, Any] = result.assessment
         tx.set(item_id, **assessment)
+    asked = {" ".join(i.title.split()) for i in tx.items()
+             if i.origin == item_id} if result.follow_ups else set()
     added = []
     for follow in result.follow_ups:
+        if " ".join(follow.title.split()) in asked:
+            continue
+        asked.add(" ".join(follow.title.split()))
         fields: dict[str, object] = {"origin": item_id}
         if follow.notes:
             fields["notes"] = follow.notes

@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine import gitlocks
 from app.engine.project import BACKLOG_NAME, STATE_DIR
 
 
@@ -63,6 +64,17 @@ class Checkpointer:
     @property
     def active(self) -> bool:
         return self.toplevel is not None
+
+    def clear_stale_locks(self) -> list[str]:
+        """git's lock files a killed git left (a kill -9 mid-checkpoint): removed, so the
+        next checkpoints are not refused for ever; returns what was removed."""
+        if self.toplevel is None:
+            return []
+        common = _git(self.toplevel, "rev-parse", "--git-common-dir").stdout.decode().strip()
+        if not common:
+            return []
+        removed = gitlocks.clear_stale((self.toplevel / common).resolve(), (self.toplevel,))
+        return [str(p) for p in removed]
 
     def dirty(self) -> set[str]:
         """Paths (relative to the repository top) with uncommitted changes, untracked too."""

@@ -18,6 +18,7 @@ blocking, the circuit breaker, stop and pause are the same as with one lane.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 from app import exitcodes
 from app.backlog import states
 from app.backlog.model import Backlog, Item
+from app.engine import actions
 from app.engine.attempts import Judge, Verdict
 from app.engine.checkpoint import one_line, subject
 from app.engine.executor import Workspace
@@ -36,13 +38,15 @@ from app.engine.results import AgentResult
 from app.engine.skeleton import RunEnd
 from app.engine.triage import STEPS
 from app.engine.worktrees import GitError, MergeOutcome, Repository, git
-from app.errors import OrchestrateError
+from app.errors import OrchestrateError, TransitionError
 
 if TYPE_CHECKING:
     from app.engine.pipeline import Pipeline
 
 MERGE_RETRY_S = 5.0
 """How often a postponed merge is tried again."""
+STALE_LOCK_S = 10.0
+"""While lanes work, a git lock file no process holds counts as stale from this age."""
 SCHEDULE_S = 0.2
 """How often the scheduler wakes: Ctrl-C is heard, new work is seen."""
 _MARKER = re.compile(rb"^(<{7}|>{7})( |$)", re.M)
@@ -110,6 +114,7 @@ class LaneSet:
         into = repo.current_branch()
         assert into is not None  # lanes_unavailable() said so
         lanes = cls(run, repo, into)
+        lanes.clear_stale_locks()
         lanes.tidy(run.store.load())
         mode = {"merge": f"merged into {into}", "rebase": f"rebased onto {into}",
                 "none": "left for a pull request"}[lanes.mode]
@@ -121,12 +126,26 @@ class LaneSet:
     def branch_of(self, item_id: str) -> str:
         return f"{self.prefix}{item_id}"
 
+    def clear_stale_locks(self, min_age_s: float = 0.0) -> None:
+        """git's lock files a killed git left (with a killed run): removed, and said. At the
+        run's start nothing of the run's runs git yet; later, lanes' git commands may start
+        at any moment, so only locks older than `min_age_s` count (STALE_LOCK_S)."""
+        with self.git_lock:
+            removed = self.repo.clear_stale_locks(min_age_s)
+        if removed:
+            self.run.notice("warning", f"removed git lock files that a git killed mid-way "
+                                       f"left ({', '.join(removed)}): no git process was "
+                                       "working in the repository")
+
     def tidy(self, backlog: Backlog) -> None:
         """Worktrees an earlier run left: kept for items that go on, removed for the rest."""
+        pending = set(self.run.answers.pending())
         for item_id, path in sorted(self.repo.leftover_worktrees().items()):
             item = backlog.by_id.get(item_id)
             if item is not None and item.status in ("in_progress", "blocked", "ready"):
                 continue  # opened again (and reused) when its item runs
+            if item is not None and item_id in pending:
+                continue  # its finish was cut short: `finished` completes it
             what = "deleted" if item is None else states.describe(item)
             with self.git_lock:
                 self.repo.remove_worktree(path)
@@ -134,15 +153,66 @@ class LaneSet:
                                        f"earlier run left in {path}; its branch "
                                        f"{self.branch_of(item_id)} is kept")
 
-    def open(self, item: Item) -> Lane:
-        """The item's worktree (reused when an earlier run left it), brought up to date
-        with the run's branch when the item's branch already existed."""
+    def leftover(self, item_id: str) -> Lane | None:
+        """The lane an earlier run left for the item (its worktree still there), or None."""
+        path = self.repo.worktree_path(item_id).resolve()
+        if not path.is_dir():
+            return None
+        return Lane(item_id, Workspace(self.repo.project_dir_in(path), self.branch_of(item_id)),
+                    path)
+
+    def finished(self, item: Item) -> None:
+        """The steps after "done" that a killed run did not take for a merged lane:
+        BACKLOG.yaml's commit, the worktree's removal, the merged branch's deletion."""
         branch = self.branch_of(item.id)
         with self.git_lock:
+            self._commit_backlog(item)
+            path = self.repo.worktree_path(item.id).resolve()
+            if path.exists():
+                self.repo.remove_worktree(path)
+            merged = self.mode != "none" and self.repo.branch_exists(branch) and \
+                self.repo.is_ancestor(f"refs/heads/{branch}", "HEAD")
+            if merged:
+                self.repo.delete_branch(branch)
+
+    def unmerged_dependencies(self, item: Item) -> list[str]:
+        """With `merge = "none"`: the branches of the item's dependencies that are not in
+        the run's branch yet (their pull request not merged). A dependency whose branch is
+        gone counts as merged: the person took it in (a squash merge, say) and deleted it."""
+        if self.mode != "none":
+            return []
+        with self.git_lock:
+            return [branch for branch in map(self.branch_of, item.depends_on)
+                    if self.repo.branch_exists(branch)
+                    and not self.repo.is_ancestor(f"refs/heads/{branch}", self.into)]
+
+    def waits_for_merge(self, item: Item) -> str | None:
+        """Why the item may not start yet, or None: with `merge = "none"` a lane starts
+        from one dependency's unmerged branch (`open`), but not from two, which only a
+        person can bring together."""
+        unmerged = self.unmerged_dependencies(item)
+        if len(unmerged) < 2:
+            return None
+        return (f"{item.id} waits until a person merges {', '.join(unmerged)} into "
+                f"{self.into} (merge = \"none\": it cannot start from two unmerged branches)")
+
+    def open(self, item: Item) -> Lane:
+        """The item's worktree (reused when an earlier run left it), brought up to date
+        with the run's branch when the item's branch already existed. A new branch starts
+        from the run's branch, or (merge = "none") from the one dependency whose branch is
+        not merged yet, so the item never starts without its dependency's work."""
+        branch = self.branch_of(item.id)
+        unmerged = self.unmerged_dependencies(item)
+        base = unmerged[0] if len(unmerged) == 1 else self.into
+        with self.git_lock:
             existed = self.repo.branch_exists(branch)
-            path, reused = self.repo.ensure_worktree(item.id, branch, self.into)
+            path, reused = self.repo.ensure_worktree(item.id, branch, base)
             conflicts = self.repo.update_lane(path, self.into) if existed else ()
         lane = Lane(item.id, Workspace(self.repo.project_dir_in(path), branch), path)
+        if not existed and base != self.into:
+            self.run.notice("info", f"{item.id} starts from {base}, not {self.into}: its "
+                                    f"dependency's work is not merged yet (merge = \"none\"); "
+                                    f"its pull request builds on {base}'s")
         if reused:
             self.run.notice("info", f"{item.id} goes on in the worktree an earlier run left "
                                     f"({branch})")
@@ -221,31 +291,82 @@ class LaneSet:
                                   f"{shown} not committed on {lane.branch}; worktree kept")
             return
         message = f"Merge {lane.branch}: [{item.id}] {one_line(item.title)}"
+        self._repair(item.id)
         told = False
         while True:
             with self.git_lock:
                 try:
-                    outcome = self.repo.bring_back(lane.branch, self.into, self.mode,
-                                                   lane.worktree, message)
+                    outcome = self.repo.bring_back(
+                        lane.branch, self.into, self.mode, lane.worktree, message,
+                        on_fast_forward=lambda head, to: self._record_fast_forward(
+                            item.id, head, to))
                 except GitError as exc:  # a person must look: never loop on it
                     self.run._move(item.id, states.Target("blocked"), result=result,
                                    reason=f"merging {lane.branch} failed: {exc}; branch "
                                           f"{lane.branch} kept")
                     return
                 if outcome.kind in ("merged", "kept"):
-                    done = self.run._move(item.id, states.Target("done"), result=result)
+                    done = self._done(item, result)
                     self._commit_backlog(done)
             if outcome.kind != "postponed":
                 break
             if not told:
                 told = True
                 self.run.notice("warning", f"{item.id} waits to be merged: {outcome.why}")
+            # A git killed meanwhile (not the run) may have left the lock that refuses it.
+            self.clear_stale_locks(STALE_LOCK_S)
             # An end another lane decided (circuit breaker, budget, cap) ends the wait as a
             # stop does: else the run would wait for the person forever, never ending.
             # The item stays in its review, which a later run does again.
             self.run._end_if_ended()
             self.run._sleep(MERGE_RETRY_S)
         self._after(lane, item, outcome, result)
+
+    def _record_fast_forward(self, item_id: str, head: str, to: str) -> None:
+        """Before the main checkout moves: which move it is, with the item's answer, so
+        a restart after a git killed mid-way knows the half-moved files are the run's."""
+        answer = self.run.answers.load(item_id)
+        if answer is not None:
+            self.run.answers.save(dataclasses.replace(answer, fast_forward=(head, to)))
+
+    def _repair(self, item_id: str) -> None:
+        """Before bringing the lane back: git's stale locks cleared, and a fast-forward of
+        this item that a killed git left half done put back (the files are the run's,
+        the record says so), so that it is made again, once (git's stale locks were
+        cleared as the run started)."""
+        answer = self.run.answers.load(item_id)
+        if answer is None or answer.fast_forward is None:
+            return
+        with self.git_lock:
+            put_back = self.repo.repair_fast_forward(*answer.fast_forward)
+        if put_back:
+            self.run.notice("warning", f"{item_id}: the main checkout was left half "
+                                       f"fast-forwarded by a git killed mid-way (the run's "
+                                       f"merge, not your changes): put back "
+                                       f"{', '.join(put_back[:5])}, and merged again")
+        elif put_back is None:
+            self.run.notice("warning", f"{item_id}: files its interrupted merge touched "
+                                       "were changed since: they are taken as yours and "
+                                       "left as they are")
+
+    def _done(self, item: Item, result: AgentResult) -> Item:
+        """The merged item, moved to done. If BACKLOG.yaml went back under the run (a
+        person's `git stash` took the run's uncommitted changes of it too), the merge that
+        just landed is the truth: the item is done all the same, said, not run again."""
+        try:
+            return self.run._move(item.id, states.Target("done"), result=result)
+        except TransitionError:
+            now = self.run.store.load().by_id.get(item.id)
+            if now is None or now.status == "done":
+                raise
+        with self.run.store.transaction() as tx:
+            actions.apply_result_fields(tx, item.id, result)
+            done = actions.move_in(tx, item.id, states.Target("done"), by_person=True)
+        self.run._changed(done)
+        self.run.notice("warning", f"{item.id} was {states.describe(now)} in BACKLOG.yaml "
+                                   "(the file went back under the run: a `git stash`?), but "
+                                   f"its branch is merged: marked done")
+        return done
 
     def _after(self, lane: Lane, item: Item, outcome: MergeOutcome,
                result: AgentResult) -> None:

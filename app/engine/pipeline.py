@@ -22,6 +22,7 @@ from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASES, Backlog, Item
 from app.engine import actions, spec
+from app.engine.answers import Answer, Answers
 from app.engine.attempts import AttemptReport, Judge, Verdict
 from app.engine.checkpoint import Checkpointer
 from app.engine.config import Config, within_guardrails
@@ -61,6 +62,8 @@ class Pipeline(RunSkeleton):
         """Runs each attempt (executor.py): today a local process."""
         self.triage_steps = TriageSteps(self, self.runner)
         """Triage beside the lanes (a run with max_parallel > 1 assesses new ideas too)."""
+        self.answers = Answers(project)
+        """Answers not yet fully acted on (answers.py): what a restart finishes."""
         self.lanes: LaneSet | None = None
         self._lanes: dict[str, Lane] = {}
         """The lane of each item being worked on (none: the main checkout)."""
@@ -77,7 +80,14 @@ class Pipeline(RunSkeleton):
         max_parallel > 1 (and git allows), else item after item."""
         self.checkpoints = Checkpointer(self.project.root, self.config.run.checkpoint)
         if self.config.run.max_parallel > 1:
-            self.lanes = LaneSet.for_run(self)
+            self.lanes = LaneSet.for_run(self)  # which clears git's stale locks itself
+        if self.lanes is None:
+            removed = self.checkpoints.clear_stale_locks()
+            if removed:
+                self.notice("warning", f"removed git lock files that a git killed mid-way "
+                                       f"left ({', '.join(removed)}): no git process was "
+                                       "working in the repository")
+        self._finish_recorded()
         if self.lanes is not None:
             ParallelRun(self, self.lanes).loop()
         else:
@@ -85,6 +95,41 @@ class Pipeline(RunSkeleton):
                 self.notice("warning", self.checkpoints.reason_off)
             self._loop()
         self._end_if_all_blocked()
+
+    def _finish_recorded(self) -> None:
+        """Answers an earlier run recorded and did not finish acting on (a kill -9, a power
+        cut): an item still in that phase is settled from its answer when it is worked on
+        (`_run_phase`); one the answer already moved on gets the steps left (its checkpoint;
+        for a merged lane, BACKLOG.yaml's commit and the worktree's removal); any other
+        record is stale (the item was blocked, deleted or moved by a person)."""
+        backlog = self.store.load()
+        for item_id in self.answers.pending():
+            answer = self.answers.load(item_id)
+            item = backlog.by_id.get(item_id)
+            if answer is None or item is None:
+                self.answers.clear(item_id)
+                continue
+            if item.status == "in_progress" and item.phase == answer.phase:
+                continue  # settled from the record when its lane works on it
+            nxt = states.next_phase(answer.phase)
+            moved_on = (item.status == "done" and nxt is None) or (
+                item.status == "in_progress" and item.phase == nxt)
+            if moved_on:
+                self.notice("info", f"{item_id}: finishing what an earlier run left undone "
+                                    f"after its {answer.phase} answer")
+                if self.lanes is not None and nxt is None:
+                    self.lanes.finished(item)
+                else:
+                    self._checkpoint(self._recorded_lane(item_id), item_id, answer.phase,
+                                     answer.result.summary, set(answer.before))
+            self.answers.clear(item_id)
+
+    def _recorded_lane(self, item_id: str) -> Lane:
+        """The lane an item worked in before a restart (its worktree, if it is still
+        there), for the checkpoint a crash left undone."""
+        if self.lanes is None:
+            return MAIN
+        return self.lanes.leftover(item_id) or MAIN
 
     def _end_if_all_blocked(self) -> None:
         """A run whose every item ended blocked moved nothing forward: exit 6, not 0, so a
@@ -199,9 +244,14 @@ class Pipeline(RunSkeleton):
                 continue
             waiting = waits_on(backlog, item)  # the rule the cards show, too
             if waiting:
+                merged = self.lanes is not None and self.lanes.mode != "none"
                 self._tell_once(item.id + ":deps", "info",
                                 f"{item.id} waits for {', '.join(waiting)} to be done"
-                                + (" and merged" if self.lanes is not None else ""))
+                                + (" and merged" if merged else ""))
+                continue
+            unmerged = self.lanes.waits_for_merge(item) if self.lanes is not None else None
+            if unmerged:
+                self._tell_once(item.id + ":merge", "info", unmerged)
                 continue
             why = within_guardrails(item, self.config)
             if why and self.target is None:
@@ -311,22 +361,46 @@ class Pipeline(RunSkeleton):
             if lane.worktree is None and self.checkpoints.active else set()
 
         def settle(report: AttemptReport, result: AgentResult) -> bool:
-            if report.outcome == "complete":
-                nxt = states.next_phase(phase)
-                if nxt is None and self.lanes is not None and lane.worktree is not None:
-                    self._checkpoint(lane, item.id, phase, result.summary, before)
-                    self.lanes.finish(lane, item, result)
-                    return True
-                target = states.Target("in_progress", nxt) if nxt else states.Target("done")
-                self._move(item.id, target, result=result)
-                self._checkpoint(lane, item.id, phase, result.summary, before)
-                return True
-            # progress: a build step is committed, and the phase goes on
-            self._apply_only(item.id, result)
-            self._checkpoint(lane, item.id, phase, result.summary, before)
-            return False
+            # Recorded first: every step after this is finished by the next run, not
+            # redone, if this one dies before the record is cleared (answers.py).
+            self.answers.save(Answer(item.id, phase, result, tuple(sorted(before))))
+            return finish(result)
 
+        def finish(result: AgentResult) -> bool:
+            done = self._settle(lane, item, phase, result, before)
+            self.answers.clear(item.id)
+            return done
+
+        recorded = self.answers.load(item.id)
+        if recorded is not None and recorded.phase == phase:
+            # An earlier run had this answer and died before acting on it all: its record
+            # is kept as it is (it knows what that run was doing, a merge under way).
+            before = set(recorded.before)
+            self.notice("info", f"{item.id} {phase}: acting on the {recorded.result.result} "
+                                "answer an earlier run recorded, instead of asking the agent "
+                                "again")
+            if finish(recorded.result):
+                return True
         return self._step(item, phase, settle)
+
+    def _settle(self, lane: Lane, item: Item, phase: str, result: AgentResult,
+                before: set[str]) -> bool:
+        """What a complete or progress answer does; each step sees what already happened
+        (a restart may be doing it the second time): True when the phase is done."""
+        if result.result == "complete":
+            nxt = states.next_phase(phase)
+            if nxt is None and self.lanes is not None and lane.worktree is not None:
+                self._checkpoint(lane, item.id, phase, result.summary, before)
+                self.lanes.finish(lane, item, result)
+                return True
+            target = states.Target("in_progress", nxt) if nxt else states.Target("done")
+            self._move(item.id, target, result=result)
+            self._checkpoint(lane, item.id, phase, result.summary, before)
+            return True
+        # progress: a build step is committed, and the phase goes on
+        self._apply_only(item.id, result)
+        self._checkpoint(lane, item.id, phase, result.summary, before)
+        return False
 
     def _block(self, item_id: str, phase: str, reason: str,
                result: AgentResult | None) -> None:

@@ -163,7 +163,8 @@ def test_a_dirty_main_checkout_postpones_the_merge_and_is_never_clobbered(
     with Background(project) as run:
         said = wait_for(lambda: [t for t in notice_texts(run.rec)
                                  if "waits to be merged" in t])
-        assert "feature.txt" in said[0] and "commit or stash them" in said[0]
+        assert "feature.txt" in said[0]
+        assert "stash only them (`git stash push -- feature.txt`" in said[0]
         time.sleep(0.5)
         assert feature.read_text() == "the person's own edit\n"
         assert stored_item(project).status == "in_progress"
@@ -322,3 +323,43 @@ def test_an_item_made_ready_while_lanes_run_is_taken_in_the_same_run(tmp_path: P
     first = {s.item_id: s.at for s in rec.of(PhaseStarted) if s.phase == "prd"}
     assert first["WRK-002"] < max(s.at for s in rec.of(PhaseStarted)
                                   if s.item_id == "WRK-001")  # beside WRK-001, not after
+
+
+def test_merge_none_starts_a_dependent_from_its_dependencys_unmerged_branch(
+        tmp_path: Path) -> None:
+    script = {"default": "complete",
+              "items": {"WRK-001": {"build": {"mode": "complete",
+                                              "write": {"base.txt": "WRK-001's work\n"}}}}}
+    project = make_project(tmp_path / "p", [ready(title="Base"),
+                                            ready(title="On top", depends_on=["WRK-001"])],
+                           script=script, git=True, run={"max_parallel": 2, "merge": "none"})
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    assert [stored_item(project, i).status for i in ("WRK-001", "WRK-002")] == ["done"] * 2
+    # WRK-002's branch holds WRK-001's work: its pull request builds on WRK-001's.
+    run_git(project.root, "merge-base", "--is-ancestor", "orchestrate/WRK-001",
+            "orchestrate/WRK-002")
+    assert run_git(project.root, "show", "orchestrate/WRK-002:base.txt") == "WRK-001's work\n"
+    assert not (project.root / "base.txt").exists()  # nothing merged into the main branch
+    said = notice_texts(rec)
+    assert any(t.startswith("WRK-002 starts from orchestrate/WRK-001, not ") for t in said)
+    assert not any("and merged" in t for t in said)
+
+
+def test_merge_none_with_two_unmerged_dependencies_waits_for_a_person(
+        tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", [
+        ready(title="One"), ready(title="Two"),
+        ready(title="Both", depends_on=["WRK-001", "WRK-002"])],
+        script={"default": "complete"}, git=True, run={"max_parallel": 3, "merge": "none"})
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    assert stored_item(project, "WRK-003").status == "ready"  # never started without both
+    assert run_git(project.root, "branch", "--list", "orchestrate/WRK-003") == ""
+    assert any("WRK-003 waits until a person merges orchestrate/WRK-001, orchestrate/WRK-002"
+               in t for t in notice_texts(rec))
+    # The person merges both pull requests: the next run starts it from the main branch.
+    run_git(project.root, "merge", "-q", "--no-edit", "orchestrate/WRK-001",
+            "orchestrate/WRK-002")
+    finished, _ = run_pipeline(project)
+    assert finished.exit_code == 0 and stored_item(project, "WRK-003").status == "done"

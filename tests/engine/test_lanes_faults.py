@@ -1,7 +1,8 @@
 """Lanes on the fault paths a run meets overnight: a hung agent, an agent deaf to SIGTERM,
 a usage limit, the circuit breaker, a rebase conflict, a project in a subfolder of its
-repository, the person switching branches, a pause, conflict markers left in place, and
-a second run. Real git repositories, real worktrees, real scripted agent processes."""
+repository, the person switching branches, a pause, conflict markers left in place, a
+second run, and a BACKLOG.yaml saved broken mid-run. Real git repositories, real
+worktrees, real scripted agent processes."""
 
 from __future__ import annotations
 
@@ -494,33 +495,87 @@ def test_a_backlog_the_scheduler_cannot_read_ends_the_run_after_the_live_attempt
     with Background(project) as bg:
         wait_for(lambda: len(bg.rec.of(PhaseStarted)) >= 3)
         good = project.backlog_path.read_bytes()
-        project.backlog_path.write_text("items: [half typed\n")  # the person's typo
+        project.backlog_path.unlink()  # gone (moved away by hand): no copy to go on from
         broke = time.time()
         time.sleep(0.5)
-        project.backlog_path.write_bytes(good)  # ... fixed a moment later
+        project.backlog_path.write_bytes(good)  # ... back a moment later
         finished = bg.finish()
         rec = bg.rec
     # As a single lane's run would: it ends with the error, once the attempts that were
     # running have finished, and starts nothing more (not every item to its end unseen).
     assert finished.exit_code == exitcodes.ERROR
-    assert finished.reason.startswith("BACKLOG.yaml:")
+    assert finished.reason.startswith("BACKLOG.yaml not found in")
     assert started_between(rec, broke, time.time()) == []
     assert finished.attempts == 3
     assert statuses(project) == ["in_progress"] * 3
+
+
+def test_a_broken_save_mid_run_reads_as_the_last_good_copy_and_writes_wait_for_the_fix(
+        tmp_path: Path) -> None:
+    script = {"default": "complete", "prd": {"mode": "complete", "sleep": 1.5}}
+    items = [ready(title=f"Item {i}") for i in (1, 2, 3)] + [
+        {"title": "Later idea", "status": "scoped"}]
+    project = make_project(tmp_path / "p", items, script=script, git=True,
+                           run={"max_parallel": 3})
+    path = project.backlog_path
+    good = path.read_text()
+    assert "    title: Later idea\n" in good
+    half = good.replace("title: Later idea", 'title: "Later idea, rewor')  # mid-edit
+    fixed = ("# WRK-004 reworded by hand while the run went on\n"
+             + good.replace("title: Later idea", 'title: "Later idea, reworded"'))
+    with Background(project) as bg:
+        wait_for(lambda: len(bg.rec.of(PhaseStarted)) >= 3)
+        path.write_text(half)  # the person saves a half-typed edit while agents run
+        broke = time.time()
+        wait_for(lambda: any("last good copy" in t for t in notice_texts(bg.rec)))
+        # The three prd answers come in while it is broken: their moves wait, the lanes
+        # read the last good copy meanwhile, and the person's file is never overwritten.
+        wait_for(lambda: len(bg.rec.of(PhaseFinished)) >= 3)
+        time.sleep(0.8)
+        assert path.read_text() == half
+        assert bg.thread.is_alive()
+        path.write_text(fixed)  # ... and fixes it, with a change of their own
+        mended = time.time()
+        finished = bg.finish(60)
+        rec = bg.rec
+    assert (finished.reason, finished.exit_code) == ("no more work", 0)
+    assert started_between(rec, broke, mended) == []  # nothing went on unwritten
+    assert statuses(project, (*IDS, "WRK-004")) == ["done"] * 3 + ["scoped"]
+    # The person's edit is kept, the run's writes were made on top of it.
+    text = path.read_text()
+    assert text.startswith("# WRK-004 reworded by hand while the run went on\n")
+    assert stored_item(project, "WRK-004").title == "Later idea, reworded"
+    assert sorted((e["item"], e["outcome"]) for e in worklog_entries(project)) == sorted(
+        (i, "complete") for i in IDS for _ in PHASES)
+    # Told once, with the line, and told once when it parsed again.
+    line = half.count("\n") + 1
+    warnings = [t for t in notice_texts(rec) if "last good copy" in t]
+    assert warnings == [f"BACKLOG.yaml:{line}:1: found unexpected end of stream (while "
+                        "scanning a quoted scalar): the run goes on from the last good copy; "
+                        "its writes wait until the file parses again"]
+    assert [t for t in notice_texts(rec) if "parses again:" in t] == [
+        "BACKLOG.yaml parses again: the run reads it and its writes go on"]
 
 
 # 12 -----------------------------------------------------------------------------------------
 def test_a_failed_last_checkpoint_blocks_the_item_and_never_merges_without_its_work(
         tmp_path: Path) -> None:
     root = (tmp_path / "p").resolve()
-    # The review's agent leaves the worktree's index locked (as a crashed git would):
-    # the checkpoint after it fails, for real.
+    # The review's agent leaves the worktree's index locked while a git of the person's
+    # works in the repository (so the lock is not stale, and stays): the checkpoint after
+    # it fails, for real.
     lock = root / ".git" / "worktrees" / "WRK-001" / "index.lock"
     fix = {"fix.txt": "the reviewer's fix\n"}
     script = {"default": "complete",
               "review": {"mode": "complete", "write": {**fix, str(lock): ""}}}
     project = lanes_project(root, 1, script, parallel=2)
-    finished, rec = run_pipeline(project)
+    persons_git = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root,
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        finished, rec = run_pipeline(project)
+    finally:
+        persons_git.kill()
+        persons_git.wait()
     assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward, finished.reason
     item = stored_item(project)
     assert (item.status, item.blocked_from, item.phase) == ("blocked", "in_progress", "review")
