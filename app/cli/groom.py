@@ -273,7 +273,45 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     return exitcodes.OK
 
 
+def let_go(project: Project, item_id: str, force: bool, what: str) -> int | None:
+    """An item a live run works on (its lane is live) is not changed under it: refused
+    (an exit code) unless `force`, which has the run let go of it first (withdraw.py);
+    None to go on."""
+    from app.engine.liverun import live_run  # a lock check only: cheap when no run is live
+
+    item_id = item_id.strip().upper()
+    run = live_run(project, spend=False)
+    if run is None or item_id not in run.working:
+        return None
+    if not force:
+        print(f"orchestrate {what}: {item_id}'s lane is live in the run of pid {run.pid}: "
+              f"to {what} it now would leave that lane working on it. Give --force to stop "
+              "that lane first (the rest of the run goes on), or wait until the run is done "
+              "with it", file=sys.stderr)
+        return exitcodes.ERROR
+    from app.engine import withdraw
+    from app.engine.runlock import holder_pid
+
+    grace = project.config().agent.kill_grace_s
+    if not withdraw.wait_until_let_go(project, item_id, grace + LET_GO_S,
+                                      lambda: holder_pid(project) == run.pid):
+        print(f"orchestrate {what}: the run of pid {run.pid} did not let go of {item_id} "
+              f"within {grace + LET_GO_S:g} s; nothing was changed", file=sys.stderr)
+        return exitcodes.ERROR
+    print(f"stopped {item_id}'s lane in the run of pid {run.pid} (its agent was stopped; "
+          "the rest of the run goes on); a lane's branch is kept for you, its worktree is "
+          "removed by the next run")
+    return None
+
+
+LET_GO_S = 30.0
+"""How long `--force` waits for a run to let go of an item, beyond the agent's grace."""
+
+
 def cmd_advance(args: argparse.Namespace, project: Project) -> int:
+    refused = let_go(project, args.id, args.force, "advance")
+    if refused is not None:
+        return refused
     item = actions.advance(project, args.id, args.to, reason=args.reason, notes=args.notes)
     print(f"{item.id} is now {states.describe(item)}")
     return exitcodes.OK
@@ -286,6 +324,9 @@ def cmd_unblock(args: argparse.Namespace, project: Project) -> int:
 
 
 def cmd_delete(args: argparse.Namespace, project: Project) -> int:
+    refused = let_go(project, args.id, args.force, "delete")
+    if refused is not None:
+        return refused
     item = actions.delete_item(project, args.id)
     print(f"{item.id} deleted ({visible(item.title)}); its id will not be reused")
     return exitcodes.OK

@@ -28,6 +28,9 @@ EPILOG = EXAMPLES + "\n" + textwrap.fill(f"exit codes: {exitcodes.summary()}.", 
 """The top-level help's tail: examples, then the exit codes (from app/exitcodes.py)."""
 
 
+FORCE_HELP = ("when a live run works on the item (its lane is live), stop that lane first "
+              "(its agent is stopped; the rest of the run goes on); without it, refused")
+
 def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
@@ -143,13 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("advance", "move an item to a status or phase (the person's override)",
                 "orchestrate advance WRK-001 --to ready",
                 "orchestrate advance WRK-001 --to build",
-                'orchestrate advance WRK-001 --to blocked --reason "waiting on design"')
+                'orchestrate advance WRK-001 --to blocked --reason "waiting on design"',
+                "orchestrate advance WRK-002 --to done --force   (its lane is live: stop it)")
     p.add_argument("id")
     p.add_argument("--to", required=True, metavar="STATUS|PHASE",
                    help=f"a status ({', '.join(STATUSES)}) or a phase "
                         f"({', '.join(PHASES)}: in_progress at that phase)")
     p.add_argument("--reason", help="why (required with --to blocked)")
     p.add_argument("--notes", help="added to the item's notes, which every later agent reads")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     p = command("unblock", "return a blocked item to where it was, with notes",
                 'orchestrate unblock WRK-001 --notes "use postgres"')
@@ -157,8 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notes", help="what the next agent should know")
 
     p = command("delete", "remove an item (its id is never reused)",
-                "orchestrate delete WRK-007")
+                "orchestrate delete WRK-007",
+                "orchestrate delete WRK-002 --force   (its lane is live: stop it first)")
     p.add_argument("id")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     p = command("edit", "change an item's title, notes, size, complexity, risk or dependencies",
                 'orchestrate edit WRK-001 --title "Add the login page"',

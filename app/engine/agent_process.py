@@ -265,8 +265,11 @@ class AgentProcess:
                  on_lines: Callable[[tuple[AgentLine, ...]], None] | None = None,
                  on_spawn: Callable[[int], None] | None = None,
                  stop: threading.Event | None = None,
-                 on_tick: Callable[[], None] | None = None) -> None:
+                 on_tick: Callable[[], None] | None = None,
+                 also_stop: threading.Event | None = None) -> None:
         self.spec = spec
+        self.also_stop = also_stop or threading.Event()
+        """This attempt's own stop (its item taken away), beside the run's `stop`."""
         self._on_tick = on_tick
         """Called every TICK_S while the agent lives (the run's budget looks at spend)."""
         self._ticked = 0.0
@@ -400,7 +403,7 @@ class AgentProcess:
         if self._on_tick is not None and time.monotonic() - self._ticked >= TICK_S:
             self._ticked = time.monotonic()
             self._on_tick()
-        if self.stop.is_set():
+        if self.stop.is_set() or self.also_stop.is_set():
             out.interrupted = True
             self._write_log(b"[orchestrate] stopping the agent (interrupted)\n")
             kill_group(proc.pid, 0 if self.kill_now.is_set() else spec.kill_grace_s,

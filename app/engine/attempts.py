@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from app.backlog.model import Item
 from app.engine import fence, worklog
@@ -36,7 +37,7 @@ from app.engine.executor import AttemptFiles, Workspace, attempt_files
 from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.results import AgentResult, ResultError, read_result
-from app.engine.runlock import read_run_state, with_agents, write_run_state
+from app.engine.runlock import update_run_state, with_agents
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
                 "point agent.command in orchestrate.toml at another agent")
@@ -167,9 +168,21 @@ class AttemptRunner:
         self.kill_now = kill_now
         self._state_lock = threading.Lock()
         self._live: dict[str, AgentProcess] = {}
+        self._item_stops: dict[str, threading.Event] = {}
+        """Set for an item a person took away from the run: its agent is stopped."""
         self.on_spend: Callable[[float], None] | None = None
         """Told, every few tenths of a second while agents live, what the live attempts
         have spent so far (by the tokens their streams carried): the budget's eye."""
+
+    def stop_item(self, item_id: str) -> None:
+        """Stop the item's agent (if one runs) and every later one: the item is gone from
+        the run (an attempt stopped so reports `interrupted`)."""
+        with self._state_lock:
+            self._item_stops.setdefault(item_id, threading.Event()).set()
+
+    def _item_stop(self, item_id: str) -> threading.Event:
+        with self._state_lock:
+            return self._item_stops.setdefault(item_id, threading.Event())
 
     def live_cost(self) -> float:
         """What the attempts running now have spent so far, by their streams."""
@@ -236,7 +249,8 @@ class AttemptRunner:
                                        branch=branch))
 
         branch = workspace.branch if workspace is not None else None
-        process = AgentProcess(spec, on_lines, on_spawn, self.stop, on_tick=self._tick)
+        process = AgentProcess(spec, on_lines, on_spawn, self.stop, on_tick=self._tick,
+                               also_stop=self._item_stop(item.id))
         process.kill_now = self.kill_now
         with self._state_lock:
             self._live[key] = process
@@ -329,20 +343,23 @@ class AttemptRunner:
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
                 result_path: Path, token: str, cgroup: str | None,
                 branch: str | None) -> None:
-        with self._state_lock:
-            state = read_run_state(self.project)
+        entry = {"item": item_id, "phase": phase, "attempt": attempt,
+                 "agent_pid": pid, "agent_pgid": pid,
+                 "result_file": str(result_path.resolve()), "token": token,
+                 "cgroup": cgroup, "agent": Path(self.config.agent.command[0]).name,
+                 "branch": branch, "started": _iso(time.time())}
+
+        def add(state: dict[str, Any]) -> dict[str, Any]:
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)
                       and (a.get("item"), a.get("phase")) != (item_id, phase)]
-            agents.append({"item": item_id, "phase": phase, "attempt": attempt,
-                           "agent_pid": pid, "agent_pgid": pid,
-                           "result_file": str(result_path.resolve()), "token": token,
-                           "cgroup": cgroup, "agent": Path(self.config.agent.command[0]).name,
-                           "branch": branch, "started": _iso(time.time())})
-            write_run_state(self.project, with_agents(state, agents))
+            return with_agents(state, [*agents, entry])
+
+        update_run_state(self.project, add)
 
     def _unrecord(self, item_id: str, phase: str) -> None:
-        with self._state_lock:
-            state = read_run_state(self.project)
+        def drop(state: dict[str, Any]) -> dict[str, Any]:
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)
                       and (a.get("item"), a.get("phase")) != (item_id, phase)]
-            write_run_state(self.project, with_agents(state, agents))
+            return with_agents(state, agents)
+
+        update_run_state(self.project, drop)

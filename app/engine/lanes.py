@@ -319,7 +319,7 @@ class LaneSet:
             # stop does: else the run would wait for the person forever, never ending.
             # The item stays in its review, which a later run does again.
             self.run._end_if_ended()
-            self.run._sleep(MERGE_RETRY_S)
+            self.run._sleep(MERGE_RETRY_S, item.id)
         self._after(lane, item, outcome, result)
 
     def _record_fast_forward(self, item_id: str, head: str, to: str) -> None:

@@ -73,6 +73,8 @@ class LiveRun:
     """Dollars its attempts spent so far (None: not counted)."""
     attempts: int | None = None
     """Attempts it made so far, finished ones (None: not counted)."""
+    working: tuple[str, ...] = ()
+    """The items whose lanes are live (an agent at work or not, between attempts too)."""
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for `status --json` (times as ISO UTC)."""
@@ -84,7 +86,7 @@ class LiveRun:
                 "max_parallel": self.max_parallel, "lanes": [lane.to_json() for lane in self.lanes],
                 "pause": pause,
                 "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
-                "attempts": self.attempts}
+                "attempts": self.attempts, "working": list(self.working)}
 
 
 def live_run(project: Project, *, pid: int | None = None,
@@ -126,11 +128,13 @@ def live_run(project: Project, *, pid: int | None = None,
     kind = state.get("kind")
     width = state.get("max_parallel")
     agents = state.get("agents")
+    lanes = tuple(_lane(a) for a in agents if isinstance(a, dict) and a.get("item")) \
+        if isinstance(agents, list) else ()
+    working = state.get("working")
+    items = {str(i) for i in working} if isinstance(working, list) else set()
     return LiveRun(pid, kind if isinstance(kind, str) else None, started,
-                   width if isinstance(width, int) else None,
-                   tuple(_lane(a) for a in agents if isinstance(a, dict) and a.get("item"))
-                   if isinstance(agents, list) else (),
-                   pause, cost, attempts)
+                   width if isinstance(width, int) else None, lanes, pause, cost, attempts,
+                   tuple(sorted(items | {lane.item for lane in lanes})))
 
 
 def _lock_names_a_pid(project: Project) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASES, Backlog, Item
-from app.engine import actions, spec
+from app.engine import actions, spec, withdraw
 from app.engine.answers import Answer, Answers
 from app.engine.attempts import AttemptReport, Judge, Verdict
 from app.engine.checkpoint import Checkpointer
@@ -34,7 +34,8 @@ from app.engine.limits import UsageLimit
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 from app.engine.results import AgentResult
-from app.engine.skeleton import RunEnd, RunSkeleton
+from app.engine.runlock import set_working
+from app.engine.skeleton import ItemWithdrawn, RunEnd, RunSkeleton
 from app.engine.triage import STEPS, TriageSteps
 from app.errors import TransitionError, UnknownItemError
 
@@ -53,6 +54,8 @@ class Pipeline(RunSkeleton):
         self._failed_phases = 0
         self._skip: set[str] = set()
         self._told: set[str] = set()
+        self._working: set[str] = set()
+        """Items whose lanes are live now (run.json's `working`)."""
         self._taken: set[str] = set()
         """Items this run worked on: if every one of them ends blocked, it says so (exit 6)."""
         self._begun = 0
@@ -69,6 +72,19 @@ class Pipeline(RunSkeleton):
         """The lane of each item being worked on (none: the main checkout)."""
 
     # control (any thread) ----------------------------------------------------------------------
+    def withdraw(self, item_id: str) -> None:
+        """Let go of the item (a person deletes or moves it; withdraw.py): its agent is
+        stopped and recorded as interrupted, its lane closes, and it is not taken again
+        in this run. Answered (the request file removed) once its lane has closed."""
+        with self._lock:
+            self._withdrawn.add(item_id)
+            self._skip.add(item_id)
+            working = item_id in self._working
+        if not working:
+            withdraw.answer(self.project, item_id)
+            return
+        self.runner.stop_item(item_id)
+
     def request_pause(self) -> None:
         """Finish the current phase attempt, then stop (RunFinished reason `paused`)."""
         self._pause.set()
@@ -88,12 +104,13 @@ class Pipeline(RunSkeleton):
                                        f"left ({', '.join(removed)}): no git process was "
                                        "working in the repository")
         self._finish_recorded()
-        if self.lanes is not None:
-            ParallelRun(self, self.lanes).loop()
-        else:
-            if self.checkpoints.reason_off and self.config.run.checkpoint:
-                self.notice("warning", self.checkpoints.reason_off)
-            self._loop()
+        with withdraw.RequestWatcher(self.project, self.withdraw):
+            if self.lanes is not None:
+                ParallelRun(self, self.lanes).loop()
+            else:
+                if self.checkpoints.reason_off and self.config.run.checkpoint:
+                    self.notice("warning", self.checkpoints.reason_off)
+                self._loop()
         self._end_if_all_blocked()
 
     def _finish_recorded(self) -> None:
@@ -322,6 +339,12 @@ class Pipeline(RunSkeleton):
 
     def _work_item(self, item: Item) -> None:
         """The item's phases, one after another, until it is done or blocked."""
+        with self._lock:
+            if item.id in self._withdrawn:
+                return
+            self._working.add(item.id)
+            working = set(self._working)
+        set_working(self.project, working)
         try:
             if item.status == "ready":
                 self._may_begin()  # `--cap 0`, a spent budget: the item is not moved for nothing
@@ -343,12 +366,23 @@ class Pipeline(RunSkeleton):
                                      exitcodes.ERROR)
                     return
                 if item.status == "in_progress":
-                    self._sleep(self.config.run.cooldown_s)
+                    self._sleep(self.config.run.cooldown_s, item.id)
+        except ItemWithdrawn:
+            self.notice("info", f"{item.id}: let go of, as a person asked (deleted or moved "
+                                "while its lane worked); its agent was stopped")
         except (TransitionError, UnknownItemError) as exc:
             # Someone moved or deleted the item under us (the board, a person): leave it.
             self.notice("warning", f"{item.id}: {exc}; leaving it")
             with self._lock:
                 self._skip.add(item.id)
+        finally:
+            with self._lock:
+                self._working.discard(item.id)
+                working = set(self._working)
+                withdrawn = item.id in self._withdrawn
+            set_working(self.project, working)
+            if withdrawn:
+                withdraw.answer(self.project, item.id)
 
     def _run_phase(self, item: Item, phase: str) -> bool:
         """All attempts of one phase; True when it completed (or its lane's merge ended

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -128,8 +130,25 @@ def write_run_state(project: Project, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-RUN_KEYS = ("pid", "kind", "started", "max_parallel")
-"""run.json's facts about the run itself (kept while its agents come and go)."""
+RUN_KEYS = ("pid", "kind", "started", "max_parallel", "working")
+"""run.json's facts about the run itself (kept while its agents come and go); `working`:
+the items whose lanes are live, agent or not (between attempts too)."""
+_STATE_LOCK = threading.Lock()
+"""One read-change-write of run.json at a time in this process (agents and lanes)."""
+
+
+def update_run_state(project: Project, change: Callable[[dict[str, Any]], dict[str, Any]]
+                     ) -> None:
+    """run.json read, changed by `change` and written back, as one step in this process."""
+    with _STATE_LOCK:
+        write_run_state(project, change(read_run_state(project)))
+
+
+def set_working(project: Project, items: Iterable[str]) -> None:
+    """The items whose lanes are live now (what `delete` and `advance` must not pull out
+    from under a run without stopping that lane first)."""
+    working = sorted(items)
+    update_run_state(project, lambda state: {**state, "working": working})
 
 
 def start_run_state(project: Project, kind: str, max_parallel: int) -> None:

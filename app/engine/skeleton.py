@@ -56,6 +56,9 @@ from app.engine.runlock import RunLock, clear_run_state, reap_orphan, start_run_
 from app.engine.worklog import money
 from app.errors import OrchestrateError
 
+WITHDRAW_CHECK_S = 0.2
+"""How often an item's wait (a backoff, a cooldown) looks whether it was taken away."""
+
 
 def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | None:
     """Announce the run, stop a crashed run's orphaned agents, check the agent command.
@@ -85,6 +88,11 @@ class RunEnd(Exception):
         super().__init__(reason)
         self.reason = reason
         self.exit_code = exit_code
+
+
+class ItemWithdrawn(Exception):
+    """A person took the item away from the run (deleted or moved it while its lane
+    worked): its lane ends, the run goes on."""
 
 
 Settle = Callable[[AttemptReport, AgentResult], bool]
@@ -158,6 +166,8 @@ class RunSkeleton(ABC):
         """While the account is limited: no attempt of any lane starts before this."""
         self._limit_streak = 0
         """Limits met in a row; the wait grows with it where no reset time is named."""
+        self._withdrawn: set[str] = set()
+        """Items a person took away from this run (withdraw.py): never worked on again."""
 
     # control (any thread) ----------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -246,11 +256,28 @@ class RunSkeleton(ABC):
         if self._stop.is_set():
             raise RunEnd("stopped", exitcodes.INTERRUPTED)
 
-    def _sleep(self, seconds: float) -> None:
-        """Wait, ending at once when the run is told to stop (RunEnd)."""
-        if seconds > 0:
-            self._wake.wait(seconds)
-        self._check_stop()
+    def _sleep(self, seconds: float, item_id: str | None = None) -> None:
+        """Wait, ending at once when the run is told to stop (RunEnd), or when `item_id`
+        is taken away from the run (ItemWithdrawn)."""
+        if item_id is None:
+            if seconds > 0:
+                self._wake.wait(seconds)
+            self._check_stop()
+            return
+        until = time.monotonic() + seconds
+        while True:
+            self._check_withdrawn(item_id)
+            self._check_stop()
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(min(left, WITHDRAW_CHECK_S))
+
+    def _check_withdrawn(self, item_id: str) -> None:
+        with self._lock:
+            gone = item_id in self._withdrawn
+        if gone:
+            raise ItemWithdrawn(item_id)
 
     # one step of one item ----------------------------------------------------------------------
     def _step(self, item: Item, phase: str, settle: Settle) -> bool:
@@ -262,6 +289,7 @@ class RunSkeleton(ABC):
         retries = Retries(phase, self.config.run.max_retries, self.config.run.backoff_s)
         while True:
             self._wait_while_paused()
+            self._check_withdrawn(item.id)
             self._before_attempt()
             report = self._attempt(item, phase, retries.last_error)
             self._count(report)
@@ -274,6 +302,7 @@ class RunSkeleton(ABC):
                 self._limit_streak = 0
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
+                self._check_withdrawn(item.id)  # only this item's agent was stopped
                 raise RunEnd("stopped", exitcodes.INTERRUPTED)
             if report.global_failure:
                 self._end_for_every_item(report.global_failure)
@@ -282,7 +311,7 @@ class RunSkeleton(ABC):
                 if settle(report, result):
                     return True
                 retries.progressed()
-                self._sleep(self.config.run.cooldown_s)
+                self._sleep(self.config.run.cooldown_s, item.id)
                 continue
             if report.outcome == "blocked":
                 self._block(item.id, phase, report.reason or "blocked", result)
@@ -293,7 +322,7 @@ class RunSkeleton(ABC):
             if blocked:
                 self._block(item.id, phase, blocked, None)
                 return False
-            self._sleep(retries.backoff)
+            self._sleep(retries.backoff, item.id)
 
     def _before_attempt(self) -> None:
         """Raise RunEnd when no further attempt may start."""

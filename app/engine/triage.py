@@ -26,7 +26,7 @@ from app.engine.events import EventBus
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 from app.engine.results import AgentResult
-from app.engine.skeleton import RunEnd, RunSkeleton
+from app.engine.skeleton import ItemWithdrawn, RunEnd, RunSkeleton
 from app.errors import TransitionError
 
 SIGNAL_CHECK_S = 0.2
@@ -55,6 +55,8 @@ class TriageSteps:
             self.run._step(item, phase, settle)
         except RunEnd:
             return  # stopped, or an every-item failure: the run ends with it
+        except ItemWithdrawn:
+            return  # a person deleted or moved it meanwhile
 
     def attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
         project, config = self.run.project, self.run.config

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 Outcome = Item | tuple[Item | None, str]
 """What an action gives back: the item, or the item (None: gone) and what to tell."""
 
+LET_GO_S = 30.0
+"""How long a key waits for a run to let go of an item, beyond the agent's grace."""
+
 PAST = {"add": "added", "advance": "moved", "unblock": "unblocked"}
 """How a done action is told (`WRK-004 moved: in_progress/build`)."""
 
@@ -126,9 +129,23 @@ class Grooming:
             return
 
         def done(choice: AdvanceChoice | None) -> None:
-            if choice is not None:
-                self._act("advance", partial(actions.advance, self._project, item.id,
-                                             choice.target, reason=choice.reason))
+            if choice is None:
+                return
+            move = partial(actions.advance, self._project, item.id, choice.target,
+                           reason=choice.reason)
+            pid = self._lane_live(item.id)
+            if pid is None:
+                self._act("advance", move)
+                return
+
+            def stop_first(yes: bool | None) -> None:
+                if yes:
+                    self._act("advance", partial(self._let_go, item.id, pid, move))
+            from widgets.modals import ConfirmScreen
+            self._screen.app.push_screen(ConfirmScreen(
+                f"{item.id}'s lane is live in the run of pid {pid}: stop that lane (its "
+                f"agent; the rest of the run goes on) and move {item.id} to "
+                f"{choice.target}?", yes="Stop and move"), stop_first)
         from widgets.modals import AdvanceScreen
         self._screen.app.push_screen(AdvanceScreen(item, targets), done)
 
@@ -151,13 +168,11 @@ class Grooming:
         self._screen.app.push_screen(UnblockScreen(item, str(back)), done)
 
     def delete(self) -> None:
-        """Delete the selected item, after asking (never the one a run is working on)."""
+        """Delete the selected item, after asking (and, when a run's lane works on it,
+        stopping that lane first)."""
         screen = self._screen
         item = screen.selected_item()
         if item is None:
-            return
-        if screen.runner.running and screen.status.view.item_id == item.id:
-            screen.tell(f"{item.id} is being run: stop the run first", severity="warning")
             return
         backlog = screen.backlog
         dependents = [i.id for i in backlog.items if item.id in i.depends_on] if backlog else []
@@ -165,12 +180,38 @@ class Grooming:
         if dependents:
             question += f" {', '.join(dependents)} depend{'s' if len(dependents) == 1 else ''}" \
                         " on it."
+        pid = self._lane_live(item.id)
+        delete: Callable[[], Outcome] = partial(actions.delete_item, self._project, item.id)
+        if pid is not None:
+            question += (f" Its lane is live in the run of pid {pid}: that lane is stopped "
+                         "first (its agent; the rest of the run goes on).")
+            delete = partial(self._let_go, item.id, pid, delete)
 
         def done(yes: bool | None) -> None:
             if yes:
-                self._act("delete", partial(actions.delete_item, self._project, item.id))
+                self._act("delete", delete)
         from widgets.modals import ConfirmScreen
         screen.app.push_screen(ConfirmScreen(question, yes="Delete"), done)
+
+    def _lane_live(self, item_id: str) -> int | None:
+        """The pid of a live run (ours or another process's) whose lane works on the item."""
+        from app.engine.liverun import live_run  # two small files: run.lock and run.json
+
+        run = live_run(self._project, spend=False)
+        return run.pid if run is not None and item_id in run.working else None
+
+    def _let_go(self, item_id: str, pid: int, then: Callable[[], Outcome]) -> Outcome:
+        """In the action's worker: have the run let go of the item (withdraw.py), then
+        `then`; OrchestrateError when it does not in time (nothing is changed)."""
+        from app.engine import withdraw
+        from app.engine.runlock import holder_pid
+
+        wait = self._project.config().agent.kill_grace_s + LET_GO_S
+        if not withdraw.wait_until_let_go(self._project, item_id, wait,
+                                          lambda: holder_pid(self._project) == pid):
+            raise OrchestrateError(f"the run of pid {pid} did not let go of {item_id} within "
+                                   f"{wait:g} s; nothing was changed")
+        return then()
 
     def _act(self, verb: str, action: Callable[[], Outcome]) -> None:
         """Run one store transaction off the UI thread (the store lock may be busy)."""

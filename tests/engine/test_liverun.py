@@ -100,7 +100,7 @@ def test_a_live_lanes_run_with_its_pause_and_spend(tmp_path: Path) -> None:
                    "started": iso(now - 60)}],
         "pause": {"resumes_at": iso(now + 3720), "reason": "You've hit your limit",
                   "known_reset": True},
-        "cost_usd": 4.18, "attempts": 3}
+        "cost_usd": 4.18, "attempts": 3, "working": ["WRK-002", "WRK-005"]}
 
 
 def test_entries_given_or_no_spend_leave_the_worklog_unread(tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_a_run_json_left_by_a_dead_run_says_nothing_of_the_live_one(tmp_path: Pa
         assert run == LiveRun(os.getpid())
         assert run is not None and run.to_json() == {
             "pid": os.getpid(), "kind": None, "started": None, "max_parallel": None,
-            "lanes": [], "pause": None, "cost_usd": None, "attempts": None}
+            "lanes": [], "pause": None, "cost_usd": None, "attempts": None, "working": []}
         project.run_state_path.write_text('{"pid": 12')  # torn
         assert live_run(project) == LiveRun(os.getpid())
 

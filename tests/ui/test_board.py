@@ -15,7 +15,6 @@ from conftest import FakeEngine, cells, make_board_project, statuses
 from textual.binding import Binding
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList
 
 from app.engine.events import ItemChanged, Notice, PhaseStarted, RunFinished
@@ -658,22 +657,6 @@ async def test_R_runs_only_the_selected_item_and_refuses_one_that_cannot_run(
         await pilot.press("R")
         await wait_for(pilot, lambda: bool(made) and app.main.run_state == "idle")
         assert [engine.target for engine in made] == ["WRK-004"]
-
-
-async def test_the_item_a_run_works_on_cannot_be_deleted(board_project: Project) -> None:
-    gate = threading.Event()
-    app = new_app(board_project, pipeline_factory=fake_factory(gate))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: app.main.status.view.item_id == "WRK-004")
-        assert app.main.board.select("WRK-004")
-        await pilot.press("d")
-        await settle(pilot)
-        assert not isinstance(app.screen, ModalScreen)
-        assert any("WRK-004 is being run: stop the run first" in n for n in notifications(app))
-        gate.set()
-        await wait_for(pilot, lambda: app.main.run_state == "idle")
 
 
 async def test_header_shows_the_live_attempt_and_keys_stay_responsive(

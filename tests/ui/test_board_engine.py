@@ -157,3 +157,73 @@ def test_output_merger_keeps_one_message_in_flight_and_merges_an_attempts_lines(
     assert merger.take() == []
     merger(out(3, "e"))  # taken: the next output needs a new message
     assert isinstance(posted[-1], EngineOutputReady)
+
+
+HANG_FIRST = {"default": "complete", "items": {"WRK-001": {"prd": "hang"}}}
+
+
+async def test_deleting_the_item_a_lane_works_on_asks_then_stops_that_lane_first(
+        tmp_path: Path) -> None:
+    from conftest import statuses
+    from engine_helpers import alive
+
+    from app.engine.runlock import read_run_state
+    from widgets.modals import ConfirmScreen
+    project = make_project(tmp_path / "p", [ready(title="Hangs"), ready(title="Second")],
+                           script=HANG_FIRST, run={"checkpoint": False})
+    app = BoardApp(project, watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any(a.get("item") == "WRK-001" for a in
+                                          read_run_state(project).get("agents", [])),
+                       timeout=20)
+        pid = next(a["agent_pid"] for a in read_run_state(project)["agents"])
+        assert app.main.board.select("WRK-001")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Its lane is live in the run of pid" in app.screen.question
+        assert "that lane is stopped first" in app.screen.question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "WRK-001" not in statuses(project), timeout=30)
+        assert not alive(pid)  # stopped before the item was deleted
+        await wait_for(pilot, lambda: app.main.run_state == "idle", timeout=60)
+        assert statuses(project) == {"WRK-002": "done"}  # the run went on with the rest
+        assert any("run finished: no more work" in n for n in notifications(app))
+
+
+async def test_advancing_an_item_a_watched_run_works_on_asks_then_stops_its_lane(
+        tmp_path: Path) -> None:
+    from conftest import statuses
+    from engine_helpers import alive
+
+    from app.engine.runlock import read_run_state
+    from widgets.modals import AdvanceChoice, AdvanceScreen, ConfirmScreen
+    project = make_project(tmp_path / "p", [ready(title="Hangs"), ready(title="Second")],
+                           script=HANG_FIRST, run={"checkpoint": False})
+    runner = orchestrate(project, "run")  # another process's run, which the board watches
+    app = BoardApp(project, watch_files=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await wait_for(pilot, lambda: any(a.get("item") == "WRK-001" for a in
+                                              read_run_state(project).get("agents", [])),
+                           timeout=20)
+            pid = next(a["agent_pid"] for a in read_run_state(project)["agents"])
+            assert app.main.board.select("WRK-001")
+            await pilot.press(">")
+            await wait_for(pilot, lambda: isinstance(app.screen, AdvanceScreen))
+            app.screen.dismiss(AdvanceChoice("done"))  # the person's choice in the form
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert app.screen.question.startswith(
+                f"WRK-001's lane is live in the run of pid {runner.pid}: stop that lane")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: statuses(project).get("WRK-001") == "done",
+                           timeout=30)
+            assert not alive(pid)
+        out, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 0, out + err
+    assert statuses(project) == {"WRK-001": "done", "WRK-002": "done"}
