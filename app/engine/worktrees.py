@@ -243,16 +243,27 @@ class Repository:
         agent resolved is concluded by the same commit. Returns (short hash or None when
         nothing changed, the paths committed).
         """
-        backlog = str(self.project_rel / BACKLOG_NAME)
-        state = str(self.project_rel / STATE_DIR)
         # Pathspecs relative to the worktree's top, which is where git runs here.
-        git(worktree, "add", "-A", "--", ".", f":(exclude){backlog}", f":(exclude){state}")
+        git(worktree, "add", "-A", "--", *self._lane_paths(worktree))
         staged = git(worktree, "diff", "--cached", "--name-only", "-z").stdout
         paths = tuple(p for p in staged.split("\0") if p)
         if not paths and not self.in_merge(worktree):
             return None, ()
         git(worktree, "commit", "-q", "--no-verify", "-m", message)
         return git(worktree, "rev-parse", "--short", "HEAD").stdout.strip(), paths
+
+    def _lane_paths(self, worktree: Path) -> list[str]:
+        """Pathspecs of what a lane's checkpoint commits: all but BACKLOG.yaml and the
+        worktree's `.orchestrator/` (its result files). The latter is left out by an
+        exclude only where git does not ignore it already: naming an ignored path (the
+        person's .gitignore lists `.orchestrator/`) makes `git add` fail."""
+        backlog = str(self.project_rel / BACKLOG_NAME)
+        state = str(self.project_rel / STATE_DIR)
+        specs = [".", f":(exclude){backlog}"]
+        ignored = git(worktree, "check-ignore", "-q", "--", f"{state}/x", check=False)
+        if ignored.returncode != 0:
+            specs.append(f":(exclude){state}")
+        return specs
 
     def uncommitted(self, worktree: Path) -> tuple[str, ...]:
         """What changed in the lane that no checkpoint committed (BACKLOG.yaml and

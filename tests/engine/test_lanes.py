@@ -363,3 +363,17 @@ def test_merge_none_with_two_unmerged_dependencies_waits_for_a_person(
             "orchestrate/WRK-002")
     finished, _ = run_pipeline(project)
     assert finished.exit_code == 0 and stored_item(project, "WRK-003").status == "done"
+
+
+def test_lanes_checkpoint_when_the_persons_gitignore_lists_the_state_folder(
+        tmp_path: Path) -> None:
+    # The result file lies in the worktree's own .orchestrator/; a .gitignore of the
+    # person's naming that folder must not make the lane's `git add` refuse it.
+    project = lanes_project(tmp_path / "p", 2, {"default": "complete"}, parallel=2)
+    (project.root / ".gitignore").write_text(".orchestrator/\n")
+    run_git(project.root, "add", ".gitignore")
+    run_git(project.root, "commit", "-q", "-m", "ignore the state folder")
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    assert not [t for t in notice_texts(rec) if "checkpoint of" in t and "failed" in t]
+    assert len(log_subjects(project.root, "--merges")) == 2
