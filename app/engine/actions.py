@@ -27,8 +27,8 @@ from app.backlog.model import (
 )
 from app.backlog.store import BacklogStore, Transaction
 from app.engine import jsonl
+from app.engine.executor import AgentResult
 from app.engine.project import Project
-from app.engine.results import AgentResult
 from app.errors import OrchestrateError, UnknownItemError
 
 EDITABLE = ("title", "notes", "size", "complexity", "risk", "depends_on")

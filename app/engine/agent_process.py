@@ -27,7 +27,8 @@ from typing import IO, Any
 
 from app.engine import fence, streamjson, usage
 from app.engine.events import AgentLine
-from app.engine.limits import LimitDetector, UsageLimit
+from app.engine.executor import UsageLimit
+from app.engine.limits import LimitDetector
 
 BATCH_LINES = 200
 BATCH_SECONDS = 0.05

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.engine.executor import AgentResult, FollowUp
 from app.engine.project import Project
-from app.engine.results import AgentResult, FollowUp
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,9 @@ from app.engine.events import (
     PhaseFinished,
     PhaseStarted,
 )
-from app.engine.executor import AttemptFiles, Workspace, attempt_files
-from app.engine.limits import UsageLimit
+from app.engine.executor import AttemptFiles, AttemptReport, Judge, Workspace
 from app.engine.project import Project
-from app.engine.results import AgentResult, ResultError, read_result
+from app.engine.results import ResultError, read_result
 from app.engine.runlock import update_run_state, with_agents
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
@@ -51,37 +49,6 @@ _NO_API = re.compile(r"unable to connect to api", re.I)
 _LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests", re.I)
 """Another agent's words for a limit with no structure to read: the run stops (exit 4).
 Claude Code's own limits are recognised by limits.LimitDetector and pause the run."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A judge's word on a `complete` or `progress` answer that is not what it claims."""
-
-    outcome: str
-    """`failed`, or `progress` (a build that said complete with SPEC tasks still open)."""
-    reason: str | None = None
-
-
-Judge = Callable[[AgentResult], Verdict | None]
-"""Looks at a valid complete/progress answer: None to take it as it is."""
-
-
-@dataclass(frozen=True)
-class AttemptReport:
-    """How one attempt ended."""
-
-    outcome: str
-    """complete | progress | blocked | failed | timeout | interrupted | limited"""
-    reason: str | None = None
-    result: AgentResult | None = None
-    limit: UsageLimit | None = None
-    """For `limited`: the account's usage limit and when it resets."""
-    global_failure: str | None = None
-    """Set when the failure would hit every item: the run must stop with this message."""
-    process: ProcessOutcome | None = None
-    cost_usd: float | None = None
-    """What the attempt cost, as its worklog line says (the agent's figure, else its
-    stream's tokens at the model's price)."""
 
 
 def global_failure(out: ProcessOutcome) -> str | None:
@@ -156,16 +123,18 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class AttemptRunner:
-    """Runs attempts for one pipeline or triage batch (thread-safe: one per attempt)."""
+class LocalExecutor:
+    """The executor of this machine (executor.Executor): each attempt a local agent process
+    in its workspace's folder, fenced (agent_process.py, fence.py). One per run; safe for
+    several lanes at once."""
 
-    def __init__(self, project: Project, config: Config, bus: EventBus,
-                 stop: threading.Event, kill_now: threading.Event) -> None:
+    def __init__(self, project: Project, config: Config, bus: EventBus) -> None:
         self.project = project
         self.config = config
         self.bus = bus
-        self.stop = stop
-        self.kill_now = kill_now
+        self._stop = threading.Event()
+        self._kill_now = threading.Event()
+        """Set with the second stop: the grace period is skipped."""
         self._state_lock = threading.Lock()
         self._live: dict[str, AgentProcess] = {}
         self._item_stops: dict[str, threading.Event] = {}
@@ -173,6 +142,13 @@ class AttemptRunner:
         self.on_spend: Callable[[float], None] | None = None
         """Told, every few tenths of a second while agents live, what the live attempts
         have spent so far (by the tokens their streams carried): the budget's eye."""
+
+    def stop(self, now: bool = False) -> None:
+        """Every agent gets TERM, then KILL after `kill_grace_s` (`now`: at once); no
+        attempt starts any more (executor.Executor)."""
+        if now:
+            self._kill_now.set()
+        self._stop.set()
 
     def stop_item(self, item_id: str) -> None:
         """Stop the item's agent (if one runs) and every later one: the item is gone from
@@ -214,7 +190,11 @@ class AttemptRunner:
     def files(self, item_id: str, phase: str, attempt: int,
               workspace: Workspace | None) -> AttemptFiles:
         """The attempt's files: its result inside the workspace the agent works in."""
-        return attempt_files(self.project, item_id, phase, attempt, workspace)
+        name = f"{item_id}_{phase}_{attempt}"
+        kept = (self.project.results_dir / f"{name}.json").resolve()
+        result = kept if workspace is None else \
+            (Project(workspace.path).results_dir / f"{name}.json").resolve()
+        return AttemptFiles(result=result, kept=kept, log=self.project.logs_dir / f"{name}.log")
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
             judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
@@ -249,9 +229,9 @@ class AttemptRunner:
                                        branch=branch))
 
         branch = workspace.branch if workspace is not None else None
-        process = AgentProcess(spec, on_lines, on_spawn, self.stop, on_tick=self._tick,
+        process = AgentProcess(spec, on_lines, on_spawn, self._stop, on_tick=self._tick,
                                also_stop=self._item_stop(item.id))
-        process.kill_now = self.kill_now
+        process.kill_now = self._kill_now
         with self._state_lock:
             self._live[key] = process
         try:
@@ -277,7 +257,9 @@ class AttemptRunner:
                                        title=item.title, log_path=str(log_path), pid=0,
                                        branch=branch))
         report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge),
-                                     cost_usd=_rounded(out.cost_usd))
+                                     cost_usd=_rounded(out.cost_usd), num_turns=out.num_turns,
+                                     duration_s=round(out.duration_s, 3),
+                                     exit_code=out.exit_code)
         _keep(files)
         self._finish(item.id, phase, attempt, started_at, out, report)
         return report
@@ -286,18 +268,17 @@ class AttemptRunner:
                judge: Judge | None) -> AttemptReport:
         if out.interrupted:
             return AttemptReport("interrupted", "stopped by the person (the item resumes "
-                                 "in this phase)", process=out)
+                                 "in this phase)")
         if out.limit is not None:
             # The account's, not the item's: never a failure, a retry or a blocked item.
             return AttemptReport("limited", f"usage limit: {out.limit.message}",
-                                 limit=out.limit, process=out)
+                                 limit=out.limit)
         if out.timed_out:
             reason = (f"timed out after {self.config.agent.phase_timeout_s:g} s "
                       "(agent.phase_timeout_s)")
-            return AttemptReport("timeout", reason, process=out)
+            return AttemptReport("timeout", reason)
         if out.start_error:
-            return AttemptReport("failed", out.start_error, global_failure=global_failure(out),
-                                 process=out)
+            return AttemptReport("failed", out.start_error, global_failure=global_failure(out))
         try:
             result = read_result(result_path, item_id, phase)
         except ResultError as exc:
@@ -307,20 +288,19 @@ class AttemptRunner:
                 tail = [line for line in out.stderr_tail if line.strip()]
                 agent_said = out.error_text or (" | ".join(tail[-3:])[-600:] if tail else None)
                 reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
-            return AttemptReport("failed", reason, global_failure=global_failure(out),
-                                 process=out)
+            return AttemptReport("failed", reason, global_failure=global_failure(out))
         if result.result in ("complete", "progress") and judge is not None:
             verdict = judge(result)
             if verdict is not None and verdict.outcome == "progress":
                 result = dataclasses.replace(result, result="progress")
             elif verdict is not None:
-                return AttemptReport("failed", verdict.reason, result=result, process=out)
+                return AttemptReport("failed", verdict.reason, result=result)
         if result.result == "blocked":
-            return AttemptReport("blocked", result.blocked_reason, result=result, process=out)
+            return AttemptReport("blocked", result.blocked_reason, result=result)
         if result.result == "failed":
             reason = result.summary or result.blocked_reason or "the agent answered failed"
-            return AttemptReport("failed", reason, result=result, process=out)
-        return AttemptReport(result.result, None, result=result, process=out)
+            return AttemptReport("failed", reason, result=result)
+        return AttemptReport(result.result, None, result=result)
 
     def _finish(self, item_id: str, phase: str, attempt: int, started_at: float,
                 out: ProcessOutcome, report: AttemptReport) -> None:

@@ -1,25 +1,26 @@
-"""Where an attempt runs: the executor interface between the pipeline and an agent.
+"""Where an attempt runs: the executor interface between a run and an agent.
 
-The pipeline decides *what* to attempt (an item, a phase, a prompt) and *what the answer
-does*; an executor runs the attempt *somewhere* and reports how it ended. Today there is
-one executor, `attempts.AttemptRunner`: a local process in the project's folder or in a
-lane's git worktree. An attempt's inputs are a commit (the workspace's branch at its
-head) and a prompt; its outputs are that branch (the agent's changes in the workspace,
-which the pipeline checkpoints) and a result file. docs/engine.md ("Executors") says how
-a remote executor (Kubernetes Jobs, Ray, SSH hosts) would plug in behind this interface.
+The run decides *what* to attempt (an item, a phase or triage step, a prompt) and *what
+the answer does*; an executor runs the attempt *somewhere* and reports how it ended.
+This module is the seam: it owns every type that crosses it and imports nothing of the
+engine, so an executor (the local one in attempts.py, an in-process one in the tests, a
+remote one) depends on it alone, and the run depends on no executor.
+
+An attempt's inputs are a workspace (a checkout at a commit: the main one, or a lane's
+worktree on its branch) and a prompt; its outputs are the agent's changes in that
+workspace (which the run checkpoints) and its answer, judged into an `AttemptReport`.
+docs/engine.md ("Executors") says how a remote executor plugs in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from app.engine.project import Project
-
 if TYPE_CHECKING:
     from app.backlog.model import Item
-    from app.engine.attempts import AttemptReport, Judge
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,83 @@ class AttemptFiles:
     """The attempt's log, in the main checkout."""
 
 
-def attempt_files(project: Project, item_id: str, phase: str, attempt: int,
-                  workspace: Workspace | None) -> AttemptFiles:
-    """The files of attempt `attempt` of the item's phase, run in `workspace`."""
-    name = f"{item_id}_{phase}_{attempt}"
-    kept = (project.results_dir / f"{name}.json").resolve()
-    result = kept if workspace is None else \
-        (Project(workspace.path).results_dir / f"{name}.json").resolve()
-    return AttemptFiles(result=result, kept=kept, log=project.logs_dir / f"{name}.log")
+@dataclass(frozen=True)
+class FollowUp:
+    """A new item an agent asks for."""
+
+    title: str
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """A valid result file: the agent's answer."""
+
+    item_id: str
+    phase: str
+    result: str
+    summary: str | None = None
+    blocked_reason: str | None = None
+    assessment: dict[str, str] = field(default_factory=dict)
+    """Only the valid size/complexity/risk values."""
+    follow_ups: tuple[FollowUp, ...] = ()
+    needs_investigation: bool = False
+    warnings: tuple[str, ...] = ()
+    """Parts of the file that were ignored (a bad assessment value and the like)."""
+
+
+@dataclass(frozen=True)
+class UsageLimit:
+    """The agent met a usage limit of the account."""
+
+    message: str
+    """The agent's own words (`You've hit your limit · resets 8:12pm (UTC)`)."""
+    resets_at: float | None = None
+    """When the limit resets (epoch seconds), if the agent said so."""
+    kind: str | None = None
+    """`five_hour`, `seven_day`, ... when the structured event named it."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's word on a `complete` or `progress` answer that is not what it claims."""
+
+    outcome: str
+    """`failed`, or `progress` (a build that said complete with SPEC tasks still open)."""
+    reason: str | None = None
+
+
+Judge = Callable[[AgentResult], Verdict | None]
+"""Looks at a valid complete/progress answer: None to take it as it is."""
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """How one attempt ended, with what it cost: all the run learns of it."""
+
+    outcome: str
+    """complete | progress | blocked | failed | timeout | interrupted | limited"""
+    reason: str | None = None
+    result: AgentResult | None = None
+    limit: UsageLimit | None = None
+    """For `limited`: the account's usage limit and when it resets."""
+    global_failure: str | None = None
+    """Set when the failure would hit every item: the run must stop with this message."""
+    cost_usd: float | None = None
+    """What the attempt cost, as its worklog line says (the agent's figure, else its
+    stream's tokens at the model's price)."""
+    num_turns: int | None = None
+    duration_s: float = 0.0
+    exit_code: int | None = None
 
 
 class Executor(Protocol):
-    """Runs one phase attempt and judges its answer."""
+    """Runs phase attempts somewhere, reporting PhaseStarted / AgentOutput / PhaseFinished
+    on the run's bus as they go. One per run; safe to call from several lanes at once."""
+
+    on_spend: Callable[[float], None] | None
+    """Told, every few tenths of a second while attempts run, what they have spent so far
+    together (the run's budget stops them through `stop`)."""
 
     def next_attempt(self, item_id: str, phase: str) -> int:
         """The number of the next attempt of this item's phase (1 + the highest used)."""
@@ -71,6 +137,14 @@ class Executor(Protocol):
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
             judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
         """Run the attempt in `workspace` (None: the project's own folder), blocking until
-        it ended; report PhaseStarted / AgentOutput / PhaseFinished on the run's bus and
-        return how it ended. Must end the attempt early when the run is told to stop."""
+        it ended, and say how. Ends early, `interrupted`, once `stop` (or `stop_item` for
+        its item) was called."""
+        ...
+
+    def stop(self, now: bool = False) -> None:
+        """Stop every attempt, running or to come (after a grace period; `now`: at once)."""
+        ...
+
+    def stop_item(self, item_id: str) -> None:
+        """Stop the item's attempt, running or to come (a person took the item away)."""
         ...

@@ -25,18 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-@dataclass(frozen=True)
-class UsageLimit:
-    """The agent met a usage limit of the account."""
-
-    message: str
-    """The agent's own words (`You've hit your limit · resets 8:12pm (UTC)`)."""
-    resets_at: float | None = None
-    """When the limit resets (epoch seconds), if the agent said so."""
-    kind: str | None = None
-    """`five_hour`, `seven_day`, ... when the structured event named it."""
-
+from app.engine.executor import UsageLimit
 
 _LIMIT_TEXT = re.compile(
     "you[\u2019']ve hit your (?:[\\w\u2019']+ )*?limit"  # session, weekly, org's monthly ...

@@ -8,38 +8,13 @@ failure whose reason a person can act on.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.backlog.model import ASSESSMENT_CHOICES
+from app.engine.executor import AgentResult, FollowUp
 
 RESULTS: tuple[str, ...] = ("complete", "progress", "blocked", "failed")
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """A new item an agent asks for."""
-
-    title: str
-    notes: str | None = None
-
-
-@dataclass(frozen=True)
-class AgentResult:
-    """A valid result file."""
-
-    item_id: str
-    phase: str
-    result: str
-    summary: str | None = None
-    blocked_reason: str | None = None
-    assessment: dict[str, str] = field(default_factory=dict)
-    """Only the valid size/complexity/risk values."""
-    follow_ups: tuple[FollowUp, ...] = ()
-    needs_investigation: bool = False
-    warnings: tuple[str, ...] = ()
-    """Parts of the file that were ignored (a bad assessment value and the like)."""
 
 
 class ResultError(Exception):

@@ -5,16 +5,17 @@
 - `run()`: take the run lock, `begin` (announce, stop a crashed run's orphaned agents,
   check the agent command), do the engine's `_work()`, emit one RunFinished with the
   attempts and cost, clear run.json, release the lock.
-- `_step()`: all attempts of one item's phase (or triage step). An interrupted attempt
-  stops the run; a failure that would hit every item ends it for every lane (exit 4)
-  and blocks nothing; a failed or timed-out attempt is retried after
+- `step()`: all attempts of one item's step (a phase, or a triage step: steps.py). An
+  interrupted attempt stops the run; a failure that would hit every item ends it for
+  every lane (exit 4) and blocks nothing; a failed or timed-out attempt is retried after
   `failures * run.backoff_s` until `run.max_retries`, then the item is blocked with
   "<phase> failed N time(s): <last reason>". What a complete, progress or blocked
-  answer does to the item is the engine's (`settle`, `_block`).
+  answer does to the item is the step's (`settle`, `block`).
 
-Outcomes that concern the whole run rather than the item are settled in `_step`, once
-for both engines, and the counters and the run's ending are kept under a lock, so
-attempts of several items may run at once (triage does).
+Outcomes that concern the whole run rather than the item are settled in `step`, once
+for both kinds, and the counters and the run's ending are kept under a lock, so
+attempts of several items may run at once (lanes and triage do). Attempts run behind
+the executor the run was given (executor.py), the local one unless another is.
 """
 
 from __future__ import annotations
@@ -23,38 +24,39 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import ClassVar, NoReturn
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from app import exitcodes
 from app.backlog.model import Item
 from app.engine import fence, worklog
-from app.engine.attempts import AttemptReport, AttemptRunner, preflight
+from app.engine.attempts import LocalExecutor, preflight
 from app.engine.config import Config
 from app.engine.events import (
     EventBus,
-    ItemChanged,
     Notice,
     RunFinished,
     RunPaused,
     RunResumed,
     RunStarted,
 )
+from app.engine.executor import AttemptReport, Executor, UsageLimit
 from app.engine.limits import (
     Pause,
-    UsageLimit,
     clear_pause,
     clock_time,
     load_pause,
     plan_pause,
     save_pause,
 )
+from app.engine.moves import Moves
 from app.engine.notify import Notifier, NotifyObserver
 from app.engine.project import Project
-from app.engine.results import AgentResult
 from app.engine.runlock import RunLock, clear_run_state, reap_orphan, start_run_state
 from app.engine.worklog import money
-from app.errors import OrchestrateError
+from app.errors import OrchestrateError, TransitionError, UnknownItemError
+
+if TYPE_CHECKING:
+    from app.engine.steps import Step
 
 WITHDRAW_CHECK_S = 0.2
 """How often an item's wait (a backoff, a cooldown) looks whether it was taken away."""
@@ -95,11 +97,6 @@ class ItemWithdrawn(Exception):
     worked): its lane ends, the run goes on."""
 
 
-Settle = Callable[[AttemptReport, AgentResult], bool]
-"""The engine's handling of a complete or progress answer: True when the step is done,
-False to attempt the same step again (progress was made)."""
-
-
 class Retries:
     """The failures of one step: counted, backed off, then the item is blocked."""
 
@@ -138,14 +135,14 @@ class RunSkeleton(ABC):
     kind: ClassVar[str]
     """RunStarted.kind: `run` or `triage`."""
 
-    def __init__(self, project: Project, bus: EventBus, config: Config | None) -> None:
+    def __init__(self, project: Project, bus: EventBus, config: Config | None,
+                 executor: Executor | None = None) -> None:
         self.project = project
         self.bus = bus
         self.config = config or project.config()
         self.store = project.store()
         """One store for the run: it re-parses BACKLOG.yaml only when its bytes change."""
         self._stop = threading.Event()
-        self._kill_now = threading.Event()
         self._wake = threading.Event()
         """Set whenever waiting should end at once (stop; Pipeline's pause too)."""
         self._lock = threading.Lock()
@@ -156,8 +153,10 @@ class RunSkeleton(ABC):
         self.limited = 0
         self.cost_usd = 0.0
         """What the attempts cost, as their worklog lines say."""
-        self.runner = AttemptRunner(project, self.config, bus, self._stop, self._kill_now)
-        self.runner.on_spend = self._watch_spend
+        self.executor: Executor = executor or LocalExecutor(project, self.config, bus)
+        """Where every attempt of the run runs (executor.py): the local one unless given;
+        lanes and triage steps use the same one."""
+        self.executor.on_spend = self._watch_spend
         self.max_cost_usd = self.config.run.max_cost_usd
         """No new attempt once the run has spent this (`--max-cost`); None: no budget."""
         self.wait_on_limit = True
@@ -168,13 +167,17 @@ class RunSkeleton(ABC):
         """Limits met in a row; the wait grows with it where no reset time is named."""
         self._withdrawn: set[str] = set()
         """Items a person took away from this run (withdraw.py): never worked on again."""
+        self._left: set[str] = set()
+        """Items the run took no more steps of: gone from under it, or failed with an
+        error of ours (reported)."""
+        self.moves = Moves(lambda: self.store, bus)
+        """The run's changes to items (moves.py)."""
 
     # control (any thread) ----------------------------------------------------------------------
     def request_stop(self) -> None:
         """Stop now: each agent's group gets TERM, then KILL after the grace; its item stays
         where it was, resumable. A second call skips the grace period (the second Ctrl-C)."""
-        if self._stop.is_set():
-            self._kill_now.set()
+        self.executor.stop(now=self._stop.is_set())
         self._stop.set()
         self._wake.set()
 
@@ -246,52 +249,54 @@ class RunSkeleton(ABC):
     def _work(self) -> None:
         """The engine's work: returns when none is left; raises RunEnd to end the run."""
 
-    def _end_if_ended(self) -> None:
+    def end_if_ended(self) -> None:
         """After parallel work: raise what ended it (an every-item failure, then a stop)."""
         if self._ending is not None:
             raise RunEnd(self._ending.reason, self._ending.exit_code)
-        self._check_stop()
+        self.check_stop()
 
-    def _check_stop(self) -> None:
+    def check_stop(self) -> None:
         if self._stop.is_set():
             raise RunEnd("stopped", exitcodes.INTERRUPTED)
 
-    def _sleep(self, seconds: float, item_id: str | None = None) -> None:
+    def sleep(self, seconds: float, item_id: str | None = None) -> None:
         """Wait, ending at once when the run is told to stop (RunEnd), or when `item_id`
         is taken away from the run (ItemWithdrawn)."""
         if item_id is None:
             if seconds > 0:
                 self._wake.wait(seconds)
-            self._check_stop()
+            self.check_stop()
             return
         until = time.monotonic() + seconds
         while True:
-            self._check_withdrawn(item_id)
-            self._check_stop()
+            self.check_withdrawn(item_id)
+            self.check_stop()
             left = until - time.monotonic()
             if left <= 0:
                 return
             self._wake.wait(min(left, WITHDRAW_CHECK_S))
 
-    def _check_withdrawn(self, item_id: str) -> None:
+    def check_withdrawn(self, item_id: str) -> None:
         with self._lock:
             gone = item_id in self._withdrawn
         if gone:
             raise ItemWithdrawn(item_id)
 
     # one step of one item ----------------------------------------------------------------------
-    def _step(self, item: Item, phase: str, settle: Settle) -> bool:
-        """All attempts of `item`'s `phase` under the shared rule (module docstring).
+    def step(self, step: Step) -> bool:
+        """All attempts of one item's step under the shared rule (module docstring).
 
-        True when `settle` says the step is done, False when the item ended blocked.
-        Raises RunEnd when the run must end (stopped, or a failure of every item).
+        True when the step's `settle` says it is done, False when the item ended blocked.
+        Raises RunEnd when the run must end (stopped, or a failure of every item), and
+        ItemWithdrawn when a person took the item away meanwhile.
         """
+        item, phase = step.item, step.phase
         retries = Retries(phase, self.config.run.max_retries, self.config.run.backoff_s)
         while True:
             self._wait_while_paused()
-            self._check_withdrawn(item.id)
+            self.check_withdrawn(item.id)
             self._before_attempt()
-            report = self._attempt(item, phase, retries.last_error)
+            report = step.attempt(retries.last_error)
             self._count(report)
             if report.outcome == "limited" and report.limit is not None:
                 # The account's limit: not an attempt that counts, not a failure, not the
@@ -302,31 +307,52 @@ class RunSkeleton(ABC):
                 self._limit_streak = 0
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
-                self._check_withdrawn(item.id)  # only this item's agent was stopped
+                self.check_withdrawn(item.id)  # only this item's agent was stopped
                 raise RunEnd("stopped", exitcodes.INTERRUPTED)
             if report.global_failure:
                 self._end_for_every_item(report.global_failure)
             result = report.result
             if report.outcome in ("complete", "progress") and result is not None:
-                if settle(report, result):
+                if step.settle(report, result):
                     return True
                 retries.progressed()
-                self._sleep(self.config.run.cooldown_s, item.id)
+                self.sleep(self.config.run.cooldown_s, item.id)
                 continue
             if report.outcome == "blocked":
-                self._block(item.id, phase, report.reason or "blocked", result)
+                step.block(report.reason or "blocked", result)
                 return False
             # failed or timeout: retry with backoff, then block with the last reason.
-            self._failed(item.id, phase, report)
+            step.failed(report)
             blocked = retries.failed(report.reason)
             if blocked:
-                self._block(item.id, phase, blocked, None)
+                step.block(blocked, None)
                 return False
-            self._sleep(retries.backoff, item.id)
+            self.sleep(retries.backoff, item.id)
+
+    def work_step(self, item: Item, phase: str) -> None:
+        """One item's triage or investigate step (in a worker thread of the scheduler);
+        the run's end it meets is recorded, not raised: the scheduler ends with it."""
+        from app.engine.steps import TriageStep  # steps.py needs the run's types, not this
+
+        try:
+            self.step(TriageStep(self, item, phase))
+        except RunEnd:
+            return  # stopped, or a failure of every item: the run ends with it
+        except ItemWithdrawn:
+            return  # a person deleted or moved it meanwhile
+        except (TransitionError, UnknownItemError) as exc:
+            self.leave(item.id, exc)
+
+    def leave(self, item_id: str, why: Exception) -> None:
+        """The one rule for an item that went from under the run (deleted, or moved by a
+        person): said in a notice, and not taken again in this run."""
+        self.notice("warning", f"{item_id}: {why}; leaving it")
+        with self._lock:
+            self._left.add(item_id)
 
     def _before_attempt(self) -> None:
         """Raise RunEnd when no further attempt may start."""
-        self._check_stop()
+        self.check_stop()
         budget = self.max_cost_usd
         with self._lock:
             if self._ending is None and budget is not None and self.cost_usd >= budget:
@@ -352,6 +378,7 @@ class RunSkeleton(ABC):
             self.notice("warning", f"the budget of {money(budget)} is reached while agents "
                                    f"run ({money(self.cost_usd + live_usd)} by their "
                                    "streams so far): stopping them")
+            self.executor.stop()
             self._stop.set()
             self._wake.set()
 
@@ -433,7 +460,7 @@ class RunSkeleton(ABC):
             left = at - time.time()
             if left > 0:
                 self._wake.wait(min(left, 1.0))
-                self._check_stop()
+                self.check_stop()
                 continue
             with self._lock:
                 resumed = self._resume_at == at
@@ -443,19 +470,6 @@ class RunSkeleton(ABC):
                 clear_pause(self.project.pause_path)
                 self.bus.emit(RunResumed())
                 self.notice("info", "resumed after the usage limit")
-
-    @abstractmethod
-    def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
-        """Run one attempt of the step (the retry prompt names `last_error`)."""
-
-    @abstractmethod
-    def _block(self, item_id: str, phase: str, reason: str,
-               result: AgentResult | None) -> None:
-        """Block the item with `reason` (and the blocked answer's fields, if any)."""
-
-    @abstractmethod
-    def _failed(self, item_id: str, phase: str, report: AttemptReport) -> None:
-        """A failed or timed-out attempt, before it counts: what its answer's fields do."""
 
     def _count(self, report: AttemptReport) -> None:
         """One more attempt, as its worklog line has it."""
@@ -469,16 +483,7 @@ class RunSkeleton(ABC):
             if self._ending is None:
                 self._ending = RunEnd(reason, exitcodes.EVERY_ITEM)
         # Every other agent would fail the same way: stop them without blocking items.
+        self.executor.stop()
         self._stop.set()
         self._wake.set()
         raise RunEnd(reason, exitcodes.EVERY_ITEM)
-
-    # what changed, for the observers -----------------------------------------------------------
-    def _changed(self, item: Item) -> None:
-        self.bus.emit(ItemChanged(item_id=item.id, status=item.status, phase=item.phase,
-                                  reason=item.blocked_reason))
-
-    def _follow_ups(self, origin: str, added: list[Item]) -> None:
-        for new in added:
-            self._changed(new)
-            self.notice("info", f"{origin} asked for a follow-up: {new.id} {new.title}")

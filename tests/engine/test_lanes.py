@@ -29,7 +29,7 @@ from engine_helpers import (
 
 from app import exitcodes
 from app.backlog.model import PHASES
-from app.engine import lanes
+from app.engine import laneset as lanes
 from app.engine.events import PhaseStarted
 from app.engine.runlock import read_run_state
 

@@ -180,13 +180,13 @@ def test_build_prompt_names_the_first_spec_phase_with_open_tasks(tmp_path: Path)
     bus = EventBus()
     pipeline = Pipeline(project, bus, cap=6)
     prompts: list[str] = []
-    original = pipeline.runner.run
+    original = pipeline.executor.run
 
     def spy(item: Any, phase: str, attempt: int, prompt: str, **kw: Any) -> Any:
         prompts.append(prompt)
         return original(item, phase, attempt, prompt, **kw)
 
-    pipeline.runner.run = spy  # type: ignore[method-assign]
+    pipeline.executor.run = spy  # type: ignore[method-assign]
     pipeline.run()
     assert "Phase 1: Groundwork" in prompts[4] and "- [ ] Add the data model" in prompts[4]
     assert "Phase 2: Wire it up" not in prompts[4]

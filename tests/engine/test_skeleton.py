@@ -10,14 +10,13 @@ import pytest
 from engine_helpers import Recorder, make_project, ready
 
 from app.backlog.model import Item
-from app.engine.agent_process import ProcessOutcome
-from app.engine.attempts import AttemptReport
 from app.engine.events import EventBus, RunFinished, RunStarted
+from app.engine.executor import AgentResult, AttemptReport
 from app.engine.pipeline import Pipeline
 from app.engine.project import Project
-from app.engine.results import AgentResult
 from app.engine.runlock import RunLock
 from app.engine.skeleton import Retries, RunEnd, RunSkeleton
+from app.engine.steps import Step
 from app.engine.triage import Triage
 from app.errors import BacklogError
 
@@ -28,9 +27,30 @@ def answer(outcome: str, reason: str | None = None, *, cost: float | None = None
     if outcome in ("complete", "progress", "blocked"):
         result = AgentResult(item_id="WRK-001", phase="prd", result=outcome,
                              blocked_reason=reason)
-    final = {"type": "result", "total_cost_usd": cost} if cost is not None else None
     return AttemptReport(outcome, reason, result=result, global_failure=global_failure,
-                         process=ProcessOutcome(exit_code=0, final_event=final), cost_usd=cost)
+                         cost_usd=cost, exit_code=0)
+
+
+class ScriptedStep(Step):
+    """WRK-001's prd, whose attempts answer from the run's list."""
+
+    def __init__(self, run: Scripted, item: Item) -> None:
+        super().__init__(item, "prd")
+        self.run = run
+
+    def attempt(self, last_error: str | None) -> AttemptReport:
+        self.run.last_errors.append(last_error)
+        return self.run.answers.pop(0)
+
+    def settle(self, report: AttemptReport, result: AgentResult) -> bool:
+        self.run.settled.append(report.outcome)
+        return report.outcome == "complete"
+
+    def block(self, reason: str, result: AgentResult | None) -> None:
+        self.run.blocked.append((self.item.id, reason, result))
+
+    def failed(self, report: AttemptReport) -> None:
+        self.run.failed.append(report.reason)
 
 
 class Scripted(RunSkeleton):
@@ -48,22 +68,7 @@ class Scripted(RunSkeleton):
         self.done: bool | None = None
 
     def _work(self) -> None:
-        self.done = self._step(self.store.load().get("WRK-001"), "prd", self._settle)
-
-    def _settle(self, report: AttemptReport, result: AgentResult) -> bool:
-        self.settled.append(report.outcome)
-        return report.outcome == "complete"
-
-    def _attempt(self, item: Item, phase: str, last_error: str | None) -> AttemptReport:
-        self.last_errors.append(last_error)
-        return self.answers.pop(0)
-
-    def _block(self, item_id: str, phase: str, reason: str,
-               result: AgentResult | None) -> None:
-        self.blocked.append((item_id, reason, result))
-
-    def _failed(self, item_id: str, phase: str, report: AttemptReport) -> None:
-        self.failed.append(report.reason)
+        self.done = self.step(ScriptedStep(self, self.store.load().get("WRK-001")))
 
 
 @pytest.fixture
@@ -146,7 +151,7 @@ def test_the_first_every_item_failure_outranks_the_stop_it_causes(project: Proje
         with pytest.raises(RunEnd):
             run._end_for_every_item(reason)
     with pytest.raises(RunEnd) as ended:
-        run._end_if_ended()
+        run.end_if_ended()
     assert (ended.value.reason, ended.value.exit_code) == ("not logged in", 4)
 
 
