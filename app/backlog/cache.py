@@ -43,8 +43,8 @@ def cache_dir() -> Path | None:
     return Path(base) / "orchestrate" / "backlogs"
 
 
-READER_SOURCES = ("model.py", "store.py", "validate.py", "yamldoc.py", "yamlvalues.py",
-                  "roundtrip.py")
+READER_SOURCES = ("model.py", "store.py", "transaction.py", "validate.py", "yamldoc.py",
+                  "yamlvalues.py", "splicer.py", "roundtrip.py")
 """The modules (in app/backlog/) that turn bytes into a snapshot, or write the bytes a
 snapshot is kept for: a change to any of them means no kept snapshot is trusted."""
 

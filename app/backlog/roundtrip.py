@@ -8,7 +8,7 @@ positions for messages); only its writes come here: ruamel.yaml's round-trip loa
 the tree, the transaction's changes are set on it, and the dump keeps what a person wrote
 (comments, anchors, aliases, merge keys, tags, key order, quoting, the file's indentation).
 
-Every other file takes the splicing writer (yamldoc.Editor): ruamel.yaml is pure Python and
+Every other file takes the splicing writer (splicer.SpliceWriter): ruamel.yaml is pure Python and
 re-emits the whole file, ~1.7 s for 1,000 items. It is imported only when such a file is
 written.
 """
@@ -140,7 +140,7 @@ def _head(text: str) -> int:
     return 0
 
 
-class Editor:
+class RoundTripWriter:
     """A transaction's changes set on ruamel.yaml's round-trip tree of the document.
 
     Anchored values stay shared where nobody changed them. Changing a value that other
@@ -244,36 +244,9 @@ class Editor:
         if now == order:
             return
         count = len(seq)
-        gaps = [self._cut_rest(seq, k) for k in range(count)]
-        eol: dict[str, Any] = {}  # a flow item's comment after its closing brace
-        top = None  # comment lines above the first item, kept there
-        for k, item_id in enumerate(now):
-            slots = seq.ca.items.get(k) or [None, None]
-            if slots[0] is not None:
-                eol[item_id] = slots[0]
-            if k and slots[1]:
-                gaps[k - 1] += _lines_of(slots[1])
-            elif slots[1]:
-                top = slots[1]
-        gaps[-1] += _lines_of(seq.ca.end or [])
-        seq.ca.end = []
-        seq.ca.items.clear()
+        gaps, eol, top = self._take_comments(seq, now)
         dash = _dash_column(self._doc)
-        trail: dict[str, str] = {}
-        lead: dict[str, str] = {}
-        stay: list[str] = []
-        for k, gap in enumerate(gaps):
-            lines = gap.splitlines(keepends=True)
-            n = 0
-            while n < len(lines) and _deeper_comment(lines[n], dash):
-                n += 1
-            trail[now[k]] = "".join(lines[:n])
-            m = len(lines)
-            if k + 1 < count:
-                while m > n and lines[m - 1].lstrip(" ").startswith("#"):
-                    m -= 1
-                lead[now[k + 1]] = "".join(lines[m:])
-            stay.append("".join(lines[n:m]))
+        trail, lead, stay = _deal_out(gaps, now, dash)
         above = ""  # lines that go above the new first item
         if order[0] != now[0]:
             above = lead.get(order[0], "")
@@ -289,6 +262,29 @@ class Editor:
         for k, item_id in enumerate(order):
             following = lead.get(order[k + 1], "") if k + 1 < count else ""
             _put_after(seq, k, trail[item_id] + stay[k] + following)
+
+    def _take_comments(self, seq: CommentedSeq, now: list[str]
+                       ) -> tuple[list[str], dict[str, Any], list[Any] | None]:
+        """Take every comment off the list (items in the order `now`): the lines after each
+        item (the comment lines above the next one included, and those after the list after
+        the last), each flow item's comment after its closing brace, and the comment lines
+        above the first item."""
+        count = len(seq)
+        gaps = [self._cut_rest(seq, k) for k in range(count)]
+        eol: dict[str, Any] = {}  # a flow item's comment after its closing brace
+        top = None  # comment lines above the first item, kept there
+        for k, item_id in enumerate(now):
+            slots = seq.ca.items.get(k) or [None, None]
+            if slots[0] is not None:
+                eol[item_id] = slots[0]
+            if k and slots[1]:
+                gaps[k - 1] += _lines_of(slots[1])
+            elif slots[1]:
+                top = slots[1]
+        gaps[-1] += _lines_of(seq.ca.end or [])
+        seq.ca.end = []
+        seq.ca.items.clear()
+        return gaps, eol, top
 
     def has_top(self, key: str) -> bool:
         """Whether the top-level mapping has `key`."""
@@ -400,6 +396,30 @@ def _deeper_comment(line: str, column: int) -> bool:
     """A comment line indented past `column`."""
     body = line.lstrip(" ")
     return body.startswith("#") and len(line) - len(body) > column
+
+
+def _deal_out(gaps: list[str], now: list[str], dash: int
+              ) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """The lines after each item (in the order `now`) dealt out: the comment lines right
+    below it indented past the dash go with it (trail), the comment lines directly above
+    the next item go with that one (lead), and what is left stays where it stands."""
+    count = len(gaps)
+    trail: dict[str, str] = {}
+    lead: dict[str, str] = {}
+    stay: list[str] = []
+    for k, gap in enumerate(gaps):
+        lines = gap.splitlines(keepends=True)
+        n = 0
+        while n < len(lines) and _deeper_comment(lines[n], dash):
+            n += 1
+        trail[now[k]] = "".join(lines[:n])
+        m = len(lines)
+        if k + 1 < count:
+            while m > n and lines[m - 1].lstrip(" ").startswith("#"):
+                m -= 1
+            lead[now[k + 1]] = "".join(lines[m:])
+        stay.append("".join(lines[n:m]))
+    return trail, lead, stay
 
 
 def _owns(index: yamldoc.MapIndex, entry: yamldoc.Entry) -> bool:

@@ -7,7 +7,9 @@ kept and reported as warnings, never errors, so a newer file still opens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from app.backlog import yamldoc
 from app.backlog.model import (
@@ -156,18 +158,8 @@ def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str],
             raise fail(key, f"{item_id}: {key} must be one of {', '.join(choices)}, "
                             f"not {value!r}")
         assessed[key] = value
-    deps_raw = e["depends_on"].value if "depends_on" in e else None
-    if deps_raw is None:
-        deps: tuple[str, ...] = ()
-    elif isinstance(deps_raw, list) and all(isinstance(d, str) for d in deps_raw):
-        deps = tuple(deps_raw)
-        bad = [d for d in deps if not ID_PATTERN.match(d)]
-        if bad:
-            raise fail("depends_on", f"{item_id}: depends_on holds invalid ids {bad}")
-    elif isinstance(deps_raw, str) and ID_PATTERN.match(deps_raw):
-        deps = (deps_raw,)
-    else:
-        raise fail("depends_on", f"{item_id}: depends_on must be a list of ids like [WRK-001]")
+    deps = _depends_on(e["depends_on"].value if "depends_on" in e else None, item_id,
+                       lambda message: fail("depends_on", message))
     blocked_from = text("blocked_from")
     if blocked_from is not None and blocked_from not in STATUSES:
         raise fail("blocked_from", f"{item_id}: blocked_from must be a status, "
@@ -182,3 +174,19 @@ def _validate_item(index: yamldoc.MapIndex, path: Path, warnings: list[str],
         notes=text("notes"), origin=text("origin"), created=text("created"),
         updated=text("updated"), line=index.line, extra=extra,
     )
+
+
+def _depends_on(raw: Any, item_id: str, fail: Callable[[str], BacklogError]
+                ) -> tuple[str, ...]:
+    """An item's dependencies: a list of ids, one id alone, or none (null, no key)."""
+    if raw is None:
+        return ()
+    if isinstance(raw, list) and all(isinstance(d, str) for d in raw):
+        deps = tuple(raw)
+        bad = [d for d in deps if not ID_PATTERN.match(d)]
+        if bad:
+            raise fail(f"{item_id}: depends_on holds invalid ids {bad}")
+        return deps
+    if isinstance(raw, str) and ID_PATTERN.match(raw):
+        return (raw,)
+    raise fail(f"{item_id}: depends_on must be a list of ids like [WRK-001]")

@@ -1,7 +1,7 @@
 """Values as YAML text, both ways: the YAML 1.2 core schema reading of a plain scalar, and
 rendering a value so that it reads back the same under YAML 1.2 and 1.1 readers.
 
-Used by the splicing writer (app/backlog/yamldoc.py) for every value it writes, and by
+Used by the splicing writer (app/backlog/splicer.py) for every value it writes, and by
 the round-trip writer (app/backlog/roundtrip.py) to choose how a new value is written.
 """
 

@@ -169,7 +169,7 @@ def test_changing_the_anchored_value_leaves_its_aliases_their_value(tmp_path: Pa
 
 def test_adding_an_item(tmp_path: Path) -> None:
     store = store_with(tmp_path, SHARED)
-    with mock.patch("app.backlog.store.now_iso", lambda: STAMP):
+    with mock.patch("app.backlog.transaction.now_iso", lambda: STAMP):
         item = store.add("Audit log", size="large")
     text = text_of(store)
     keeps_the_structure(text)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_store_props import HAND_WRITTEN, is_subsequence, oracle
 
-from app.backlog import yamldoc
+from app.backlog import splicer, yamldoc
 from app.backlog.model import Item
 from app.backlog.store import BacklogStore
 from app.errors import OrchestrateError
@@ -39,7 +39,7 @@ def blocks(text: str) -> dict[str, str]:
     doc = yamldoc.parse(text)
     found = {}
     for k, ix in enumerate(doc.items):
-        start, end = yamldoc.item_block(text, doc, k)
+        start, end = splicer.item_block(text, doc, k)
         found[str(ix.entries["id"].value)] = text[start:end]
     return found
 

@@ -121,7 +121,7 @@ def test_hand_written_text_survives_any_transactions(ops: list[Any], crlf: bool,
     nl = "\r\n" if crlf else "\n"
     original = base.replace("\n", nl)
     with tempfile.TemporaryDirectory() as tmp, \
-            mock.patch("app.backlog.store.now_iso", lambda: STAMP):
+            mock.patch("app.backlog.transaction.now_iso", lambda: STAMP):
         path = Path(tmp) / "BACKLOG.yaml"
         path.write_bytes(("\ufeff" if bom else "").encode() + original.encode())
         store = BacklogStore(path)

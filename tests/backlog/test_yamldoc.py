@@ -1,5 +1,5 @@
-"""app/backlog/yamlvalues.py (YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1)
-and app/backlog/yamldoc.py (the index, splices, the editor)."""
+"""app/backlog/yamlvalues.py (YAML 1.2 resolution, rendering that reads back under 1.2 and 1.1),
+app/backlog/yamldoc.py (the index) and app/backlog/splicer.py (splices, the writer)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from app.backlog import yamldoc, yamlvalues
+from app.backlog import splicer, yamldoc, yamlvalues
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -143,17 +143,17 @@ def test_entries_know_where_their_value_stands() -> None:
 def test_value_edit_replaces_only_the_value_and_keeps_the_comment() -> None:
     text = "prefix: WRK\nk: 'old'   # keep me\nz: 1\n"
     doc = yamldoc.parse(text)
-    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["k"], "n o", 0)])
+    new = splicer.apply_edits(text, [splicer.value_edit(text, doc.root.entries["k"], "n o", 0)])
     assert new == "prefix: WRK\nk: n o   # keep me\nz: 1\n"
 
 
 def test_block_scalar_replaced_by_a_block_or_an_inline_value() -> None:
     text = "a: |\n  one\n  two\nb: 1\n"
     doc = yamldoc.parse(text)
-    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["a"], "x\ny", 0)])
+    new = splicer.apply_edits(text, [splicer.value_edit(text, doc.root.entries["a"], "x\ny", 0)])
     assert new == "a: |-\n  x\n  y\nb: 1\n"
     assert yamldoc.parse(new).root.values() == {"a": "x\ny", "b": 1}
-    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, doc.root.entries["a"], "z", 0)])
+    new = splicer.apply_edits(text, [splicer.value_edit(text, doc.root.entries["a"], "z", 0)])
     assert new == "a: z\nb: 1\n"
 
 
@@ -161,9 +161,9 @@ def test_multi_line_text_is_a_literal_block_unless_a_comment_follows() -> None:
     text = "a: one   \nb: two  # mine\nc:\n"
     doc = yamldoc.parse(text)
     e = doc.root.entries
-    new = yamldoc.apply_edits(text, [yamldoc.value_edit(text, e["a"], "x\n\n  y\n", 0),
-                                     yamldoc.value_edit(text, e["b"], "p\nq", 1),
-                                     yamldoc.value_edit(text, e["c"], " lead\nz\n\n", 2)])
+    new = splicer.apply_edits(text, [splicer.value_edit(text, e["a"], "x\n\n  y\n", 0),
+                                     splicer.value_edit(text, e["b"], "p\nq", 1),
+                                     splicer.value_edit(text, e["c"], " lead\nz\n\n", 2)])
     assert new == 'a: |\n  x\n\n    y\nb: "p\\nq"  # mine\nc: |2+\n   lead\n  z\n\n'
     assert yamldoc.parse(new).root.values() == {"a": "x\n\n  y\n", "b": "p\nq",
                                                 "c": " lead\nz\n\n"}
@@ -176,7 +176,7 @@ def test_text_a_block_cannot_hold_exactly_is_quoted(value: str) -> None:
 
 def test_overlapping_edits_are_refused() -> None:
     with pytest.raises(ValueError, match="overlapping"):
-        yamldoc.apply_edits("abcdef", [yamldoc.Edit(0, 0, 3, "x"), yamldoc.Edit(2, 1, 4, "y")])
+        splicer.apply_edits("abcdef", [splicer.Edit(0, 0, 3, "x"), splicer.Edit(2, 1, 4, "y")])
 
 
 def test_newline_style_is_that_of_the_first_line() -> None:
@@ -253,27 +253,27 @@ def test_number_like_titles_read_back_as_text_in_every_reader(title: str) -> Non
     assert yaml.safe_load(text)["k"] == title
 
 
-# --- the editor --------------------------------------------------------------------------------
+# --- the splicing writer -----------------------------------------------------------------------
 EDITABLE = ("# top\nschema_version: 1\nprefix: WRK  # ours\nitems:\n  - id: WRK-001\n"
             "    title: a   # kept\n    status: new\n  - {id: WRK-002, title: b, status: new}\n"
             "  # after\n")
 
 
 def test_editor_sets_and_inserts_keys_in_place() -> None:
-    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed = splicer.SpliceWriter(yamldoc.parse(EDITABLE))
     ed.change_item("WRK-001", {"title": "no", "size": "small"})
     assert ed.text() == EDITABLE.replace("title: a ", 'title: "no" ').replace(
         "status: new\n  - {", "status: new\n    size: small\n  - {")
 
 
 def test_editor_rewrites_a_changed_flow_item_in_block_style() -> None:
-    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed = splicer.SpliceWriter(yamldoc.parse(EDITABLE))
     ed.change_item("WRK-002", {"status": "ready"})
     assert ed.text().endswith("  - id: WRK-002\n    title: b\n    status: ready\n  # after\n")
 
 
 def test_editor_adds_items_after_the_last_and_deletes_only_an_items_lines() -> None:
-    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed = splicer.SpliceWriter(yamldoc.parse(EDITABLE))
     ed.delete_item("WRK-001")
     ed.add_items([{"id": "WRK-003", "title": "c", "status": "new"}])
     assert ed.text() == ("# top\nschema_version: 1\nprefix: WRK  # ours\nitems:\n"
@@ -282,7 +282,7 @@ def test_editor_adds_items_after_the_last_and_deletes_only_an_items_lines() -> N
 
 
 def test_editor_sets_top_level_keys_in_place_or_on_a_line_of_their_own() -> None:
-    ed = yamldoc.Editor(yamldoc.parse("# top\nprefix: WRK\nnext_id: 2\nitems: []\n"))
+    ed = splicer.SpliceWriter(yamldoc.parse("# top\nprefix: WRK\nnext_id: 2\nitems: []\n"))
     assert not ed.has_top("schema_version") and ed.has_top("next_id")
     ed.set_top("schema_version", 1, before="prefix")
     ed.set_top("next_id", 3, after=("prefix",))
@@ -292,18 +292,18 @@ def test_editor_sets_top_level_keys_in_place_or_on_a_line_of_their_own() -> None
 
 def test_editor_writes_an_empty_or_flow_list_out_as_a_block_list() -> None:
     doc = yamldoc.parse("prefix: WRK\nitems: [{id: WRK-001, title: a, status: new}]  # mine\n")
-    ed = yamldoc.Editor(doc)
+    ed = splicer.SpliceWriter(doc)
     ed.change_item("WRK-001", {"status": "ready"})
     ed.add_items([{"id": "WRK-002", "title": "b", "status": "new"}])
     assert ed.text() == ("prefix: WRK\nitems:  # mine\n  - id: WRK-001\n    title: a\n"
                          "    status: ready\n  - id: WRK-002\n    title: b\n    status: new\n")
-    ed = yamldoc.Editor(doc)
+    ed = splicer.SpliceWriter(doc)
     ed.delete_item("WRK-001")
     assert ed.text() == "prefix: WRK\nitems: []  # mine\n"
 
 
 def test_editor_keeps_crlf_line_endings() -> None:
-    ed = yamldoc.Editor(yamldoc.parse(EDITABLE.replace("\n", "\r\n")))
+    ed = splicer.SpliceWriter(yamldoc.parse(EDITABLE.replace("\n", "\r\n")))
     ed.change_item("WRK-001", {"notes": "x\ny"})
     out = ed.text()
     assert out.count("\n") == out.count("\r\n")
@@ -312,7 +312,7 @@ def test_editor_keeps_crlf_line_endings() -> None:
 
 def test_a_key_added_above_a_flow_item_that_is_rewritten_in_one_go() -> None:
     """An insert at the start of a replaced range goes before it, whatever the order asked."""
-    ed = yamldoc.Editor(yamldoc.parse(EDITABLE))
+    ed = splicer.SpliceWriter(yamldoc.parse(EDITABLE))
     ed.change_item("WRK-002", {"title": "c"})
     ed.change_item("WRK-001", {"size": "small"})
     out = ed.text()
