@@ -9,6 +9,7 @@ the guardrails too, saying so. Each reason an item waits is said once a run.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 from app.backlog import states
@@ -19,6 +20,42 @@ from app.engine.laneset import LaneSet
 
 Tell = Callable[[str, str, str], None]
 """`tell(key, level, text)`: a notice, once per key a run."""
+
+
+class Choice:
+    """A run's choice of work: what it may take, and each reason it waits said once."""
+
+    def __init__(self, target: str | None, config: Config,
+                 notice: Callable[[str, str], None]) -> None:
+        self.target = target
+        self.config = config
+        self.notice = notice
+        self._told: set[str] = set()
+        self._lock = threading.Lock()
+
+    def tell_once(self, key: str, level: str, text: str) -> None:
+        with self._lock:
+            new = key not in self._told
+            self._told.add(key)
+        if new:
+            self.notice(level, text)
+
+    def lanes(self, backlog: Backlog, skip: set[str], room: int,
+              lanes: LaneSet | None) -> list[Item]:
+        """Up to `room` items whose lanes may start now (none of `skip`)."""
+        picked: list[Item] = []
+        for item in runnable(backlog, skip=skip, target=self.target, config=self.config,
+                             lanes=lanes, tell=self.tell_once):
+            if len(picked) >= room:
+                break
+            picked.append(item)
+        return picked
+
+    def explain_nothing(self, backlog: Backlog, skipped: set[str]) -> None:
+        """Nothing ran at all: say why."""
+        said = nothing_ran(backlog, self.target, skipped)
+        if said is not None:
+            self.notice(*said)
 
 
 def runnable(backlog: Backlog, *, skip: set[str], target: str | None, config: Config,
@@ -72,3 +109,31 @@ def nothing_ran(backlog: Backlog, target: str | None, skipped: set[str]
                      "--notes ...`")
     return "info", ("nothing to run: no ready item within the guardrails"
                     + (f" ({'; '.join(hints)})" if hints else ""))
+
+
+def triage_steps(backlog: Backlog, busy: set[str], room: int,
+                 triaged: set[str]) -> list[tuple[Item, str]]:
+    """Up to `room` new ideas to triage (and researching ones to investigate) beside the
+    lanes, none of `busy`, each at most once a run (`triaged` grows: a refused move may
+    leave one `new`)."""
+    picked: list[tuple[Item, str]] = []
+    for item in backlog.items:
+        if len(picked) >= room:
+            break
+        step = {"new": "triage", "researching": "investigate"}.get(item.status)
+        if step is not None and item.id not in busy and item.id not in triaged:
+            triaged.add(item.id)
+            picked.append((item, step))
+    return picked
+
+
+def all_blocked(backlog: Backlog, taken: set[str]) -> str | None:
+    """When every item a run took ended blocked, the run's reason (exit 6), else None."""
+    if not taken:
+        return None
+    items = [backlog.by_id.get(item_id) for item_id in sorted(taken)]
+    if not all(item is not None and item.status == "blocked" for item in items):
+        return None
+    reasons = "; ".join(f"{item.id}: {item.blocked_reason}" for item in items[:3]
+                        if item is not None) + ("; …" if len(items) > 3 else "")
+    return f"every item this run took ended blocked ({reasons})"

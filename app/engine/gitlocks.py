@@ -91,3 +91,9 @@ def _age(path: Path, now: float) -> float:
         return now - path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+def removed_notice(removed: list[str]) -> str:
+    """What a run says when it removed stale locks."""
+    return (f"removed git lock files that a git killed mid-way left ({', '.join(removed)}): "
+            "no git process was working in the repository")

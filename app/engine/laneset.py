@@ -22,6 +22,7 @@ from typing import Protocol
 from app.backlog import states
 from app.backlog.model import Backlog, Item
 from app.backlog.store import BacklogStore
+from app.engine import gitlocks
 from app.engine.answers import Answers
 from app.engine.checkpoint import one_line, subject
 from app.engine.config import Config
@@ -121,9 +122,7 @@ class LaneSet:
         with self.git_lock:
             removed = self.repo.clear_stale_locks(min_age_s)
         if removed:
-            self.run.notice("warning", f"removed git lock files that a git killed mid-way "
-                                       f"left ({', '.join(removed)}): no git process was "
-                                       "working in the repository")
+            self.run.notice("warning", gitlocks.removed_notice(removed))
 
     def tidy(self, backlog: Backlog) -> None:
         """Worktrees an earlier run left: kept for items that go on, removed for the rest."""

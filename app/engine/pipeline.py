@@ -19,10 +19,11 @@ import threading
 from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASES, Backlog, Item
-from app.engine import withdraw
+from app.engine import gitlocks, withdraw
 from app.engine.answers import Answers
+from app.engine.caps import AttemptCap
 from app.engine.checkpoint import Checkpointer
-from app.engine.choosing import nothing_ran, runnable
+from app.engine.choosing import Choice, all_blocked, triage_steps
 from app.engine.config import Config
 from app.engine.events import EventBus
 from app.engine.executor import Executor, UsageLimit
@@ -33,7 +34,7 @@ from app.engine.resume import finish_recorded
 from app.engine.runlock import set_working
 from app.engine.scheduler import Scheduler
 from app.engine.skeleton import ItemWithdrawn, RunEnd, RunSkeleton
-from app.engine.steps import TRIAGE_STEPS, PhaseStep
+from app.engine.steps import PhaseStep
 from app.engine.worktrees import GitError
 from app.errors import OrchestrateError, TransitionError, UnknownItemError
 
@@ -51,15 +52,14 @@ class Pipeline(RunSkeleton):
         self.cap = cap
         self._pause = threading.Event()
         self._failed_phases = 0
-        self._told: set[str] = set()
+        self.choice = Choice(self.target, self.config, self.notice)
         self._triaged: set[str] = set()
         """Items whose triage step ran in this run: never twice."""
         self._working: set[str] = set()
         """Items whose lanes are live now (run.json's `working`)."""
         self._taken: set[str] = set()
         """Items this run worked on: if every one of them ends blocked, it says so (exit 6)."""
-        self._begun = 0
-        """Attempts begun, for `--cap` (limited ones are given back)."""
+        self._cap = AttemptCap(cap)
         self.answers = Answers(project)
         """Answers not yet fully acted on (answers.py): what a restart finishes."""
         self.checkpoints = Checkpointer(project.root, self.config.run.checkpoint)
@@ -91,9 +91,7 @@ class Pipeline(RunSkeleton):
         else:
             removed = self.checkpoints.clear_stale_locks()
             if removed:
-                self.notice("warning", f"removed git lock files that a git killed mid-way "
-                                       f"left ({', '.join(removed)}): no git process was "
-                                       "working in the repository")
+                self.notice("warning", gitlocks.removed_notice(removed))
             if self.checkpoints.reason_off and self.config.run.checkpoint:
                 self.notice("warning", self.checkpoints.reason_off)
         finish_recorded(self.answers, self.store, self.lanes, self._main_lane, self.notice)
@@ -106,7 +104,7 @@ class Pipeline(RunSkeleton):
         self._end_if_all_blocked()
 
     def _main_lane(self, item_id: str) -> Lane:
-        return MainLane(item_id, self.checkpoints, self.moves, self.tell_once)
+        return MainLane(item_id, self.checkpoints, self.moves, self.choice.tell_once)
 
     def check_stop(self) -> None:
         super().check_stop()
@@ -121,25 +119,11 @@ class Pipeline(RunSkeleton):
     def pick_lanes(self, backlog: Backlog, busy: set[str], room: int) -> list[Item]:
         with self._lock:
             skip = busy | self._left | self._withdrawn
-        picked = []
-        for item in runnable(backlog, skip=skip, target=self.target, config=self.config,
-                             lanes=self.lanes, tell=self.tell_once):
-            picked.append(item)
-            if len(picked) >= room:
-                break
-        return picked
+        return self.choice.lanes(backlog, skip, room, self.lanes)
 
     def pick_steps(self, backlog: Backlog, busy: set[str], room: int
                    ) -> list[tuple[Item, str]]:
-        picked: list[tuple[Item, str]] = []
-        for item in backlog.items:
-            step = {"new": "triage", "researching": "investigate"}.get(item.status)
-            if len(picked) >= room:
-                break
-            if step in TRIAGE_STEPS and item.id not in busy and item.id not in self._triaged:
-                self._triaged.add(item.id)  # at most once a run (a refused move leaves one new)
-                picked.append((item, step))
-        return picked
+        return triage_steps(backlog, busy, room, self._triaged)
 
     def work_lane(self, item: Item) -> None:
         """One item's lane, from its worktree (or the main checkout) to its end."""
@@ -175,43 +159,23 @@ class Pipeline(RunSkeleton):
     def explain_nothing(self) -> None:
         with self._lock:
             skipped = self._left | self._withdrawn
-        said = nothing_ran(self.store.load(), self.target, skipped)
-        if said is not None:
-            self.notice(*said)
+        self.choice.explain_nothing(self.store.load(), skipped)
 
-    def tell_once(self, key: str, level: str, text: str) -> None:
-        with self._lock:
-            new = key not in self._told
-            self._told.add(key)
-        if new:
-            self.notice(level, text)
-
-    # --cap ---------------------------------------------------------------------------------------
+    # --cap (caps.py) ---------------------------------------------------------------------------
     def _before_attempt(self) -> None:
         super()._before_attempt()
-        if self.cap is None:
-            return
-        # Attempts are counted as they begin: `attempts` counts them once they end, and
-        # lanes starting together would all pass the cap before any had ended.
-        with self._lock:
-            reached = self._begun >= self.cap
-            if not reached:
-                self._begun += 1
-        if reached:
-            raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
+        if not self._cap.take():
+            raise RunEnd(self._cap.reason, exitcodes.OK)
 
     def _may_begin(self) -> None:
         """RunEnd when no attempt may begin now (stopped, budget spent, `--cap` reached),
         without counting one."""
         super()._before_attempt()
-        with self._lock:
-            reached = self.cap is not None and self._begun >= self.cap
-        if reached:
-            raise RunEnd(f"cap reached ({self.cap} attempts)", exitcodes.OK)
+        if self._cap.reached():
+            raise RunEnd(self._cap.reason, exitcodes.OK)
 
     def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
-        with self._lock:
-            self._begun -= 1  # a limited attempt is not one (it repeats after the reset)
+        self._cap.give_back()  # a limited attempt is not one (it repeats after the reset)
         super()._pause_for(limit, item_id, phase)
 
     # one item ----------------------------------------------------------------------------------
@@ -277,14 +241,7 @@ class Pipeline(RunSkeleton):
         """A run whose every item ended blocked moved nothing forward: exit 6, not 0, so a
         script or a morning glance cannot take it for a good night."""
         with self._lock:
-            taken = sorted(self._taken)
-        if not taken:
-            return
-        backlog = self.store.load()
-        items = [backlog.by_id.get(item_id) for item_id in taken]
-        if not all(item is not None and item.status == "blocked" for item in items):
-            return
-        reasons = "; ".join(f"{item.id}: {item.blocked_reason}" for item in items[:3]
-                            if item is not None) + ("; …" if len(items) > 3 else "")
-        raise RunEnd(f"every item this run took ended blocked ({reasons})",
-                     exitcodes.ALL_BLOCKED)
+            taken = set(self._taken)
+        reason = all_blocked(self.store.load(), taken)
+        if reason is not None:
+            raise RunEnd(reason, exitcodes.ALL_BLOCKED)

@@ -25,9 +25,6 @@ from app.engine.project import Project
 from app.engine.prompts import build_prompt
 from app.errors import TransitionError
 
-TRIAGE_STEPS = ("triage", "investigate")
-"""The steps of an item before it is ready (the phases come after)."""
-
 
 class StepHost(Protocol):
     """What a step needs of its run."""
