@@ -68,25 +68,43 @@ def candidates(words: Sequence[str], index: int,
     command = next((w for w in before if w in commands), None)
     active = commands[command] if command else parser
     project_dir = _project_dir(before)
-    if before:
-        option = _options(active).get(before[-1]) or _options(parser).get(before[-1])
-        if option is not None and option.nargs != 0:
-            return _values(option, project_dir, command, current)
-        # `--depends-on WRK-001 <TAB>`: still the values of the last option, if it takes many
-        flags = [w for w in before if w.startswith("-")]
-        last = _options(active).get(flags[-1]) if flags else None
-        if last is not None and last.nargs in ("*", "+") and not current.startswith("-"):
-            return _values(last, project_dir, command, current)
+    option = _option_wanting_value(before, current, active, parser)
+    if option is not None:
+        return _values(option, project_dir, command, current)
     if current.startswith("-"):  # hidden options (the served board's) are not offered
         return sorted(f for f, a in _options(active).items()
                       if f.startswith(current) and a.help != argparse.SUPPRESS)
     if command is None:
         return sorted(c for c in commands if c.startswith(current))
-    given = [w for w in before[before.index(command) + 1:] if not w.startswith("-")]
-    positionals = [a for a in active._actions if not a.option_strings]
-    if len(given) < len(positionals):
-        return _values(positionals[len(given)], project_dir, command, current)
+    positional = _next_positional(before[before.index(command) + 1:], active)
+    if positional is not None:
+        return _values(positional, project_dir, command, current)
     return []
+
+
+def _option_wanting_value(before: list[str], current: str, active: argparse.ArgumentParser,
+                          parser: argparse.ArgumentParser) -> argparse.Action | None:
+    """The option whose value `current` is: the word before it, or the last option if it
+    takes many and `current` is no option itself; None when it is none's."""
+    if not before:
+        return None
+    option = _options(active).get(before[-1]) or _options(parser).get(before[-1])
+    if option is not None and option.nargs != 0:
+        return option
+    # `--depends-on WRK-001 <TAB>`: still the values of the last option, if it takes many
+    flags = [w for w in before if w.startswith("-")]
+    last = _options(active).get(flags[-1]) if flags else None
+    if last is not None and last.nargs in ("*", "+") and not current.startswith("-"):
+        return last
+    return None
+
+
+def _next_positional(after_command: list[str],
+                     active: argparse.ArgumentParser) -> argparse.Action | None:
+    """The command's positional argument that comes next, after the words given."""
+    given = [w for w in after_command if not w.startswith("-")]
+    positionals = [a for a in active._actions if not a.option_strings]
+    return positionals[len(given)] if len(given) < len(positionals) else None
 
 
 def _values(action: argparse.Action, project_dir: Path | None, command: str | None,

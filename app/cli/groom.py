@@ -24,6 +24,8 @@ from app.engine.project import Project, find_project, init_project
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from app.cli.reading import Reading
+
 STATUS_STYLE = {
     "new": "cyan", "scoped": "blue", "researching": "magenta", "ready": "green",
     "in_progress": "yellow", "done": "dim", "blocked": "red",
@@ -218,12 +220,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     item = backlog.get(args.id)
     docs, diff = args.docs, args.diff
     if (docs or diff) and not args.json:  # the documents and/or the diffs, nothing else
-        if docs:
-            reading.print_documents(project, item)
-        if docs and diff:
-            sys.stdout.write("\n")
-        if diff:
-            reading.print_checkpoints(project, item, colour=colour_on(sys.stdout))
+        _print_docs_and_diffs(project, item, docs, diff)
         return exitcodes.OK
     attempts = worklog.for_item(worklog.read(project.worklog_path), item.id)
     change_dir = reading.change_folder(project, item)  # in its lane's worktree, if any
@@ -236,7 +233,29 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
         json.dump(data, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return exitcodes.OK
+    _print_item(item, found, files, attempts)
+    return exitcodes.OK
+
+
+def _print_docs_and_diffs(project: Project, item: Item, docs: bool, diff: bool) -> None:
+    """`show --docs`, `--diff` or both: the documents, then the checkpoints' diffs."""
+    from app.cli import reading
+
+    if docs:
+        reading.print_documents(project, item)
+    if docs and diff:
+        sys.stdout.write("\n")
+    if diff:
+        reading.print_checkpoints(project, item, colour=colour_on(sys.stdout))
+
+
+def _print_item(item: Item, found: Reading, files: list[str],
+                attempts: list[dict[str, Any]]) -> None:
+    """`show`: every field that has a value, the notes, files, attempts, checkpoints and
+    the names of the documents."""
     from rich.text import Text
+
+    from app.cli import reading
 
     out = console()
     out.print(Text(f"{item.id}  {visible(item.title, one_line=True)}", style="bold"))
@@ -258,11 +277,7 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     if attempts:
         out.print("  attempts:")
         for a in attempts:
-            cost = f" ${a['cost_usd']:.2f}" if a.get("cost_usd") else ""
-            why = f"  {visible(str(a['reason']), one_line=True)}" if a.get("reason") else ""
-            out.print(f"    {a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
-                      f"#{a['attempt']}  {a['outcome']}  "
-                      f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
+            out.print(f"    {_attempt_line(a)}")
     if found.log.checkpoints:
         out.print("  checkpoints (show --diff for the diffs):")
         for checkpoint in found.log.checkpoints:
@@ -270,7 +285,15 @@ def cmd_show(args: argparse.Namespace, project: Project) -> int:
     if found.documents:
         names = visible(", ".join(found.documents), one_line=True)
         out.print(f"  documents (show --docs to read them): {names}")
-    return exitcodes.OK
+
+
+def _attempt_line(a: dict[str, Any]) -> str:
+    """One attempt as `show` lists it: start, phase and number, outcome, time, cost, why."""
+    cost = f" ${a['cost_usd']:.2f}" if a.get("cost_usd") else ""
+    why = f"  {visible(str(a['reason']), one_line=True)}" if a.get("reason") else ""
+    return (f"{a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
+            f"#{a['attempt']}  {a['outcome']}  "
+            f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
 
 
 def let_go(project: Project, item_id: str, force: bool, what: str) -> int | None:

@@ -87,57 +87,15 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from app.demo.transcript import NOT_LOGGED_IN_LINES, Transcript
 
 DOCS = {"prd": "PRD.md", "research": "RESEARCH.md", "design": "DESIGN.md",
         "spec": "SPEC.md", "review": "REVIEW.md", "investigate": "INVESTIGATION.md"}
 
-# The real CLI's output when not logged in (claude 2.1.197), byte for byte.
-NOT_LOGGED_IN_LINES = (
-    (
-        '{"type":"system","subtype":"init","cwd":"/home/dev/project","session_id":"75e148d3-8b6e-'
-        '47aa-befa-65c9a47ef5de","tools":["Task","Bash","CronCreate","CronDelete","CronList","Des'
-        'ignSync","Edit","EnterWorktree","ExitWorktree","NotebookEdit","Read","ReportFindings","S'
-        'cheduleWakeup","SendMessage","Skill","TaskCreate","TaskGet","TaskList","TaskOutput","Tas'
-        'kStop","TaskUpdate","ToolSearch","WebFetch","WebSearch","Workflow","Write"],"mcp_servers'
-        '":[],"model":"claude-opus-4-8[1m]","permissionMode":"default","slash_commands":["deep-re'
-        'search","design-sync","update-config","verify","debug","code-review","simplify","batch",'
-        '"fewer-permission-prompts","loop","claude-api","run","run-skill-generator","clear","comp'
-        'act","config","context","heapdump","init","reload-skills","review","security-review","us'
-        'age","insights","goal","team-onboarding"],"apiKeySource":"none","claude_code_version":"2'
-        '.1.197","output_style":"default","agents":["claude","Explore","general-purpose","Plan","'
-        'statusline-setup"],"skills":["deep-research","design-sync","update-config","verify","deb'
-        'ug","code-review","simplify","batch","fewer-permission-prompts","loop","claude-api","run'
-        '","run-skill-generator"],"plugins":[],"analytics_disabled":false,"product_feedback_disab'
-        'led":false,"uuid":"7a27700a-4e67-441e-8552-b8b71162db0d","memory_paths":{"auto":"/home/d'
-        'ev/.claude/projects/-home-dev-project/memory/"},"fast_mode_state":"off"}'
-    ),
-    (
-        '{"type":"assistant","message":{"id":"261d0cfe-ea7e-4dd5-ae40-8be70c08d537","container":n'
-        'ull,"model":"<synthetic>","role":"assistant","stop_details":null,"stop_reason":"stop_seq'
-        'uence","stop_sequence":"","type":"message","usage":{"input_tokens":0,"output_tokens":0,"'
-        'cache_creation_input_tokens":0,"cache_read_input_tokens":0,"server_tool_use":{"web_searc'
-        'h_requests":0,"web_fetch_requests":0},"service_tier":null,"cache_creation":{"ephemeral_1'
-        'h_input_tokens":0,"ephemeral_5m_input_tokens":0},"inference_geo":null,"iterations":null,'
-        '"speed":null},"content":[{"type":"text","text":"Not logged in · Please run /login"}],"co'
-        'ntext_management":null},"parent_tool_use_id":null,"session_id":"75e148d3-8b6e-47aa-befa-'
-        '65c9a47ef5de","uuid":"45322ca2-bc08-4997-9ab8-02cda7d8d24a","error":"authentication_fail'
-        'ed"}'
-    ),
-    (
-        '{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"duration_m'
-        's":117,"duration_api_ms":0,"num_turns":1,"result":"Not logged in · Please run /login","s'
-        'top_reason":"stop_sequence","session_id":"75e148d3-8b6e-47aa-befa-65c9a47ef5de","total_c'
-        'ost_usd":0,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_t'
-        'okens":0,"output_tokens":0,"server_tool_use":{"web_search_requests":0,"web_fetch_request'
-        's":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":0,"ephemer'
-        'al_5m_input_tokens":0},"inference_geo":"","iterations":[],"speed":"standard"},"modelUsag'
-        'e":{},"permission_denials":[],"terminal_reason":"completed","fast_mode_state":"off","uui'
-        'd":"f4bf1e01-3eb7-4430-a314-491df31a5d22"}'
-    ),
-)
 REFUSE_ROOT = ("--dangerously-skip-permissions cannot be used with root/sudo privileges "
                "for security reasons")
 DEFAULT_ASSESSMENT = {"size": "small", "complexity": "low", "risk": "low"}
@@ -145,12 +103,12 @@ RATE_LIMITED = "API Error: 429 Too Many Requests (rate limit exceeded)"
 """Another agent's rate-limit text, with nothing to tell when it resets."""
 
 
-class Agent:
-    """One scripted agent process."""
+class Agent(Transcript):
+    """One scripted agent process: its script, its files, and the mode it plays."""
 
     def __init__(self, argv: list[str]) -> None:
         self.prompt = ""
-        self.speed = float(os.environ.get("ORCHESTRATE_FAKE_SPEED") or 1)
+        speed = float(os.environ.get("ORCHESTRATE_FAKE_SPEED") or 1)
         script_path = os.environ.get("ORCHESTRATE_FAKE_SCRIPT")
         forced_mode: str | None = None
         args = iter(argv)
@@ -158,20 +116,18 @@ class Agent:
             if arg in ("-p", "--print"):
                 self.prompt = next(args, "")
             elif arg == "--speed":
-                self.speed = float(next(args, "1"))
+                speed = float(next(args, "1"))
             elif arg == "--script":
                 script_path = next(args, None)
             elif arg == "--mode":
                 forced_mode = next(args, None)
             elif arg == "--seed":
                 os.environ["ORCHESTRATE_FAKE_SEED"] = next(args, "")
-        self.speed = self.speed if self.speed > 0 else 1.0
         self.result_file = os.environ.get("ORCHESTRATE_RESULT_FILE", "")
         self.item_id = os.environ.get("ORCHESTRATE_ITEM_ID", "WRK-000")
         self.phase = os.environ.get("ORCHESTRATE_PHASE", "prd")
         self.attempt = int(os.environ.get("ORCHESTRATE_ATTEMPT") or 1)
         self.change_dir = Path(os.environ.get("ORCHESTRATE_CHANGE_DIR") or "changes/item")
-        self.session = str(uuid.uuid4())
         script: dict[str, Any] = {}
         if script_path:
             script = json.loads(Path(script_path).read_text(encoding="utf-8"))
@@ -179,8 +135,8 @@ class Agent:
         if forced_mode:
             self.behaviour["mode"] = forced_mode
         self.mode = str(self.behaviour.get("mode", "complete"))
-        self.turns = 0
-        self.started = time.monotonic()
+        super().__init__(speed if speed > 0 else 1.0,
+                         str(self.behaviour.get("model", "scripted-agent")))
 
     # the script -------------------------------------------------------------------------------
     def _lookup(self, script: dict[str, Any]) -> dict[str, Any]:
@@ -199,49 +155,16 @@ class Agent:
                 return dict(entry) if isinstance(entry, dict) else {"mode": str(entry)}
         return {"mode": "complete"}
 
-    # output -----------------------------------------------------------------------------------
-    def emit(self, data: dict[str, Any] | str | bytes, pause: float = 0.0) -> None:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data + b"\n")
-        else:
-            text = data if isinstance(data, str) else json.dumps(
-                data, ensure_ascii=False, separators=(",", ":"))
-            sys.stdout.buffer.write(text.encode("utf-8") + b"\n")
-        sys.stdout.buffer.flush()
-        if pause:
-            time.sleep(pause / self.speed)
+    def exit_code(self, default: int = 0) -> int:
+        """The `exit` option, else `default`."""
+        return int(self.behaviour.get("exit", default))
 
-    def init(self) -> None:
-        self.emit({"type": "system", "subtype": "init", "cwd": os.getcwd(),
-                   "session_id": self.session, "tools": ["Bash", "Edit", "Read", "Write"],
-                   "model": str(self.behaviour.get("model", "scripted-agent")),
-                   "permissionMode": "bypassPermissions",
-                   "claude_code_version": "scripted"})
+    def pause(self) -> None:
+        """The `sleep` option: seconds (divided by the speed) before going on."""
+        if self.behaviour.get("sleep"):
+            time.sleep(float(self.behaviour["sleep"]) / self.speed)
 
-    def say(self, text: str, pause: float = 0.0) -> None:
-        self.turns += 1
-        self.emit({"type": "assistant", "session_id": self.session, "message": {
-            "role": "assistant", "type": "message",
-            "content": [{"type": "text", "text": text}]}}, pause)
-
-    def tool(self, name: str, args: dict[str, Any], output: str, pause: float = 0.0,
-             is_error: bool = False) -> None:
-        self.turns += 1
-        tool_id = "toolu_" + uuid.uuid4().hex[:20]
-        self.emit({"type": "assistant", "session_id": self.session, "message": {
-            "role": "assistant", "type": "message",
-            "content": [{"type": "tool_use", "id": tool_id, "name": name, "input": args}]}})
-        self.emit({"type": "user", "session_id": self.session, "message": {
-            "role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id,
-                                         "content": output, "is_error": is_error}]}}, pause)
-
-    def final(self, text: str, is_error: bool = False) -> None:
-        self.emit({"type": "result", "subtype": "success", "is_error": is_error,
-                   "duration_ms": int((time.monotonic() - self.started) * 1000),
-                   "num_turns": max(self.turns, 1), "result": text,
-                   "session_id": self.session,
-                   "total_cost_usd": round(0.01 * max(self.turns, 1), 4)})
-
+    # the result file --------------------------------------------------------------------------
     def write_result(self, result: str, summary: str, **extra: Any) -> None:
         data: dict[str, Any] = {
             "item_id": self.item_id, "phase": self.phase, "result": result,
@@ -254,9 +177,9 @@ class Agent:
         if "needs_investigation" in self.behaviour:
             data["needs_investigation"] = bool(self.behaviour["needs_investigation"])
         data.update(extra)
-        self._write_file(json.dumps(data, indent=2))
+        self.write_result_text(json.dumps(data, indent=2))
 
-    def _write_file(self, text: str) -> None:
+    def write_result_text(self, text: str) -> None:
         if not self.result_file:
             return
         path = Path(self.result_file)
@@ -305,7 +228,6 @@ class Agent:
         self.spec_path.write_text("".join(lines), encoding="utf-8")
         return sum(1 for line in lines if re.match(r"^\s*[-*] \[ \]", line))
 
-    # modes ------------------------------------------------------------------------------------
     def record(self, what: str) -> None:
         """`<ID>_<phase>.start`/`.end`: the time; `.cwd`: where the agent was started."""
         folder = self.behaviour.get("record")
@@ -335,189 +257,278 @@ class Agent:
             self.tool("Bash", {"command": f"git checkout --ours -- {name}"},
                       f"Resolved {name}")
 
+    # running ----------------------------------------------------------------------------------
     def run(self) -> int:
+        """Play the mode: its step in MODES (any other name plays complete); the exit code."""
         self.record("start")
         try:
-            return self._run()
+            return MODES.get(self.mode, mode_complete)(self)
         finally:
             self.record("end")
 
-    def _run(self) -> int:
-        mode = self.mode
-        b = self.behaviour
-        if mode == "not_logged_in":
-            for line in NOT_LOGGED_IN_LINES:
-                self.emit(line)
-            return 1
-        if mode == "refuse_root":
-            sys.stderr.write(REFUSE_ROOT + "\n")
-            return 1
-        if mode in ("ignore_term", "spawn_children"):
-            # Before the first line: once a test sees output, SIGTERM is surely ignored.
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # the stages: a mode's step begins with the one it needs (each does the one before too) --
+    def start(self) -> None:
+        """The init line, then the `daemon` option."""
         self.init()
-        if b.get("daemon"):
-            start_daemon(Path(b["daemon"]), scrub=bool(b.get("scrub")))
-        if mode == "rate_limited":
-            self.final(RATE_LIMITED, is_error=True)
-            return 1
-        if mode == "usage_limit":
-            if b.get("sleep"):  # meets the limit a while into its work, as agents do
-                time.sleep(float(b["sleep"]) / self.speed)
-            self.usage_limit(b.get("resets_in"))
-            return 1
-        if b.get("limit_warning") is not None:
-            self.emit({"type": "rate_limit_event", "rate_limit_info": {
-                "status": "allowed_warning", "resetsAt": int(time.time()) + 3600,
-                "rateLimitType": "five_hour", "utilization": float(b["limit_warning"]),
-                "isUsingOverage": False}, "session_id": self.session})
-        for n in range(int(b.get("retries", 0))):
+        if self.behaviour.get("daemon"):
+            start_daemon(Path(self.behaviour["daemon"]),
+                         scrub=bool(self.behaviour.get("scrub")))
+
+    def warm_up(self) -> None:
+        """start, then the `limit_warning` and `retries` options."""
+        self.start()
+        if self.behaviour.get("limit_warning") is not None:
+            self.limit_warning(float(self.behaviour["limit_warning"]))
+        for n in range(int(self.behaviour.get("retries", 0))):
             self.api_retry(n + 1, 529, "overloaded")
-        if mode == "max_turns":
-            self.emit({"type": "result", "subtype": "error_max_turns", "is_error": True,
-                       "num_turns": 3, "stop_reason": "tool_use", "session_id": self.session,
-                       "total_cost_usd": 0.01,
-                       "errors": ["Reached maximum number of turns (2)"]})
-            return 1
-        if mode == "no_api":
-            for n in range(10):
-                self.api_retry(n + 1, None, "unknown")
-            words = "API Error: Unable to connect to API (ConnectionRefused)"
-            self.emit({"type": "assistant", "message": {
-                "model": "<synthetic>", "role": "assistant", "type": "message",
-                "content": [{"type": "text", "text": words}]}, "error": "server_error",
-                "session_id": self.session})
-            self.emit({"type": "result", "subtype": "success", "is_error": True,
-                       "num_turns": 1, "result": words, "session_id": self.session,
-                       "total_cost_usd": 0})
-            return 1
-        if mode == "runaway":
-            self.runaway(int(b.get("tokens", 400_000)), float(b.get("every", 0.1)))
-        if mode in ("hang", "ignore_term", "spawn_children"):
-            if mode == "spawn_children":
-                pids = []
-                for _ in range(int(b.get("children", 2))):
-                    child = subprocess.Popen(  # same process group: the group kill reaches it
-                        [sys.executable, "-c",
-                         "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                         "time.sleep(3600)"])
-                    pids.append(child.pid)
-                if b.get("pids_file"):
-                    Path(b["pids_file"]).write_text(" ".join(map(str, pids)))
-            self.say("Working on it…")
-            while True:
-                time.sleep(3600)
-        if b.get("sleep"):
-            time.sleep(float(b["sleep"]) / self.speed)
+
+    def set_to_work(self) -> None:
+        """warm_up, then the `sleep` and `write` (with `resolve`) options."""
+        self.warm_up()
+        self.pause()
         self.write_files()
-        if mode == "demo":
-            return self.demo()
+
+    def say_opening(self) -> None:
+        """set_to_work, then the opening line: where most modes begin."""
+        self.set_to_work()
         self.say(f"Starting the {self.phase} phase for {self.item_id}.")
-        if mode == "huge_line":
-            self.say("x" * 300_000)
-        elif mode == "binary":
-            self.emit(b"\xff\xfe\x00garbage \xc3\x28 bytes \x80\x81")
-        elif mode == "chatty":
-            for n in range(int(b.get("lines", 5000))):
-                self.emit({"type": "assistant", "message": {"content": [
-                    {"type": "text", "text": f"chatty line {n}"}]}})
-        elif mode == "slow":
-            for n in range(int(b.get("lines", 5))):
-                self.say(f"slow line {n}", pause=0.2)
-        if mode == "crash":
-            sys.stderr.write("Traceback (most recent call last):\n  File \"agent\", line 1\n"
-                             "RuntimeError: the scripted agent crashed\n")
-            return int(b.get("exit", 3))
-        if mode == "blocked":
-            reason = b.get("reason", "needs a decision from a person")
-            self.say(f"I cannot continue: {reason}")
-            self.write_result("blocked", "blocked", blocked_reason=reason)
-            self.final(f"Blocked: {reason}")
-            return int(b.get("exit", 0))
-        if mode == "failed":
-            reason = b.get("reason", "the scripted agent failed")
-            self.write_result("failed", reason, blocked_reason=None, reason=reason)
-            self.final(f"Failed: {reason}")
-            return int(b.get("exit", 0))
-        if mode in ("garbage", "no_result", "wrong_id"):
-            self.write_doc()
-            if mode == "garbage":
-                self._write_file("{this is not json")
-            elif mode == "wrong_id":
-                self.write_result("complete", "done", item_id="ZZZ-999")
-            self.final("Done.")
-            return int(b.get("exit", 0))
-        if self.phase == "build":
-            if mode == "progress":
-                ticks = bool(b.get("tick", True))
-                left = self.tick(1 if ticks else 0)
-                result = "progress" if left or not ticks else "complete"
-            else:  # complete: every box, or only `tick` of them (a premature complete)
-                count = b.get("tick")
-                self.tick(None if count is None or count is True else int(count))
-                result = "complete"
-            summary = b.get("summary", "build step done" if result == "progress" else
-                            "build finished")
-        else:
-            self.write_doc()
-            result = "complete"
-            summary = b.get("summary", f"{self.phase} done for {self.item_id}")
-        self.write_result(result, summary)
-        self.final(summary)
-        return int(b.get("exit", 0))
 
-    def runaway(self, tokens: int, every: float) -> None:
-        """Tool calls forever, each a new message of `tokens` input tokens (as the real CLI
-        prints them: samples/claude-2.1.197/max-turns.jsonl), never answering."""
-        n = 0
-        while True:
-            n += 1
-            tool_id = f"toolu_{n:020d}"
-            self.emit({"type": "assistant", "session_id": self.session, "message": {
-                "id": f"msg_{n:024d}", "type": "message", "role": "assistant",
-                "model": "claude-sonnet-4-5-20250929",
-                "content": [{"type": "tool_use", "id": tool_id, "name": "Bash",
-                             "input": {"command": f"echo step {n}"}}],
-                "usage": {"input_tokens": tokens, "output_tokens": 1,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}})
-            self.emit({"type": "user", "session_id": self.session, "message": {
-                "role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id,
-                                             "content": f"step {n}", "is_error": False}]}},
-                      every)
 
-    def api_retry(self, attempt: int, status: int | None, error: str) -> None:
-        """One `system/api_retry` line as the CLI prints it (no real wait)."""
-        self.emit({"type": "system", "subtype": "api_retry", "attempt": attempt,
-                   "max_retries": 10, "retry_delay_ms": 500.0 * 2 ** (attempt - 1),
-                   "error_status": status, "error": error, "session_id": self.session})
+# The modes: one step each, in the module docstring's order (MODES below has them by name);
+# a step begins with the stage it needs and returns the exit code.
 
-    def usage_limit(self, resets_in: float | None) -> None:
-        """The real CLI's three lines at a usage limit (samples/usage-limit-subscription)."""
-        info: dict[str, Any] = {"status": "rejected", "rateLimitType": "five_hour",
-                                "overageStatus": "rejected", "isUsingOverage": False}
-        if resets_in is not None:
-            at = time.time() + float(resets_in)
-            info["resetsAt"] = int(at + 0.999)  # whole seconds, as the CLI gives them
-            clock = time.strftime("%I:%M%p", time.gmtime(at)).lstrip("0").lower()
-            words = f"You've hit your limit \u00b7 resets {clock} (UTC)"
-        else:
-            words = "You've hit your session limit"
-        self.emit({"type": "rate_limit_event", "rate_limit_info": info,
-                   "session_id": self.session})
-        self.emit({"type": "assistant", "message": {
-            "model": "<synthetic>", "role": "assistant", "type": "message",
-            "content": [{"type": "text", "text": words}]}, "error": "rate_limit",
-            "session_id": self.session})
-        self.emit({"type": "result", "subtype": "success", "is_error": True,
-                   "api_error_status": 429, "duration_ms": 185, "num_turns": 1,
-                   "result": words, "session_id": self.session, "total_cost_usd": 0})
 
-    # the demo personality ----------------------------------------------------------------------
-    def demo(self) -> int:
-        """The demo's believable agent (app/demo/personality.py)."""
-        from app.demo.personality import play
+def mode_complete(agent: Agent, progress: bool = False) -> int:
+    agent.say_opening()
+    return answer(agent, progress)
 
-        return play(self)
+
+def mode_progress(agent: Agent) -> int:
+    return mode_complete(agent, progress=True)
+
+
+def mode_blocked(agent: Agent) -> int:
+    agent.say_opening()
+    reason = agent.behaviour.get("reason", "needs a decision from a person")
+    agent.say(f"I cannot continue: {reason}")
+    agent.write_result("blocked", "blocked", blocked_reason=reason)
+    agent.final(f"Blocked: {reason}")
+    return agent.exit_code()
+
+
+def mode_failed(agent: Agent) -> int:
+    agent.say_opening()
+    reason = agent.behaviour.get("reason", "the scripted agent failed")
+    agent.write_result("failed", reason, blocked_reason=None, reason=reason)
+    agent.final(f"Failed: {reason}")
+    return agent.exit_code()
+
+
+def mode_garbage(agent: Agent) -> int:
+    agent.say_opening()
+    agent.write_doc()
+    agent.write_result_text("{this is not json")
+    return done(agent)
+
+
+def mode_no_result(agent: Agent) -> int:
+    agent.say_opening()
+    agent.write_doc()
+    return done(agent)
+
+
+def mode_wrong_id(agent: Agent) -> int:
+    agent.say_opening()
+    agent.write_doc()
+    agent.write_result("complete", "done", item_id="ZZZ-999")
+    return done(agent)
+
+
+def mode_crash(agent: Agent) -> int:
+    agent.say_opening()
+    sys.stderr.write("Traceback (most recent call last):\n  File \"agent\", line 1\n"
+                     "RuntimeError: the scripted agent crashed\n")
+    return agent.exit_code(3)
+
+
+def mode_hang(agent: Agent) -> NoReturn:
+    agent.warm_up()
+    wait_forever(agent)
+
+
+def mode_runaway(agent: Agent) -> NoReturn:
+    agent.warm_up()
+    agent.runaway(int(agent.behaviour.get("tokens", 400_000)),
+                  float(agent.behaviour.get("every", 0.1)))
+
+
+def mode_ignore_term(agent: Agent) -> NoReturn:
+    # Before the first line: once a test sees output, SIGTERM is surely ignored.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    agent.warm_up()
+    wait_forever(agent)
+
+
+def mode_spawn_children(agent: Agent) -> NoReturn:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # before the first line, as ignore_term
+    agent.warm_up()
+    pids = []
+    for _ in range(int(agent.behaviour.get("children", 2))):
+        child = subprocess.Popen(  # same process group: the group kill reaches it
+            [sys.executable, "-c",
+             "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+             "time.sleep(3600)"])
+        pids.append(child.pid)
+    if agent.behaviour.get("pids_file"):
+        Path(agent.behaviour["pids_file"]).write_text(" ".join(map(str, pids)))
+    wait_forever(agent)
+
+
+def mode_not_logged_in(agent: Agent) -> int:
+    for line in NOT_LOGGED_IN_LINES:
+        agent.emit(line)
+    return 1
+
+
+def mode_rate_limited(agent: Agent) -> int:
+    agent.start()
+    agent.final(RATE_LIMITED, is_error=True)
+    return 1
+
+
+def mode_usage_limit(agent: Agent) -> int:
+    agent.start()
+    agent.pause()  # meets the limit a while into its work, as agents do
+    agent.usage_limit(agent.behaviour.get("resets_in"))
+    return 1
+
+
+def mode_max_turns(agent: Agent) -> int:
+    agent.warm_up()
+    agent.max_turns()
+    return 1
+
+
+def mode_no_api(agent: Agent) -> int:
+    agent.warm_up()
+    agent.no_api()
+    return 1
+
+
+def mode_refuse_root(agent: Agent) -> int:
+    sys.stderr.write(REFUSE_ROOT + "\n")
+    return 1
+
+
+def mode_huge_line(agent: Agent) -> int:
+    agent.say_opening()
+    agent.say("x" * 300_000)
+    return answer(agent)
+
+
+def mode_binary(agent: Agent) -> int:
+    agent.say_opening()
+    agent.emit(b"\xff\xfe\x00garbage \xc3\x28 bytes \x80\x81")
+    return answer(agent)
+
+
+def mode_chatty(agent: Agent) -> int:
+    agent.say_opening()
+    for n in range(int(agent.behaviour.get("lines", 5000))):
+        agent.emit({"type": "assistant", "message": {"content": [
+            {"type": "text", "text": f"chatty line {n}"}]}})
+    return answer(agent)
+
+
+def mode_slow(agent: Agent) -> int:
+    agent.say_opening()
+    for n in range(int(agent.behaviour.get("lines", 5))):
+        agent.say(f"slow line {n}", pause=0.2)
+    return answer(agent)
+
+
+def mode_demo(agent: Agent) -> int:
+    """The demo's believable agent (app/demo/personality.py)."""
+    from app.demo.personality import play
+
+    agent.set_to_work()
+    return play(agent)
+
+
+# What the steps share.
+
+
+def answer(agent: Agent, progress: bool = False) -> int:
+    """Complete (or progress): the phase's document (build: its ticks), the result file,
+    the result line."""
+    if agent.phase == "build":
+        result, summary = build_step(agent, progress)
+    else:
+        agent.write_doc()
+        result = "complete"
+        summary = agent.behaviour.get("summary", f"{agent.phase} done for {agent.item_id}")
+    agent.write_result(result, summary)
+    agent.final(summary)
+    return agent.exit_code()
+
+
+def build_step(agent: Agent, progress: bool) -> tuple[str, str]:
+    """Progress: the next box (`tick` false: none); complete: every box, or only `tick`
+    of them (a premature complete). The result and its summary."""
+    b = agent.behaviour
+    if progress:
+        ticks = bool(b.get("tick", True))
+        left = agent.tick(1 if ticks else 0)
+        result = "progress" if left or not ticks else "complete"
+    else:
+        count = b.get("tick")
+        agent.tick(None if count is None or count is True else int(count))
+        result = "complete"
+    summary = b.get("summary", "build step done" if result == "progress" else
+                    "build finished")
+    return result, summary
+
+
+def done(agent: Agent) -> int:
+    """garbage, no_result, wrong_id: the result line says done."""
+    agent.final("Done.")
+    return agent.exit_code()
+
+
+def wait_forever(agent: Agent) -> NoReturn:
+    agent.say("Working on it…")
+    while True:
+        time.sleep(3600)
+
+
+MODES: dict[str, Callable[[Agent], int]] = {
+    "complete": mode_complete,
+    "progress": mode_progress,
+    "blocked": mode_blocked,
+    "failed": mode_failed,
+    "garbage": mode_garbage,
+    "no_result": mode_no_result,
+    "wrong_id": mode_wrong_id,
+    "crash": mode_crash,
+    "hang": mode_hang,
+    "runaway": mode_runaway,
+    "ignore_term": mode_ignore_term,
+    "spawn_children": mode_spawn_children,
+    "not_logged_in": mode_not_logged_in,
+    "rate_limited": mode_rate_limited,
+    "usage_limit": mode_usage_limit,
+    "max_turns": mode_max_turns,
+    "no_api": mode_no_api,
+    "refuse_root": mode_refuse_root,
+    "huge_line": mode_huge_line,
+    "binary": mode_binary,
+    "chatty": mode_chatty,
+    "slow": mode_slow,
+    "demo": mode_demo,
+}
+"""Each mode of the module docstring, by name, and its step; any other name plays
+`complete`."""
+
 
 def start_daemon(pid_file: Path, scrub: bool = False) -> None:
     """A process that leaves our group and session (double fork, setsid) and sleeps, as a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,63 +203,104 @@ def load_config(path: Path) -> Config:
 
 def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.toml") -> Config:
     """Build a Config from parsed TOML, checking types and choices."""
-    warnings: list[str] = []
-    values: dict[str, dict[str, Any]] = {}
+    reading = _Reading(text, name)
     for section, body in data.items():
-        if section == "prompts":
-            if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
-                raise ConfigError(f"{name}:{_line_of(text, section, None)}: [prompts] maps a "
-                                  "phase to a prompt template string")
+        _READERS.get(section, _read_unknown)(reading, section, body)
+    _check_budget_placeholder(reading)
+    tables = {section: make(**reading.values.get(section, {}))
+              for section, make in _SECTIONS.items()}
+    return Config(**tables, prompts=reading.prompts, warnings=tuple(reading.warnings))
+
+
+@dataclass
+class _Reading:
+    """orchestrate.toml being read: its text and name (for messages), what it holds so far."""
+
+    text: str
+    name: str
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each table's checked keys."""
+    prompts: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def at(self, section: str, key: str | None = None) -> str:
+        """`orchestrate.toml:LINE` of `[section]` (or of its `key =`), for a message."""
+        return f"{self.name}:{_line_of(self.text, section, key)}"
+
+
+def _read_table(reading: _Reading, section: str, body: Any) -> None:
+    """One of the tables in _SECTIONS: every key known, of its type, within its bounds."""
+    if not isinstance(body, dict):
+        raise ConfigError(f"{reading.at(section)}: {section} must be a table ([{section}])")
+    values = reading.values[section] = {}
+    for key, value in body.items():
+        spec = _SCHEMA[section].get(key)
+        if spec is None:
+            reading.warnings.append(f"{reading.at(section, key)}: unknown key {section}.{key} "
+                                    "(ignored)")
             continue
-        if section not in _SCHEMA and not isinstance(body, dict):
-            warnings.append(f"{name}:{_line_of_key(text, section)}: unknown top-level key "
-                            f"{section!r} (ignored)")
-            continue
-        if section not in _SCHEMA:
-            warnings.append(f"{name}:{_line_of(text, section, None)}: unknown section "
-                            f"[{section}] (ignored)")
-            continue
-        if not isinstance(body, dict):
-            raise ConfigError(f"{name}:{_line_of(text, section, None)}: {section} must be a "
-                              f"table ([{section}])")
-        values[section] = {}
-        for key, value in body.items():
-            spec = _SCHEMA[section].get(key)
-            line = _line_of(text, section, key)
-            if spec is None:
-                warnings.append(f"{name}:{line}: unknown key {section}.{key} (ignored)")
-                continue
-            kind, what = spec
-            ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-            if ok and key == "command":
-                ok = bool(value) and all(isinstance(v, str) and v for v in value)
-            if ok and (section, key) in _CHOICES:
-                ok = value in _CHOICES[(section, key)]
-            if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
-                ok = value >= (1 if key == "max_parallel" else 0)
-            if ok and key == "branch_prefix":
-                ok = _valid_branch_prefix(value)
-            if not ok:
-                raise ConfigError(f"{name}:{line}: {section}.{key} must be {what}, "
-                                  f"not {value!r}")
-            values[section][key] = tuple(value) if key == "command" else value
-    agent = values.get("agent", {})
+        if not _valid(section, key, value):
+            raise ConfigError(f"{reading.at(section, key)}: {section}.{key} must be {spec[1]}, "
+                              f"not {value!r}")
+        values[key] = tuple(value) if key == "command" else value
+
+
+def _valid(section: str, key: str, value: Any) -> bool:
+    """Whether `value` is what `section.key` takes: its type (a bool is no number), then
+    the key's own rule: a command of non-empty strings, one of the choices, a branch prefix
+    git accepts, a number not below 0 (`max_parallel`: 1)."""
+    kind = _SCHEMA[section][key][0]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        return False
+    if key == "command":
+        return bool(value) and all(isinstance(v, str) and v for v in value)
+    if (section, key) in _CHOICES:
+        return value in _CHOICES[(section, key)]
+    if key == "branch_prefix":
+        return _valid_branch_prefix(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value >= (1 if key == "max_parallel" else 0)
+    return True
+
+
+def _read_prompts(reading: _Reading, section: str, body: Any) -> None:
+    """`[prompts]`: a phase to a template string."""
+    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+        raise ConfigError(f"{reading.at(section)}: [prompts] maps a phase to a prompt "
+                          "template string")
+    reading.prompts = dict(body)
+
+
+def _read_unknown(reading: _Reading, section: str, body: Any) -> None:
+    """Anything else: a warning, and ignored."""
+    if isinstance(body, dict):
+        reading.warnings.append(f"{reading.at(section)}: unknown section [{section}] "
+                                "(ignored)")
+    else:
+        reading.warnings.append(f"{reading.name}:{_line_of_key(reading.text, section)}: "
+                                f"unknown top-level key {section!r} (ignored)")
+
+
+def _check_budget_placeholder(reading: _Reading) -> None:
+    """`{max_budget_usd}` in agent.command needs agent.max_cost_per_attempt_usd."""
+    agent = reading.values.get("agent", {})
     if any("{max_budget_usd}" in part for part in agent.get("command", ())) \
             and agent.get("max_cost_per_attempt_usd") is None:
-        raise ConfigError(f"{name}:{_line_of(text, 'agent', 'command')}: agent.command uses "
+        raise ConfigError(f"{reading.at('agent', 'command')}: agent.command uses "
                           "{max_budget_usd} but agent.max_cost_per_attempt_usd is not set: "
                           "set it, or take the placeholder out")
-    prompts = dict(data.get("prompts", {}))
-    return Config(
-        agent=AgentConfig(**values.get("agent", {})),
-        run=RunConfig(**values.get("run", {})),
-        guardrails=Guardrails(**values.get("guardrails", {})),
-        triage=TriageConfig(**values.get("triage", {})),
-        limits=LimitsConfig(**values.get("limits", {})),
-        notify=NotifyConfig(**values.get("notify", {})),
-        prompts=prompts,
-        warnings=tuple(warnings),
-    )
+
+
+_SECTIONS: dict[str, Callable[..., Any]] = {
+    "agent": AgentConfig, "run": RunConfig, "guardrails": Guardrails,
+    "triage": TriageConfig, "limits": LimitsConfig, "notify": NotifyConfig,
+}
+"""Each table of orchestrate.toml (its keys in _SCHEMA) and what it makes: the Config
+field of the same name."""
+_READERS: dict[str, Callable[[_Reading, str, Any], None]] = {
+    "prompts": _read_prompts, **dict.fromkeys(_SECTIONS, _read_table),
+}
+"""How each section is read; any other is unknown (`_read_unknown`)."""
 
 
 DEFAULT_CONFIG_TEXT = """\
