@@ -1,5 +1,5 @@
 """Reading an item: its change documents as rendered Markdown, and the list of its
-checkpoint commits. The screens (app/ui/documents.py, app/ui/checkpoints.py) read the
+checkpoint commits. The screens (app/ui/screens/documents.py, checkpoints.py) read the
 files and ask git in workers; these widgets only show what they are given, every text
 with its control characters escaped.
 """

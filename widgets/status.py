@@ -1,27 +1,43 @@
-"""The run-state header line and the error banner.
+"""The board's run state, the run-state header line and the error banner.
 
-The App decides what they say; these widgets only show it, with a `-state`
-class the stylesheet colours (`-idle`, `-running`, `-watching`, `-paused`), and with
-control characters escaped (the banner quotes a file; nothing here drives the terminal).
+`RunState` is what the board knows of the current run, ours or another process's: one
+frozen record the main screen holds (`BoardView.run`) and replaces whole; every job reads
+it there and changes it through `set_run`. The header is bound to it (`data_bind`) and
+only shows it, with a `-state` class the stylesheet colours (`-idle`, `-running`,
+`-watching`, `-paused`), and with control characters escaped (the banner quotes a file;
+nothing here drives the terminal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
 
+from textual.reactive import var
 from textual.widgets import Static
 
-from app.backlog.model import visible
+from app.backlog.model import Backlog, visible
 
-RUN_STATES: tuple[str, ...] = ("idle", "running", "pausing", "stopping", "watching", "triage",
-                               "paused")
-"""The states the header knows (one CSS class each: `-running`, ...); `paused` is shown
-while a run (ours or watched) waits for a usage limit to reset, whatever its state."""
+RunStateName = Literal["idle", "running", "pausing", "stopping", "triage", "watching"]
+"""What the board's run is doing: nothing; our pipeline, pausing after its phase,
+stopping; our triage; or another process's run, watched through the run lock. The one
+definition of the state names."""
+RUN_STATES: tuple[RunStateName, ...] = get_args(RunStateName)
+"""Every run state, in the order above."""
+LIVE: tuple[RunStateName, ...] = ("running", "pausing", "stopping", "triage")
+"""The states in which our own engine is live."""
+HeaderState = RunStateName | Literal["paused"]
+"""What the header is coloured by: a run state, or `paused` while a usage limit holds
+the run (ours or the watched one), whatever its state."""
+HEADER_STATES: tuple[HeaderState, ...] = (*RUN_STATES, "paused")
+"""The header's state classes (`-running`, ..., `-paused`)."""
 
 
 @dataclass(frozen=True)
 class LaneView:
-    """One lane of a watched run: its item's live attempt."""
+    """One lane of a run: its item's live attempt."""
 
     item_id: str
     phase: str
@@ -34,11 +50,47 @@ class LaneView:
 
 
 @dataclass(frozen=True)
-class RunView:
-    """What the header shows about the current run."""
+class RunState:
+    """The board's run, ours or the watched one: held once, on the main screen, and
+    replaced whole (`screen.set_run(replace(screen.run, ...))`)."""
 
-    state: str = "idle"
-    """One of RUN_STATES."""
+    state: RunStateName = "idle"
+    item_id: str | None = None
+    """The item of the attempt that started last."""
+    phase: str | None = None
+    attempt: int | None = None
+    started: float | None = None
+    """When our live attempt started (the engine's wall time), for the header's clock."""
+    cost_usd: float = 0.0
+    """Dollars our run has spent so far (the sum of its finished attempts)."""
+    pid: int | None = None
+    """The other process whose run the board watches (only while `watching`)."""
+    log: Path | None = None
+    """The watched run's log file the log pane tails (only while `watching`)."""
+    resumes_at: float | None = None
+    """While a usage limit holds the run (ours or the watched one): when it resumes."""
+    lanes: tuple[LaneView, ...] = ()
+    """The lanes with a live attempt: ours (`[run] max_parallel`), or the watched run's
+    (its run.json)."""
+
+    @property
+    def live(self) -> bool:
+        """Whether our own engine is live."""
+        return self.state in LIVE
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the header's line changes by itself: the live attempt's clock, or the
+        countdown to the resume of a usage limit."""
+        return (self.resumes_at is not None and self.state != "idle") or (
+            self.started is not None and self.live)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the header shows about the current run (a RunState at one moment)."""
+
+    state: RunStateName = "idle"
     item_id: str | None = None
     phase: str | None = None
     attempt: int | None = None
@@ -58,9 +110,31 @@ class RunView:
     """A watched run's lanes (from its run.json), each named from 2 on."""
 
     @property
-    def shown_state(self) -> str:
+    def shown_state(self) -> HeaderState:
         """The state the header is coloured by (`paused` while a limit holds the run)."""
         return "paused" if self.resumes is not None and self.state != "idle" else self.state
+
+
+def run_view(run: RunState, now: float, counts: str,
+             resume_time: Callable[[float, float], str]) -> RunView:
+    """What the header shows of `run` at `now`; `resume_time(at, now)` says when a usage
+    limit lets it go on (`22:15 (in 1h02m)`)."""
+    elapsed = None
+    if run.started is not None and run.item_id and run.state != "watching":
+        elapsed = now - run.started
+    resumes = None
+    if run.resumes_at is not None and run.state != "idle":
+        resumes = resume_time(run.resumes_at, now)
+    return RunView(run.state, run.item_id, run.phase, run.attempt, elapsed, run.cost_usd,
+                   run.pid, counts, resumes, len(run.lanes), run.lanes)
+
+
+def backlog_counts(backlog: Backlog | None) -> str:
+    """`12 items · 3 ready · 1 blocked` (nothing before the first read)."""
+    if backlog is None:
+        return ""
+    return (f"{len(backlog.items)} items · {len(backlog.with_status('ready'))} ready · "
+            f"{len(backlog.with_status('blocked'))} blocked")
 
 
 def format_clock(seconds: float) -> str:
@@ -79,44 +153,60 @@ def describe_run(view: RunView) -> str:
     if view.state == "idle":
         text = "idle"
     elif view.resumes is not None:
-        text = f"paused: usage limit, resumes at {view.resumes}"
-        if view.state == "watching":
-            text += f" · pid {view.pid}"
-        if view.state == "watching" and len(view.lane_views) > 1:
-            text += watched_lanes(view.lane_views)
-        else:
-            for part in (view.item_id, view.phase):
-                if part:
-                    text += f" · {part}"
-        if view.state in ("pausing", "stopping"):
-            text += f" · {view.state}"
+        text = _paused(view, view.resumes)
     elif view.state == "watching":
-        text = f"watching a run of pid {view.pid}"
-        if len(view.lane_views) > 1:
-            text += watched_lanes(view.lane_views)
-        elif view.lane_views and not view.item_id:
-            text += f" · {view.lane_views[0].label}"
-        elif view.item_id:
-            text += f" · {view.item_id}"
-            if view.phase:
-                text += f" · {view.phase}"
-            if view.attempt:
-                text += f" · attempt {view.attempt}"
+        text = _watching(view)
     else:
-        text = view.state
-        if view.lanes > 1:
-            text += f" · {view.lanes} lanes ·"
-        if view.item_id:
-            text += f" {view.item_id}"
+        text = _ours(view)
+    return f"{text}   {view.counts}" if view.counts else text
+
+
+def _paused(view: RunView, resumes: str) -> str:
+    """`paused: usage limit, resumes at 22:15 (in 1h02m) · WRK-004 · build`."""
+    text = f"paused: usage limit, resumes at {resumes}"
+    if view.state == "watching":
+        text += f" · pid {view.pid}"
+    if view.state == "watching" and len(view.lane_views) > 1:
+        text += watched_lanes(view.lane_views)
+    else:
+        text += "".join(f" · {part}" for part in (view.item_id, view.phase) if part)
+    if view.state in ("pausing", "stopping"):
+        text += f" · {view.state}"
+    return text
+
+
+def _watching(view: RunView) -> str:
+    """`watching a run of pid 4242 · WRK-004 · build · attempt 2` (or its lanes)."""
+    text = f"watching a run of pid {view.pid}"
+    if len(view.lane_views) > 1:
+        return text + watched_lanes(view.lane_views)
+    if view.lane_views and not view.item_id:
+        return text + f" · {view.lane_views[0].label}"
+    if view.item_id:
+        text += f" · {view.item_id}"
         if view.phase:
             text += f" · {view.phase}"
         if view.attempt:
             text += f" · attempt {view.attempt}"
-        if view.elapsed_s is not None:
-            text += f" · {format_clock(view.elapsed_s)}"
-        if view.state != "triage" or view.cost_usd:
-            text += f" · ${view.cost_usd:.2f} so far"
-    return f"{text}   {view.counts}" if view.counts else text
+    return text
+
+
+def _ours(view: RunView) -> str:
+    """`running · 2 lanes · WRK-004 · build · attempt 2 · 03:12 · $0.84 so far`."""
+    text: str = view.state
+    if view.lanes > 1:
+        text += f" · {view.lanes} lanes ·"
+    if view.item_id:
+        text += f" {view.item_id}"
+    if view.phase:
+        text += f" · {view.phase}"
+    if view.attempt:
+        text += f" · attempt {view.attempt}"
+    if view.elapsed_s is not None:
+        text += f" · {format_clock(view.elapsed_s)}"
+    if view.state != "triage" or view.cost_usd:
+        text += f" · ${view.cost_usd:.2f} so far"
+    return text
 
 
 def watched_lanes(lanes: tuple[LaneView, ...]) -> str:
@@ -125,26 +215,58 @@ def watched_lanes(lanes: tuple[LaneView, ...]) -> str:
 
 
 class RunHeader(Static):
-    """One line: the run state, coloured by state."""
+    """One line: the run state, coloured by state, and the board's counts.
+
+    Bound to the main screen's `run` and `backlog` (`data_bind`); once a second it shows
+    the live attempt's clock or the countdown to a usage limit's reset again.
+    """
 
     DEFAULT_CSS = """
     RunHeader { height: 1; width: 1fr; padding: 0 1; }
     """
 
-    def __init__(self, *, id: str | None = None, label: str = "") -> None:
+    run: var[RunState] = var(RunState())
+    """The run shown (bound to the main screen's)."""
+    backlog: var[Backlog | None] = var(None)
+    """The backlog whose counts are shown (bound to the main screen's)."""
+
+    def __init__(self, *, clock: Callable[[], float],
+                 resume_time: Callable[[float, float], str], id: str | None = None,
+                 label: str = "") -> None:
         super().__init__(f"{label} · idle" if label else "idle", id=id, markup=False)
+        self.clock = clock
+        """Wall time; fixed in snapshot tests so no clock shows in the picture."""
+        self.resume_time = resume_time
+        """`(at, now) -> "22:15 (in 1h02m)"`."""
         self.view = RunView()
         """What is shown."""
         self.label = label
         """Shown before the run state on every update (`DEMO · scripted agent`)."""
         self.add_class("-idle")
 
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def watch_run(self) -> None:
+        self._refresh_line()
+
+    def watch_backlog(self) -> None:
+        self._refresh_line()
+
+    def _tick(self) -> None:
+        if self.run.ticking:
+            self._refresh_line()
+
+    def _refresh_line(self) -> None:
+        self.show(run_view(self.run, self.clock(), backlog_counts(self.backlog),
+                           self.resume_time))
+
     def show(self, view: RunView) -> None:
         """Show `view` (text and state class)."""
         shown = view.shown_state
         if view == self.view and self.has_class(f"-{shown}"):
             return
-        for state in RUN_STATES:
+        for state in HEADER_STATES:
             self.set_class(state == shown, f"-{state}")
         self.view = view
         text = describe_run(view)

@@ -1,11 +1,12 @@
 """The board: a Textual App over the backlog, the engine and the logs.
 
 The App is the wiring: the stylesheet, the global keys (help, quit), the command palette,
-the main screen (app/ui/screen.py), which lays out the board and hands the work to one
-object per job, and the process's signals (app/ui/signals.py: a hang-up or SIGTERM stops
-our run and exits 129 or 143 once it has recorded its attempt; SIGUSR1 pauses it).
-Widgets post messages; the main screen's objects act, through app/engine/actions.py (the
-same actions the CLI uses) and the engine (`Pipeline`, `Triage`) in worker threads.
+the main screen (app/ui/screens/main.py), which lays out the board and hands the work to
+one object per job (app/ui/jobs/), and the process's signals (app/ui/jobs/signals.py: a
+hang-up or SIGTERM stops our run and exits 129 or 143 once it has recorded its attempt;
+SIGUSR1 pauses it). Widgets post messages; the main screen's jobs act, through
+app/engine/actions.py (the same actions the CLI uses) and the engine (`Pipeline`,
+`Triage`) in worker threads.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from app.ui.bridge import (
     default_pipeline,
     default_triage,
 )
-from app.ui.commands import ItemCommands, system_commands
 from app.ui.gc import freeze_objects
-from app.ui.screen import BoardSettings, MainScreen
-from app.ui.signals import HANGUP_EXTRA_S, BoardSignals
+from app.ui.jobs.commands import ItemCommands, system_commands
+from app.ui.jobs.signals import HANGUP_EXTRA_S, BoardSignals
+from app.ui.screens.main import BoardSettings, MainScreen
 
 STYLESHEET = Path(styles.__file__).parent / "board.tcss"
 """The board's stylesheet (found next to the styles package, so a wheel install works)."""
@@ -100,14 +101,14 @@ class BoardApp(App[int]):
 
     def action_help(self) -> None:
         """Show every key."""
-        from widgets.modals import HelpScreen
+        from app.ui.dialogs.help import HelpScreen
         self.push_screen(HelpScreen(keys.help_lines()))
 
     def action_quit_board(self) -> None:
         """Quit; while a run is live, ask first and stop it."""
         self.main.runner.quit()
 
-    # --- signals to the process (app/ui/signals.py) -----------------------------------------------
+    # --- signals to the process (app/ui/jobs/signals.py) ------------------------------------------
     def stop_for_signal(self, code: int) -> None:
         """A hang-up or SIGTERM: stop our run without asking; exit with `code` once it has
         recorded its attempt as interrupted (or after `hangup_bound_s`)."""

@@ -19,12 +19,37 @@ from app.engine.events import AgentOutput, Event, EventBus, ItemChanged, RunFini
 from app.engine.project import Project
 
 
-class Engine(Protocol):
-    """What the board needs of a pipeline or a triage run (a pipeline can also pause)."""
+class Stoppable(Protocol):
+    """A run the board can start and stop: triage, as `orchestrate triage` runs it."""
 
     def run(self) -> RunFinished: ...
 
-    def request_stop(self) -> None: ...
+    def request_stop(self) -> None:
+        """Stop now: the live agents' groups get TERM, their attempts end interrupted."""
+
+
+class Engine(Stoppable, Protocol):
+    """What the board needs of a pipeline or a triage run."""
+
+    def request_pause(self) -> None:
+        """Finish the current phase attempt, then stop (a no-op where there are no phases
+        to pause after: triage)."""
+
+
+class WithoutPause:
+    """An engine with no pause of its own (triage): `request_pause` does nothing."""
+
+    def __init__(self, engine: Stoppable) -> None:
+        self._engine = engine
+
+    def run(self) -> RunFinished:
+        return self._engine.run()
+
+    def request_stop(self) -> None:
+        self._engine.request_stop()
+
+    def request_pause(self) -> None:
+        """Nothing to pause after: the run stops only when asked to."""
 
 
 EngineFactory = Callable[[Project, EventBus, str | None], Engine]
@@ -48,7 +73,7 @@ def default_triage(project: Project, bus: EventBus, target: str | None) -> Engin
     """The real triage of `orchestrate triage`."""
     from app.engine.triage import Triage
 
-    return Triage(project, bus)
+    return WithoutPause(Triage(project, bus))
 
 
 def default_lock_holder(project: Project) -> int | None:

@@ -27,12 +27,12 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from app.engine.project import Project
-from app.errors import OrchestrateError
 from app.ui import keys
 from app.ui.app import BoardApp
-from app.ui.messages import RunDetached
-from app.ui.runner import Runner
-from app.ui.screen import BoardSettings, MainScreen
+from app.ui.bridge import EngineFactory
+from app.ui.jobs.detach import Detacher
+from app.ui.jobs.runner import Kind, Runner, RunnerScreen
+from app.ui.screens.main import BoardSettings, MainScreen
 
 READ_ONLY_ACTIONS = frozenset({
     "details", "close", "filter", "toggle_log", "toggle_raw", "follow_log",
@@ -63,25 +63,17 @@ def detached_argv(project: Project, kind: str, target: str | None) -> list[str]:
 class DetachedRunner(Runner):
     """A Runner whose runs and triage are processes of their own, never our engine."""
 
-    def start(self, kind: str, target: str | None = None) -> None:
-        screen = self._screen
-        if self.running or screen.run_watch.watched_pid is not None:
+    def __init__(self, screen: RunnerScreen, project: Project, *, pipeline: EngineFactory,
+                 triage: EngineFactory, detacher: Detacher) -> None:
+        super().__init__(screen, project, pipeline=pipeline, triage=triage)
+        self._detacher = detacher
+
+    def start(self, kind: Kind, target: str | None = None) -> None:
+        if self.running or self._screen.run.pid is not None:
             super().start(kind, target)  # refused there, with the reason
             return
-        argv = detached_argv(self._project, kind, target)
-        screen.run_worker(lambda: self._start_argv(argv), name="detach", group="detach",
-                          thread=True, exclusive=True, exit_on_error=False,
-                          description=f"start a detached {kind}")
-
-    def _start_argv(self, argv: list[str]) -> None:
-        from app.cli.detach import start_detached
-
-        try:
-            started = start_detached(self._project, argv)
-        except (OrchestrateError, OSError) as exc:
-            self._screen.post_message(RunDetached(None, None, str(exc)))
-            return
-        self._screen.post_message(RunDetached(started.pid, started.log_path))
+        self._detacher.start(detached_argv(self._project, kind, target),
+                             f"start a detached {kind}")
 
 
 class ServedScreen(MainScreen):
@@ -89,7 +81,7 @@ class ServedScreen(MainScreen):
 
     def __init__(self, settings: BoardSettings, *, read_only: bool) -> None:
         super().__init__(settings)
-        self.runner = DetachedRunner(self, settings.project,
+        self.runner = DetachedRunner(self, settings.project, detacher=self.detacher,
                                      pipeline=settings.pipeline_factory,
                                      triage=settings.triage_factory)
         self.read_only = read_only

@@ -21,13 +21,16 @@ from app.engine.events import ItemChanged, Notice, PhaseStarted, RunFinished
 from app.engine.project import Project
 from app.ui.app import BoardApp
 from app.ui.bridge import EngineEvent
-from app.ui.commands import ItemCommands
-from app.ui.grooming import advance_targets
-from app.ui.screen import MainScreen
+from app.ui.dialogs.confirm import ConfirmScreen
+from app.ui.dialogs.help import HelpScreen
+from app.ui.dialogs.items import AddItemScreen
+from app.ui.dialogs.moves import AdvanceScreen, UnblockScreen
+from app.ui.jobs.commands import ItemCommands
+from app.ui.jobs.grooming import advance_targets
+from app.ui.screens.main import MainScreen
 from widgets.board import Board, BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
-from widgets.modals import AddItemScreen, AdvanceScreen, ConfirmScreen, HelpScreen, UnblockScreen
 from widgets.status import RunHeader
 
 pytestmark = pytest.mark.anyio
@@ -93,8 +96,8 @@ async def test_the_first_frame_already_shows_the_cards(board_project: Project) -
 
 async def test_a_backlog_too_big_to_read_at_once_loads_behind_an_empty_board(
         board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.ui.feed
-    monkeypatch.setattr(app.ui.feed, "SYNC_LOAD_MAX_BYTES", 10)
+    import app.ui.jobs.feed
+    monkeypatch.setattr(app.ui.jobs.feed, "SYNC_LOAD_MAX_BYTES", 10)
     after_mount: list[bool] = []
     on_mount = MainScreen.on_mount
 
@@ -568,10 +571,9 @@ async def test_palette_copes_with_brackets_in_titles(tmp_path: Path) -> None:
 
 
 def test_every_binding_has_an_id_and_a_tooltip() -> None:
-    from widgets import board, modals
-    classes = [BoardApp, MainScreen, board.Board, board.BoardColumn, modals.AddItemScreen,
-               modals.ConfirmScreen, modals.HelpScreen, modals.UnblockScreen,
-               modals.AdvanceScreen]
+    from widgets import board
+    classes = [BoardApp, MainScreen, board.Board, board.BoardColumn, AddItemScreen,
+               ConfirmScreen, HelpScreen, UnblockScreen, AdvanceScreen]
     for cls in classes:
         for binding in cls.BINDINGS:
             assert isinstance(binding, Binding)
@@ -1034,13 +1036,13 @@ async def test_a_load_that_lands_after_the_widgets_are_gone_is_ignored(
         board_project: Project) -> None:
     """At shutdown Textual removes the widgets before the App hears on_unmount; a
     BACKLOG.yaml load finishing in that gap must not raise (it did, once in CI)."""
-    from app.ui.messages import BacklogLoaded
+    from app.ui.jobs.feed import BacklogFeed
 
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         backlog = board_project.store().load()
         await app.main.board.remove()
-        app.main.post_message(BacklogLoaded(backlog))
+        app.main.post_message(BacklogFeed.Loaded(backlog))
         await pilot.pause(0.1)
         assert app.main.closing

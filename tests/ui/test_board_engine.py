@@ -168,7 +168,7 @@ async def test_deleting_the_item_a_lane_works_on_asks_then_stops_that_lane_first
     from engine_helpers import alive
 
     from app.engine.runlock import read_run_state
-    from widgets.modals import ConfirmScreen
+    from app.ui.dialogs.confirm import ConfirmScreen
     project = make_project(tmp_path / "p", [ready(title="Hangs"), ready(title="Second")],
                            script=HANG_FIRST, run={"checkpoint": False})
     app = BoardApp(project, watch_files=False)
@@ -198,7 +198,8 @@ async def test_advancing_an_item_a_watched_run_works_on_asks_then_stops_its_lane
     from engine_helpers import alive
 
     from app.engine.runlock import read_run_state
-    from widgets.modals import AdvanceChoice, AdvanceScreen, ConfirmScreen
+    from app.ui.dialogs.confirm import ConfirmScreen
+    from app.ui.dialogs.moves import AdvanceChoice, AdvanceScreen
     project = make_project(tmp_path / "p", [ready(title="Hangs"), ready(title="Second")],
                            script=HANG_FIRST, run={"checkpoint": False})
     runner = orchestrate(project, "run")  # another process's run, which the board watches

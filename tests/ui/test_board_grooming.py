@@ -15,8 +15,8 @@ from textual.widgets import Input, Static
 from app.backlog.model import Item
 from app.engine import actions
 from app.engine.project import Project
+from app.ui.dialogs.items import EditItemScreen, NotesArea
 from widgets.board import BoardColumn
-from widgets.modals import EditItemScreen, NotesArea
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from conftest import REPO
 from test_board import settle, wait_for
 
 from app.ui.app import BoardApp
-from app.ui.lanelog import ALL_LANES
+from app.ui.jobs.lanelog import ALL_LANES
 from widgets.board import BoardColumn
 from widgets.logpane import LogPane
 from widgets.status import RunHeader

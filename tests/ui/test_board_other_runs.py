@@ -25,8 +25,8 @@ from app.engine.limits import Pause, clear_pause, save_pause
 from app.engine.project import Project
 from app.engine.runlock import holder_pid, with_agents, write_run_state
 from app.ui.app import BoardApp
-from app.ui.signals import BoardSignals
-from widgets.modals import ConfirmScreen
+from app.ui.dialogs.confirm import ConfirmScreen
+from app.ui.jobs.signals import BoardSignals
 
 sys.path.insert(0, str(REPO / "tests"))
 from engine_helpers import alive, make_project, orchestrate, ready, worklog_entries
@@ -109,7 +109,7 @@ async def test_sigusr1_pauses_the_boards_own_run(board_project: Project) -> None
 
 async def test_a_hang_up_stops_our_run_and_exits_once_it_has_ended(
         board_project: Project) -> None:
-    """What SIGHUP and SIGTERM ask of the board (app/ui/signals.py calls this): stop
+    """What SIGHUP and SIGTERM ask of the board (app/ui/jobs/signals.py calls this): stop
     without asking, wait for the engine to record its attempt, exit with the code."""
     gate = threading.Event()
     engines: list[FakeEngine] = []

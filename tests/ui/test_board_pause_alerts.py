@@ -25,9 +25,9 @@ from app.engine.events import (
     RunStarted,
 )
 from app.engine.project import Project
-from app.ui.alerts import escape_sequence
 from app.ui.app import BoardApp
-from widgets.modals import ConfirmScreen
+from app.ui.dialogs.confirm import ConfirmScreen
+from app.ui.jobs.alerts import escape_sequence
 from widgets.status import RunHeader
 
 sys.path.insert(0, str(REPO / "tests"))

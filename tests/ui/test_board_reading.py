@@ -18,9 +18,9 @@ from app.engine import commits
 from app.engine.project import Project
 from app.ui import keys
 from app.ui.app import BoardApp
-from app.ui.checkpoints import CheckpointsScreen
-from app.ui.documents import DocumentsScreen
-from app.ui.screen import MainScreen
+from app.ui.screens.checkpoints import CheckpointsScreen
+from app.ui.screens.documents import DocumentsScreen
+from app.ui.screens.main import MainScreen
 from app.ui.served import refused_actions
 from widgets.cards import Card
 from widgets.detail import DetailPane
@@ -237,7 +237,7 @@ async def test_m_on_an_item_without_documents_says_so(reading_project: Project) 
 
 async def test_a_document_shows_its_control_characters_escaped_and_a_long_one_is_cut(
         reading_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.ui import documents
+    from app.ui.screens import documents
     monkeypatch.setattr(documents, "MAX_SHOWN_BYTES", 200)
     prd = reading_project.root / FOLDER / "PRD.md"
     prd.write_text("# Title\x1b]0;pwned\x07\n\n" + "word " * 100)

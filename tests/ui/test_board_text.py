@@ -25,10 +25,11 @@ from app.engine.events import (
     RunStarted,
 )
 from app.engine.project import Project
+from app.ui.dialogs.confirm import ConfirmScreen
+from app.ui.dialogs.moves import UnblockScreen
 from widgets.board import BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
-from widgets.modals import ConfirmScreen, UnblockScreen
 from widgets.status import RunHeader
 
 pytestmark = pytest.mark.anyio

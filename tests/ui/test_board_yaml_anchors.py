@@ -15,8 +15,9 @@ from textual.widgets import Input, OptionList
 
 from app.engine.project import Project
 from app.ui.app import BoardApp
+from app.ui.dialogs.items import AddItemScreen
+from app.ui.dialogs.moves import AdvanceScreen
 from widgets.board import BoardColumn
-from widgets.modals import AddItemScreen, AdvanceScreen
 
 pytestmark = pytest.mark.anyio
 

@@ -16,9 +16,9 @@ from textual.widgets import OptionList, Static
 from app.engine.project import Project
 from app.ui import keys
 from app.ui.app import BoardApp
-from app.ui.screen import MainScreen
+from app.ui.dialogs.help import HelpScreen
+from app.ui.screens.main import MainScreen
 from widgets.board import Board, BoardColumn
-from widgets.modals import HelpScreen
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.ui.runwatch import newest_log
+from app.ui.jobs.runwatch import newest_log
 
 
 def test_the_newest_attempt_log_wins_over_a_newer_console_log(tmp_path: Path) -> None:

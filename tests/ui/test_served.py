@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from app.cli import detach
 from app.engine.project import Project
 from app.ui import keys
+from app.ui.dialogs.help import HelpScreen
 from app.ui.served import READ_ONLY_ACTIONS, ServedBoardApp, refusal, refused_actions
-from widgets.modals import HelpScreen
 
 pytestmark = pytest.mark.anyio
 

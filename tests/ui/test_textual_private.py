@@ -13,7 +13,7 @@ leaving a board that is slower or subtly wrong. Each is there for a measured cos
 - Log._update_size, _update_maximum_width and _process_line: the log pane measures a
   batch in place instead of in a worker thread per batch.
 - rich._wrap.divide_line: a card counts its lines as Textual's Content wraps them.
-- App._driver: the bell and the desktop notifications (app/ui/alerts.py) are written
+- App._driver: the bell and the desktop notifications (app/ui/jobs/alerts.py) are written
   through the App's driver, as App.bell writes its bell; Textual has no public way.
 """
 
@@ -60,10 +60,10 @@ def test_the_private_names_have_the_signatures_used() -> None:
 
 async def test_the_app_writes_to_the_terminal_through_its_driver(
         board_project: Project) -> None:
-    """app/ui/alerts.py writes the bell and notifications where Textual writes frames."""
+    """app/ui/jobs/alerts.py writes the bell and notifications where Textual writes frames."""
     from textual.driver import Driver
 
-    from app.ui.alerts import ring
+    from app.ui.jobs.alerts import ring
     app = new_app(board_project)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

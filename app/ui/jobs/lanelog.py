@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from app.engine.events import AgentLine
 from widgets.logpane import MAX_LINES
+from widgets.status import LaneView
 
 if TYPE_CHECKING:
     from widgets.logpane import LogPane
@@ -52,10 +53,9 @@ class LaneLog:
         self.parallel = False
         self.shown = None
 
-    @property
-    def lane_count(self) -> int:
-        """How many lanes have a live attempt."""
-        return len(self.live)
+    def views(self) -> tuple[LaneView, ...]:
+        """The lanes with a live attempt, as the run state holds them."""
+        return tuple(LaneView(item_id, phase) for item_id, phase in self.live.items())
 
     # what the run reports ------------------------------------------------------------------
     def started(self, item_id: str, phase: str, source: str, selected: str | None) -> None:

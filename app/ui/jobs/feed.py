@@ -2,7 +2,7 @@
 the UI thread whenever it changes, also where a symlinked BACKLOG.yaml points) and the
 details of one item (with its checkpoints, asked of git).
 
-The feed never touches a widget: it posts BacklogLoaded, BacklogFailed and DetailLoaded
+The feed never touches a widget: it posts its Loaded, Failed and DetailLoaded messages
 to the main screen, which shows them.
 """
 
@@ -13,11 +13,10 @@ import contextlib
 import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from textual.message import Message
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog, Item
@@ -26,7 +25,7 @@ from app.engine import changes, commits, dependencies, worklog
 from app.engine.config import within_guardrails
 from app.engine.project import Project
 from app.errors import OrchestrateError
-from app.ui.messages import BacklogFailed, BacklogLoaded, DetailLoaded
+from app.ui.jobs.node import Node
 from widgets.detail import Attempt, CheckpointRow, ItemDetail, sorted_files
 
 RELOAD_DEBOUNCE_S = 0.05
@@ -44,13 +43,44 @@ def _import_watchfiles() -> Any:
     return module
 
 
+class FeedScreen(Node, Protocol):
+    """What the feed needs of the screen: its workers, timers and messages, nothing else."""
+
+
 class BacklogFeed:
     """Reads BACKLOG.yaml for the board: once before the first frame, then in a worker.
 
     `node` runs the workers and timers and receives the messages (the main screen).
     """
 
-    def __init__(self, node: Widget, project: Project, store: BacklogStore) -> None:
+    class Loaded(Message, bubble=False):
+        """A fresh snapshot of BACKLOG.yaml was read."""
+
+        def __init__(self, backlog: Backlog) -> None:
+            super().__init__()
+            self.backlog = backlog
+            """The snapshot."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, BacklogFeed.Loaded)
+
+    class Failed(Message, bubble=False):
+        """BACKLOG.yaml could not be read or is invalid."""
+
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+            """The one-line error (`BACKLOG.yaml:LINE:COL: ...`)."""
+
+    class DetailLoaded(Message, bubble=False):
+        """Details of one item (its files and attempts) were gathered."""
+
+        def __init__(self, detail: ItemDetail) -> None:
+            super().__init__()
+            self.detail = detail
+            """What the detail pane shows."""
+
+    def __init__(self, node: FeedScreen, project: Project, store: BacklogStore) -> None:
         self._node = node
         self._project = project
         self._store = store
@@ -78,8 +108,8 @@ class BacklogFeed:
             self.reload()  # gone since it was read: the worker says what is wrong
             return None
         except OrchestrateError as exc:
-            return BacklogFailed(str(exc))
-        return BacklogLoaded(backlog)
+            return self.Failed(str(exc))
+        return self.Loaded(backlog)
 
     def reload(self) -> None:
         """Read BACKLOG.yaml again (in a worker thread)."""
@@ -99,10 +129,10 @@ class BacklogFeed:
             backlog = self._store.load()
         except OrchestrateError as exc:
             if not worker.is_cancelled:
-                self._node.post_message(BacklogFailed(str(exc)))
+                self._node.post_message(self.Failed(str(exc)))
             return
         if not worker.is_cancelled:
-            self._node.post_message(BacklogLoaded(backlog))
+            self._node.post_message(self.Loaded(backlog))
 
     def watch(self) -> None:
         """Reload whenever BACKLOG.yaml changes on disk (until `stop`)."""
@@ -154,7 +184,7 @@ class BacklogFeed:
     def _gather(self, backlog: Backlog, item: Item) -> None:
         detail = gather_detail(self._project, item, backlog)
         if not get_current_worker().is_cancelled:
-            self._node.post_message(DetailLoaded(detail))
+            self._node.post_message(self.DetailLoaded(detail))
 
 
 def gather_detail(project: Project, item: Item, backlog: Backlog | None = None) -> ItemDetail:

@@ -18,7 +18,6 @@ from typing import Any
 from textual.message import Message
 
 from app.engine.events import AgentLine
-from app.ui.messages import TailLines
 
 TAIL_CHUNK = 64 * 1024
 """Log tailing reads this much at a time."""
@@ -26,6 +25,17 @@ TAIL_IN_FLIGHT = 1
 """Batches of log lines posted to the UI and not yet written, at most (back-pressure)."""
 TAIL_BATCH_MAX = 5000
 """While the UI is busy the tail reads on into one batch, up to this many lines."""
+
+
+class TailLines(Message, bubble=False):
+    """A batch of lines from another process's log file (posted by `tail_log`)."""
+
+    def __init__(self, lines: tuple[AgentLine, ...], in_flight: InFlight | None = None) -> None:
+        super().__init__()
+        self.lines = lines
+        """The batch."""
+        self.in_flight = in_flight
+        """Told when the batch is written (the tail's back-pressure)."""
 
 
 class InFlight:

@@ -1,27 +1,33 @@
 """Grooming keys: add, edit, advance, unblock and delete (each a dialog and then one
 transaction), moving a card up and down its column, and undo.
 
-A dialog (widgets/modals.py) asks; the answer becomes a call of app/engine/actions.py (the
+A dialog (app/ui/dialogs/) asks; the answer becomes a call of app/engine/actions.py (the
 same functions the CLI runs) in a worker thread, so a busy store lock never blocks the
-keys; an ActionDone message brings the outcome back to the main screen.
+keys; a `Grooming.Done` message brings the outcome back to the main screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from textual.message import Message
+from textual.screen import Screen
 
 from app.backlog import states
-from app.backlog.model import PHASES, STATUSES, Item
+from app.backlog.model import PHASES, STATUSES, Backlog, Item
 from app.engine import actions
 from app.engine.project import Project
 from app.errors import OrchestrateError
-from app.ui.messages import ActionDone
+from app.ui.jobs.node import Node
+from widgets.board import Board
 
 if TYPE_CHECKING:
-    from app.ui.screen import MainScreen
-    from widgets.modals import AdvanceChoice, ItemEdit, NewItem
+    from app.ui.dialogs.items import ItemEdit, NewItem
+    from app.ui.dialogs.moves import AdvanceChoice
+
+Answer = TypeVar("Answer")
 
 Outcome = Item | tuple[Item | None, str]
 """What an action gives back: the item, or the item (None: gone) and what to tell."""
@@ -48,10 +54,50 @@ def advance_targets(item: Item) -> list[str]:
     return targets
 
 
+class GroomingScreen(Node, Protocol):
+    """What the grooming keys need of the screen."""
+
+    @property
+    def backlog(self) -> Backlog | None: ...
+
+    @property
+    def board(self) -> Board: ...
+
+    def tell(self, message: str, *, severity: str = "information",
+             timeout: float | None = None) -> None: ...
+
+    def selected_item(self) -> Item | None: ...
+
+    def show_dialog(self, dialog: Screen[Answer],
+                    then: Callable[[Answer | None], None]) -> None: ...
+
+    def confirm(self, question: str, yes: str, then: Callable[[bool | None], None]) -> None: ...
+
+    def reload(self, *, soon: bool = False) -> None: ...
+
+
 class Grooming:
     """The dialogs of the grooming keys and the transactions they end in."""
 
-    def __init__(self, screen: MainScreen, project: Project) -> None:
+    class Done(Message, bubble=False):
+        """A backlog action (add, edit, move, advance, unblock, delete, undo) ended: with the
+        item, or an error."""
+
+        def __init__(self, verb: str, item: Item | None, error: str | None = None,
+                     said: str | None = None) -> None:
+            super().__init__()
+            self.verb = verb
+            """`add`, `edit`, `move`, `advance`, `unblock`, `delete` or `undo`."""
+            self.item = item
+            """The item as it is now, or None when the action was refused (or undoing an
+            add deleted it: then `said` says so)."""
+            self.error = error
+            """Why it was refused (a one-line message for the person)."""
+            self.said = said
+            """What to tell the person of an action that went through, when the action says
+            it itself (`undid the edit of WRK-001 (title)`)."""
+
+    def __init__(self, screen: GroomingScreen, project: Project) -> None:
         self._screen = screen
         self._project = project
 
@@ -61,8 +107,8 @@ class Grooming:
             if new is not None:
                 self._act("add", partial(actions.add_item, self._project, new.title,
                                          size=new.size, risk=new.risk, notes=new.notes))
-        from widgets.modals import AddItemScreen
-        self._screen.app.push_screen(AddItemScreen(), done)
+        from app.ui.dialogs.items import AddItemScreen
+        self._screen.show_dialog(AddItemScreen(), done)
 
     def edit(self) -> None:
         """Open the selected item's fields in a form and save what the person changed."""
@@ -84,8 +130,8 @@ class Grooming:
         def done(edit: ItemEdit | None) -> None:
             if edit is not None:
                 self._act("edit", partial(save, edit))
-        from widgets.modals import EditItemScreen
-        screen.app.push_screen(EditItemScreen(item, screen.backlog.items), done)
+        from app.ui.dialogs.items import EditItemScreen
+        screen.show_dialog(EditItemScreen(item, screen.backlog.items), done)
 
     def move(self, step: int) -> None:
         """Swap the selected card with the one above (-1) or below (+1) it in its column:
@@ -141,13 +187,12 @@ class Grooming:
             def stop_first(yes: bool | None) -> None:
                 if yes:
                     self._act("advance", partial(self._let_go, item.id, pid, move))
-            from widgets.modals import ConfirmScreen
-            self._screen.app.push_screen(ConfirmScreen(
+            self._screen.confirm(
                 f"{item.id}'s lane is live in the run of pid {pid}: stop that lane (its "
                 f"agent; the rest of the run goes on) and move {item.id} to "
-                f"{choice.target}?", yes="Stop and move"), stop_first)
-        from widgets.modals import AdvanceScreen
-        self._screen.app.push_screen(AdvanceScreen(item, targets), done)
+                f"{choice.target}?", "Stop and move", stop_first)
+        from app.ui.dialogs.moves import AdvanceScreen
+        self._screen.show_dialog(AdvanceScreen(item, targets), done)
 
     def unblock(self) -> None:
         """Ask for notes and unblock the selected item."""
@@ -164,8 +209,8 @@ class Grooming:
             if notes is not None:
                 self._act("unblock", partial(actions.unblock, self._project, item.id,
                                              notes or None))
-        from widgets.modals import UnblockScreen
-        self._screen.app.push_screen(UnblockScreen(item, str(back)), done)
+        from app.ui.dialogs.moves import UnblockScreen
+        self._screen.show_dialog(UnblockScreen(item, str(back)), done)
 
     def delete(self) -> None:
         """Delete the selected item, after asking (and, when a run's lane works on it,
@@ -190,8 +235,7 @@ class Grooming:
         def done(yes: bool | None) -> None:
             if yes:
                 self._act("delete", delete)
-        from widgets.modals import ConfirmScreen
-        screen.app.push_screen(ConfirmScreen(question, yes="Delete"), done)
+        screen.confirm(question, "Delete", done)
 
     def _lane_live(self, item_id: str) -> int | None:
         """The pid of a live run (ours or another process's) whose lane works on the item."""
@@ -223,14 +267,14 @@ class Grooming:
         try:
             outcome = action()
         except OrchestrateError as exc:  # an illegal move, a lock that stayed busy, ...
-            self._screen.post_message(ActionDone(verb, None, str(exc)))
+            self._screen.post_message(self.Done(verb, None, str(exc)))
             return
         if isinstance(outcome, tuple):
-            self._screen.post_message(ActionDone(verb, outcome[0], said=outcome[1]))
+            self._screen.post_message(self.Done(verb, outcome[0], said=outcome[1]))
         else:
-            self._screen.post_message(ActionDone(verb, outcome))
+            self._screen.post_message(self.Done(verb, outcome))
 
-    def done(self, message: ActionDone) -> None:
+    def done(self, message: Grooming.Done) -> None:
         """Tell how an action ended, and show the board as it is now."""
         screen = self._screen
         item = message.item
@@ -245,15 +289,15 @@ class Grooming:
                 screen.tell(message.said, timeout=4)
             if item is not None:
                 screen.board.selected_id = item.id
-            screen.feed.reload()
+            screen.reload()
             return
         if item is None:
             return
         if message.verb == "delete":
             screen.tell(f"{item.id} deleted; its id will not be reused", timeout=4)
-            screen.feed.reload()  # the next card of its column is selected
+            screen.reload()  # the next card of its column is selected
             return
         screen.tell(f"{item.id} {PAST.get(message.verb, message.verb)}: "
                     f"{states.describe(item)}", timeout=4)
         screen.board.selected_id = item.id
-        screen.feed.reload()
+        screen.reload()

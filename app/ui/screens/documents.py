@@ -32,15 +32,6 @@ MAX_SHOWN_BYTES = 200_000
 """A document is shown up to this many bytes (a note at its end says where the rest is)."""
 
 
-class DocumentsLoaded(Message, bubble=False):
-    """An item's documents were read."""
-
-    def __init__(self, documents: tuple[changes.Document, ...]) -> None:
-        super().__init__()
-        self.documents = documents
-        """The documents, in reading order."""
-
-
 def shown_text(document: changes.Document) -> str:
     """The Markdown shown for `document`: its text, and where the rest is when it was cut."""
     if not document.cut:
@@ -52,6 +43,14 @@ def shown_text(document: changes.Document) -> str:
 
 class DocumentsScreen(Screen[None]):
     """One item's change documents, one at a time."""
+
+    class Loaded(Message, bubble=False):
+        """The item's documents were read."""
+
+        def __init__(self, documents: tuple[changes.Document, ...]) -> None:
+            super().__init__()
+            self.documents = documents
+            """The documents, in reading order."""
 
     KEY_SCOPE = "documents"
     """The key table's scope of this view (app/ui/keys.py)."""
@@ -90,10 +89,10 @@ class DocumentsScreen(Screen[None]):
     def _read(self, root: Path, item: Item) -> None:
         documents = changes.read_documents(root, item, MAX_SHOWN_BYTES)
         if not get_current_worker().is_cancelled:
-            self.post_message(DocumentsLoaded(documents))
+            self.post_message(self.Loaded(documents))
 
-    @on(DocumentsLoaded)
-    def _loaded(self, message: DocumentsLoaded) -> None:
+    @on(Loaded)
+    def _loaded(self, message: DocumentsScreen.Loaded) -> None:
         self.documents = message.documents
         self.current = 0
         if not self.documents:

@@ -25,36 +25,13 @@ from app.engine import commits
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui import keys
-from app.ui.documents import READING_STYLESHEET
+from app.ui.screens.documents import READING_STYLESHEET
 from widgets.detail import CheckpointRow
 from widgets.diffview import DiffView
 from widgets.reading import CheckpointList
 
 NARROW_WIDTH = 120
 """Below this many columns the list sits above the stat or diff instead of beside it."""
-
-
-class CheckpointsLoaded(Message, bubble=False):
-    """The item's checkpoint commits were read."""
-
-    def __init__(self, log: commits.CheckpointLog) -> None:
-        super().__init__()
-        self.log = log
-        """The commits, or why none could be read."""
-
-
-class CommitShown(Message, bubble=False):
-    """A commit's stat or whole diff was read (or git failed: `error`)."""
-
-    def __init__(self, commit: str, whole: bool, lines: tuple[tuple[str, str], ...],
-                 error: str | None = None) -> None:
-        super().__init__()
-        self.commit = commit
-        self.whole = whole
-        """The whole diff (else the stat)."""
-        self.lines = lines
-        """(kind, line) pairs to show."""
-        self.error = error
 
 
 def commit_lines(root: Path, commit: str, whole: bool, width: int) -> tuple[tuple[str, str], ...]:
@@ -72,6 +49,27 @@ def commit_lines(root: Path, commit: str, whole: bool, width: int) -> tuple[tupl
 
 class CheckpointsScreen(Screen[None]):
     """One item's checkpoint commits with their stat or whole diff."""
+
+    class Loaded(Message, bubble=False):
+        """The item's checkpoint commits were read."""
+
+        def __init__(self, log: commits.CheckpointLog) -> None:
+            super().__init__()
+            self.log = log
+            """The commits, or why none could be read."""
+
+    class CommitShown(Message, bubble=False):
+        """A commit's stat or whole diff was read (or git failed: `error`)."""
+
+        def __init__(self, commit: str, whole: bool, lines: tuple[tuple[str, str], ...],
+                     error: str | None = None) -> None:
+            super().__init__()
+            self.commit = commit
+            self.whole = whole
+            """The whole diff (else the stat)."""
+            self.lines = lines
+            """(kind, line) pairs to show."""
+            self.error = error
 
     KEY_SCOPE = "checkpoints"
     """The key table's scope of this view (app/ui/keys.py)."""
@@ -122,10 +120,10 @@ class CheckpointsScreen(Screen[None]):
     def _read(self, root: Path, item_id: str) -> None:
         log = commits.checkpoints(root, item_id)
         if not get_current_worker().is_cancelled:
-            self.post_message(CheckpointsLoaded(log))
+            self.post_message(self.Loaded(log))
 
-    @on(CheckpointsLoaded)
-    def _loaded(self, message: CheckpointsLoaded) -> None:
+    @on(Loaded)
+    def _loaded(self, message: CheckpointsScreen.Loaded) -> None:
         self.checkpoint_log = message.log
         found = message.log.checkpoints
         self.checkpoint_list.border_title = f"checkpoints · {len(found)}"
@@ -158,14 +156,15 @@ class CheckpointsScreen(Screen[None]):
 
     def _show(self, root: Path, commit: str, whole: bool, width: int) -> None:
         try:
-            message = CommitShown(commit, whole, commit_lines(root, commit, whole, width))
+            message = self.CommitShown(commit, whole,
+                                       commit_lines(root, commit, whole, width))
         except OrchestrateError as exc:
-            message = CommitShown(commit, whole, (), str(exc))
+            message = self.CommitShown(commit, whole, (), str(exc))
         if not get_current_worker().is_cancelled:
             self.post_message(message)
 
     @on(CommitShown)
-    def _commit_shown(self, message: CommitShown) -> None:
+    def _commit_shown(self, message: CheckpointsScreen.CommitShown) -> None:
         if message.commit != self.selected or message.whole != self.whole:
             return  # the person has moved on
         short = message.commit[:7]

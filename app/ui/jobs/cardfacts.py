@@ -4,7 +4,7 @@ autonomous run would skip it (the guardrails), and SPEC.md's progress in the bui
 Dependencies come from the backlog itself and are worked out at once, in the UI thread
 (a pass over the items). The guardrails need orchestrate.toml and the progress needs
 SPEC.md: `CardFacts` reads both in a worker after every load of BACKLOG.yaml and posts
-`CardFactsLoaded`; until then the cards show what was read last. Widgets get plain
+`CardFacts.Loaded`; until then the cards show what was read last. Widgets get plain
 words (`CardNote`), never the engine's objects.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from textual.widget import Widget
+from textual.message import Message
 from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog
@@ -22,7 +23,7 @@ from app.engine.config import Config, within_guardrails
 from app.engine.dependencies import waits_on
 from app.engine.project import Project
 from app.errors import OrchestrateError
-from app.ui.messages import CardFactsLoaded
+from app.ui.jobs.node import Node
 from widgets.cards import CardNote
 
 
@@ -65,11 +66,26 @@ def read_facts(project: Project, backlog: Backlog) -> Facts:
     return Facts(config, spec)
 
 
+class CardFactsScreen(Node, Protocol):
+    """What the cards' facts need of the screen: a worker, and its messages."""
+
+
 class CardFacts:
     """Reads the cards' facts in a worker of `node` (the main screen), which hears
-    CardFactsLoaded."""
+    `CardFacts.Loaded`."""
 
-    def __init__(self, node: Widget, project: Project) -> None:
+    class Loaded(Message, bubble=False):
+        """orchestrate.toml and the SPEC.md files the cards need were read."""
+
+        def __init__(self, facts: Facts) -> None:
+            super().__init__()
+            self.facts = facts
+            """What was read."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, CardFacts.Loaded)
+
+    def __init__(self, node: CardFactsScreen, project: Project) -> None:
         self._node = node
         self._project = project
         self.facts = Facts()
@@ -82,7 +98,7 @@ class CardFacts:
         return card_notes(backlog, self.facts)
 
     def reload(self, backlog: Backlog) -> None:
-        """Read the facts again for `backlog` (in a worker); a CardFactsLoaded follows."""
+        """Read the facts again for `backlog` (in a worker); a `Loaded` follows."""
         self.asked += 1
         self._node.run_worker(lambda: self._read(backlog), name="cards", group="cards",
                               thread=True, exclusive=True, exit_on_error=False,
@@ -91,4 +107,4 @@ class CardFacts:
     def _read(self, backlog: Backlog) -> None:
         facts = read_facts(self._project, backlog)
         if not get_current_worker().is_cancelled:
-            self._node.post_message(CardFactsLoaded(facts))
+            self._node.post_message(self.Loaded(facts))

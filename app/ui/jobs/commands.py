@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from textual.app import App, SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -16,19 +16,29 @@ from textual.content import Content
 from textual.screen import Screen
 
 from app.backlog import states
-from app.backlog.model import Item, visible
+from app.backlog.model import Backlog, Item, visible
 from app.ui import keys
-from app.ui.screen import MainScreen
 
 DISCOVER_MAX = 30
 """Items the palette offers before anything is typed."""
 
 
+@runtime_checkable
+class PaletteScreen(Protocol):
+    """What "go to" needs of the screen the palette opened on: the backlog shown, and a
+    way to select an item (the main screen; a view opened from it has neither)."""
+
+    @property
+    def backlog(self) -> Backlog | None: ...
+
+    def jump_to(self, item_id: str) -> None: ...
+
+
 class ItemCommands(Provider):
     """`go to WRK-004 Add login page`: jump to an item by id or title."""
 
-    def _main(self) -> MainScreen | None:
-        return self.screen if isinstance(self.screen, MainScreen) else None
+    def _main(self) -> PaletteScreen | None:
+        return self.screen if isinstance(self.screen, PaletteScreen) else None
 
     def _items(self) -> tuple[Item, ...]:
         main = self._main()
@@ -59,7 +69,7 @@ class ItemCommands(Provider):
                           help=states.describe(item))
 
 
-def system_commands(app: App[Any], main: MainScreen,
+def system_commands(app: App[Any], main: Screen[Any],
                     screen: Screen[Any] | None = None) -> Iterator[SystemCommand]:
     """A palette entry for every command of the key table that works where the person is,
     calling its action: the App's and the main screen's always, a view's (documents,

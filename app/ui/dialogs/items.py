@@ -1,8 +1,4 @@
-"""Modal dialogs: add an item, edit one, unblock (asks for notes), advance (choose a
-target), confirm, and help. Each returns what the person chose through `dismiss`; the App
-acts on it (through app/engine/actions.py). Escape always cancels. Titles, reasons and
-questions show their control characters escaped.
-"""
+"""The add form and the edit form of an item."""
 
 from __future__ import annotations
 
@@ -11,19 +7,16 @@ from dataclasses import dataclass
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from app.backlog.model import (
     ASSESSMENT_CHOICES,
     LEVELS,
-    PHASES,
     SIZES,
     Item,
     choice_problem,
@@ -34,9 +27,7 @@ from app.backlog.model import (
     visible,
 )
 from app.backlog.states import describe
-
-CANCEL = Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Close without changes")
-"""Every dialog closes on Escape without doing anything."""
+from app.ui.dialogs import CANCEL
 
 
 @dataclass(frozen=True)
@@ -47,14 +38,6 @@ class NewItem:
     size: str | None = None
     risk: str | None = None
     notes: str | None = None
-
-
-@dataclass(frozen=True)
-class AdvanceChoice:
-    """Where the person wants an item to go (and why, when blocking)."""
-
-    target: str
-    reason: str | None = None
 
 
 class AddItemScreen(ModalScreen[NewItem | None]):
@@ -238,151 +221,4 @@ class EditItemScreen(ModalScreen[ItemEdit | None]):
 
     def action_cancel(self) -> None:
         """Close without changing anything."""
-        self.dismiss(None)
-
-
-class UnblockScreen(ModalScreen[str | None]):
-    """Asks for notes for the next agent; Enter unblocks, Escape cancels."""
-
-    BINDINGS = [CANCEL]
-
-    def __init__(self, item: Item, back_to: str) -> None:
-        super().__init__()
-        self.item = item
-        """The blocked item."""
-        self.back_to = back_to
-        """Where unblocking returns it."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="unblock-dialog", classes="dialog"):
-            yield Label(f"Unblock {self.item.id} → {self.back_to}", classes="dialog-title")
-            yield Static(visible(self.item.title, one_line=True), markup=False)
-            yield Static(Content.assemble(("blocked: ", "$text-muted"),
-                                          (visible(self.item.blocked_reason or
-                                                   "no reason given"), "$text-error")))
-            yield Input(placeholder="notes for the next agent (Enter unblocks)",
-                        id="unblock-notes")
-            yield Static(Content.styled("Enter unblocks · Escape cancels", "$text-muted"))
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def submit(self, event: Input.Submitted) -> None:
-        """Return the notes (may be empty)."""
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        """Close without unblocking."""
-        self.dismiss(None)
-
-
-class AdvanceScreen(ModalScreen[AdvanceChoice | None]):
-    """Choose where to move an item, from the moves the state machine allows."""
-
-    BINDINGS = [CANCEL]
-
-    def __init__(self, item: Item, targets: Sequence[str]) -> None:
-        super().__init__()
-        self.item = item
-        """The item to move."""
-        self.targets = tuple(targets)
-        """The allowed targets (statuses and, for in_progress, phases)."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="advance-dialog", classes="dialog"):
-            yield Label(f"Move {self.item.id} ({describe(self.item)}) to…",
-                        classes="dialog-title")
-            yield OptionList(*[Option(f"in progress · {t}" if t in PHASES else t, id=t)
-                               for t in self.targets], id="advance-targets")
-            yield Input(placeholder="why is it blocked? (Enter blocks)", id="advance-reason")
-            yield Static(Content.styled("Enter moves · Escape cancels", "$text-muted"))
-
-    def on_mount(self) -> None:
-        self.query_one("#advance-reason", Input).display = False
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected, "#advance-targets")
-    def chosen(self, event: OptionList.OptionSelected) -> None:
-        """A target was chosen; blocking first asks for the reason."""
-        target = str(event.option_id)
-        if target == "blocked":
-            reason = self.query_one("#advance-reason", Input)
-            reason.display = True
-            reason.focus()
-            return
-        self.dismiss(AdvanceChoice(target))
-
-    @on(Input.Submitted, "#advance-reason")
-    def reason_given(self, event: Input.Submitted) -> None:
-        """Block with the reason typed (the state machine refuses an empty one)."""
-        self.dismiss(AdvanceChoice("blocked", event.value.strip() or None))
-
-    def action_cancel(self) -> None:
-        """Close without moving."""
-        self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question: `y` or Enter on Yes confirms, `n` or Escape declines."""
-
-    BINDINGS = [
-        CANCEL,
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Confirm"),
-        Binding("n", "answer(False)", "No", id="confirm.no", tooltip="Decline"),
-    ]
-
-    def __init__(self, question: str, yes: str = "Yes") -> None:
-        super().__init__()
-        self.question = question
-        """What is asked."""
-        self.yes = yes
-        """The label of the confirming button."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Static(visible(self.question), markup=False, classes="dialog-title")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
-                yield Button("No (n)", id="confirm-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
-
-    @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        """A button answers."""
-        self.dismiss(event.button.id == "confirm-yes")
-
-    def action_answer(self, yes: bool) -> None:
-        """A key answers."""
-        self.dismiss(yes)
-
-    def action_cancel(self) -> None:
-        """Escape declines."""
-        self.dismiss(False)
-
-
-class HelpScreen(ModalScreen[None]):
-    """Every key of the board, with what it does."""
-
-    BINDINGS = [CANCEL, Binding("question_mark", "cancel", "Close", id="help.close",
-                                tooltip="Close the help")]
-
-    def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
-        super().__init__()
-        self.keys = tuple(keys)
-        """(key, what it does) pairs."""
-
-    def compose(self) -> ComposeResult:
-        lines = [Content.assemble((f"{key:>10}  ", "$text-accent bold"), text)
-                 for key, text in self.keys]
-        with Vertical(id="help-dialog", classes="dialog"):
-            yield Label("Keys", classes="dialog-title")
-            with VerticalScroll(id="help-keys"):
-                yield Static(Content("\n").join(lines))
-            yield Static(Content.styled("Escape closes", "$text-muted"))
-
-    def action_cancel(self) -> None:
-        """Close the help."""
         self.dismiss(None)
