@@ -319,3 +319,32 @@ class FakeEngine:
         finished = RunFinished(reason="no more work", attempts=6, cost_usd=1.5)
         self.bus.emit(finished)
         return finished
+
+
+# --- one suite, once per executor ---------------------------------------------------------------
+import engine_helpers  # noqa: E402  (the helpers read which executor the test runs on)
+import inprocess_executor  # noqa: E402, F401  (registers `[executor] kind = "inprocess"`)
+
+PER_EXECUTOR = {"test_pipeline.py", "test_lanes.py", "test_triage.py", "test_lanes_finish.py",
+                "test_run_honesty.py", "test_lanes_faults.py"}
+"""The engine's tests that run once per executor (as harlequin runs its suite once per
+adapter): the local process one and the in-process one of tests/inprocess_executor.py.
+A test that needs an agent process of its own is marked `local_only`."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "executor_kind" not in metafunc.fixturenames:
+        return
+    local_only = metafunc.definition.get_closest_marker("local_only") is not None
+    if Path(str(metafunc.module.__file__)).name in PER_EXECUTOR and not local_only:
+        # Other tests keep their ids (snapshots are named by them): the fixture's "local".
+        metafunc.parametrize("executor_kind", ["local", "inprocess"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def executor_kind(request: pytest.FixtureRequest) -> Any:
+    """The executor a test's projects name (engine_helpers.make_project writes it)."""
+    kind = getattr(request, "param", "local")
+    engine_helpers.EXECUTOR = kind
+    yield kind
+    engine_helpers.EXECUTOR = "local"

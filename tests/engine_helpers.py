@@ -19,6 +19,9 @@ from app.engine.project import Project, init_project
 AGENT = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}",
          "--output-format", "stream-json", "--verbose"]
 
+EXECUTOR = "local"
+"""The executor the projects made now name (conftest's `executor_kind` sets it per test)."""
+
 FAST = {
     "agent": {"phase_timeout_s": 20, "kill_grace_s": 0.5},
     "run": {"max_retries": 1, "backoff_s": 0, "cooldown_s": 0, "circuit_breaker": 3},
@@ -63,6 +66,8 @@ def make_project(root: Path, items: list[dict[str, Any]] | tuple[()] = (), *,
     sections["agent"]["command"] = agent_cmd
     for name, body in overrides.items():
         sections.setdefault(name, {}).update(body)
+    if EXECUTOR != "local":
+        sections.setdefault("executor", {})["kind"] = EXECUTOR
     write_config(project, sections)
     with project.store().transaction() as tx:
         for fields in items:

@@ -16,12 +16,11 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.backlog.model import Item
-from app.engine import fence, worklog
+from app.engine import fence, judging
 from app.engine.agent_process import AgentProcess, AttemptSpec, ProcessOutcome
 from app.engine.config import Config
 from app.engine.events import (
@@ -29,12 +28,10 @@ from app.engine.events import (
     AgentOutput,
     EventBus,
     Notice,
-    PhaseFinished,
     PhaseStarted,
 )
 from app.engine.executor import AttemptFiles, AttemptReport, Judge, Workspace
 from app.engine.project import Project
-from app.engine.results import ResultError, read_result
 from app.engine.runlock import update_run_state, with_agents
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
@@ -119,10 +116,6 @@ def _rounded(usd: float | None) -> float | None:
     return None if usd is None else round(usd, 6)
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class LocalExecutor:
     """The executor of this machine (executor.Executor): each attempt a local agent process
     in its workspace's folder, fenced (agent_process.py, fence.py). One per run; safe for
@@ -172,20 +165,8 @@ class LocalExecutor:
 
     def next_attempt(self, item_id: str, phase: str) -> int:
         """1 + the highest attempt number used for this item and phase (logs stay apart)."""
-        highest = 0
-        prefix = f"{item_id}_{phase}_"
-        for folder, suffix in ((self.project.logs_dir, ".log"),
-                               (self.project.results_dir, ".json")):
-            try:
-                names = os.listdir(folder)
-            except FileNotFoundError:
-                continue
-            for name in names:
-                if name.startswith(prefix) and name.endswith(suffix):
-                    number = name[len(prefix):-len(suffix)]
-                    if number.isdigit():
-                        highest = max(highest, int(number))
-        return highest + 1
+        return judging.next_attempt(self.project.logs_dir, self.project.results_dir,
+                                    item_id, phase)
 
     def files(self, item_id: str, phase: str, attempt: int,
               workspace: Workspace | None) -> AttemptFiles:
@@ -205,8 +186,6 @@ class LocalExecutor:
         result_path, log_path = files.result, files.log
         agent_cfg = self.config.agent
         cwd = workspace.path if workspace is not None else self.project.root
-        if workspace is not None:  # its .orchestrator/, ignored by git as the main one is
-            Project(workspace.path).ensure_state_dirs()
         change_dir = str(cwd / item.change_dir) if workspace is not None else item.change_dir
         spec = AttemptSpec(
             command=agent_cfg.argv_template(), prompt=prompt, cwd=cwd,
@@ -261,7 +240,8 @@ class LocalExecutor:
                                      duration_s=round(out.duration_s, 3),
                                      exit_code=out.exit_code)
         _keep(files)
-        self._finish(item.id, phase, attempt, started_at, out, report)
+        judging.record_attempt(self.project.worklog_path, self.bus, item.id, phase, attempt,
+                               started_at, report, out.cost_estimated)
         return report
 
     def _judge(self, out: ProcessOutcome, item_id: str, phase: str, result_path: Path,
@@ -279,45 +259,11 @@ class LocalExecutor:
             return AttemptReport("timeout", reason)
         if out.start_error:
             return AttemptReport("failed", out.start_error, global_failure=global_failure(out))
-        try:
-            result = read_result(result_path, item_id, phase)
-        except ResultError as exc:
-            if exc.missing:
-                reason = f"{exc}: {out.failure_reason()}"
-            else:
-                tail = [line for line in out.stderr_tail if line.strip()]
-                agent_said = out.error_text or (" | ".join(tail[-3:])[-600:] if tail else None)
-                reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
-            return AttemptReport("failed", reason, global_failure=global_failure(out))
-        if result.result in ("complete", "progress") and judge is not None:
-            verdict = judge(result)
-            if verdict is not None and verdict.outcome == "progress":
-                result = dataclasses.replace(result, result="progress")
-            elif verdict is not None:
-                return AttemptReport("failed", verdict.reason, result=result)
-        if result.result == "blocked":
-            return AttemptReport("blocked", result.blocked_reason, result=result)
-        if result.result == "failed":
-            reason = result.summary or result.blocked_reason or "the agent answered failed"
-            return AttemptReport("failed", reason, result=result)
-        return AttemptReport(result.result, None, result=result)
-
-    def _finish(self, item_id: str, phase: str, attempt: int, started_at: float,
-                out: ProcessOutcome, report: AttemptReport) -> None:
-        ended = time.time()
-        summary = report.result.summary if report.result else None
-        worklog.append(self.project.worklog_path, worklog.WorklogEntry(
-            item=item_id, phase=phase, attempt=attempt, start=_iso(started_at), end=_iso(ended),
-            duration_s=round(out.duration_s or ended - started_at, 3), outcome=report.outcome,
-            reason=report.reason, exit_code=out.exit_code, cost_usd=report.cost_usd,
-            num_turns=out.num_turns, summary=summary, cost_estimated=out.cost_estimated,
-        ))
-
-        self.bus.emit(PhaseFinished(
-            item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,
-            reason=report.reason, summary=summary, duration_s=round(out.duration_s, 3),
-            cost_usd=out.cost_usd, num_turns=out.num_turns, exit_code=out.exit_code,
-        ))
+        tail = [line for line in out.stderr_tail if line.strip()]
+        return judging.judge_answer(
+            result_path, item_id, phase, judge, why_missing=out.failure_reason(),
+            agent_said=out.error_text or (" | ".join(tail[-3:])[-600:] if tail else None),
+            global_failure=global_failure(out))
 
     # run.json: the live agents, so a later run can reap them after a crash -----------------
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
@@ -327,7 +273,7 @@ class LocalExecutor:
                  "agent_pid": pid, "agent_pgid": pid,
                  "result_file": str(result_path.resolve()), "token": token,
                  "cgroup": cgroup, "agent": Path(self.config.agent.command[0]).name,
-                 "branch": branch, "started": _iso(time.time())}
+                 "branch": branch, "started": judging.iso(time.time())}
 
         def add(state: dict[str, Any]) -> dict[str, Any]:
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)

@@ -100,6 +100,17 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class ExecutorConfig:
+    """Where attempts run (executors.py): `local`, the agent as a process of this machine."""
+
+    kind: str = "local"
+
+
+EXECUTOR_KINDS: set[str] = {"local"}
+"""The executors `[executor] kind` may name; executors.register adds to it."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -109,6 +120,7 @@ class Config:
     triage: TriageConfig = field(default_factory=TriageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     prompts: dict[str, str] = field(default_factory=dict)
     """Per-phase prompt templates from `[prompts]` (override the shipped ones)."""
     warnings: tuple[str, ...] = ()
@@ -147,13 +159,14 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
     "triage": {"max_concurrent": (int, "a whole number")},
     "notify": {"command": (list, "a list of strings (an argv, e.g. [\"notify-send\", "
                           "\"orchestrate\"])")},
+    "executor": {"kind": (str, "")},  # "": one of EXECUTOR_KINDS, as they are then
     "limits": {"resume_margin_s": (_NUMBER, "a number of seconds"),
                "retry_interval_s": (_NUMBER, "a number of seconds"),
                "retry_interval_max_s": (_NUMBER, "a number of seconds"),
                "max_wait_h": (_NUMBER, "a number of hours")},
 }
 _CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS,
-            ("run", "merge"): MERGE_MODES}
+            ("run", "merge"): MERGE_MODES, ("executor", "kind"): EXECUTOR_KINDS}
 
 
 def _line_of(text: str, section: str, key: str | None) -> int:
@@ -240,7 +253,8 @@ def _read_table(reading: _Reading, section: str, body: Any) -> None:
                                     "(ignored)")
             continue
         if not _valid(section, key, value):
-            raise ConfigError(f"{reading.at(section, key)}: {section}.{key} must be {spec[1]}, "
+            what = spec[1] or f"one of {', '.join(sorted(_CHOICES[(section, key)]))}"
+            raise ConfigError(f"{reading.at(section, key)}: {section}.{key} must be {what}, "
                               f"not {value!r}")
         values[key] = tuple(value) if key == "command" else value
 
@@ -294,6 +308,7 @@ def _check_budget_placeholder(reading: _Reading) -> None:
 _SECTIONS: dict[str, Callable[..., Any]] = {
     "agent": AgentConfig, "run": RunConfig, "guardrails": Guardrails,
     "triage": TriageConfig, "limits": LimitsConfig, "notify": NotifyConfig,
+    "executor": ExecutorConfig,
 }
 """Each table of orchestrate.toml (its keys in _SCHEMA) and what it makes: the Config
 field of the same name."""

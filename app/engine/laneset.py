@@ -197,6 +197,9 @@ class LaneSet:
             conflicts = self.repo.update_lane(path, self.into) if existed else ()
         lane = WorktreeLane(self, item.id, Workspace(self.repo.project_dir_in(path), branch),
                             path)
+        # Its own .orchestrator/ (git-ignored by its own .gitignore), where its agents write
+        # their result files: inside the worktree, which every permission mode allows.
+        Project(self.repo.project_dir_in(path)).ensure_state_dirs()
         if not existed and base != self.into:
             self.run.notice("info", f"{item.id} starts from {base}, not {self.into}: its "
                                     f"dependency's work is not merged yet (merge = \"none\"); "

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from app import exitcodes
 from app.backlog.model import Item
-from app.engine import fence, worklog
-from app.engine.attempts import LocalExecutor, preflight
+from app.engine import executors, fence, worklog
+from app.engine.attempts import preflight
 from app.engine.config import Config
 from app.engine.events import (
     EventBus,
@@ -153,7 +153,7 @@ class RunSkeleton(ABC):
         self.limited = 0
         self.cost_usd = 0.0
         """What the attempts cost, as their worklog lines say."""
-        self.executor: Executor = executor or LocalExecutor(project, self.config, bus)
+        self.executor: Executor = executor or executors.make(project, self.config, bus)
         """Where every attempt of the run runs (executor.py): the local one unless given;
         lanes and triage steps use the same one."""
         self.executor.on_spend = self._watch_spend

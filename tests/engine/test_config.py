@@ -65,6 +65,8 @@ def test_unknown_sections_and_keys_are_warnings(tmp_path: Path) -> None:
     ('[agent]\ncommand = "claude -p"\n', "orchestrate.toml:2: agent.command must be a list"),
     ('[guardrails]\nmax_risk = "none"\n', "orchestrate.toml:2: guardrails.max_risk must be one "
                                           "of low, medium, high, not 'none'"),
+    ('[executor]\nkind = "kubernetes"\n', "orchestrate.toml:2: executor.kind must be one "
+                                       "of inprocess, local, not 'kubernetes'"),
     ("run = 3\n", "orchestrate.toml:1: run must be a table"),
     ("[prompts]\nprd = 3\n", "orchestrate.toml:1: [prompts] maps a phase to a prompt"),
 ])
@@ -80,3 +82,17 @@ def test_non_utf8_config_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(b"[run]\n# caf\xe9\n")
     with pytest.raises(ConfigError, match=r"^orchestrate\.toml: cannot read"):
         load_config(path)
+
+
+def test_the_executor_is_local_unless_the_file_names_a_registered_one(tmp_path: Path) -> None:
+    from app.engine import executors
+    from app.engine.attempts import LocalExecutor
+    from app.engine.events import EventBus
+    from app.engine.project import Project
+
+    assert load_config(write(tmp_path, "")).executor.kind == "local"
+    named = load_config(write(tmp_path, '[executor]\nkind = "inprocess"\n'))
+    made = executors.make(Project(tmp_path), named, EventBus())
+    assert type(made).__name__ == "InProcessExecutor"  # registered by tests/conftest.py
+    assert isinstance(executors.make(Project(tmp_path), load_config(write(tmp_path, "")),
+                                     EventBus()), LocalExecutor)

@@ -175,6 +175,7 @@ def test_a_dirty_main_checkout_postpones_the_merge_and_is_never_clobbered(
     assert feature.read_text() == "the agent's\n"
 
 
+@pytest.mark.local_only  # an agent process of its own
 def test_ctrl_c_with_three_lanes_live_stops_every_agent_and_records_each(
         tmp_path: Path) -> None:
     project = lanes_project(tmp_path / "p", 3, {"prd": "hang"})
@@ -194,6 +195,7 @@ def test_ctrl_c_with_three_lanes_live_stops_every_agent_and_records_each(
         "in_progress"] * 3
 
 
+@pytest.mark.local_only  # an agent process of its own
 def test_kill_9_with_three_lanes_live_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     script_path = tmp_path / "p-script.json"
     project = lanes_project(tmp_path / "p", 3, {"prd": "hang"})

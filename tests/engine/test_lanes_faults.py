@@ -117,6 +117,7 @@ def test_a_hung_agent_in_one_lane_times_out_that_item_only_while_the_others_merg
     assert "orchestrate/WRK-002" in run_git(project.root, "branch", "--list")
 
 
+@pytest.mark.local_only  # an agent process of its own
 # 2 ------------------------------------------------------------------------------------------
 def test_stopping_with_an_agent_deaf_to_sigterm_kills_it_after_the_grace_and_records_all(
         tmp_path: Path) -> None:
@@ -358,6 +359,7 @@ def test_an_unblocked_conflict_the_agent_leaves_unresolved_is_never_merged(
     assert winner not in {s.item_id for s in rec.of(PhaseStarted)}
 
 
+@pytest.mark.local_only  # an agent process of its own
 # 10 -----------------------------------------------------------------------------------------
 def test_a_second_run_while_lanes_are_live_exits_3_and_touches_no_worktree(
         tmp_path: Path) -> None:

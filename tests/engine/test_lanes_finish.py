@@ -93,6 +93,7 @@ STEPS = [
 ]
 
 
+@pytest.mark.local_only  # an agent process of its own
 @pytest.mark.parametrize(("subject", "state", "kill_git"), STEPS,
                          ids=[f"{s.split()[0]}-{st}" for s, st, _ in STEPS])
 def test_kill_9_at_each_step_of_a_finish_is_finished_once_by_the_next_run(

@@ -33,7 +33,8 @@ def run(project: Project, **kwargs: Any) -> tuple[RunFinished, Recorder]:
     return finished, recorder
 
 
-def test_a_ready_item_walks_every_phase_to_done_with_a_checkpoint_each(tmp_path: Path) -> None:
+def test_a_ready_item_walks_every_phase_to_done_with_a_checkpoint_each(
+        tmp_path: Path, executor_kind: str) -> None:
     project = make_project(tmp_path / "p", [ready()], git=True)
     finished, rec = run(project)
     assert (finished.reason, finished.exit_code, finished.attempts) == ("no more work", 0, 6)
@@ -49,7 +50,8 @@ def test_a_ready_item_walks_every_phase_to_done_with_a_checkpoint_each(tmp_path:
     assert isinstance(rec.events[0], RunStarted) and isinstance(rec.events[-1], RunFinished)
     started = rec.of(PhaseStarted)
     assert [s.phase for s in started] == list(PHASES)
-    assert all(s.pid > 0 and Path(s.log_path).is_file() for s in started)
+    assert all(Path(s.log_path).is_file() for s in started)
+    assert executor_kind == "inprocess" or all(s.pid > 0 for s in started)  # no process
     assert [f.outcome for f in rec.of(PhaseFinished)] == ["complete"] * 6
     assert all(f.cost_usd and f.num_turns for f in rec.of(PhaseFinished))
     assert [(c.status, c.phase) for c in rec.of(ItemChanged)] == [
@@ -115,6 +117,7 @@ def test_unusable_results_are_failed_attempts_with_a_reason(tmp_path: Path, mode
     assert worklog_entries(project)[0]["outcome"] == "failed"
 
 
+@pytest.mark.local_only  # an agent process of its own
 @pytest.mark.parametrize(("mode", "words"), [
     ("not_logged_in", "Not logged in · Please run /login"),
     ("rate_limited", "rate limit exceeded"),
@@ -426,6 +429,7 @@ def test_checkpoint_false_makes_no_commits_and_no_notice(tmp_path: Path) -> None
     assert not [n for n in rec.of(Notice) if "checkpoint" in n.text]
 
 
+@pytest.mark.local_only  # an agent process of its own
 def test_an_agent_rejecting_its_command_line_stops_the_run(tmp_path: Path) -> None:
     import sys
 
@@ -440,6 +444,7 @@ def test_an_agent_rejecting_its_command_line_stops_the_run(tmp_path: Path) -> No
     assert len(rec.of(PhaseFinished)) == 1
 
 
+@pytest.mark.local_only  # an agent process of its own
 def test_phase_started_comes_before_any_output_even_from_a_chatty_agent(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", [ready()],
                            script={"prd": {"mode": "chatty", "lines": 3000}})
