@@ -14,7 +14,6 @@ any crash (answers.py).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 from typing import Protocol
@@ -24,19 +23,15 @@ from app.backlog.model import Backlog, Item
 from app.backlog.store import BacklogStore
 from app.engine import gitlocks
 from app.engine.answers import Answers
-from app.engine.checkpoint import one_line, subject
+from app.engine.bringback import BringBack
+from app.engine.checkpoint import subject
 from app.engine.config import Config
 from app.engine.executor import AgentResult, Judge, Verdict, Workspace
 from app.engine.lanes import WorktreeLane
 from app.engine.moves import Moves
-from app.engine.project import BACKLOG_NAME, Project
-from app.engine.worktrees import GitError, MergeOutcome, Repository, git
-from app.errors import TransitionError
+from app.engine.project import Project
+from app.engine.worktrees import GitError, Repository
 
-MERGE_RETRY_S = 5.0
-"""How often a postponed merge is tried again."""
-STALE_LOCK_S = 10.0
-"""While lanes work, a git lock file no process holds counts as stale from this age."""
 _MARKER = re.compile(rb"^(<{7}|>{7})( |$)", re.M)
 """A conflict marker line git leaves in a file."""
 
@@ -61,12 +56,6 @@ class LaneHost(Protocol):
         ...
 
 
-def conflict_reason(files: tuple[str, ...], branch: str) -> str:
-    """`merge conflict in shared.txt, b.py; branch orchestrate/WRK-002 kept`."""
-    shown = ", ".join(files[:3]) + (", …" if len(files) > 3 else "")
-    return f"merge conflict in {shown or 'the branch'}; branch {branch} kept"
-
-
 class LaneSet:
     """The git side of a run's lanes: open a worktree, checkpoint it, bring it back."""
 
@@ -80,6 +69,8 @@ class LaneSet:
         self.git_lock = threading.Lock()
         """One git operation on the shared repository state at a time (worktree add and
         remove, merges, the backlog's commit): git's own locks would fail, not wait."""
+        self.bringing = BringBack(self)
+        """Finished lanes brought back (bringback.py)."""
 
     @classmethod
     def for_run(cls, run: LaneHost) -> LaneSet | None:
@@ -118,7 +109,7 @@ class LaneSet:
     def clear_stale_locks(self, min_age_s: float = 0.0) -> None:
         """git's lock files a killed git left (with a killed run): removed, and said. At the
         run's start nothing of the run's runs git yet; later, lanes' git commands may start
-        at any moment, so only locks older than `min_age_s` count (STALE_LOCK_S)."""
+        at any moment, so only locks older than `min_age_s` count (bringback.STALE_LOCK_S)."""
         with self.git_lock:
             removed = self.repo.clear_stale_locks(min_age_s)
         if removed:
@@ -149,18 +140,12 @@ class LaneSet:
                                                      self.branch_of(item_id)), path)
 
     def finished(self, item: Item) -> None:
-        """The steps after "done" that a killed run did not take for a merged lane:
-        BACKLOG.yaml's commit, the worktree's removal, the merged branch's deletion."""
-        branch = self.branch_of(item.id)
-        with self.git_lock:
-            self._commit_backlog(item)
-            path = self.repo.worktree_path(item.id).resolve()
-            if path.exists():
-                self.repo.remove_worktree(path)
-            merged = self.mode != "none" and self.repo.branch_exists(branch) and \
-                self.repo.is_ancestor(f"refs/heads/{branch}", "HEAD")
-            if merged:
-                self.repo.delete_branch(branch)
+        """The steps after "done" that a killed run did not take for a merged lane."""
+        self.bringing.finished(item)
+
+    def finish(self, lane: WorktreeLane, item: Item, result: AgentResult) -> None:
+        """Bring the branch back, then the item is done; or it is blocked saying why."""
+        self.bringing.finish(lane, item, result)
 
     def unmerged_dependencies(self, item: Item) -> list[str]:
         """With `merge = "none"`: the branches of the item's dependencies that are not in
@@ -269,122 +254,3 @@ class LaneSet:
             self.run.notice("info", f"checkpoint {commit} on {lane.branch}: {message}")
 
     # when the review completes -----------------------------------------------------------------
-    def finish(self, lane: WorktreeLane, item: Item, result: AgentResult) -> None:
-        """Bring the branch back, then the item is done; or it is blocked on a conflict."""
-        assert lane.branch is not None and lane.worktree is not None
-        left = self.repo.uncommitted(lane.worktree)
-        if left:
-            # The last checkpoint failed (a stale index.lock, a full disk): merging now
-            # would leave that work out, and removing the worktree would lose it.
-            shown = ", ".join(left[:3]) + (", …" if len(left) > 3 else "")
-            self.run.moves.move(item.id, states.Target("blocked"), result=result,
-                           reason=f"its last checkpoint failed, so nothing was merged: "
-                                  f"{shown} not committed on {lane.branch}; worktree kept")
-            return
-        message = f"Merge {lane.branch}: [{item.id}] {one_line(item.title)}"
-        self._repair(item.id)
-        told = False
-        while True:
-            with self.git_lock:
-                try:
-                    outcome = self.repo.bring_back(
-                        lane.branch, self.into, self.mode, lane.worktree, message,
-                        on_fast_forward=lambda head, to: self._record_fast_forward(
-                            item.id, head, to))
-                except GitError as exc:  # a person must look: never loop on it
-                    self.run.moves.move(item.id, states.Target("blocked"), result=result,
-                                   reason=f"merging {lane.branch} failed: {exc}; branch "
-                                          f"{lane.branch} kept")
-                    return
-                if outcome.kind in ("merged", "kept"):
-                    done = self._done(item, result)
-                    self._commit_backlog(done)
-            if outcome.kind != "postponed":
-                break
-            if not told:
-                told = True
-                self.run.notice("warning", f"{item.id} waits to be merged: {outcome.why}")
-            # A git killed meanwhile (not the run) may have left the lock that refuses it.
-            self.clear_stale_locks(STALE_LOCK_S)
-            # An end another lane decided (circuit breaker, budget, cap) ends the wait as a
-            # stop does: else the run would wait for the person forever, never ending.
-            # The item stays in its review, which a later run does again.
-            self.run.end_if_ended()
-            self.run.sleep(MERGE_RETRY_S, item.id)
-        self._after(lane, item, outcome, result)
-
-    def _record_fast_forward(self, item_id: str, head: str, to: str) -> None:
-        """Before the main checkout moves: which move it is, with the item's answer, so
-        a restart after a git killed mid-way knows the half-moved files are the run's."""
-        answer = self.run.answers.load(item_id)
-        if answer is not None:
-            self.run.answers.save(dataclasses.replace(answer, fast_forward=(head, to)))
-
-    def _repair(self, item_id: str) -> None:
-        """Before bringing the lane back: git's stale locks cleared, and a fast-forward of
-        this item that a killed git left half done put back (the files are the run's,
-        the record says so), so that it is made again, once (git's stale locks were
-        cleared as the run started)."""
-        answer = self.run.answers.load(item_id)
-        if answer is None or answer.fast_forward is None:
-            return
-        with self.git_lock:
-            put_back = self.repo.repair_fast_forward(*answer.fast_forward)
-        if put_back:
-            self.run.notice("warning", f"{item_id}: the main checkout was left half "
-                                       f"fast-forwarded by a git killed mid-way (the run's "
-                                       f"merge, not your changes): put back "
-                                       f"{', '.join(put_back[:5])}, and merged again")
-        elif put_back is None:
-            self.run.notice("warning", f"{item_id}: files its interrupted merge touched "
-                                       "were changed since: they are taken as yours and "
-                                       "left as they are")
-
-    def _done(self, item: Item, result: AgentResult) -> Item:
-        """The merged item, moved to done. If BACKLOG.yaml went back under the run (a
-        person's `git stash` took the run's uncommitted changes of it too), the merge that
-        just landed is the truth: the item is done all the same, said, not run again."""
-        try:
-            return self.run.moves.move(item.id, states.Target("done"), result=result)
-        except TransitionError:
-            now = self.run.store.load().by_id.get(item.id)
-            if now is None or now.status == "done":
-                raise
-        done = self.run.moves.move(item.id, states.Target("done"), result=result,
-                                   by_person=True)
-        self.run.notice("warning", f"{item.id} was {states.describe(now)} in BACKLOG.yaml "
-                                   "(the file went back under the run: a `git stash`?), but "
-                                   f"its branch is merged: marked done")
-        return done
-
-    def _after(self, lane: WorktreeLane, item: Item, outcome: MergeOutcome,
-               result: AgentResult) -> None:
-        assert lane.branch is not None and lane.worktree is not None
-        if outcome.kind == "conflict":
-            self.run.moves.move(item.id, states.Target("blocked"),
-                           reason=conflict_reason(outcome.files, lane.branch), result=result)
-            return
-        with self.git_lock:
-            self.repo.remove_worktree(lane.worktree)
-            if outcome.kind == "merged":
-                self.repo.delete_branch(lane.branch)
-        if outcome.kind == "kept":
-            self.run.notice("info", f"{item.id} done; its branch {lane.branch} is left for a "
-                                    "pull request")
-            return
-        how = f" ({outcome.why})" if outcome.why else ""
-        self.run.notice("info", f"{item.id} merged into {self.into} at {outcome.commit}{how}")
-
-    def _commit_backlog(self, item: Item) -> None:
-        """The main checkout's BACKLOG.yaml, now saying the item is done, committed alone."""
-        rel = str(self.repo.project_rel / BACKLOG_NAME)
-        top = self.repo.toplevel
-        if not git(top, "status", "--porcelain", "--", rel).stdout.strip():
-            return
-        try:
-            git(top, "add", "--", rel)
-            git(top, "commit", "-q", "--no-verify", "--only", "-m",
-                f"[{item.id}][DONE] {one_line(item.title)}", "--", rel)
-        except GitError as exc:
-            self.run.notice("warning", f"BACKLOG.yaml was not committed after {item.id}: "
-                                       f"{exc}")

@@ -35,21 +35,12 @@ from app.engine.events import (
     EventBus,
     Notice,
     RunFinished,
-    RunPaused,
-    RunResumed,
     RunStarted,
 )
 from app.engine.executor import AttemptReport, Executor, UsageLimit
-from app.engine.limits import (
-    Pause,
-    clear_pause,
-    clock_time,
-    load_pause,
-    plan_pause,
-    save_pause,
-)
 from app.engine.moves import Moves
 from app.engine.notify import Notifier, NotifyObserver
+from app.engine.pausing import LimitPause
 from app.engine.project import Project
 from app.engine.runlock import RunLock, clear_run_state, reap_orphan, start_run_state
 from app.engine.worklog import money
@@ -129,8 +120,8 @@ class Retries:
 
 
 class RunSkeleton(ABC):
-    """A run of agents over items; see the module docstring. Subclasses give `kind`,
-    `_work`, `_attempt`, `_block` and `_failed`."""
+    """A run of agents over items; see the module docstring. Subclasses give `kind` and
+    `_work`; a step's attempts and what its answers do are the step's (steps.py)."""
 
     kind: ClassVar[str]
     """RunStarted.kind: `run` or `triage`."""
@@ -161,10 +152,8 @@ class RunSkeleton(ABC):
         """No new attempt once the run has spent this (`--max-cost`); None: no budget."""
         self.wait_on_limit = True
         """False (`--no-wait`): a usage limit ends the run (exit 4) instead of pausing it."""
-        self._resume_at: float | None = None
-        """While the account is limited: no attempt of any lane starts before this."""
-        self._limit_streak = 0
-        """Limits met in a row; the wait grows with it where no reset time is named."""
+        self.limits = LimitPause(self)
+        """A usage limit's pause of every lane (pausing.py)."""
         self._withdrawn: set[str] = set()
         """Items a person took away from this run (withdraw.py): never worked on again."""
         self._left: set[str] = set()
@@ -211,7 +200,7 @@ class RunSkeleton(ABC):
                 finished = RunFinished(reason=failure, exit_code=exitcodes.EVERY_ITEM)
             else:
                 try:
-                    self._resume_kept_pause()
+                    self.limits.resume_kept()
                     self._work()
                     end = RunEnd("no more work")
                 except RunEnd as raised:
@@ -293,7 +282,7 @@ class RunSkeleton(ABC):
         item, phase = step.item, step.phase
         retries = Retries(phase, self.config.run.max_retries, self.config.run.backoff_s)
         while True:
-            self._wait_while_paused()
+            self.limits.wait()
             self.check_withdrawn(item.id)
             self._before_attempt()
             report = step.attempt(retries.last_error)
@@ -303,14 +292,13 @@ class RunSkeleton(ABC):
                 # item's. Every lane waits for the reset, then this very attempt repeats.
                 self._pause_for(report.limit, item.id, phase)
                 continue
-            with self._lock:
-                self._limit_streak = 0
+            self.limits.none_met()
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
                 self.check_withdrawn(item.id)  # only this item's agent was stopped
                 raise RunEnd("stopped", exitcodes.INTERRUPTED)
             if report.global_failure:
-                self._end_for_every_item(report.global_failure)
+                self.end_for_every_item(report.global_failure)
             result = report.result
             if report.outcome in ("complete", "progress") and result is not None:
                 if step.settle(report, result):
@@ -387,89 +375,10 @@ class RunSkeleton(ABC):
         return (f"budget reached: {money(self.cost_usd)} spent of {money(budget)} (the "
                 "worklog's figures); the items stay where they were")
 
-    # usage limits: the whole run waits --------------------------------------------------------
+    # usage limits: the whole run waits (pausing.py) -----------------------------------------
     def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
-        """Pause every lane until the limit resets (plus the margin), then return; RunEnd
-        when the run must not wait (`--no-wait`, or a reset beyond `max_wait_h`)."""
-        cfg = self.config.limits
-        now = time.time()
-        with self._lock:  # one decision per limit, however many lanes meet it at once
-            # A lane meeting the limit the run already waits for joins that wait: one
-            # notice, and a guessed wait grows once, not once per lane.
-            joined = self._resume_at is not None and self._resume_at > now \
-                and (limit.resets_at is None or limit.resets_at <= self._resume_at)
-            if not joined:
-                self._limit_streak += 1
-            pause = plan_pause(limit, now=now, margin_s=cfg.resume_margin_s,
-                               retry_interval_s=cfg.retry_interval_s,
-                               retry_interval_max_s=cfg.retry_interval_max_s,
-                               streak=self._limit_streak)
-            too_far = pause.known_reset and pause.resumes_at - now > cfg.max_wait_h * 3600
-            later = not joined and self.wait_on_limit and not too_far and (
-                self._resume_at is None or pause.resumes_at > self._resume_at)
-            if later:
-                self._resume_at = pause.resumes_at
-        if not joined:
-            resets = (f"; it resets at {clock_time(limit.resets_at, now)}"
-                      if limit.resets_at is not None else "; no reset time was given")
-            if not self.wait_on_limit:
-                self._end_for_every_item(f"usage limit: {limit.message}{resets}; nothing "
-                                         "was blocked: run again once it has reset")
-            if too_far:
-                self._end_for_every_item(f"usage limit: {limit.message}{resets}, more than "
-                                         f"[limits] max_wait_h = {cfg.max_wait_h:g} h away; "
-                                         "nothing was blocked: run again once it has reset")
-        if later:  # the first lane to meet it speaks for all
-            save_pause(self.project.pause_path, pause)
-            self._announce(pause, item_id, phase)
-        self._wait_while_paused()
-
-    def _announce(self, pause: Pause, item_id: str | None, phase: str | None) -> None:
-        now = time.time()
-        self.bus.emit(RunPaused(reason=pause.reason, resumes_at=pause.resumes_at,
-                                item_id=item_id, phase=phase, known_reset=pause.known_reset))
-        guess = "" if pause.known_reset else " (no reset time was given: it tries again then)"
-        self.notice("warning", f"paused: usage limit, resumes at "
-                               f"{clock_time(pause.resumes_at, now)}{guess}: {pause.reason}")
-
-    def _resume_kept_pause(self) -> None:
-        """A run stopped while paused and started again before the reset waits too."""
-        pause = load_pause(self.project.pause_path)
-        if pause is None:
-            return
-        if pause.resumes_at <= time.time():
-            clear_pause(self.project.pause_path)
-            return
-        if not self.wait_on_limit:  # `--no-wait` never waits, not even for an old pause
-            self._end_for_every_item(
-                f"usage limit: {pause.reason}; an earlier run paused until "
-                f"{clock_time(pause.resumes_at, time.time())}, and --no-wait does not wait: "
-                "run again once it has reset")
-        with self._lock:
-            self._resume_at = pause.resumes_at
-        self._announce(pause, None, None)
-        self._wait_while_paused()
-
-    def _wait_while_paused(self) -> None:
-        """Block while the run is paused for a limit (stop and pause still end it at once)."""
-        while True:
-            with self._lock:
-                at = self._resume_at
-            if at is None:
-                return
-            left = at - time.time()
-            if left > 0:
-                self._wake.wait(min(left, 1.0))
-                self.check_stop()
-                continue
-            with self._lock:
-                resumed = self._resume_at == at
-                if resumed:
-                    self._resume_at = None
-            if resumed:
-                clear_pause(self.project.pause_path)
-                self.bus.emit(RunResumed())
-                self.notice("info", "resumed after the usage limit")
+        """Every lane waits until the limit resets (RunEnd when the run must not wait)."""
+        self.limits.pause_for(limit, item_id, phase)
 
     def _count(self, report: AttemptReport) -> None:
         """One more attempt, as its worklog line has it."""
@@ -478,7 +387,9 @@ class RunSkeleton(ABC):
             self.limited += report.outcome == "limited"
             self.cost_usd += report.cost_usd or 0.0
 
-    def _end_for_every_item(self, reason: str) -> NoReturn:
+    def end_for_every_item(self, reason: str) -> NoReturn:
+        """A failure that hits every item alike (exit 4): every agent is stopped, no item
+        blocked; RunEnd."""
         with self._lock:
             if self._ending is None:
                 self._ending = RunEnd(reason, exitcodes.EVERY_ITEM)

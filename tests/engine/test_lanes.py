@@ -29,7 +29,7 @@ from engine_helpers import (
 
 from app import exitcodes
 from app.backlog.model import PHASES
-from app.engine import laneset as lanes
+from app.engine import bringback as lanes
 from app.engine.events import PhaseStarted
 from app.engine.runlock import read_run_state
 
@@ -292,12 +292,12 @@ def test_a_leftover_worktree_of_a_done_item_is_removed_with_a_notice(tmp_path: P
 
 def test_a_merge_git_refuses_blocks_the_item_instead_of_looping(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.engine import worktrees
+    from app.engine import merges, worktrees
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise worktrees.GitError("git commit-tree failed: fatal: out of disk space")
 
-    monkeypatch.setattr(worktrees.Repository, "bring_back", refuse)
+    monkeypatch.setattr(merges.Merges, "bring_back", refuse)
     project = lanes_project(tmp_path / "p", 1, {"default": "complete"}, parallel=2)
     finished, _ = run_pipeline(project)
     assert finished.exit_code == exitcodes.ALL_BLOCKED  # nothing moved forward

@@ -34,7 +34,7 @@ from engine_helpers import (
 from app import exitcodes
 from app.backlog.model import PHASES
 from app.engine import actions
-from app.engine import laneset as lanes
+from app.engine import bringback as lanes
 from app.engine.events import (
     EventBus,
     PhaseFinished,

@@ -34,7 +34,7 @@ from engine_helpers import (
     worklog_entries,
 )
 
-from app.engine import laneset as lanes
+from app.engine import bringback as lanes
 from app.engine.project import Project
 
 HOOK = """#!{python}

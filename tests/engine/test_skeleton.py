@@ -149,7 +149,7 @@ def test_the_first_every_item_failure_outranks_the_stop_it_causes(project: Proje
     run = Scripted(project, [])
     for reason in ("not logged in", "usage limit"):
         with pytest.raises(RunEnd):
-            run._end_for_every_item(reason)
+            run.end_for_every_item(reason)
     with pytest.raises(RunEnd) as ended:
         run.end_if_ended()
     assert (ended.value.reason, ended.value.exit_code) == ("not logged in", 4)

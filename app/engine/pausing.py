@@ -1,0 +1,142 @@
+"""A usage limit pauses the whole run: every lane (and triage) waits for the reset, then
+the very attempt that met it repeats.
+
+The first lane to meet a limit decides for all (one notice; a guessed wait grows once,
+not once per lane) and keeps the pause in `.orchestrator/pause.json`, so a run started
+again before the reset waits too. A reset further away than `[limits] max_wait_h`, or
+`run --no-wait`, ends the run (exit 4) saying when it resets; nothing is blocked.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import NoReturn, Protocol
+
+from app.engine.config import Config
+from app.engine.events import EventBus, RunPaused, RunResumed
+from app.engine.executor import UsageLimit
+from app.engine.limits import Pause, clear_pause, clock_time, load_pause, plan_pause, save_pause
+from app.engine.project import Project
+
+CHECK_S = 1.0
+"""How often a paused lane looks whether it was stopped meanwhile."""
+
+
+class PauseHost(Protocol):
+    """What the pause needs of its run."""
+
+    project: Project
+    config: Config
+    bus: EventBus
+    wait_on_limit: bool
+
+    def notice(self, level: str, text: str) -> None: ...
+
+    def sleep(self, seconds: float, item_id: str | None = None) -> None:
+        """Wait; RunEnd at once when the run is stopped (or paused by a person)."""
+        ...
+
+    def end_for_every_item(self, reason: str) -> NoReturn: ...
+
+
+class LimitPause:
+    """The run's pause for a usage limit (module docstring); thread-safe."""
+
+    def __init__(self, run: PauseHost) -> None:
+        self.run = run
+        self._lock = threading.Lock()
+        self._resume_at: float | None = None
+        """While the account is limited: no attempt of any lane starts before this."""
+        self._streak = 0
+        """Limits met in a row; the wait grows with it where no reset time is named."""
+
+    def none_met(self) -> None:
+        """An attempt ended without a limit: the next guessed wait starts small again."""
+        with self._lock:
+            self._streak = 0
+
+    def pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
+        """Pause every lane until the limit resets (plus the margin), then return; RunEnd
+        when the run must not wait (`--no-wait`, or a reset beyond `max_wait_h`)."""
+        run, cfg = self.run, self.run.config.limits
+        now = time.time()
+        with self._lock:  # one decision per limit, however many lanes meet it at once
+            # A lane meeting the limit the run already waits for joins that wait: one
+            # notice, and a guessed wait grows once, not once per lane.
+            joined = self._resume_at is not None and self._resume_at > now \
+                and (limit.resets_at is None or limit.resets_at <= self._resume_at)
+            if not joined:
+                self._streak += 1
+            pause = plan_pause(limit, now=now, margin_s=cfg.resume_margin_s,
+                               retry_interval_s=cfg.retry_interval_s,
+                               retry_interval_max_s=cfg.retry_interval_max_s,
+                               streak=self._streak)
+            too_far = pause.known_reset and pause.resumes_at - now > cfg.max_wait_h * 3600
+            later = not joined and run.wait_on_limit and not too_far and (
+                self._resume_at is None or pause.resumes_at > self._resume_at)
+            if later:
+                self._resume_at = pause.resumes_at
+        if not joined:
+            resets = (f"; it resets at {clock_time(limit.resets_at, now)}"
+                      if limit.resets_at is not None else "; no reset time was given")
+            if not run.wait_on_limit:
+                run.end_for_every_item(f"usage limit: {limit.message}{resets}; nothing was "
+                                       "blocked: run again once it has reset")
+            if too_far:
+                run.end_for_every_item(f"usage limit: {limit.message}{resets}, more than "
+                                       f"[limits] max_wait_h = {cfg.max_wait_h:g} h away; "
+                                       "nothing was blocked: run again once it has reset")
+        if later:  # the first lane to meet it speaks for all
+            save_pause(run.project.pause_path, pause)
+            self._announce(pause, item_id, phase)
+        self.wait()
+
+    def resume_kept(self) -> None:
+        """A run stopped while paused and started again before the reset waits too."""
+        run = self.run
+        pause = load_pause(run.project.pause_path)
+        if pause is None:
+            return
+        if pause.resumes_at <= time.time():
+            clear_pause(run.project.pause_path)
+            return
+        if not run.wait_on_limit:  # `--no-wait` never waits, not even for an old pause
+            run.end_for_every_item(
+                f"usage limit: {pause.reason}; an earlier run paused until "
+                f"{clock_time(pause.resumes_at, time.time())}, and --no-wait does not wait: "
+                "run again once it has reset")
+        with self._lock:
+            self._resume_at = pause.resumes_at
+        self._announce(pause, None, None)
+        self.wait()
+
+    def wait(self) -> None:
+        """Block while the run is paused for a limit (a stop still ends it at once)."""
+        run = self.run
+        while True:
+            with self._lock:
+                at = self._resume_at
+            if at is None:
+                return
+            left = at - time.time()
+            if left > 0:
+                run.sleep(min(left, CHECK_S))
+                continue
+            with self._lock:
+                resumed = self._resume_at == at
+                if resumed:
+                    self._resume_at = None
+            if resumed:
+                clear_pause(run.project.pause_path)
+                run.bus.emit(RunResumed())
+                run.notice("info", "resumed after the usage limit")
+
+    def _announce(self, pause: Pause, item_id: str | None, phase: str | None) -> None:
+        now = time.time()
+        self.run.bus.emit(RunPaused(reason=pause.reason, resumes_at=pause.resumes_at,
+                                    item_id=item_id, phase=phase,
+                                    known_reset=pause.known_reset))
+        guess = "" if pause.known_reset else " (no reset time was given: it tries again then)"
+        self.run.notice("warning", f"paused: usage limit, resumes at "
+                                   f"{clock_time(pause.resumes_at, now)}{guess}: {pause.reason}")
