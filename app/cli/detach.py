@@ -13,26 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 from app import exitcodes
-from app.engine import fence
+from app.engine.detached import plain_run_argv, start_detached
 from app.engine.project import Project
 from app.engine.runlock import RunLock, holder_pid, reap_orphan
 from app.errors import LockHeldError, OrchestrateError
 
 STOP_WAIT_S = 60.0
 """How long `stop` waits, beyond the agent's kill grace, for the run to be gone."""
-
-
-def plain_run_argv(project: Project) -> list[str]:
-    """`orchestrate run` of `project`, as this very interpreter runs it."""
-    return [sys.executable, "-m", "app", "-C", str(project.root), "run"]
 
 
 def run_argv(args: argparse.Namespace, project: Project) -> list[str]:
@@ -51,38 +42,6 @@ def run_argv(args: argparse.Namespace, project: Project) -> list[str]:
     elif args.quiet:
         argv.append("--quiet")
     return argv
-
-
-@dataclass(frozen=True)
-class Detached:
-    """A run started in the background."""
-
-    pid: int
-    log_path: Path
-    """Where its own console output goes (`.orchestrator/logs/run-<time>.log`)."""
-
-
-def start_detached(project: Project, argv: list[str] | None = None) -> Detached:
-    """Start `argv` (default: a plain `orchestrate run` of `project`) as a run of its own:
-    its own session, no terminal, its output in a log file. Raises LockHeldError when a
-    run holds the lock already. The board's `D` and `run --detach` both start runs so."""
-    pid = holder_pid(project)
-    if pid is not None:
-        raise LockHeldError(f"another run holds the lock (pid {pid or 'unknown'}); "
-                            "`orchestrate stop` stops it")
-    project.ensure_state_dirs()
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    log_path = project.logs_dir / f"run-{stamp}.log"
-    env = dict(os.environ)
-    env[fence.KEEP_VAR] = "1"  # never taken for a daemon of the board that started it
-    env["PYTHONUNBUFFERED"] = "1"  # the log file fills as the run goes
-    if argv is None:
-        argv = plain_run_argv(project)
-    with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=devnull, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                close_fds=True)
-    return Detached(proc.pid, log_path)
 
 
 def cmd_detach(args: argparse.Namespace, project: Project) -> int:

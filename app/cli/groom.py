@@ -5,40 +5,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 
 from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item, visible
+from app.cli.terminal import STATUS_STYLE, colour_on, console, fit, paint, shown, warn
 from app.engine import actions, jsonl, worklog
 from app.engine.liverun import LiveRun, ago, live_run, since
 from app.engine.project import Project, find_project, init_project
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from app.cli.reading import Reading
-
-STATUS_STYLE = {
-    "new": "cyan", "scoped": "blue", "researching": "magenta", "ready": "green",
-    "in_progress": "yellow", "done": "dim", "blocked": "red",
-}
-
-
-def console(stderr: bool = False) -> Console:
-    """A console that respects NO_COLOR and pipes (rich does both)."""
-    from rich.console import Console  # imported when needed: it costs ~15 ms at start
-
-    # No markup: an item's words (`[bold]`, `[link=...]`) are shown as written.
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False)
-
 
 def project_for(args: argparse.Namespace) -> Project:
     """The project named by -C, or found from the current folder.
@@ -49,28 +33,6 @@ def project_for(args: argparse.Namespace) -> Project:
     project = find_project(args.project_dir)
     project.config()
     return project
-
-
-def colour_on(stream: Any) -> bool:
-    """ANSI colour only on a terminal, and never with NO_COLOR set."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ \
-        and os.environ.get("TERM") != "dumb"
-
-
-ANSI = {"cyan": "36", "blue": "34", "magenta": "35", "green": "32", "yellow": "33",
-        "dim": "2", "red": "31", "bold": "1"}
-
-
-def paint(text: str, style: str, on: bool) -> str:
-    """`text` in an ANSI style when `on`."""
-    return f"\x1b[{ANSI[style]}m{text}\x1b[0m" if on and style in ANSI else text
-
-
-def warn(project: Project, warnings: tuple[str, ...] | list[str]) -> None:
-    """Print file warnings (unknown keys and the like) to stderr."""
-    on = colour_on(sys.stderr)
-    for w in warnings:
-        sys.stderr.write(paint(f"warning: {w}", "yellow", on) + "\n")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -198,19 +160,6 @@ def run_lines(run: LiveRun, now: float) -> list[str]:
         lines.append(f"  paused: usage limit, resumes at {clock_time(run.pause.resumes_at, now)}"
                      f"{guess}")
     return lines
-
-
-def shown(text: str) -> str:
-    """An item's words for one row: whitespace folded, control characters escaped."""
-    return visible(" ".join(text.split()), one_line=True)
-
-
-def fit(text: str, width: int) -> str:
-    """`text` padded or cut (with an ellipsis) to exactly `width` terminal cells."""
-    text = shown(text)
-    if cell_len(text) > width:
-        return set_cell_size(text, max(width - 1, 0)) + "…"
-    return set_cell_size(text, width)
 
 
 def cmd_show(args: argparse.Namespace, project: Project) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.backlog.model import Backlog, Item, visible
-from app.cli.groom import paint
+from app.cli.terminal import paint
 from app.engine import changes, commits, dependencies
 from app.engine.config import within_guardrails
 from app.engine.project import Project

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from app.cli import detach
+from app.engine import detached as detach
 from app.engine.project import Project
 from app.ui import keys
 from app.ui.dialogs.help import HelpScreen

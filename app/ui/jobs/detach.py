@@ -71,7 +71,7 @@ class Detacher:
                                 description=description)
 
     def _start(self, argv: list[str] | None) -> None:
-        from app.cli.detach import start_detached
+        from app.engine.detached import start_detached
 
         try:
             started = start_detached(self._project, argv)
