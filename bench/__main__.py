@@ -15,8 +15,10 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 from bench.figures import Figure, Plan, all_figures
 
@@ -24,7 +26,7 @@ NAMES = ("status_1k_vs_backlogmd", "update_1k_vs_pyyaml_c", "update_10k_vs_pyyam
          "board_paint_1k_vs_bare", "phase_overhead_vs_floor", "parallel_speedup_4", "reload_ms",
          "log_lines_per_s", "log_key_p99_ms", "log_rss_growth_mb", "limit_resume_late_s")
 # name -> (goal as text, the test it must pass)
-GOALS = {
+GOALS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "status_1k_vs_backlogmd": ("≤ 1.0", lambda v: v <= 1.0),
     "update_1k_vs_pyyaml_c": ("≤ 1.0", lambda v: v <= 1.0),
     "update_10k_vs_pyyaml_c": ("≤ 1.0", lambda v: v <= 1.0),
@@ -42,14 +44,21 @@ GOALS = {
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def as_json(figures: dict[str, Figure]) -> dict[str, object]:
+class FiguresJson(TypedDict):
+    """What `--json` prints."""
+
+    figures: dict[str, float | None]
+    notes: dict[str, str]
+
+
+def as_json(figures: dict[str, Figure]) -> FiguresJson:
     """The machine-readable shape: every name present, a number or null with a note."""
-    out: dict[str, object] = {"figures": {}, "notes": {}}
+    out: FiguresJson = {"figures": {}, "notes": {}}
     for name in NAMES:
         fig = figures.get(name) or Figure(None, "not measured")
-        out["figures"][name] = fig.value  # type: ignore[index]
+        out["figures"][name] = fig.value
         if fig.value is None:
-            out["notes"][name] = " ".join(fig.note.split()) or "not measured"  # type: ignore[index]
+            out["notes"][name] = " ".join(fig.note.split()) or "not measured"
     return out
 
 

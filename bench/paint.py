@@ -22,7 +22,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: the imports stay in the timed functions below
+    from textual.geometry import Region
+    from textual.strip import Strip
+    from textual.widgets import OptionList
 
 FRAME_AT: list[int] = []
 """`time.monotonic_ns()` when the first frame with cards (or the bare Label) was written."""
@@ -36,7 +41,7 @@ def board(root: Path) -> None:
     painted = [False]
     render_lines = BoardColumn.render_lines
 
-    def column_render_lines(self: BoardColumn, crop: Any) -> Any:
+    def column_render_lines(self: OptionList, crop: Region) -> list[Strip]:
         if self.option_count:
             painted[0] = True  # this frame draws cards
         return render_lines(self, crop)

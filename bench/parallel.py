@@ -124,7 +124,10 @@ def _notice(event: dict[str, Any], words: str) -> bool:
 
 def _merged(event: dict[str, Any], item: str) -> bool:
     """lanes.py's "WRK-001 merged into main at 5c17de7b95ab"."""
-    return event["type"] == "Notice" and event["text"].startswith(f"{item} merged into ")
+    if event["type"] != "Notice":
+        return False
+    text: str = event["text"]
+    return text.startswith(f"{item} merged into ")
 
 
 @dataclass(frozen=True)

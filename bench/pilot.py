@@ -25,8 +25,13 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: measure() imports the board itself
+    from app.backlog.model import Backlog
+    from app.engine.events import AgentLine
 
 
 def rss_mb() -> float:
@@ -73,9 +78,16 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
             raise RuntimeError("the board never loaded BACKLOG.yaml")
         await pilot.pause()
 
+        def shown() -> Backlog:
+            """The backlog the board shows now (it loaded one above and keeps one)."""
+            backlog = screen.backlog
+            if backlog is None:
+                raise RuntimeError("the board dropped its backlog")
+            return backlog
+
         # reload_ms ---------------------------------------------------------------------------
         writer = BacklogStore(project.backlog_path)
-        item_id = screen.backlog.items[len(screen.backlog.items) // 2].id
+        item_id = shown().items[len(shown().items) // 2].id
         samples = []
         for k in range(warmup + repeats):
             title = f"reload probe {k}"
@@ -93,7 +105,7 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         for k in range(warmup + repeats):
             title = f"edited by hand {k}"
             text = project.backlog_path.read_text(encoding="utf-8")
-            text = text.replace(screen.backlog.get(item_id).title, title, 1)
+            text = text.replace(shown().get(item_id).title, title, 1)
             staged = project.backlog_path.with_name("BACKLOG.yaml.editor-save")
             staged.write_text(text, encoding="utf-8")
             staged.replace(project.backlog_path)
@@ -106,7 +118,7 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
             if k >= warmup:
                 by_hand.append((time.perf_counter() - t0) * 1000)
         out["reload_ms"] = figure(
-            statistics.median(samples), f"{len(screen.backlog.items)} items, watchfiles",
+            statistics.median(samples), f"{len(shown().items)} items, watchfiles",
             f"external atomic write by another orchestrate -> board shows it: "
             f"{statistics.median(samples):.0f} ms ({min(samples):.0f}-{max(samples):.0f})",
             f"the same saved by an editor (parsed by the board): "
@@ -129,12 +141,13 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         taken = [0]
         original_add = pane.add_lines
 
-        def counting_add(batch: Any) -> None:
+        def counting_add(batch: Iterable[AgentLine]) -> None:
             batch = list(batch)
             original_add(batch)
             taken[0] += len(batch)
 
-        pane.add_lines = counting_add  # type: ignore[method-assign]
+        # A deliberate patch; mypy checks an instance's method against the unbound one.
+        pane.add_lines = counting_add  # type: ignore[method-assign,assignment]
 
         def write_log() -> None:
             with log_path.open("ab") as fh:

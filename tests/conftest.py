@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import pytest_textual_snapshot
+from syrupy.location import PyTestLocation
 
 from app.backlog.model import Item
 from app.engine.events import (
@@ -44,7 +45,7 @@ class RepoSnapshots(pytest_textual_snapshot.SVGImageExtension):
     """Baselines in `<repo>/snapshots/<test module>/` instead of next to the tests."""
 
     @classmethod
-    def dirname(cls, *, test_location: Any) -> str:
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
         return str(SNAPSHOT_DIR / test_location.basename)
 
 

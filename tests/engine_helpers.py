@@ -9,8 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from app.engine.events import Event, EventBus, Notice, RunFinished
 from app.engine.pipeline import Pipeline
@@ -19,10 +20,12 @@ from app.engine.project import Project, init_project
 AGENT = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}",
          "--output-format", "stream-json", "--verbose"]
 
+T = TypeVar("T")
+
 EXECUTOR = "local"
 """The executor the projects made now name (conftest's `executor_kind` sets it per test)."""
 
-FAST = {
+FAST: dict[str, dict[str, Any]] = {
     "agent": {"phase_timeout_s": 20, "kill_grace_s": 0.5},
     "run": {"max_retries": 1, "backoff_s": 0, "cooldown_s": 0, "circuit_breaker": 3},
     "triage": {"max_concurrent": 3},
@@ -121,7 +124,8 @@ def alive(pid: int) -> bool:
     return stat[stat.rfind(")") + 2:].split()[0] != "Z"
 
 
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> Any:
+def wait_for(predicate: Callable[[], T | Literal[False] | None], timeout: float = 20.0,
+             interval: float = 0.02) -> T:
     """Poll until `predicate()` is truthy; returns its value or fails the test."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -188,8 +192,9 @@ def lanes_project(root: Path, n: int, script: dict[str, Any] | None = None,
                   parallel: int = 3, **sections: dict[str, Any]) -> Project:
     """A git project of `n` ready items (`Item 1`...) run in `parallel` lanes."""
     run_cfg = {"max_parallel": parallel, **sections.pop("run", {})}
+    # command named, so that **sections (config sections) is not taken for it.
     return make_project(root, [ready(title=f"Item {i}") for i in range(1, n + 1)],
-                        script=script, git=True, run=run_cfg, **sections)
+                        script=script, git=True, command=None, run=run_cfg, **sections)
 
 
 def log_subjects(root: Path, *args: str) -> list[str]:

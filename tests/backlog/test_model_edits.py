@@ -50,8 +50,8 @@ def test_only_new_dependencies_are_checked() -> None:
     assert dependency_problem(ITEMS, "WRK-004", ["WRK-005", "WRK-003"]) is None
     gone = [*ITEMS[:2], Item("WRK-003", "three", "new", depends_on=("WRK-099",))]
     assert dependency_problem(gone, "WRK-003", ["WRK-099"]) is None
-    assert dependency_problem(gone, "WRK-003", ["WRK-099", "WRK-098"]).startswith(
-        "no item 'WRK-098' to depend on")
+    problem = dependency_problem(gone, "WRK-003", ["WRK-099", "WRK-098"])
+    assert problem is not None and problem.startswith("no item 'WRK-098' to depend on")
 
 
 def test_an_item_cannot_depend_on_itself() -> None:

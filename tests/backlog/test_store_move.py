@@ -180,6 +180,7 @@ def test_a_spot_whose_lines_are_gone_puts_the_item_before_the_next_one(
     with store.transaction() as tx:
         old, lines = tx.get("WRK-004"), tx.item_text("WRK-004")
         tx.delete("WRK-004")
+    assert lines is not None  # a file written by hand: its lines as they stood
     with store.transaction() as tx:
         tx.restore(old, None, lines, ("WRK-003", 7))  # more lines than stand there now
     assert ids(store) == ["WRK-001", "WRK-002", "WRK-003", "WRK-004"]

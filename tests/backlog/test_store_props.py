@@ -102,7 +102,8 @@ def oracle(text: str) -> dict[str, Any]:
         if isinstance(v, dict):
             return {k: norm(x) for k, x in v.items()}
         return v
-    return norm(data)
+    read: dict[str, Any] = norm(data)
+    return read
 
 
 def is_subsequence(small: list[str], big: list[str]) -> bool:

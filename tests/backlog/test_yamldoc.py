@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+from typing import Any
 
 import pytest
 import yaml
@@ -19,7 +20,7 @@ SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-def ruamel12(text: str) -> object:
+def ruamel12(text: str) -> Any:
     """An independent YAML 1.2 reading of `text`."""
     y = YAML(typ="safe", pure=True)
     y.version = (1, 2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -51,7 +52,7 @@ def test_the_url_holds_the_token_and_an_address_to_browse_to(monkeypatch: pytest
                                                             ) -> None:
     assert serve.board_url("127.0.0.1", 8000, "abc") == "http://127.0.0.1:8000/?token=abc"
     assert serve.board_url("::1", 8001, "abc") == "http://[::1]:8001/?token=abc"
-    monkeypatch.setattr(serve.socket, "gethostname", lambda: "desk")
+    monkeypatch.setattr(socket, "gethostname", lambda: "desk")  # the module serve calls
     assert serve.board_url("0.0.0.0", 8000, "t") == "http://desk:8000/?token=t"
 
 

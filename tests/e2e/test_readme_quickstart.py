@@ -168,8 +168,9 @@ def test_the_quick_start_takes_an_item_through_every_phase(venv: Venv, tmp_path:
     assert status["totals"]["attempts"] == 6
 
     log = venv.run(["git", "log", "--format=%s"], cwd=repo).stdout.splitlines()
-    assert [re.match(r"\[WRK-001\]\[(\w+)\] ", s).group(1) for s in reversed(log)
-            if s.startswith("[WRK-001]")] == list(PHASES), log
+    # A subject not in the checkpoint's shape stays whole, and the comparison shows it.
+    assert [m.group(1) if (m := re.match(r"\[WRK-001\]\[(\w+)\] ", s)) else s
+            for s in reversed(log) if s.startswith("[WRK-001]")] == list(PHASES), log
     worklog = [json.loads(line) for line in
                (repo / ".orchestrator" / "worklog.jsonl").read_text().splitlines()]
     assert [(w["item"], w["phase"], w["outcome"]) for w in worklog] == \

@@ -15,7 +15,7 @@ from app.engine.agent_process import AgentProcess, AttemptSpec
 from app.engine.events import AgentLine
 
 
-def _spec(tmp_path: Path, command: list[str], mode: str | dict | None = None, *,
+def _spec(tmp_path: Path, command: list[str], mode: str | dict[str, object] | None = None, *,
           phase: str = "prd", timeout: float = 20, grace: float = 0.5,
           prompt: str = "do it") -> AttemptSpec:
     cmd = list(command)
@@ -179,7 +179,7 @@ def test_the_demo_personality_is_believable_and_reproducible(tmp_path: Path) -> 
 
 
 def test_not_logged_in_mode_prints_the_real_clis_lines_and_no_result(tmp_path: Path) -> None:
-    from app.demo.scripted_agent import NOT_LOGGED_IN_LINES
+    from app.demo.transcript import NOT_LOGGED_IN_LINES
 
     spec = _spec(tmp_path, AGENT, "not_logged_in")
     out = AgentProcess(spec).run()

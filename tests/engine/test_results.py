@@ -17,9 +17,10 @@ def _write(tmp_path: Path, data: object) -> Path:
     return path
 
 
-GOOD = {"item_id": "WRK-001", "phase": "prd", "result": "complete", "summary": "PRD written",
-        "blocked_reason": None, "assessment": {"size": "small", "complexity": "low",
-                                               "risk": "low"}, "follow_ups": []}
+GOOD: dict[str, object] = {
+    "item_id": "WRK-001", "phase": "prd", "result": "complete", "summary": "PRD written",
+    "blocked_reason": None, "assessment": {"size": "small", "complexity": "low", "risk": "low"},
+    "follow_ups": []}
 
 
 def test_a_valid_result_is_read_with_its_assessment(tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ SAMPLE = (Path(__file__).resolve().parents[3] / "shared" / "samples"
           / "claude-2.1.197-stream-json-not-logged-in.jsonl")
 
 
-def _assistant(*blocks: dict) -> str:
+def _assistant(*blocks: dict[str, object]) -> str:
     return json.dumps({"type": "assistant", "message": {"role": "assistant",
                                                         "content": list(blocks)}})
 
 
 def test_real_not_logged_in_output_is_classified_as_an_error() -> None:
-    from app.demo.scripted_agent import NOT_LOGGED_IN_LINES
+    from app.demo.transcript import NOT_LOGGED_IN_LINES
 
     lines = SAMPLE.read_text().splitlines() if SAMPLE.exists() else list(NOT_LOGGED_IN_LINES)
     kinds = [describe(line) for line in lines]

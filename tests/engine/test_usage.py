@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, stored_item
@@ -24,7 +25,7 @@ needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(),
                                    reason=f"the real CLI's samples are not at {SAMPLES}")
 
 
-def events(name: str) -> list[dict]:
+def events(name: str) -> list[dict[str, Any]]:
     lines = (SAMPLES / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 

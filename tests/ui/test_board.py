@@ -13,10 +13,14 @@ from typing import Any
 import pytest
 from conftest import FakeEngine, cells, make_board_project, statuses
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit
+from textual.content import Content
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
+from app.backlog.model import Backlog
 from app.engine.events import ItemChanged, Notice, PhaseStarted, RunFinished
 from app.engine.project import Project
 from app.ui.app import BoardApp
@@ -31,14 +35,14 @@ from app.ui.screens.main import MainScreen
 from widgets.board import Board, BoardColumn
 from widgets.detail import DetailPane
 from widgets.logpane import LogPane
-from widgets.status import RunHeader
+from widgets.status import ErrorBanner, RunHeader
 
 pytestmark = pytest.mark.anyio
 
 BUSY_GROUPS = ("load", "detail", "action")
 
 
-async def settle(pilot: Pilot, extra: float = 0.0) -> None:
+async def settle(pilot: Pilot[Any], extra: float = 0.0) -> None:
     """Wait until loads, detail gathering and backlog actions are done and painted."""
     app = pilot.app
     for _ in range(100):
@@ -50,7 +54,8 @@ async def settle(pilot: Pilot, extra: float = 0.0) -> None:
     await pilot.pause(extra or None)
 
 
-async def wait_for(pilot: Pilot, condition: Any, timeout: float = 8.0) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object],
+                   timeout: float = 8.0) -> None:
     """Pause until `condition()` holds (fails the test after `timeout`)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -66,6 +71,24 @@ def new_app(project: Project, **kwargs: Any) -> BoardApp:
 
 def notifications(app: BoardApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def board_of(pilot: Pilot[int]) -> BoardApp:
+    """The board a pilot drives (Pilot.app is typed as any App)."""
+    assert isinstance(pilot.app, BoardApp)
+    return pilot.app
+
+
+def shown_backlog(app: BoardApp) -> Backlog:
+    """The backlog the board shows (None only before the first load)."""
+    assert app.main.backlog is not None
+    return app.main.backlog
+
+
+def prompt_text(hit: Hit | DiscoveryHit) -> str:
+    """A command palette hit's prompt as plain text (ours are Content)."""
+    assert isinstance(hit.prompt, Content)
+    return hit.prompt.plain
 
 
 # --- opening and moving -------------------------------------------------------------------
@@ -229,7 +252,7 @@ async def test_a_file_broken_from_the_start_shows_the_banner_then_the_board(
     app = new_app(project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        assert "prefix must be capital letters" in app.query_one("#banner").message
+        assert "prefix must be capital letters" in app.query_one("#banner", ErrorBanner).message
         assert app.main.board.selected_id is None
         project.backlog_path.write_text(good)
         app.main.feed.reload()
@@ -337,7 +360,7 @@ async def test_advance_modal_moves_the_item(board_project: Project) -> None:
         app.main.board.select("WRK-004")
         await pilot.press("greater_than_sign")
         assert isinstance(app.screen, AdvanceScreen)
-        assert app.screen.targets == tuple(advance_targets(app.main.backlog.get("WRK-004")))
+        assert app.screen.targets == tuple(advance_targets(shown_backlog(app).get("WRK-004")))
         await pilot.press("down", "enter")  # new -> scoped
         await settle(pilot)
         assert statuses(board_project)["WRK-004"] == "scoped"
@@ -565,15 +588,16 @@ async def test_palette_copes_with_brackets_in_titles(tmp_path: Path) -> None:
         await settle(pilot)
         provider = ItemCommands(app.screen)
         hits = [hit async for hit in provider.search("set up")]
-        assert hits and "[/b] Set up CI [red]" in hits[0].prompt.plain
+        assert hits and "[/b] Set up CI [red]" in prompt_text(hits[0])
         found = [hit async for hit in provider.discover()]
-        assert any("[/b] Set up CI" in hit.prompt.plain for hit in found)
+        assert any("[/b] Set up CI" in prompt_text(hit) for hit in found)
 
 
 def test_every_binding_has_an_id_and_a_tooltip() -> None:
     from widgets import board
-    classes = [BoardApp, MainScreen, board.Board, board.BoardColumn, AddItemScreen,
-               ConfirmScreen, HelpScreen, UnblockScreen, AdvanceScreen]
+    classes: list[type[DOMNode]] = [
+        BoardApp, MainScreen, board.Board, board.BoardColumn, AddItemScreen, ConfirmScreen,
+        HelpScreen, UnblockScreen, AdvanceScreen]
     for cls in classes:
         for binding in cls.BINDINGS:
             assert isinstance(binding, Binding)
@@ -590,7 +614,8 @@ async def test_quit_without_a_run_exits(board_project: Project) -> None:
 
 
 # --- the engine -----------------------------------------------------------------------------
-def fake_factory(gate: threading.Event | None = None, made: list[FakeEngine] | None = None):
+def fake_factory(gate: threading.Event | None = None, made: list[FakeEngine] | None = None,
+                 ) -> Callable[[Project, Any, str | None], FakeEngine]:
     def make(project: Project, bus: Any, target: str | None) -> FakeEngine:
         engine = FakeEngine(project, bus, target, gate=gate)
         if made is not None:
@@ -693,7 +718,10 @@ async def test_pause_asks_the_engine_to_stop_after_the_phase(board_project: Proj
         await pilot.press("r")  # now `r` pauses
         assert app.main.run_state == "pausing" and made[0].pause.is_set()
         gate.set()
-        await wait_for(pilot, lambda: app.main.run_state == "idle")
+
+        def idle() -> bool:  # a def: a lambda would keep the narrowing of the assert above
+            return app.main.run_state == "idle"
+        await wait_for(pilot, idle)
         assert statuses(board_project)["WRK-004"] == "in_progress"
 
 
@@ -832,7 +860,7 @@ async def test_external_edit_shows_and_selection_stays(board_project: Project) -
         await wait_for(pilot, lambda: "WRK-004" in app.query_one("#col-scoped",
                                                                  BoardColumn).item_ids)
         assert app.main.board.selected_id == "WRK-004"
-        assert app.main.backlog.get("WRK-001").title == "Add login page (edited)"
+        assert shown_backlog(app).get("WRK-001").title == "Add login page (edited)"
 
 
 async def test_broken_file_shows_a_banner_and_keeps_the_last_good_board(
@@ -913,7 +941,7 @@ async def test_a_thousand_items_are_lines_in_one_widget_a_column_and_scroll(
         await pilot.press("end", "j", "k")
         await pilot.pause()
         selected = app.main.board.selected_id
-        assert selected != first
+        assert selected is not None and selected != first
         column = app.main.board.column_of(selected)
         assert column is not None and column.item_ids.index(selected) > 50
         app.main.feed.reload()  # re-display keeps the highlighted item
@@ -964,13 +992,13 @@ def test_a_card_measures_and_reads_as_its_styled_content() -> None:
         styled = render_card(item)
         card = Card(item)
         assert card.plain == styled.plain
-        plain = Content(styled.plain, styled.spans)
+        plain = Content(styled.plain, list(styled.spans))
         for width in range(1, 40):
             assert card.get_height({}, width) == plain.get_height({}, width), (item, width)
             assert styled.get_height({}, width) == plain.get_height({}, width), (item, width)
 
 
-CARD_ITEMS = (
+CARD_ITEMS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("WRK-001", "Add login", "in_progress", {"phase": "spec", "size": "small", "risk": "high"}),
     ("WRK-002", "X", "blocked", {"blocked_reason": "a " * 60}),
     ("WRK-003", "  spaced   title\twith tab  ", "new", {}),
@@ -996,7 +1024,8 @@ async def test_a_card_draws_the_same_cells_as_its_styled_content(tmp_path: Path)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         column = app.main.board.columns[0]
-        options = RenderOptions(column._get_style, column.styles)
+        # The very call Textual makes (textual/visual.py): its styles, not a RulesMap.
+        options = RenderOptions(column._get_style, column.styles)  # type: ignore[arg-type]
         styles = [column.get_visual_style("option-list--option"),
                   column.get_visual_style("option-list--option",
                                           "option-list--option-highlighted")]

@@ -182,6 +182,7 @@ async def test_deleting_the_item_a_lane_works_on_asks_then_stops_that_lane_first
         assert app.main.board.select("WRK-001")
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert isinstance(app.screen, ConfirmScreen)  # for the type checker
         assert "Its lane is live in the run of pid" in app.screen.question
         assert "that lane is stopped first" in app.screen.question
         await pilot.press("y")
@@ -216,6 +217,7 @@ async def test_advancing_an_item_a_watched_run_works_on_asks_then_stops_its_lane
             await wait_for(pilot, lambda: isinstance(app.screen, AdvanceScreen))
             app.screen.dismiss(AdvanceChoice("done"))  # the person's choice in the form
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert isinstance(app.screen, ConfirmScreen)  # for the type checker
             assert app.screen.question.startswith(
                 f"WRK-001's lane is live in the run of pid {runner.pid}: stop that lane")
             await pilot.press("y")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_board_project
-from test_board import new_app, notifications, settle, wait_for
+from test_board import board_of, new_app, notifications, settle, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -29,8 +29,8 @@ def file_order(project: Project) -> list[str]:
     return [i.id for i in project.store().load().items]
 
 
-async def open_form(pilot: Pilot, item_id: str = "WRK-001") -> EditItemScreen:
-    app = pilot.app
+async def open_form(pilot: Pilot[int], item_id: str = "WRK-001") -> EditItemScreen:
+    app = board_of(pilot)
     app.main.board.select(item_id)
     await pilot.press("e")
     await wait_for(pilot, lambda: isinstance(app.screen, EditItemScreen))
@@ -43,7 +43,7 @@ def error_text(form: EditItemScreen) -> str:
     return str(form.query_one("#edit-error", Static).render())
 
 
-async def replace(pilot: Pilot, form: EditItemScreen, field: str, text: str) -> None:
+async def replace(pilot: Pilot[int], form: EditItemScreen, field: str, text: str) -> None:
     """Focus a field, clear it and type `text` into it."""
     widget = form.query_one(f"#edit-{field}", Input)
     widget.focus()

@@ -153,6 +153,7 @@ async def test_d_starts_a_detached_run_that_outlives_the_board(tmp_path: Path) -
             await wait_for(pilot, lambda: app.main.run_watch.watched_pid is not None,
                            timeout=20)
             pid = app.main.run_watch.watched_pid
+            assert pid is not None
             assert pid != os.getpid() and holder_pid(project) == pid
             assert f"watching a run of pid {pid}" in header_text(app)
             assert any(f"run started in the background: pid {pid}" in n

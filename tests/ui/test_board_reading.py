@@ -30,7 +30,7 @@ from widgets.reading import CheckpointList, DocumentView
 pytestmark = pytest.mark.anyio
 
 
-async def settle_all(pilot: Pilot, extra: float = 0.0) -> None:
+async def settle_all(pilot: Pilot[Any], extra: float = 0.0) -> None:
     """Wait until the cards' facts were asked for (a moment after the first frame) and
     every worker has ended (loads, card facts, documents, git) and the messages they
     posted are handled."""
@@ -279,6 +279,7 @@ async def test_c_lists_the_checkpoints_with_the_stat_and_g_shows_the_whole_diff(
         assert lines[0][0] == "commit"
         assert ("stat", f" {FOLDER}/PRD.md | 15 +++++++++++++++") in lines
         assert not any(kind == "added" for kind, _ in lines)  # the stat only
+        assert screen.selected is not None
         assert screen.view.border_title == f"stat · {screen.selected[:7]}"
         await pilot.press("j", "j")  # the third checkpoint: reset.py appears
         await settle_all(pilot)
@@ -373,6 +374,7 @@ async def test_the_palette_offers_a_views_commands_while_it_is_shown(
         await pilot.press("m")
         await settle_all(pilot)
         offered = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert isinstance(app.screen, DocumentsScreen)
         assert offered["board: next document"].callback == app.screen.action_next_document
         assert "board: diff or stat of the checkpoint" not in offered
         offered["board: next document"].callback()

@@ -5,6 +5,7 @@ and a move (`>`) and an add (`a`) are written through the round-trip writer, kee
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ items:
 """
 
 
-async def settle(pilot: Pilot) -> None:
+async def settle(pilot: Pilot[Any]) -> None:
     """Wait until loads, detail gathering and backlog actions are done and painted."""
     app = pilot.app
     for _ in range(100):
@@ -54,7 +55,8 @@ async def settle(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-async def wait_for(pilot: Pilot, condition: Any, timeout: float = 8.0) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object],
+                   timeout: float = 8.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"

@@ -48,7 +48,7 @@ def test_drawn_cells_match_the_styled_content(title: str, reason: str, status: s
                 blocked_reason=reason or None)
     card = Card(item, note)
     base = Style.parse("white on #202020" + (" bold" if highlighted else ""))
-    options = RenderOptions(_get_style, {})  # type: ignore[arg-type]
+    options = RenderOptions(_get_style, {})
     ours = card.render_strips(width, None, base, options)
     theirs = card.content.render_strips(width, None, base, options)
     assert cells(ours) == cells(theirs)

@@ -11,6 +11,7 @@ from conftest import REPO
 from test_board import new_app, settle
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.widgets import OptionList, Static
 
 from app.engine.project import Project
@@ -72,7 +73,7 @@ def test_keys_the_table_only_documents_are_bound_where_it_says() -> None:
     documented = [key.shown for key in keys.KEYS if not key.commands]
     assert documented == ["←↓↑→ hjkl", "ctrl+p"]
 
-    def bound(cls: type, action: str) -> set[str]:
+    def bound(cls: type[DOMNode], action: str) -> set[str]:
         return {k.strip() for b in cls.BINDINGS if isinstance(b, Binding) and b.action == action
                 for k in b.key.split(",")}
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from app.engine import detached as detach
 from app.engine.project import Project
@@ -28,7 +30,7 @@ def notifications(app: ServedBoardApp) -> list[str]:
     return [n.message for n in app._notifications]
 
 
-async def settled(pilot: Pilot, app: ServedBoardApp) -> None:
+async def settled(pilot: Pilot[int], app: ServedBoardApp) -> None:
     for _ in range(100):
         if app.main.backlog is not None and not [w for w in app.workers if not w.is_finished
                                                   and w.group in ("load", "detach")]:
@@ -80,7 +82,9 @@ async def test_a_read_only_board_refuses_every_changing_key_and_says_so(
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         # The palette offers only what the board allows.
-        titles = {c.title for c in app.get_system_commands(main)}
+        # Typed as Textual types it, any Screen (the board's override says Screen[object]).
+        shown: Screen[Any] = main
+        titles = {c.title for c in app.get_system_commands(shown)}
         assert "board: filter" in titles and "board: toggle details" in titles
         assert "board: add item" not in titles and "board: run" not in titles
     assert board_project.backlog_path.read_bytes() == before

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import BOARD_BACKLOG, REPO, SNAPSHOT_DIR, FakeEngine, make_board_project
-from test_board import settle
+from test_board import board_of, settle
 from test_board_pause_alerts import PausingEngine
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -22,9 +22,10 @@ from textual.widgets import Input
 from app.engine.project import Project
 from app.engine.runlock import with_agents, write_run_state
 from app.ui.app import BoardApp
+from widgets.board import BoardColumn
 
 
-def no_blink(pilot: Pilot) -> None:
+def no_blink(pilot: Pilot[Any]) -> None:
     """Text cursors stay still in the picture."""
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
@@ -42,7 +43,7 @@ class TestBoard:
         focused column) and WRK-002; scoped holds WRK-003 and WRK-009 (researching);
         in progress shows WRK-005 with ▰▰▰▰▰▱ build; blocked shows WRK-006 with the
         reason cut short; done lists WRK-008 before WRK-007. Header: `idle` and counts."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(80, 24),
                             run_before=run_before)
@@ -50,7 +51,7 @@ class TestBoard:
     def test_board_160x48(self, snap_compare: Any, board_project: Project) -> None:
         """The same board fills 160x48: full column titles (scoped/researching, in progress),
         titles on fewer lines, badges S·low / M·medium / L·high in theme colours."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(160, 48),
                             run_before=run_before)
@@ -72,7 +73,7 @@ class TestBoard:
 
         app = board_app(board_project, pipeline_factory=factory)
 
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             await pilot.press("r")
             for _ in range(100):
@@ -90,7 +91,7 @@ class TestBoard:
     def test_board_light_theme(self, snap_compare: Any, board_project: Project) -> None:
         """The board under `textual-light`: light backgrounds, the same cards, readable
         ids, badges, phase bar and blocked reason (every colour is a theme variable)."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             pilot.app.theme = "textual-light"
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(100, 30),
@@ -106,9 +107,9 @@ class TestDetail:
         notes, the change folder's four files with `m reads the documents`, two worklog
         attempts (prd #1 3m12s complete $0.42; build #1 15m00s failed $1.10 with its
         reason) and `checkpoints`: `none: not in a git repository`."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
-            pilot.app.main.board.select("WRK-005")
+            board_of(pilot).main.board.select("WRK-005")
             await pilot.press("enter")
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(160, 48),
@@ -120,9 +121,9 @@ class TestDetail:
         """At 80x24 Enter on WRK-005 shows the details full width instead of the board
         (title, phase bar, every field, notes, the change folder heading; files and attempts
         are further down, the pane scrolls), with the Footer below."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
-            pilot.app.main.board.select("WRK-005")
+            board_of(pilot).main.board.select("WRK-005")
             await pilot.press("enter")
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(80, 24),
@@ -146,12 +147,12 @@ class TestLogPane:
         app = board_app(board_project, pipeline_factory=factory)
         app.clock = lambda: 1000.0 + 192.0
 
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             await pilot.press("r")
             for _ in range(100):
                 if "✗ tool failed: exit 1" in app.main.log_pane.log_view.lines \
-                        and "WRK-004" in app.query_one("#col-in_progress").item_ids:
+                        and "WRK-004" in app.query_one("#col-in_progress", BoardColumn).item_ids:
                     break
                 await pilot.pause(0.05)
             await settle(pilot)
@@ -178,7 +179,7 @@ class TestLogPane:
         app = BoardApp(board_project, watch_files=True, clock=lambda: 1192.0,
                        lock_holder=lambda project: 4242)
 
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             for _ in range(100):
                 if "plain text from the agent" in "".join(app.main.log_pane.log_view.lines):
@@ -208,7 +209,7 @@ class TestLogPane:
         app = BoardApp(project, watch_files=True, clock=lambda: 1192.0,
                        lock_holder=lambda project: 4242)
 
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             for _ in range(100):
                 if "2 lanes" in str(app.main.query_one("#run-header").render()) and \
@@ -225,7 +226,7 @@ class TestModals:
     def test_add_modal(self, snap_compare: Any, board_project: Project) -> None:
         """`a` opens the add form over the board: title field holding `Search box`,
         size and risk selects, a notes field, Add and Cancel buttons."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             await pilot.press("a", *"Search box")
             no_blink(pilot)
@@ -235,9 +236,9 @@ class TestModals:
     def test_unblock_modal(self, snap_compare: Any, board_project: Project) -> None:
         """`u` on WRK-006: `Unblock WRK-006 → in_progress/design`, its title, the blocked
         reason in the error colour, and the notes field with `use the eu cluster`."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
-            pilot.app.main.board.select("WRK-006")
+            board_of(pilot).main.board.select("WRK-006")
             await pilot.press("u", *"use the eu cluster")
             no_blink(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(100, 30),
@@ -247,9 +248,9 @@ class TestModals:
         """`>` on WRK-004 (ready): `Move WRK-004 (ready) to…` and the allowed targets:
         new, scoped, `in progress · prd` … `in progress · review`, done, blocked; the first
         is highlighted."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
-            pilot.app.main.board.select("WRK-004")
+            board_of(pilot).main.board.select("WRK-004")
             await pilot.press("greater_than_sign")
         assert snap_compare(board_app(board_project), terminal_size=(100, 30),
                             run_before=run_before)
@@ -260,7 +261,7 @@ class TestModals:
         enter, a, t, >, u, r (run here), r (pause), D (run detached), R, d, s (any
         process's run), /, escape, L, J; f, m, c, m, g, escape (the reading views), ctrl+p,
         ? and q below the fold, the list scrolls) and `Escape closes` below."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             await pilot.press("question_mark")
         assert snap_compare(board_app(board_project), terminal_size=(80, 24),
@@ -275,11 +276,11 @@ class TestErrors:
         error colour under the header reads `⚠ BACKLOG.yaml:47:5: WRK-004: unknown
         status 'redy' (expected one of: ...)` and the last good board (all nine cards, WRK-004
         still in ready) stays below."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             path = board_project.backlog_path
             path.write_text(path.read_text().replace("status: ready", "status: redy"))
-            pilot.app.main.feed.reload()
+            board_of(pilot).main.feed.reload()
             await settle(pilot)
         assert snap_compare(board_app(board_project), terminal_size=(120, 30),
                             run_before=run_before)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_board import settle
+from test_board import board_of, settle
 from test_snapshots_board import board_app, no_blink
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -17,9 +17,9 @@ from textual.widgets import Input
 from app.engine.project import Project
 
 
-async def open_edit(pilot: Pilot, item_id: str) -> None:
+async def open_edit(pilot: Pilot[int], item_id: str) -> None:
     await settle(pilot)
-    pilot.app.main.board.select(item_id)
+    board_of(pilot).main.board.select(item_id)
     await pilot.press("e")
     await pilot.pause()
     no_blink(pilot)
@@ -35,7 +35,7 @@ class TestEditForm:
         medium, risk low on one line, depends on `WRK-001`, the notes `Tokens expire after
         one hour.` in a four-line box, no error, and the hint `Enter saves · ctrl+j: a new
         line in the notes · Escape cancels`. The whole form fits in 24 lines."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await open_edit(pilot, "WRK-005")
         assert snap_compare(board_app(board_project), terminal_size=(80, 24),
                             run_before=run_before)
@@ -46,7 +46,7 @@ class TestEditForm:
         depends on WRK-001) and `huge` as its size: both fields are tinted red and the
         error line names the first problem, `size must be small, medium or large (or none
         to clear it), not 'huge'`."""
-        async def run_before(pilot: Pilot) -> None:
+        async def run_before(pilot: Pilot[int]) -> None:
             await open_edit(pilot, "WRK-001")
             form = pilot.app.screen
             for field, text in (("depends_on", "WRK-005"), ("size", "huge")):

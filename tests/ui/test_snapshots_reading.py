@@ -34,7 +34,7 @@ def board_app(project: Project) -> BoardApp:
 def open_view(item_id: str, *keys: str) -> Any:
     """A run_before that selects `item_id` on the board and presses `keys`, settling after
     each."""
-    async def run_before(pilot: Pilot) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await settle_all(pilot)
         pilot.app.main.board.select(item_id)  # type: ignore[attr-defined]
         for key in keys:
