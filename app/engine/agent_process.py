@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from app.engine import fence, streamjson, usage
+from app.engine import fence, streamjson
+from app.engine.agents.claude import ClaudeReader
+from app.engine.agents.reader import Reader
 from app.engine.events import AgentLine
-from app.engine.executor import UsageLimit
-from app.engine.limits import LimitDetector
+from app.engine.outcome import ProcessOutcome
 
 BATCH_LINES = 200
 BATCH_SECONDS = 0.05
@@ -58,87 +59,8 @@ class AttemptSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
     token: str = field(default_factory=fence.new_token)
     """Marks every process of the attempt (fence.TOKEN_VAR in their environment)."""
-
-
-@dataclass
-class ProcessOutcome:
-    """What happened to the process (the result file is judged elsewhere)."""
-
-    exit_code: int | None = None
-    start_error: str | None = None
-    """Set when the command could not be started at all."""
-    start_error_kind: str | None = None
-    """`missing` (no such program) or `permission` (not executable) or `other`."""
-    timed_out: bool = False
-    interrupted: bool = False
-    final_event: dict[str, Any] | None = None
-    """The last `{"type": "result"}` stream-json event."""
-    stderr_tail: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-    pid: int | None = None
-    lines: int = 0
-    last_line: AgentLine | None = None
-    cgroup: str | None = None
-    """The attempt's cgroup v2 folder, where the kernel allowed one."""
-    limit: UsageLimit | None = None
-    """The account's usage limit, when the agent met one (not the item's fault)."""
-    limit_notices: list[str] = field(default_factory=list)
-    """Warnings of a limit drawing near (`allowed_warning`): notices, never a stop."""
-    strays: list[fence.Stray] = field(default_factory=list)
-    """Processes of the attempt still alive after its agent ended, which were then ended
-    (daemons that left the agent's process group)."""
-    usage: usage.UsageMeter = field(default_factory=usage.UsageMeter)
-    """The tokens the stream said it spent: the cost of an attempt without a result line."""
-    last_tool_error: str | None = None
-    """The words of the last failed tool call, while no tool call succeeded after it."""
-
-    @property
-    def error_text(self) -> str | None:
-        """The agent's own error: the text of an is_error result event."""
-        ev = self.final_event
-        if ev and ev.get("is_error"):
-            return streamjson.error_words(ev).strip() or "the agent reported an error"
-        return None
-
-    @property
-    def cost_usd(self) -> float | None:
-        """The agent's own figure (its result line), else the tokens its stream carried at
-        the model's price (`cost_estimated`), else None."""
-        value = (self.final_event or {}).get("total_cost_usd")
-        if isinstance(value, (int, float)):
-            return float(value)
-        return self.usage.cost_usd()
-
-    @property
-    def cost_estimated(self) -> bool:
-        """Whether `cost_usd` was reckoned from the stream's tokens (no result line)."""
-        value = (self.final_event or {}).get("total_cost_usd")
-        return not isinstance(value, (int, float)) and self.usage.seen
-
-    @property
-    def num_turns(self) -> int | None:
-        value = (self.final_event or {}).get("num_turns")
-        return value if isinstance(value, int) else None
-
-    def failure_reason(self) -> str:
-        """Why the agent failed, in its own words where it gave any."""
-        if self.start_error:
-            return self.start_error
-        if self.error_text:
-            return self.error_text
-        denied = usage.denials(self.final_event)
-        if denied:
-            shown = "; ".join(denied[:3]) + ("; …" if len(denied) > 3 else "")
-            return (f"the agent's permission mode denied {shown} (give it the permission "
-                    "in agent.command, or another --permission-mode)")
-        if self.last_tool_error:
-            return f"its last tool call failed: {self.last_tool_error[:400]}"
-        tail = [line for line in self.stderr_tail if line.strip()]
-        if tail:
-            return " | ".join(tail[-3:])[-600:]
-        if self.exit_code is not None and self.exit_code < 0:
-            return f"the agent was killed by signal {-self.exit_code}"
-        return f"the agent exited with code {self.exit_code}"
+    reader: Callable[[ProcessOutcome], Reader] | None = None
+    """How the agent's output is read (agents/): claude's stream-json unless given."""
 
 
 def build_argv(command: Sequence[str], prompt: str) -> list[str]:
@@ -282,7 +204,7 @@ class AgentProcess:
         self.outcome = ProcessOutcome()
         self._log_lock = threading.Lock()
         self._log: IO[bytes] | None = None
-        self._limits = LimitDetector()
+        self._reader: Reader = (spec.reader or ClaudeReader)(self.outcome)
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -361,8 +283,7 @@ class AgentProcess:
                     if t.is_alive():
                         t.join(timeout=5)
                 self._batcher.flush(force=True)
-                out.limit = self._limits.limit
-                out.limit_notices = list(self._limits.notices)
+                self._reader.close()
                 out.exit_code = proc.poll()
                 out.duration_s = time.monotonic() - started
             self._log = None
@@ -435,30 +356,13 @@ class AgentProcess:
             event = streamjson.parse(text)  # once: the lines and the facts read from it
             lines = streamjson.lines_of(event, text)
             if event is not None:
-                self._facts(event, text, lines)
-            elif '"rate_limit' in text:
-                self._limits.feed_text(text)
+                self._reader.event(event, text, lines)
+            else:
+                self._reader.raw(text)
             out.lines += 1
             for line in lines:
                 out.last_line = line
                 self._batcher.add(line)
-
-    def _facts(self, event: dict[str, Any], text: str, lines: tuple[AgentLine, ...]) -> None:
-        """What one event says beyond its lines: the final result, a usage limit, the
-        tokens spent, a tool call that failed."""
-        out = self.outcome
-        kind = event.get("type")
-        if kind == "result":
-            out.final_event = event
-        if kind == "result" or '"rate_limit' in text \
-                or any(line.kind == "error" for line in lines):
-            self._limits.feed(event)
-        if kind == "assistant" or kind == "system":
-            out.usage.feed(event)
-        elif kind == "user":
-            failed = usage.tool_error(event)
-            if failed is not None:
-                out.last_tool_error = failed[1]
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
@@ -469,7 +373,7 @@ class AgentProcess:
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(b"[stderr] " + text.encode("utf-8") + b"\n")
             tail.append(text[:2000])
-            self._limits.feed_text(text)
+            self._reader.stderr(text)
             self.outcome.stderr_tail = list(tail)
             self._batcher.add(AgentLine("stderr", streamjson.one_line(text), text))
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from app.backlog.model import Item
 from app.engine import fence, judging
-from app.engine.agent_process import AgentProcess, AttemptSpec, ProcessOutcome
+from app.engine.agent_process import AgentProcess, AttemptSpec
 from app.engine.config import Config
 from app.engine.events import (
     AgentLine,
@@ -31,6 +31,7 @@ from app.engine.events import (
     PhaseStarted,
 )
 from app.engine.executor import AttemptFiles, AttemptReport, Judge, Workspace
+from app.engine.outcome import ProcessOutcome
 from app.engine.project import Project
 from app.engine.runlock import update_run_state, with_agents
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from engine_helpers import Recorder, make_project, ready
 
-from app.engine.agent_process import ProcessOutcome
 from app.engine.attempts import global_failure
 from app.engine.events import AgentOutput, EventBus, Notice, PhaseFinished, RunPaused
+from app.engine.outcome import ProcessOutcome
 from app.engine.pipeline import Pipeline
 
 

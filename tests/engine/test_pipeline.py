@@ -148,8 +148,8 @@ def test_a_missing_agent_command_says_how_to_install_claude(tmp_path: Path) -> N
 
 
 def test_an_agent_vanishing_mid_run_is_also_an_every_item_failure(tmp_path: Path) -> None:
-    from app.engine.agent_process import ProcessOutcome
     from app.engine.attempts import global_failure
+    from app.engine.outcome import ProcessOutcome
 
     gone = ProcessOutcome(start_error="agent command not found: 'claude'",
                           start_error_kind="missing")
@@ -385,9 +385,9 @@ def test_stop_interrupts_the_agent_and_leaves_the_item_resumable(tmp_path: Path)
 
 
 def test_only_the_agents_error_channels_count_as_every_item_failures() -> None:
-    from app.engine.agent_process import ProcessOutcome
     from app.engine.attempts import global_failure
     from app.engine.events import AgentLine
+    from app.engine.outcome import ProcessOutcome
 
     working_on_it = ProcessOutcome(exit_code=1, last_line=AgentLine(
         "text", "Implementing the rate limit: usage limit reached errors get a 429"))
