@@ -101,7 +101,8 @@ class InProcessExecutor:
         self._stopper(item_id).set()
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
-            judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
+            judge: Judge | None = None, workspace: Workspace | None = None,
+            agent: str = "default") -> AttemptReport:
         files = self.files(item.id, phase, attempt, workspace)
         cwd = workspace.path if workspace is not None else self.project.root
         files.log.parent.mkdir(parents=True, exist_ok=True)
@@ -111,11 +112,12 @@ class InProcessExecutor:
         self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                    title=item.title, log_path=str(files.log), pid=0,
                                    branch=workspace.branch if workspace else None))
-        agent = _Answerer(self, item, phase, attempt, cwd, files,
-                          behaviour(self.script, item.id, phase, attempt))
-        report = dataclasses.replace(agent.answer(judge), exit_code=agent.exit,
+        answerer = _Answerer(self, item, phase, attempt, cwd, files,
+                             behaviour(self.script, item.id, phase, attempt))
+        report = dataclasses.replace(answerer.answer(judge), exit_code=answerer.exit,
                                      duration_s=round(time.time() - started, 3),
-                                     cost_usd=COST_USD, num_turns=1)
+                                     cost_usd=COST_USD, num_turns=1, agent=agent,
+                                     kind=self.config.agent_named(agent).kind)
         if files.result != files.kept and files.result.exists():
             files.kept.write_bytes(files.result.read_bytes())
         judging.record_attempt(self.project.worklog_path, self.bus, item.id, phase, attempt,

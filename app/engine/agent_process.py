@@ -30,6 +30,7 @@ from app.engine.agents.claude import ClaudeReader
 from app.engine.agents.reader import Reader
 from app.engine.events import AgentLine
 from app.engine.outcome import ProcessOutcome
+from app.engine.pricing import Price
 
 BATCH_LINES = 200
 BATCH_SECONDS = 0.05
@@ -61,6 +62,10 @@ class AttemptSpec:
     """Marks every process of the attempt (fence.TOKEN_VAR in their environment)."""
     reader: Callable[[ProcessOutcome], Reader] | None = None
     """How the agent's output is read (agents/): claude's stream-json unless given."""
+    price: Price | None = None
+    """The agent's price per million tokens, where its CLI reports tokens only."""
+    idle_timeout_s: float | None = None
+    """No output for this long ends the attempt (`idle_out`); None: no watchdog."""
 
 
 def build_argv(command: Sequence[str], prompt: str) -> list[str]:
@@ -205,6 +210,9 @@ class AgentProcess:
         self._log_lock = threading.Lock()
         self._log: IO[bytes] | None = None
         self._reader: Reader = (spec.reader or ClaudeReader)(self.outcome)
+        self.outcome.usage.price = spec.price
+        self._heard = time.monotonic()
+        """When the agent last printed a line (the idle watchdog's clock)."""
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -331,6 +339,13 @@ class AgentProcess:
             kill_group(proc.pid, 0 if self.kill_now.is_set() else spec.kill_grace_s,
                        proc, self.kill_now)
             return True
+        idle = spec.idle_timeout_s
+        if idle is not None and time.monotonic() - max(self._heard, started) > idle:
+            out.idle_out = True
+            self._write_log(f"[orchestrate] no output for {idle:g} s (idle_timeout_s): "
+                            "stopping the agent\n".encode())
+            kill_group(proc.pid, spec.kill_grace_s, proc, self.kill_now)
+            return True
         if time.monotonic() - started > spec.timeout_s:
             out.timed_out = True
             self._write_log(f"[orchestrate] phase timeout after {spec.timeout_s:g} s: "
@@ -351,6 +366,7 @@ class AgentProcess:
             chunk = stream.readline(READ_LIMIT)
             if not chunk:
                 break
+            self._heard = time.monotonic()
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(text.encode("utf-8") + b"\n")
             event = streamjson.parse(text)  # once: the lines and the facts read from it
@@ -370,6 +386,7 @@ class AgentProcess:
             chunk = stream.readline(READ_LIMIT)
             if not chunk:
                 break
+            self._heard = time.monotonic()
             text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
             self._write_log(b"[stderr] " + text.encode("utf-8") + b"\n")
             tail.append(text[:2000])

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from app.backlog.model import Item
-from app.engine import fence, judging
+from app.engine import agents, fence, judging
 from app.engine.agent_process import AgentProcess, AttemptSpec
-from app.engine.config import Config
+from app.engine.config import AgentConfig, Config
 from app.engine.events import (
     AgentLine,
     AgentOutput,
@@ -179,20 +179,26 @@ class LocalExecutor:
         return AttemptFiles(result=result, kept=kept, log=self.project.logs_dir / f"{name}.log")
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
-            judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
-        """Run one attempt and judge it (executor.Executor); `judge` may turn a valid result
-        into a failure, or a `complete` into `progress`. In a lane's `workspace` the agent
-        works in its worktree, and ORCHESTRATE_CHANGE_DIR names the folder there."""
+            judge: Judge | None = None, workspace: Workspace | None = None,
+            agent: str = "default") -> AttemptReport:
+        """Run one attempt with `agent` and judge it (executor.Executor); `judge` may turn
+        a valid result into a failure, or a `complete` into `progress`. In a lane's
+        `workspace` the agent works in its worktree, and ORCHESTRATE_CHANGE_DIR names the
+        folder there."""
         files = self.files(item.id, phase, attempt, workspace)
         result_path, log_path = files.result, files.log
-        agent_cfg = self.config.agent
+        agent_cfg = self.config.agent_named(agent)
+        kind = agents.kind(agent_cfg.kind)
         cwd = workspace.path if workspace is not None else self.project.root
         change_dir = str(cwd / item.change_dir) if workspace is not None else item.change_dir
         spec = AttemptSpec(
             command=agent_cfg.argv_template(), prompt=prompt, cwd=cwd,
             item_id=item.id, phase=phase, attempt=attempt, change_dir=change_dir,
             result_path=result_path, log_path=log_path, timeout_s=agent_cfg.phase_timeout_s,
-            kill_grace_s=agent_cfg.kill_grace_s,
+            kill_grace_s=agent_cfg.kill_grace_s, extra_env=dict(agent_cfg.env),
+            reader=kind.reader, price=agent_cfg.price,
+            idle_timeout_s=agent_cfg.idle_timeout_s if agent_cfg.idle_timeout_s is not None
+            else kind.idle_timeout_s,
         )
         started_at = time.time()
         key = f"{item.id}/{phase}"
@@ -236,17 +242,23 @@ class LocalExecutor:
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=0,
                                        branch=branch))
-        report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge),
+        tokens = out.usage.total() if out.usage.seen else None
+        report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge,
+                                                 agent_cfg),
                                      cost_usd=_rounded(out.cost_usd), num_turns=out.num_turns,
                                      duration_s=round(out.duration_s, 3),
-                                     exit_code=out.exit_code)
+                                     exit_code=out.exit_code, agent=agent_cfg.name,
+                                     kind=agent_cfg.kind,
+                                     input_tokens=tokens.input + tokens.cache_read
+                                     + tokens.cache_write if tokens else None,
+                                     output_tokens=tokens.output if tokens else None)
         _keep(files)
         judging.record_attempt(self.project.worklog_path, self.bus, item.id, phase, attempt,
                                started_at, report, out.cost_estimated)
         return report
 
     def _judge(self, out: ProcessOutcome, item_id: str, phase: str, result_path: Path,
-               judge: Judge | None) -> AttemptReport:
+               judge: Judge | None, agent: AgentConfig) -> AttemptReport:
         if out.interrupted:
             return AttemptReport("interrupted", "stopped by the person (the item resumes "
                                  "in this phase)")
@@ -255,9 +267,16 @@ class LocalExecutor:
             return AttemptReport("limited", f"usage limit: {out.limit.message}",
                                  limit=out.limit)
         if out.timed_out:
-            reason = (f"timed out after {self.config.agent.phase_timeout_s:g} s "
+            reason = (f"timed out after {agent.phase_timeout_s:g} s "
                       "(agent.phase_timeout_s)")
             return AttemptReport("timeout", reason)
+        if out.idle_out:
+            return AttemptReport("timeout", f"no output for {agent.idle_timeout_s or 0:g} s "
+                                 f"(agents.{agent.name}.idle_timeout_s): {out.failure_reason()}")
+        if out.agent_failed and out.error_text:
+            # The CLI says the run failed (a turn limit, a loop it found, an API error):
+            # whatever it left is not an answer.
+            return AttemptReport("failed", out.error_text, global_failure=global_failure(out))
         if out.start_error:
             return AttemptReport("failed", out.start_error, global_failure=global_failure(out))
         tail = [line for line in out.stderr_tail if line.strip()]

@@ -10,13 +10,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.backlog.model import LEVELS, SIZES, Item, level_rank
+from app.backlog.model import LEVELS, PHASES, SIZES, Item, level_rank
+from app.engine.pricing import Price
 from app.errors import ConfigError
 
 DEFAULT_AGENT_COMMAND: tuple[str, ...] = (
     "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
     "--dangerously-skip-permissions",
 )
+
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "claude": DEFAULT_AGENT_COMMAND,
+    "codex": ("codex", "exec", "--json", "--sandbox", "workspace-write",
+              "--skip-git-repo-check", "{prompt}"),
+    "gemini": ("gemini", "-p", "{prompt}", "--output-format", "stream-json",
+               "--approval-mode", "yolo", "--skip-trust"),
+    "opencode": ("opencode", "run", "--format", "json", "{prompt}"),
+    "amp": ("amp", "-x", "{prompt}", "--stream-json"),
+}
+"""The command of each agent kind when its table gives none (agents/ reads its output)."""
+AGENT_KINDS = tuple(PRESETS)
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,19 @@ class AgentConfig:
     max_cost_per_attempt_usd: float | None = None
     """Passed to the agent: `{max_budget_usd}` in the command, or claude's own
     `--max-budget-usd` added to a `claude` command that has none."""
+    kind: str = "claude"
+    """Which CLI it is (AGENT_KINDS): how its output is read."""
+    name: str = "default"
+    """`default` for `[agent]`, else its `[agents.NAME]`."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Set for its processes: an account is an agent with an env of its own
+    (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`, an API key)."""
+    max_parallel: int = 0
+    """Attempts at once on this agent (0: as many as the run has lanes)."""
+    price: Price | None = None
+    """USD per million tokens, for a CLI that reports tokens only."""
+    idle_timeout_s: float | None = None
+    """Silence (no output) that ends an attempt; None: the kind's default."""
 
     def argv_template(self) -> tuple[str, ...]:
         """The command an attempt runs, `{prompt}` still in it, the budget filled in."""
@@ -55,6 +82,9 @@ class RunConfig:
     """No new attempt starts once the run has spent this much (exit 5)."""
     max_parallel: int = 1
     """Items worked on at once; above 1 each item has its own branch and git worktree."""
+    fallback: tuple[str, ...] = ()
+    """Agents an attempt goes to, in this order, when the one it would go to is limited
+    (or full): `["default", "claude-b", "codex"]`."""
     branch_prefix: str = "orchestrate/"
     """A lane's branch is this plus the item's id (`orchestrate/WRK-001`)."""
     merge: str = "merge"
@@ -75,6 +105,8 @@ class TriageConfig:
     """Parallel triage."""
 
     max_concurrent: int = 3
+    agent: str = "default"
+    """The agent triage and investigate steps go to."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +153,24 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    agents: dict[str, AgentConfig] = field(default_factory=lambda: {"default": AgentConfig()})
+    """Every agent by name: `default` ([agent]) and each `[agents.NAME]`."""
+    phases: dict[str, str] = field(default_factory=dict)
+    """`[phases]`: the agent of a phase (`review = "codex"`); others: `default`."""
     prompts: dict[str, str] = field(default_factory=dict)
     """Per-phase prompt templates from `[prompts]` (override the shipped ones)."""
     warnings: tuple[str, ...] = ()
+
+    def agent_named(self, name: str) -> AgentConfig:
+        """The agent of that name (`default` is `[agent]`)."""
+        return self.agent if name == "default" else self.agents[name]
+
+    def chain(self, phase: str) -> tuple[str, ...]:
+        """The agents an attempt of `phase` may go to, in order: the phase's own (triage
+        steps: `[triage] agent`), then `[run] fallback`."""
+        first = self.triage.agent if phase in ("triage", "investigate") \
+            else self.phases.get(phase, "default")
+        return (first, *(name for name in self.run.fallback if name != first))
 
 
 MERGE_MODES = ("merge", "rebase", "none")
@@ -144,7 +191,13 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
     "agent": {"command": (list, "a list of strings"),
               "phase_timeout_s": (_NUMBER, "a number of seconds"),
               "kill_grace_s": (_NUMBER, "a number of seconds"),
-              "max_cost_per_attempt_usd": (_NUMBER, "a number of dollars")},
+              "max_cost_per_attempt_usd": (_NUMBER, "a number of dollars"),
+              "kind": (str, f"one of {', '.join(AGENT_KINDS)}"),
+              "env": (dict, "a table of strings (NAME = \"value\")"),
+              "max_parallel": (int, "a whole number (0: no limit of its own)"),
+              "price": (dict, "a table of input, output and cached: dollars per million "
+                              "tokens"),
+              "idle_timeout_s": (_NUMBER, "a number of seconds")},
     "run": {"max_retries": (int, "a whole number"),
             "backoff_s": (_NUMBER, "a number of seconds"),
             "cooldown_s": (_NUMBER, "a number of seconds"),
@@ -153,10 +206,12 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
             "max_cost_usd": (_NUMBER, "a number of dollars"),
             "max_parallel": (int, "a whole number of 1 or more"),
             "branch_prefix": (str, "a branch name prefix such as \"orchestrate/\""),
-            "merge": (str, f"one of {', '.join(MERGE_MODES)}")},
+            "merge": (str, f"one of {', '.join(MERGE_MODES)}"),
+            "fallback": (list, "a list of agent names, such as [\"default\", \"codex\"]")},
     "guardrails": {"max_size": (str, f"one of {', '.join(SIZES)}"),
                    "max_risk": (str, f"one of {', '.join(LEVELS)}")},
-    "triage": {"max_concurrent": (int, "a whole number")},
+    "triage": {"max_concurrent": (int, "a whole number"),
+               "agent": (str, "an agent's name")},
     "notify": {"command": (list, "a list of strings (an argv, e.g. [\"notify-send\", "
                           "\"orchestrate\"])")},
     "executor": {"kind": (str, "")},  # "": one of EXECUTOR_KINDS, as they are then
@@ -166,7 +221,9 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
                "max_wait_h": (_NUMBER, "a number of hours")},
 }
 _CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS,
-            ("run", "merge"): MERGE_MODES, ("executor", "kind"): EXECUTOR_KINDS}
+            ("run", "merge"): MERGE_MODES, ("executor", "kind"): EXECUTOR_KINDS,
+            ("agent", "kind"): AGENT_KINDS}
+_PRICE_KEYS = ("input", "output", "cached")
 
 
 def _line_of(text: str, section: str, key: str | None) -> int:
@@ -220,9 +277,12 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
     for section, body in data.items():
         _READERS.get(section, _read_unknown)(reading, section, body)
     _check_budget_placeholder(reading)
+    agents = _agents(reading)
+    _check_names(reading, agents)
     tables = {section: make(**reading.values.get(section, {}))
-              for section, make in _SECTIONS.items()}
-    return Config(**tables, prompts=reading.prompts, warnings=tuple(reading.warnings))
+              for section, make in _SECTIONS.items() if section != "agent"}
+    return Config(**tables, agent=agents["default"], agents=agents, phases=reading.phases,
+                  prompts=reading.prompts, warnings=tuple(reading.warnings))
 
 
 @dataclass
@@ -234,6 +294,7 @@ class _Reading:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each table's checked keys."""
     prompts: dict[str, str] = field(default_factory=dict)
+    phases: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def at(self, section: str, key: str | None = None) -> str:
@@ -241,22 +302,94 @@ class _Reading:
         return f"{self.name}:{_line_of(self.text, section, key)}"
 
 
-def _read_table(reading: _Reading, section: str, body: Any) -> None:
-    """One of the tables in _SECTIONS: every key known, of its type, within its bounds."""
+def _read_table(reading: _Reading, section: str, body: Any, schema: str | None = None) -> None:
+    """One of the tables in _SECTIONS (or an `[agents.NAME]`, read as `schema` says):
+    every key known, of its type, within its bounds."""
+    schema = schema or section
     if not isinstance(body, dict):
         raise ConfigError(f"{reading.at(section)}: {section} must be a table ([{section}])")
     values = reading.values[section] = {}
     for key, value in body.items():
-        spec = _SCHEMA[section].get(key)
+        spec = _SCHEMA[schema].get(key)
         if spec is None:
             reading.warnings.append(f"{reading.at(section, key)}: unknown key {section}.{key} "
                                     "(ignored)")
             continue
-        if not _valid(section, key, value):
-            what = spec[1] or f"one of {', '.join(sorted(_CHOICES[(section, key)]))}"
+        if not _valid(schema, key, value):
+            what = spec[1] or f"one of {', '.join(sorted(_CHOICES[(schema, key)]))}"
             raise ConfigError(f"{reading.at(section, key)}: {section}.{key} must be {what}, "
                               f"not {value!r}")
-        values[key] = tuple(value) if key == "command" else value
+        values[key] = _value(key, value)
+
+
+def _value(key: str, value: Any) -> Any:
+    """A checked value as the Config holds it."""
+    if key in ("command", "fallback"):
+        return tuple(value)
+    if key == "price":
+        return Price(float(value.get("input", 0)), float(value.get("output", 0)),
+                     float(value["cached"]) if "cached" in value else None)
+    if key == "env":
+        return dict(value)
+    return value
+
+
+_AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _read_agents(reading: _Reading, section: str, body: Any) -> None:
+    """`[agents.NAME]`: more agents, each read as `[agent]` is."""
+    if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
+        raise ConfigError(f"{reading.at(section)}: [agents] holds one table per agent: "
+                          "[agents.NAME] with kind, command, env, ...")
+    for name, table in body.items():
+        if name == "default" or not _AGENT_NAME.fullmatch(name):
+            raise ConfigError(f"{reading.at(f'agents.{name}')}: [agents.{name}]: an agent's "
+                              "name is letters, digits, - and _ (and `default` is [agent]'s)")
+        _read_table(reading, f"agents.{name}", table, schema="agent")
+
+
+def _read_phases(reading: _Reading, section: str, body: Any) -> None:
+    """`[phases]`: a phase to the name of its agent."""
+    if not isinstance(body, dict):
+        raise ConfigError(f"{reading.at(section)}: [phases] maps a phase to an agent's name")
+    for phase, agent in body.items():
+        if phase not in PHASES or not isinstance(agent, str):
+            raise ConfigError(f"{reading.at(section, phase)}: phases.{phase} must name an "
+                              f"agent for one of the phases {', '.join(PHASES)}")
+    reading.phases = dict(body)
+
+
+def _agents(reading: _Reading) -> dict[str, AgentConfig]:
+    """Every agent: `default` from [agent], then each [agents.NAME], which takes [agent]'s
+    timeouts and budget unless it sets its own, and its kind's command unless it gives one."""
+    tables = {"default": reading.values.get("agent", {})}
+    tables |= {section.removeprefix("agents."): values
+               for section, values in reading.values.items() if section.startswith("agents.")}
+    base = tables["default"]
+    agents: dict[str, AgentConfig] = {}
+    for name, values in tables.items():
+        kind = values.get("kind", "claude")
+        fields: dict[str, Any] = {k: base[k] for k in ("phase_timeout_s", "kill_grace_s",
+                                                       "max_cost_per_attempt_usd") if k in base}
+        fields.update(values)
+        fields.update(name=name, kind=kind, command=values.get("command", PRESETS[kind]))
+        agents[name] = AgentConfig(**fields)
+    return agents
+
+
+def _check_names(reading: _Reading, agents: dict[str, AgentConfig]) -> None:
+    """Every agent a phase, triage or the fallback chain names is one."""
+    known = ", ".join(agents)
+    named = [("phases", phase, [agent]) for phase, agent in reading.phases.items()]
+    named += [("run", "fallback", list(reading.values.get("run", {}).get("fallback", ())))]
+    named += [("triage", "agent", [reading.values.get("triage", {}).get("agent", "default")])]
+    for section, key, names in named:
+        for name in names:
+            if name not in agents:
+                raise ConfigError(f"{reading.at(section, key)}: {section}.{key} names "
+                                  f"{name!r}, which is no agent: it is one of {known} "
+                                  "(add an [agents.NAME] table for another)")
 
 
 def _valid(section: str, key: str, value: Any) -> bool:
@@ -266,14 +399,20 @@ def _valid(section: str, key: str, value: Any) -> bool:
     kind = _SCHEMA[section][key][0]
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         return False
-    if key == "command":
+    if key in ("command", "fallback"):
         return bool(value) and all(isinstance(v, str) and v for v in value)
+    if key == "env":
+        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    if key == "price":
+        return bool(value) and all(k in _PRICE_KEYS and isinstance(v, _NUMBER)
+                                   and not isinstance(v, bool) and v >= 0
+                                   for k, v in value.items())
     if (section, key) in _CHOICES:
         return value in _CHOICES[(section, key)]
     if key == "branch_prefix":
         return _valid_branch_prefix(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value >= (1 if key == "max_parallel" else 0)
+        return value >= (1 if (section, key) == ("run", "max_parallel") else 0)
     return True
 
 
@@ -313,7 +452,8 @@ _SECTIONS: dict[str, Callable[..., Any]] = {
 """Each table of orchestrate.toml (its keys in _SCHEMA) and what it makes: the Config
 field of the same name."""
 _READERS: dict[str, Callable[[_Reading, str, Any], None]] = {
-    "prompts": _read_prompts, **dict.fromkeys(_SECTIONS, _read_table),
+    "prompts": _read_prompts, "agents": _read_agents, "phases": _read_phases,
+    **dict.fromkeys(_SECTIONS, _read_table),
 }
 """How each section is read; any other is unknown (`_read_unknown`)."""
 

@@ -114,6 +114,13 @@ class AttemptReport:
     num_turns: int | None = None
     duration_s: float = 0.0
     exit_code: int | None = None
+    agent: str = "default"
+    """The agent (its name in orchestrate.toml) that made the attempt."""
+    kind: str = "claude"
+    """Which CLI that agent is."""
+    input_tokens: int | None = None
+    """Tokens in (cache reads and writes too), where the CLI said."""
+    output_tokens: int | None = None
 
 
 class Executor(Protocol):
@@ -135,10 +142,11 @@ class Executor(Protocol):
         ...
 
     def run(self, item: Item, phase: str, attempt: int, prompt: str, *,
-            judge: Judge | None = None, workspace: Workspace | None = None) -> AttemptReport:
-        """Run the attempt in `workspace` (None: the project's own folder), blocking until
-        it ended, and say how. Ends early, `interrupted`, once `stop` (or `stop_item` for
-        its item) was called."""
+            judge: Judge | None = None, workspace: Workspace | None = None,
+            agent: str = "default") -> AttemptReport:
+        """Run the attempt with `agent` (a name of orchestrate.toml's) in `workspace` (None:
+        the project's own folder), blocking until it ended, and say how. Ends early,
+        `interrupted`, once `stop` (or `stop_item` for its item) was called."""
         ...
 
     def stop(self, now: bool = False) -> None:

@@ -43,34 +43,55 @@ class ProcessOutcome:
     """The tokens the stream said it spent: the cost of an attempt without a result line."""
     last_tool_error: str | None = None
     """The words of the last failed tool call, while no tool call succeeded after it."""
+    agent_error: str | None = None
+    """The agent's own error words where its CLI has no claude-like result line (codex's
+    `turn.failed`, gemini's error result, opencode's `error` line)."""
+    agent_failed: bool = False
+    """The CLI says the run failed though it may have written an answer (gemini's error
+    event of severity `error`: a turn limit, a loop it detected)."""
+    reported_cost: float | None = None
+    """Dollars the CLI reported where it is not a claude result line (opencode's steps)."""
+    reported_turns: int | None = None
+    denied: list[str] = field(default_factory=list)
+    """Tool calls the CLI's permissions refused (`write /elsewhere/x.json`), beside
+    claude's `permission_denials`."""
+    idle_out: bool = False
+    """Ended by the idle watchdog: no output for `idle_timeout_s`."""
+    quota_said: bool = False
+    """What the agent printed names a quota (an idle attempt was waiting on one)."""
 
     @property
     def error_text(self) -> str | None:
-        """The agent's own error: the text of an is_error result event."""
+        """The agent's own error: the text of an is_error result event (claude), or what
+        another CLI said when it failed."""
         ev = self.final_event
         if ev and ev.get("is_error"):
             return streamjson.error_words(ev).strip() or "the agent reported an error"
-        return None
+        return self.agent_error
 
     @property
     def cost_usd(self) -> float | None:
-        """The agent's own figure (its result line), else the tokens its stream carried at
-        the model's price (`cost_estimated`), else None."""
+        """The agent's own figure (its result line, its steps' costs), else the tokens its
+        stream carried at the model's (or the agent's configured) price
+        (`cost_estimated`), else None."""
         value = (self.final_event or {}).get("total_cost_usd")
         if isinstance(value, (int, float)):
             return float(value)
+        if self.reported_cost is not None:
+            return self.reported_cost
         return self.usage.cost_usd()
 
     @property
     def cost_estimated(self) -> bool:
-        """Whether `cost_usd` was reckoned from the stream's tokens (no result line)."""
+        """Whether `cost_usd` was reckoned from the stream's tokens (no figure of its own)."""
         value = (self.final_event or {}).get("total_cost_usd")
-        return not isinstance(value, (int, float)) and self.usage.seen
+        return not isinstance(value, (int, float)) and self.reported_cost is None \
+            and self.usage.seen
 
     @property
     def num_turns(self) -> int | None:
         value = (self.final_event or {}).get("num_turns")
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) else self.reported_turns
 
     def failure_reason(self) -> str:
         """Why the agent failed, in its own words where it gave any."""
@@ -78,7 +99,7 @@ class ProcessOutcome:
             return self.start_error
         if self.error_text:
             return self.error_text
-        denied = usage.denials(self.final_event)
+        denied = usage.denials(self.final_event) or self.denied
         if denied:
             shown = "; ".join(denied[:3]) + ("; …" if len(denied) > 3 else "")
             return (f"the agent's permission mode denied {shown} (give it the permission "

@@ -23,13 +23,16 @@ class Price:
 
     input: float
     output: float
+    cached: float | None = None
+    """A cache read's price, where it is not CACHE_READ of the input's."""
 
     def cost(self, input_tokens: int, output_tokens: int, cache_write: int = 0,
              cache_read: int = 0) -> float:
         """USD for these tokens."""
+        cached = self.cached if self.cached is not None else self.input * CACHE_READ
         return (input_tokens * self.input + output_tokens * self.output
                 + cache_write * self.input * CACHE_WRITE
-                + cache_read * self.input * CACHE_READ) / 1_000_000
+                + cache_read * cached) / 1_000_000
 
 
 PRICES: tuple[tuple[str, Price], ...] = (

@@ -1,4 +1,5 @@
-"""Classify one line of `claude --output-format stream-json --verbose` for display.
+"""Classify one line an agent prints for display: claude's `--output-format stream-json
+--verbose` here, the other CLIs' streams in streamshapes.py.
 
 Every line an agent prints becomes AgentLines, each with a kind and a one-line
 rendering: one per content block of a message (a message may carry several), none
@@ -18,6 +19,7 @@ import json
 from typing import Any
 
 from app.backlog.model import visible
+from app.engine import streamshapes
 from app.engine.events import AgentLine
 
 MAX_TEXT = 400
@@ -122,6 +124,9 @@ def _retry(data: dict[str, Any]) -> str:
 
 
 def _describe_event(data: dict[str, Any], raw: str) -> tuple[AgentLine, ...]:
+    other = streamshapes.shape(data)
+    if other is not None:  # Codex's, Gemini's or OpenCode's (streamshapes.py)
+        return streamshapes.SHOWN[other](data, raw, one_line)
     kind = data.get("type")
     if kind == "stream_event":
         return ()

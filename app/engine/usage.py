@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from app.engine.pricing import price_of
+from app.engine.pricing import Price, price_of
 
 CHARS_PER_TOKEN = 4
 
@@ -64,6 +64,8 @@ class UsageMeter:
 
     def __init__(self) -> None:
         self.model: str | None = None
+        self.price: Price | None = None
+        """The agent's own price (`[agents.X] price`): used instead of the model's."""
         self._messages: dict[str, Tokens] = {}
         self._chars: dict[str, int] = {}
         self._thinking = 0
@@ -119,12 +121,22 @@ class UsageMeter:
                            total.cache_read + tokens.cache_read)
         return total
 
+    def add(self, tokens: Tokens, model: str | None = None) -> None:
+        """Tokens a CLI reported as a sum (codex's turn, gemini's result, opencode's step),
+        not per message."""
+        with self._lock:
+            key = f"sum-{len(self._messages)}"
+            self._messages[key] = tokens
+            if model and self.model is None:
+                self.model = model
+
     def cost_usd(self) -> float | None:
-        """What the tokens so far cost at the model's price; None when no usage was seen."""
+        """What the tokens so far cost at the agent's price, else the model's; None when
+        no usage was seen."""
         if not self.seen:
             return None
         t = self.total()
-        price, _ = price_of(self.model)
+        price = self.price or price_of(self.model)[0]
         return price.cost(t.input, t.output, t.cache_write, t.cache_read)
 
 
