@@ -38,29 +38,56 @@ from app.engine.runlock import update_run_state, with_agents
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
                 "point agent.command in orchestrate.toml at another agent")
 _NOT_LOGGED_IN = re.compile(r"not logged in|please run /login|invalid api key|"
-                            r"authentication[_ ]failed|oauth token has expired", re.I)
+                            r"authentication[_ ]failed|oauth token has expired|"
+                            r"incorrect api key|api key not valid|401 unauthorized|"
+                            r"invalid auth method selected|API_KEY_INVALID", re.I)
+_UNTRUSTED = re.compile(r"not running in a trusted directory", re.I)
 _ROOT = re.compile(r"cannot be used with root/sudo", re.I)
 _BAD_ARGS = re.compile(r"requires --verbose|error: unknown option|error: missing required "
                        r"argument|error: option '.*' argument missing", re.I)
-_CREDIT = re.compile(r"credit balance is too low", re.I)
+_CREDIT = re.compile(r"credit balance is too low|quota exceeded\. check your plan and "
+                     r"billing", re.I)
 _NO_API = re.compile(r"unable to connect to api", re.I)
 _LIMIT = re.compile(r"usage limit|rate[ _-]?limit|limit reached|too many requests", re.I)
 """Another agent's words for a limit with no structure to read: the run stops (exit 4).
 Claude Code's own limits are recognised by limits.LimitDetector and pause the run."""
 
 
-def global_failure(out: ProcessOutcome) -> str | None:
+LOGIN_HINTS = {
+    "claude": "run `claude` once and log in with /login (or set ANTHROPIC_API_KEY)",
+    "amp": "run `amp login` (or set AMP_API_KEY)",
+    "codex": "run `codex login`, or set OPENAI_API_KEY (an account's CODEX_HOME in its "
+             "[agents.NAME] env)",
+    "gemini": "set GEMINI_API_KEY and the auth type in ~/.gemini/settings.json",
+    "opencode": "set the provider's apiKey in opencode.json (`opencode auth login`)",
+}
+"""How a person logs each kind of agent in."""
+
+
+def install_hint(kind: str = "claude") -> str:
+    """How to get an agent of `kind`, for a message that it is missing."""
+    if kind == "claude":
+        return INSTALL_HINT
+    return (f"install it with `npm install -g {agents.kind(kind).package}`, or point its "
+            "command in orchestrate.toml at another agent")
+
+
+def global_failure(out: ProcessOutcome, kind: str = "claude") -> str | None:
     """A message for a failure that is not this item's fault, else None."""
     if out.start_error_kind in ("missing", "permission"):
-        return f"{out.start_error}: {INSTALL_HINT}"
+        return f"{out.start_error}: {install_hint(kind)}"
     # Only the agent's own error channels: its words about the work (a feature named
     # "rate limiting") must never stop the run.
     texts = [out.error_text or "", *out.stderr_tail]
     blob = "\n".join(t for t in texts if t)
     if _NOT_LOGGED_IN.search(blob):
-        said = out.error_text or "Not logged in"
-        return (f"the agent is not logged in ({said}): run `claude` once and log in with "
-                "/login (or set ANTHROPIC_API_KEY), then run again")
+        said = out.error_text or next(
+            (t.strip() for t in out.stderr_tail if _NOT_LOGGED_IN.search(t)), "Not logged in")
+        hint = LOGIN_HINTS.get(kind, LOGIN_HINTS["claude"])
+        return f"the agent is not logged in ({said}): {hint}, then run again"
+    if _UNTRUSTED.search(blob):
+        return ("gemini will not work in a folder it does not trust: add --skip-trust to its "
+                "command (the preset has it), or set GEMINI_CLI_TRUST_WORKSPACE=true")
     if _ROOT.search(blob):
         return ("claude refuses --dangerously-skip-permissions as root/sudo: run orchestrate "
                 "as a normal user (or in a sandbox user), or change agent.command in "
@@ -84,8 +111,10 @@ def global_failure(out: ProcessOutcome) -> str | None:
     return None
 
 
-def preflight(command: tuple[str, ...] | list[str]) -> tuple[str | None, list[str]]:
-    """Check agent.command before any item moves: (an every-item failure or None, warnings)."""
+def preflight(command: tuple[str, ...] | list[str], kind: str = "claude"
+              ) -> tuple[str | None, list[str]]:
+    """Check an agent's command before any item moves: (an every-item failure or None,
+    warnings)."""
     warnings = []
     if not any("{prompt}" in part for part in command):
         warnings.append("agent.command has no {prompt}: the agent will not get the phase "
@@ -94,11 +123,12 @@ def preflight(command: tuple[str, ...] | list[str]) -> tuple[str | None, list[st
     if os.sep in program:
         path = Path(program)
         if not path.exists():
-            return f"agent command not found: {program!r}: {INSTALL_HINT}", warnings
+            return f"agent command not found: {program!r}: {install_hint(kind)}", warnings
         if not os.access(path, os.X_OK) or path.is_dir():
-            return f"agent command not executable: {program!r}: {INSTALL_HINT}", warnings
+            return (f"agent command not executable: {program!r}: {install_hint(kind)}",
+                    warnings)
     elif shutil.which(program) is None:
-        return f"agent command not found: {program!r}: {INSTALL_HINT}", warnings
+        return f"agent command not found: {program!r}: {install_hint(kind)}", warnings
     return None, warnings
 
 
@@ -276,14 +306,16 @@ class LocalExecutor:
         if out.agent_failed and out.error_text:
             # The CLI says the run failed (a turn limit, a loop it found, an API error):
             # whatever it left is not an answer.
-            return AttemptReport("failed", out.error_text, global_failure=global_failure(out))
+            return AttemptReport("failed", out.error_text,
+                                 global_failure=global_failure(out, agent.kind))
         if out.start_error:
-            return AttemptReport("failed", out.start_error, global_failure=global_failure(out))
+            return AttemptReport("failed", out.start_error,
+                                 global_failure=global_failure(out, agent.kind))
         tail = [line for line in out.stderr_tail if line.strip()]
         return judging.judge_answer(
             result_path, item_id, phase, judge, why_missing=out.failure_reason(),
             agent_said=out.error_text or (" | ".join(tail[-3:])[-600:] if tail else None),
-            global_failure=global_failure(out))
+            global_failure=global_failure(out, agent.kind))
 
     # run.json: the live agents, so a later run can reap them after a crash -----------------
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
