@@ -76,6 +76,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return cli_run.cmd_run(args, project) if command == "run" else \
             cli_run.cmd_triage(args, project)
+    if command == "agents":
+        from app.cli.agents import cmd_agents
+
+        return cmd_agents(args, project)
     handler = getattr(cli_groom, f"cmd_{command}")
     return int(handler(args, project))
 

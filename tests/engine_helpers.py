@@ -54,9 +54,11 @@ def write_config(project: Project, sections: dict[str, dict[str, Any]]) -> None:
 def make_project(root: Path, items: list[dict[str, Any]] | tuple[()] = (), *,
                  script: dict[str, Any] | None = None, git: bool = False,
                  command: list[str] | None = None,
+                 agents: dict[str, dict[str, Any]] | None = None,
                  **overrides: dict[str, Any]) -> Project:
     """A project with `items` (dicts of fields; `title` required), the scripted agent as
-    its agent (script passed with --script, kept outside the project folder)."""
+    its agent (script passed with --script, kept outside the project folder); `agents`:
+    more agents by name (`[agents.NAME]`)."""
     root.mkdir(parents=True, exist_ok=True)
     init_project(root)
     project = Project(root.resolve())
@@ -69,6 +71,8 @@ def make_project(root: Path, items: list[dict[str, Any]] | tuple[()] = (), *,
     sections["agent"]["command"] = agent_cmd
     for name, body in overrides.items():
         sections.setdefault(name, {}).update(body)
+    for name, body in (agents or {}).items():
+        sections[f"agents.{name}"] = dict(body)
     if EXECUTOR != "local":
         sections.setdefault("executor", {})["kind"] = EXECUTOR
     write_config(project, sections)

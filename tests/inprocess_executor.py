@@ -66,6 +66,12 @@ def behaviour(script: dict[str, Any], item_id: str, phase: str, attempt: int
     return {"mode": "complete"}
 
 
+def _script_of(command: tuple[str, ...]) -> dict[str, Any]:
+    words = list(command)
+    path = words[words.index("--script") + 1] if "--script" in words else None
+    return dict(json.loads(Path(path).read_text())) if path else {}
+
+
 class InProcessExecutor:
     """executor.Executor, answering in this process (module docstring)."""
 
@@ -77,9 +83,8 @@ class InProcessExecutor:
         self._stop = threading.Event()
         self._item_stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        command = list(config.agent.command)
-        path = command[command.index("--script") + 1] if "--script" in command else None
-        self.script: dict[str, Any] = json.loads(Path(path).read_text()) if path else {}
+        self.scripts = {name: _script_of(agent.command) for name, agent in config.agents.items()}
+        """Each agent's script (`--script PATH` in its command), by the agent's name."""
 
     # the interface ------------------------------------------------------------------------------
     def next_attempt(self, item_id: str, phase: str) -> int:
@@ -111,9 +116,11 @@ class InProcessExecutor:
         started = time.time()
         self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                    title=item.title, log_path=str(files.log), pid=0,
-                                   branch=workspace.branch if workspace else None))
+                                   branch=workspace.branch if workspace else None,
+                                   agent=agent, kind=self.config.agent_named(agent).kind))
         answerer = _Answerer(self, item, phase, attempt, cwd, files,
-                             behaviour(self.script, item.id, phase, attempt))
+                             behaviour(self.scripts.get(agent, {}), item.id, phase,
+                                       attempt))
         report = dataclasses.replace(answerer.answer(judge), exit_code=answerer.exit,
                                      duration_s=round(time.time() - started, 3),
                                      cost_usd=COST_USD, num_turns=1, agent=agent,

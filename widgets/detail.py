@@ -46,6 +46,8 @@ class Attempt:
     """`$0.42`, or empty when unknown."""
     reason: str = ""
     """Why it ended so, or empty."""
+    agent: str = ""
+    """Which agent made it (`claude`, `codex-b`), or empty when the worklog does not say."""
 
 
 @dataclass(frozen=True)
@@ -173,11 +175,12 @@ def checkpoint_line(row: CheckpointRow) -> Content:
 
 
 def attempt_line(attempt: Attempt) -> Content:
-    """`2026-11-24 10:02 prd #1 3m12s complete $0.42`."""
+    """`2026-11-24 10:02 prd #1 codex 3m12s complete $0.42`."""
     # Non-breaking spaces: Static's wrapping would swallow spaces at segment edges.
     return Content.assemble(
         f"{NBSP * 2}{visible(attempt.when)}{NBSP}",
         (visible(f"{attempt.phase}{NBSP}#{attempt.attempt}"), "bold"),
+        (f"{NBSP}{visible(attempt.agent, one_line=True)}", "italic") if attempt.agent else "",
         f"{NBSP}{visible(attempt.duration)}{NBSP}",
         (visible(attempt.outcome), OUTCOME_STYLE.get(attempt.outcome, "")),
         f"{NBSP}{visible(attempt.cost)}" if attempt.cost else "",

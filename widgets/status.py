@@ -42,6 +42,8 @@ class LaneView:
     item_id: str
     phase: str
     attempt: int | None = None
+    agent: str | None = None
+    """Which agent runs it (`claude`, `codex-b`)."""
 
     @property
     def label(self) -> str:

@@ -237,11 +237,14 @@ def _print_item(item: Item, found: Reading, files: list[str],
 
 
 def _attempt_line(a: dict[str, Any]) -> str:
-    """One attempt as `show` lists it: start, phase and number, outcome, time, cost, why."""
+    """One attempt as `show` lists it: start, phase and number, agent, outcome, time, cost,
+    why."""
     cost = f" ${a['cost_usd']:.2f}" if a.get("cost_usd") else ""
     why = f"  {visible(str(a['reason']), one_line=True)}" if a.get("reason") else ""
+    agent = worklog.agent_of(a)
+    agent = f"  {visible(agent, one_line=True)}" if agent else ""
     return (f"{a.get('start', '')}  {PHASE_TITLES.get(a['phase'], a['phase'])} "
-            f"#{a['attempt']}  {a['outcome']}  "
+            f"#{a['attempt']}{agent}  {a['outcome']}  "
             f"{worklog.format_duration(a.get('duration_s') or 0)}{cost}{why}")
 
 

@@ -250,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "stopped, the attempt is recorded as interrupted and the item stays "
                         "resumable; waits until the run is gone. Exit 1 when no run is going")
 
+    p = command("agents", "each agent: its CLI and version, what it is for, its limit, "
+                          "its spend",
+                "orchestrate agents", "orchestrate agents --json | jq '.agents[].limited'",
+                description="each agent orchestrate.toml names ([agent] is `default`, "
+                            "then every [agents.NAME]): its kind, whether its CLI is found "
+                            "and the version it reports, the phases it is first for and its "
+                            "place in [run] fallback, until when it is limited, and its "
+                            "attempts and cost in the run going on and in all. Exit 1 when "
+                            "the CLI of one is not found")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
     p = command("triage", "assess every new item with a triage agent (in parallel)",
                 "orchestrate triage", "orchestrate triage --investigate")
     p.add_argument("--investigate", action="store_true",

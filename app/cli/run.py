@@ -152,7 +152,8 @@ class Renderer:
             self.status.started = time.monotonic()
             self.status.latest, self.status.running = "", True
             self._relabel()
-            self._print(f"▶ {label} {e.title}  (pid {e.pid}, log {e.log_path})", "yellow")
+            self._print(f"▶ {label} {e.title}  ({e.agent_label}, pid {e.pid}, log "
+                        f"{e.log_path})", "yellow")
         elif isinstance(e, AgentOutput):
             shown = [line for line in e.lines if line.kind in SHOWN_KINDS]
             if shown:

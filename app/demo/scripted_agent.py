@@ -551,7 +551,13 @@ def start_daemon(pid_file: Path, scrub: bool = False) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: `python -m app.demo.scripted_agent -p PROMPT [claude flags...]`."""
-    return Agent(list(sys.argv[1:] if argv is None else argv)).run()
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in words:  # as a real CLI answers `orchestrate agents`
+        from app import __version__
+
+        print(f"{__version__} (scripted agent)")
+        return 0
+    return Agent(words).run()
 
 
 if __name__ == "__main__":

@@ -111,24 +111,26 @@ def global_failure(out: ProcessOutcome, kind: str = "claude") -> str | None:
     return None
 
 
-def preflight(command: tuple[str, ...] | list[str], kind: str = "claude"
-              ) -> tuple[str | None, list[str]]:
+def preflight(command: tuple[str, ...] | list[str], kind: str = "claude",
+              name: str = "default") -> tuple[str | None, list[str]]:
     """Check an agent's command before any item moves: (an every-item failure or None,
-    warnings)."""
+    warnings). `name` is the agent's, as orchestrate.toml names it."""
     warnings = []
+    table = "agent" if name == "default" else f"agents.{name}"
     if not any("{prompt}" in part for part in command):
-        warnings.append("agent.command has no {prompt}: the agent will not get the phase "
-                        "prompt")
+        warnings.append(f"[{table}] command has no {{prompt}}: the agent will not get the "
+                        "phase prompt")
     program = command[0]
+    whose = "agent" if name == "default" else f"agent {name!r}: its"
     if os.sep in program:
         path = Path(program)
         if not path.exists():
-            return f"agent command not found: {program!r}: {install_hint(kind)}", warnings
+            return f"{whose} command not found: {program!r}: {install_hint(kind)}", warnings
         if not os.access(path, os.X_OK) or path.is_dir():
-            return (f"agent command not executable: {program!r}: {install_hint(kind)}",
+            return (f"{whose} command not executable: {program!r}: {install_hint(kind)}",
                     warnings)
     elif shutil.which(program) is None:
-        return f"agent command not found: {program!r}: {install_hint(kind)}", warnings
+        return f"{whose} command not found: {program!r}: {install_hint(kind)}", warnings
     return None, warnings
 
 
@@ -239,10 +241,11 @@ class LocalExecutor:
 
         def on_spawn(pid: int) -> None:
             self._record(item.id, phase, attempt, pid, result_path, spec.token,
-                         process.outcome.cgroup, branch)
+                         process.outcome.cgroup, branch, agent_cfg)
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=pid,
-                                       branch=branch))
+                                       branch=branch, agent=agent_cfg.name,
+                                       kind=agent_cfg.kind))
 
         branch = workspace.branch if workspace is not None else None
         process = AgentProcess(spec, on_lines, on_spawn, self._stop, on_tick=self._tick,
@@ -271,7 +274,8 @@ class LocalExecutor:
         if out.start_error:
             self.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=attempt,
                                        title=item.title, log_path=str(log_path), pid=0,
-                                       branch=branch))
+                                       branch=branch, agent=agent_cfg.name,
+                                       kind=agent_cfg.kind))
         tokens = out.usage.total() if out.usage.seen else None
         report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge,
                                                  agent_cfg),
@@ -320,11 +324,11 @@ class LocalExecutor:
     # run.json: the live agents, so a later run can reap them after a crash -----------------
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
                 result_path: Path, token: str, cgroup: str | None,
-                branch: str | None) -> None:
+                branch: str | None, agent: AgentConfig) -> None:
         entry = {"item": item_id, "phase": phase, "attempt": attempt,
                  "agent_pid": pid, "agent_pgid": pid,
                  "result_file": str(result_path.resolve()), "token": token,
-                 "cgroup": cgroup, "agent": Path(self.config.agent.command[0]).name,
+                 "cgroup": cgroup, "agent": agent.label, "kind": agent.kind,
                  "branch": branch, "started": judging.iso(time.time())}
 
         def add(state: dict[str, Any]) -> dict[str, Any]:

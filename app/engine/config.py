@@ -57,6 +57,11 @@ class AgentConfig:
     idle_timeout_s: float | None = None
     """Silence (no output) that ends an attempt; None: the kind's default."""
 
+    @property
+    def label(self) -> str:
+        """How a person reads which agent it is: its name, or its kind for `[agent]`."""
+        return self.kind if self.name == "default" else self.name
+
     def argv_template(self) -> tuple[str, ...]:
         """The command an attempt runs, `{prompt}` still in it, the budget filled in."""
         budget = self.max_cost_per_attempt_usd
@@ -399,8 +404,9 @@ def _valid(section: str, key: str, value: Any) -> bool:
     kind = _SCHEMA[section][key][0]
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         return False
-    if key in ("command", "fallback"):
-        return bool(value) and all(isinstance(v, str) and v for v in value)
+    if key in ("command", "fallback"):  # a command has words; a fallback may be none
+        return (bool(value) or key == "fallback") and all(isinstance(v, str) and v
+                                                          for v in value)
     if key == "env":
         return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     if key == "price":

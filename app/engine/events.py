@@ -54,6 +54,15 @@ class PhaseStarted(Event):
     pid: int = 0
     branch: str | None = None
     """The lane's branch when the item works in its own worktree (`[run] max_parallel`)."""
+    agent: str = "default"
+    """The agent it runs on (its name in orchestrate.toml; routing.py chose it)."""
+    kind: str = "claude"
+    """Which CLI that agent is."""
+
+    @property
+    def agent_label(self) -> str:
+        """How a person reads which agent: its name, or its kind for `[agent]`."""
+        return self.kind if self.agent == "default" else self.agent
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class PhaseFinished(Event):
     cost_usd: float | None = None
     num_turns: int | None = None
     exit_code: int | None = None
+    agent: str = "default"
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,14 @@ def record_attempt(worklog_path: Path, bus: EventBus, item_id: str, phase: str, 
         duration_s=round(report.duration_s or ended - started_at, 3),
         outcome=report.outcome, reason=report.reason, exit_code=report.exit_code,
         cost_usd=report.cost_usd, num_turns=report.num_turns, summary=summary,
-        cost_estimated=cost_estimated,
+        cost_estimated=cost_estimated, agent=report.agent, kind=report.kind,
+        input_tokens=report.input_tokens, output_tokens=report.output_tokens,
     ))
     bus.emit(PhaseFinished(
         item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,
         reason=report.reason, summary=summary, duration_s=round(report.duration_s, 3),
         cost_usd=report.cost_usd, num_turns=report.num_turns, exit_code=report.exit_code,
+        agent=report.agent,
     ))
 
 

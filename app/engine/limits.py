@@ -200,6 +200,20 @@ class Pause:
     """The agent's words about the limit."""
     known_reset: bool
     """False when no reset time was named and `resumes_at` is only a time to try again."""
+    resets_at: float | None = None
+    """The reset the agent named (`resumes_at` adds the margin to it)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"resumes_at": self.resumes_at, "reason": self.reason,
+                "known_reset": self.known_reset, "resets_at": self.resets_at}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Pause:
+        """ValueError, KeyError or TypeError when `data` is not one."""
+        resets = data.get("resets_at")
+        return cls(float(data["resumes_at"]), str(data["reason"]),
+                   bool(data.get("known_reset", True)),
+                   float(resets) if resets is not None else None)
 
 
 def plan_pause(limit: UsageLimit, *, now: float, margin_s: float, retry_interval_s: float,
@@ -207,7 +221,8 @@ def plan_pause(limit: UsageLimit, *, now: float, margin_s: float, retry_interval
     """When to try again: the reset plus the margin, or (no reset named) an interval
     that doubles with each limit in a row (`streak` counts from 1), capped."""
     if limit.resets_at is not None:
-        return Pause(max(now, limit.resets_at + margin_s), limit.message, True)
+        return Pause(max(now, limit.resets_at + margin_s), limit.message, True,
+                     limit.resets_at)
     interval = min(retry_interval_s * 2 ** max(0, streak - 1), retry_interval_max_s)
     return Pause(now + interval, limit.message, False)
 
@@ -237,17 +252,14 @@ def save_pause(path: Path, pause: Pause) -> None:
     too (written whole by rename: a crash leaves the old file or the new one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"resumes_at": pause.resumes_at, "reason": pause.reason,
-                               "known_reset": pause.known_reset}), encoding="utf-8")
+    tmp.write_text(json.dumps(pause.as_json()), encoding="utf-8")
     os.replace(tmp, path)
 
 
 def load_pause(path: Path) -> Pause | None:
     """The kept pause, or None (missing, torn or not ours to trust)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Pause(float(data["resumes_at"]), str(data["reason"]),
-                     bool(data.get("known_reset", True)))
+        return Pause.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -39,7 +39,7 @@ class Lane:
     phase: str
     attempt: int | None
     agent: str | None
-    """The agent's program (`claude`)."""
+    """Which agent (`claude` for `[agent]` of that kind, else its name: `codex-b`)."""
     branch: str | None
     """The lane's branch (`orchestrate/WRK-002`); None in the main checkout."""
     agent_pid: int | None

@@ -1,22 +1,23 @@
-"""A usage limit pauses the whole run: every lane (and triage) waits for the reset, then
-the very attempt that met it repeats.
+"""A usage limit of every agent the run may use pauses the whole run: every lane (and
+triage) waits for the earliest reset, then the attempts that met it repeat (on whichever
+agent is free again: routing.py).
 
-The first lane to meet a limit decides for all (one notice; a guessed wait grows once,
-not once per lane) and keeps the pause in `.orchestrator/pause.json`, so a run started
-again before the reset waits too. A reset further away than `[limits] max_wait_h`, or
-`run --no-wait`, ends the run (exit 4) saying when it resets; nothing is blocked.
+The first lane to meet it decides for all (one notice; a guessed wait grows once, not
+once per lane) and keeps the pause in `.orchestrator/pause.json`, so a run started again
+before the reset waits too. A reset further away than `[limits] max_wait_h`, or
+`run --no-wait`, ends the run (exit 4) saying when each agent resets; nothing is blocked.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
 from app.engine.config import Config
 from app.engine.events import EventBus, RunPaused, RunResumed
-from app.engine.executor import UsageLimit
-from app.engine.limits import Pause, clear_pause, clock_time, load_pause, plan_pause, save_pause
+from app.engine.limits import Pause, clear_pause, clock_time, load_pause, save_pause
 from app.engine.project import Project
 
 CHECK_S = 1.0
@@ -47,47 +48,36 @@ class LimitPause:
         self.run = run
         self._lock = threading.Lock()
         self._resume_at: float | None = None
-        """While the account is limited: no attempt of any lane starts before this."""
-        self._streak = 0
-        """Limits met in a row; the wait grows with it where no reset time is named."""
+        """While every agent is limited: no attempt of any lane starts before this."""
 
-    def none_met(self) -> None:
-        """An attempt ended without a limit: the next guessed wait starts small again."""
-        with self._lock:
-            self._streak = 0
-
-    def pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
-        """Pause every lane until the limit resets (plus the margin), then return; RunEnd
-        when the run must not wait (`--no-wait`, or a reset beyond `max_wait_h`)."""
+    def pause_until(self, limited: Sequence[tuple[str, Pause]], item_id: str,
+                    phase: str) -> None:
+        """Every agent the run may use is `limited`: pause every lane until the first of
+        them resets (plus the margin), then return; RunEnd when the run must not wait
+        (`--no-wait`, or that reset beyond `max_wait_h`)."""
         run, cfg = self.run, self.run.config.limits
         now = time.time()
+        first = min((pause for _, pause in limited), key=lambda pause: pause.resumes_at)
         with self._lock:  # one decision per limit, however many lanes meet it at once
-            # A lane meeting the limit the run already waits for joins that wait: one
-            # notice, and a guessed wait grows once, not once per lane.
+            # A lane meeting the limit the run already waits for joins that wait.
             joined = self._resume_at is not None and self._resume_at > now \
-                and (limit.resets_at is None or limit.resets_at <= self._resume_at)
-            if not joined:
-                self._streak += 1
-            pause = plan_pause(limit, now=now, margin_s=cfg.resume_margin_s,
-                               retry_interval_s=cfg.retry_interval_s,
-                               retry_interval_max_s=cfg.retry_interval_max_s,
-                               streak=self._streak)
-            too_far = pause.known_reset and pause.resumes_at - now > cfg.max_wait_h * 3600
+                and first.resumes_at <= self._resume_at
+            too_far = first.known_reset and first.resumes_at - now > cfg.max_wait_h * 3600
             later = not joined and run.wait_on_limit and not too_far and (
-                self._resume_at is None or pause.resumes_at > self._resume_at)
+                self._resume_at is None or first.resumes_at > self._resume_at)
             if later:
-                self._resume_at = pause.resumes_at
+                self._resume_at = first.resumes_at
         if not joined:
-            resets = (f"; it resets at {clock_time(limit.resets_at, now)}"
-                      if limit.resets_at is not None else "; no reset time was given")
             if not run.wait_on_limit:
-                run.end_for_every_item(f"usage limit: {limit.message}{resets}; nothing was "
-                                       "blocked: run again once it has reset")
+                run.end_for_every_item(f"{ended_by(limited, now)}; nothing was blocked: "
+                                       f"run again once {_it(limited)} reset")
             if too_far:
-                run.end_for_every_item(f"usage limit: {limit.message}{resets}, more than "
-                                       f"[limits] max_wait_h = {cfg.max_wait_h:g} h away; "
-                                       "nothing was blocked: run again once it has reset")
+                run.end_for_every_item(f"{ended_by(limited, now)}, more than [limits] "
+                                       f"max_wait_h = {cfg.max_wait_h:g} h away; nothing was "
+                                       f"blocked: run again once {_it(limited)} reset")
         if later:  # the first lane to meet it speaks for all
+            pause = Pause(first.resumes_at, reason_of(limited), first.known_reset,
+                          first.resets_at)
             save_pause(run.project.pause_path, pause)
             self._announce(pause, item_id, phase)
         self.wait()
@@ -140,3 +130,29 @@ class LimitPause:
         guess = "" if pause.known_reset else " (no reset time was given: it tries again then)"
         self.run.notice("warning", f"paused: usage limit, resumes at "
                                    f"{clock_time(pause.resumes_at, now)}{guess}: {pause.reason}")
+
+
+def reason_of(limited: Sequence[tuple[str, Pause]]) -> str:
+    """The agents' words: alone for the default agent, else after each agent's name."""
+    if len(limited) == 1 and limited[0][0] == "default":
+        return limited[0][1].reason
+    return "; ".join(f"{name}: {pause.reason}" for name, pause in limited)
+
+
+def ended_by(limited: Sequence[tuple[str, Pause]], now: float) -> str:
+    """`usage limit: <words>; it resets at 22:15 (in 1h02m)`, for each limited agent."""
+    def resets(pause: Pause) -> str:
+        at = pause.resets_at if pause.resets_at is not None else \
+            (pause.resumes_at if pause.known_reset else None)
+        return f"it resets at {clock_time(at, now)}" if at is not None \
+            else "no reset time was given"
+
+    if len(limited) == 1 and limited[0][0] == "default":
+        pause = limited[0][1]
+        return f"usage limit: {pause.reason}; {resets(pause)}"
+    return "usage limit of every agent: " + "; ".join(
+        f"{name} ({pause.reason}): {resets(pause)}" for name, pause in limited)
+
+
+def _it(limited: Sequence[tuple[str, Pause]]) -> str:
+    return "it has" if len(limited) == 1 else "one has"

@@ -103,6 +103,11 @@ class Pipeline(RunSkeleton):
             Scheduler(self, lanes, steps).loop()
         self._end_if_all_blocked()
 
+    def phases_used(self) -> tuple[str, ...]:
+        """The phases, and the triage steps where lanes run beside them (`_work`)."""
+        triages = self.config.run.max_parallel > 1 and self.target is None
+        return super().phases_used() if triages else PHASES
+
     def _main_lane(self, item_id: str) -> Lane:
         return MainLane(item_id, self.checkpoints, self.moves, self.choice.tell_once)
 
@@ -174,9 +179,9 @@ class Pipeline(RunSkeleton):
         if self._cap.reached():
             raise RunEnd(self._cap.reason, exitcodes.OK)
 
-    def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
-        self._cap.give_back()  # a limited attempt is not one (it repeats after the reset)
-        super()._pause_for(limit, item_id, phase)
+    def _met_limit(self, limit: UsageLimit, agent: str, item_id: str, phase: str) -> None:
+        self._cap.give_back()  # a limited attempt is not one (it repeats, on another agent
+        super()._met_limit(limit, agent, item_id, phase)  # or after the reset)
 
     # one item ----------------------------------------------------------------------------------
     def work_item(self, item: Item, lane: Lane) -> None:

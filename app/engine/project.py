@@ -77,6 +77,11 @@ class Project:
         return self.state_dir / "pause.json"
 
     @property
+    def limits_path(self) -> Path:
+        """Each agent's usage limit and its reset (routing.py), kept across runs."""
+        return self.state_dir / "limits.json"
+
+    @property
     def run_state_path(self) -> Path:
         return self.state_dir / "run.json"
 

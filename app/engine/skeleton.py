@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from app import exitcodes
-from app.backlog.model import Item
+from app.backlog.model import PHASES, Item
 from app.engine import executors, fence, worklog
 from app.engine.attempts import preflight
 from app.engine.config import Config
@@ -42,6 +42,7 @@ from app.engine.moves import Moves
 from app.engine.notify import Notifier, NotifyObserver
 from app.engine.pausing import LimitPause
 from app.engine.project import Project
+from app.engine.quota import Quota
 from app.engine.runlock import RunLock, clear_run_state, reap_orphan, start_run_state
 from app.engine.worklog import money
 from app.errors import OrchestrateError, TransitionError, UnknownItemError
@@ -49,12 +50,15 @@ from app.errors import OrchestrateError, TransitionError, UnknownItemError
 if TYPE_CHECKING:
     from app.engine.steps import Step
 
+TRIAGE_STEPS = ("triage", "investigate")
 WITHDRAW_CHECK_S = 0.2
 """How often an item's wait (a backoff, a cooldown) looks whether it was taken away."""
 
 
-def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | None:
-    """Announce the run, stop a crashed run's orphaned agents, check the agent command.
+def begin(project: Project, config: Config, bus: EventBus, kind: str,
+          agents: tuple[str, ...] = ("default",)) -> str | None:
+    """Announce the run, stop a crashed run's orphaned agents, check the command of every
+    agent it may use.
 
     Call it holding the run lock. Returns why the run cannot start (a failure that would
     hit every item, such as a missing agent command), or None.
@@ -68,10 +72,15 @@ def begin(project: Project, config: Config, bus: EventBus, kind: str) -> str | N
     start_run_state(project, kind, config.run.max_parallel if kind == "run" else 1)
     for warning in [*config.warnings, *worklog.problems(project.worklog_path)]:
         bus.emit(Notice(level="warning", text=warning))
-    failure, warnings = preflight(config.agent.command)
-    for warning in warnings:
-        bus.emit(Notice(level="warning", text=warning))
-    return failure
+    failures = []
+    for name in agents:
+        agent = config.agent_named(name)
+        failure, warnings = preflight(agent.command, agent.kind, name)
+        for warning in warnings:
+            bus.emit(Notice(level="warning", text=warning))
+        if failure:
+            failures.append(failure)
+    return "; ".join(failures) or None
 
 
 class RunEnd(Exception):
@@ -154,6 +163,8 @@ class RunSkeleton(ABC):
         """False (`--no-wait`): a usage limit ends the run (exit 4) instead of pausing it."""
         self.limits = LimitPause(self)
         """A usage limit's pause of every lane (pausing.py)."""
+        self.quota = Quota(self)
+        """Which agent each attempt goes to, by quota and free slots (quota.py)."""
         self._withdrawn: set[str] = set()
         """Items a person took away from this run (withdraw.py): never worked on again."""
         self._left: set[str] = set()
@@ -195,7 +206,8 @@ class RunSkeleton(ABC):
                                                  "reads it and its writes go on"),
             should_stop=lambda: self._stop.is_set() or self._ending is not None)
         try:
-            failure = begin(self.project, self.config, self.bus, self.kind)
+            failure = begin(self.project, self.config, self.bus, self.kind,
+                            self.agents_used())
             if failure:  # before any item moves: nothing to resume, nothing blocked
                 finished = RunFinished(reason=failure, exit_code=exitcodes.EVERY_ITEM)
             else:
@@ -284,15 +296,20 @@ class RunSkeleton(ABC):
         while True:
             self.limits.wait()
             self.check_withdrawn(item.id)
-            self._before_attempt()
-            report = step.attempt(retries.last_error)
+            agent = self.quota.agent_for(item.id, phase)
+            try:
+                self._before_attempt()
+                report = step.attempt(retries.last_error, agent)
+            finally:
+                self.quota.router.give_back(agent)
             self._count(report)
             if report.outcome == "limited" and report.limit is not None:
                 # The account's limit: not an attempt that counts, not a failure, not the
-                # item's. Every lane waits for the reset, then this very attempt repeats.
-                self._pause_for(report.limit, item.id, phase)
+                # item's. This very attempt repeats on the next agent with quota, or
+                # after the reset.
+                self._met_limit(report.limit, agent, item.id, phase)
                 continue
-            self.limits.none_met()
+            self.quota.router.met_none(agent)
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
                 self.check_withdrawn(item.id)  # only this item's agent was stopped
@@ -375,10 +392,21 @@ class RunSkeleton(ABC):
         return (f"budget reached: {money(self.cost_usd)} spent of {money(budget)} (the "
                 "worklog's figures); the items stay where they were")
 
-    # usage limits: the whole run waits (pausing.py) -----------------------------------------
-    def _pause_for(self, limit: UsageLimit, item_id: str, phase: str) -> None:
-        """Every lane waits until the limit resets (RunEnd when the run must not wait)."""
-        self.limits.pause_for(limit, item_id, phase)
+    # usage limits: an attempt goes to an agent with quota (quota.py), else waits --------------
+    def agents_used(self) -> tuple[str, ...]:
+        """Every agent this run may send an attempt to (its phases' chains), in order."""
+        names: dict[str, None] = {}
+        for phase in self.phases_used():
+            names.update(dict.fromkeys(self.config.chain(phase)))
+        return tuple(names)
+
+    def phases_used(self) -> tuple[str, ...]:
+        """The phases (and triage steps) this run may attempt."""
+        return (*PHASES, *TRIAGE_STEPS)
+
+    def _met_limit(self, limit: UsageLimit, agent: str, item_id: str, phase: str) -> None:
+        """`agent` met a usage limit (quota.py)."""
+        self.quota.met_limit(limit, agent, item_id, phase)
 
     def _count(self, report: AttemptReport) -> None:
         """One more attempt, as its worklog line has it."""

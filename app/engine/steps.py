@@ -50,8 +50,9 @@ class Step(ABC):
         self.phase = phase
 
     @abstractmethod
-    def attempt(self, last_error: str | None) -> AttemptReport:
-        """Run one attempt (the retry prompt names `last_error`)."""
+    def attempt(self, last_error: str | None, agent: str = "default") -> AttemptReport:
+        """Run one attempt with `agent` (its name in orchestrate.toml; routing.py chose
+        it); the retry prompt names `last_error`."""
 
     @abstractmethod
     def settle(self, report: AttemptReport, result: AgentResult) -> bool:
@@ -90,7 +91,7 @@ class PhaseStep(Step):
                                  "instead of asking the agent again")
         return self._act(answer.result)
 
-    def attempt(self, last_error: str | None) -> AttemptReport:
+    def attempt(self, last_error: str | None, agent: str = "default") -> AttemptReport:
         host, phase = self.host, self.phase
         item = host.store.load().get(self.item.id)  # as it is now: notes, assessment
         workspace = self.lane.workspace
@@ -113,7 +114,8 @@ class PhaseStep(Step):
                               attempt=attempt, spec_phase=spec_phase, spec_tasks=spec_tasks,
                               last_error=last_error, workspace_note=self.lane.note())
         report = host.executor.run(item, phase, attempt, prompt,
-                                   judge=self.lane.judge(judge), workspace=workspace)
+                                   judge=self.lane.judge(judge), workspace=workspace,
+                                   agent=agent)
         if report.result is not None:
             for warning in report.result.warnings:
                 host.notice("warning", f"{item.id} {phase}: {warning}")
@@ -164,14 +166,15 @@ class TriageStep(Step):
         super().__init__(item, phase)
         self.host = host
 
-    def attempt(self, last_error: str | None) -> AttemptReport:
+    def attempt(self, last_error: str | None, agent: str = "default") -> AttemptReport:
         host, item, phase = self.host, self.item, self.phase
         attempt = host.executor.next_attempt(item.id, phase)
         result_file = host.executor.files(item.id, phase, attempt, None).result
         prompt = build_prompt(item, phase, config=host.config,
                               prompts_dir=host.project.prompts_dir, result_file=result_file,
                               attempt=attempt, last_error=last_error)
-        return host.executor.run(item, phase, attempt, prompt, judge=phase_judge(phase))
+        return host.executor.run(item, phase, attempt, prompt, judge=phase_judge(phase),
+                                 agent=agent)
 
     def settle(self, report: AttemptReport, result: AgentResult) -> bool:
         """Assessment, follow-ups and the move, in one transaction."""

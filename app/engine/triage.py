@@ -19,7 +19,7 @@ from app.engine.events import EventBus
 from app.engine.executor import Executor
 from app.engine.project import Project
 from app.engine.scheduler import Scheduler
-from app.engine.skeleton import RunEnd, RunSkeleton
+from app.engine.skeleton import TRIAGE_STEPS, RunEnd, RunSkeleton
 
 
 class Triage(RunSkeleton):
@@ -34,6 +34,9 @@ class Triage(RunSkeleton):
         self._queue: list[tuple[Item, str]] = []
         """The steps still to start: every item that was `new` (then `researching`) when
         its batch began, in the backlog's order."""
+
+    def phases_used(self) -> tuple[str, ...]:
+        return TRIAGE_STEPS
 
     def _work(self) -> None:
         """Triage every new item, then investigate the researching ones if asked."""

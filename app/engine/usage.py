@@ -69,6 +69,9 @@ class UsageMeter:
         self._messages: dict[str, Tokens] = {}
         self._chars: dict[str, int] = {}
         self._thinking = 0
+        self._settled: Tokens | None = None
+        """The sum the CLI gave at its end (claude's result `usage`): what the attempt
+        used, where the stream's lines only began each message's count."""
         self._lock = threading.Lock()
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -102,15 +105,29 @@ class UsageMeter:
             self._messages[key] = tokens if seen is None else seen.most(tokens)
             self._chars[key] = self._chars.get(key, 0) + _content_chars(message.get("content"))
 
+    def settle(self, usage: object) -> None:
+        """The CLI's own sum at its end (a `usage` object of the API's fields), which
+        outranks the sum of the stream's lines."""
+        if not isinstance(usage, dict):
+            return
+        tokens = Tokens(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")),
+                        _int(usage.get("cache_creation_input_tokens")),
+                        _int(usage.get("cache_read_input_tokens")))
+        if tokens != Tokens():
+            with self._lock:
+                self._settled = tokens
+
     @property
     def seen(self) -> bool:
         """Whether the stream carried any usage at all."""
-        return bool(self._messages)
+        return bool(self._messages) or self._settled is not None
 
     def total(self) -> Tokens:
         """Every message's tokens added up (output at least the content's length / 4, and
         the thinking the CLI estimated)."""
         with self._lock:
+            if self._settled is not None:
+                return self._settled
             items = [(t, self._chars.get(k, 0)) for k, t in self._messages.items()]
             thinking = self._thinking
         total = Tokens(output=thinking)

@@ -27,8 +27,24 @@ class WorklogEntry:
     num_turns: int | None = None
     summary: str | None = None
     cost_estimated: bool = False
-    """cost_usd was reckoned from the tokens the stream carried: the agent never said
-    (an attempt stopped before its result line)."""
+    """cost_usd was reckoned from the tokens: the agent never said (an attempt stopped
+    before its result line, or a CLI that reports tokens only, at its `price`)."""
+    agent: str = "default"
+    """The agent it ran on (its name in orchestrate.toml)."""
+    kind: str = "claude"
+    """Which CLI that agent is."""
+    input_tokens: int | None = None
+    """Tokens read (cached ones too), as the CLI reported them."""
+    output_tokens: int | None = None
+
+
+def agent_of(entry: dict[str, Any]) -> str:
+    """Which agent made an attempt, as a person reads it (`claude` for `[agent]` of that
+    kind, else its name); empty for an entry written before agents were recorded."""
+    name, kind = entry.get("agent"), entry.get("kind")
+    if not isinstance(name, str) or not name:
+        return ""
+    return str(kind) if name == "default" and isinstance(kind, str) and kind else name
 
 
 def append(path: Path, entry: WorklogEntry) -> None:

@@ -38,7 +38,7 @@ class ScriptedStep(Step):
         super().__init__(item, "prd")
         self.run = run
 
-    def attempt(self, last_error: str | None) -> AttemptReport:
+    def attempt(self, last_error: str | None, agent: str = "default") -> AttemptReport:
         self.run.last_errors.append(last_error)
         return self.run.answers.pop(0)
 

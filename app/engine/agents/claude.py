@@ -30,6 +30,7 @@ class ClaudeReader(Reader):
         kind = event.get("type")
         if kind == "result":
             out.final_event = event
+            out.usage.settle(event.get("usage"))
         if kind == "result" or '"rate_limit' in text \
                 or any(line.kind == "error" for line in lines):
             self._limits.feed(event)

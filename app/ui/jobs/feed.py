@@ -228,4 +228,5 @@ def attempt_of(entry: dict[str, Any]) -> Attempt:
         outcome=str(entry.get("outcome") or "?"),
         cost=f"${float(cost):.2f}" if cost is not None else "",
         reason=str(entry.get("reason") or ""),
+        agent=worklog.agent_of(entry),
     )

@@ -212,7 +212,8 @@ class Runner:
         board = screen.board
         board.selected_id = board.selected_id or event.item_id
         lanes.started(event.item_id, event.phase,
-                      f"{event.item_id} · {event.phase} · attempt {event.attempt}",
+                      f"{event.item_id} · {event.phase} · attempt {event.attempt} · "
+                      f"{event.agent_label}",
                       board.selected_id)
         screen.set_run(replace(screen.run, item_id=event.item_id, phase=event.phase,
                                attempt=event.attempt, started=event.at, lanes=lanes.views()))

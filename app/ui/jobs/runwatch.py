@@ -209,7 +209,8 @@ class RunWatch:
         if run is None:
             return None, ()
         return (run.pause.resumes_at if run.pause is not None else None,
-                tuple(LaneView(lane.item, lane.phase, lane.attempt) for lane in run.lanes))
+                tuple(LaneView(lane.item, lane.phase, lane.attempt, lane.agent)
+                      for lane in run.lanes))
 
     def seen(self, message: RunWatch.Seen) -> None:
         """Show what the last look found (another run, a new log of it, or no run)."""
@@ -236,9 +237,11 @@ class RunWatch:
                            attempt=int(match["attempt"]) if match else None,
                            resumes_at=message.resumes_at, lanes=message.lanes)
             if message.log_path is not None:
+                agent = next((f" · {lane.agent}" for lane in message.lanes if match
+                              and lane.item_id == match["item"] and lane.agent), "")
                 screen.log_pane.begin(
-                    f"{match['item']} · {match['phase']} · attempt {match['attempt']} "
-                    f"(pid {message.pid})" if match else message.log_path.name)
+                    f"{match['item']} · {match['phase']} · attempt {match['attempt']}"
+                    f"{agent} (pid {message.pid})" if match else message.log_path.name)
                 self._tail_stop.set()
                 self._tail_stop = threading.Event()
                 self.tail(message.log_path, self._tail_stop)
