@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -39,35 +38,16 @@ from fake_messages_api import (
     say,
     usage_limit,
 )
+from real_clis import find_cli
 
 from app.backlog.model import PHASES
 from app.engine.project import Project
 from app.engine.streamjson import describe_lines
 
 REPO = Path(__file__).resolve().parents[2]
-PINNED = "2.1.197"
 
 
-def find_claude() -> tuple[str | None, str]:
-    """The CLI to test with, or None and why not."""
-    chosen = os.environ.get("ORCHESTRATE_TEST_CLAUDE")
-    if chosen:
-        found = shutil.which(chosen)
-        if found is None:
-            return None, f"ORCHESTRATE_TEST_CLAUDE={chosen!r} is not an executable"
-        return found, ""
-    local = REPO / ".ci" / "node_modules" / ".bin" / "claude"
-    if os.access(local, os.X_OK):
-        return str(local), ""
-    on_path = shutil.which("claude")
-    if on_path:
-        return on_path, ""
-    return None, ("the real Claude Code CLI is not installed: set ORCHESTRATE_TEST_CLAUDE, run "
-                  f".ci/run (npm install --prefix .ci @anthropic-ai/claude-code@{PINNED}) or "
-                  "put claude on PATH")
-
-
-CLAUDE, WHY_NOT = find_claude()
+CLAUDE, WHY_NOT = find_cli("claude")
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CLAUDE is None, reason=WHY_NOT)]
 
 

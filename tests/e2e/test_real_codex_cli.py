@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,34 +41,12 @@ from fake_responses_api import (
     rate_limited,
     usage_limit,
 )
+from real_clis import find_cli
 
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 
-REPO = Path(__file__).resolve().parents[2]
-PINNED = "0.169.0"
-
-
-def find_codex() -> tuple[str | None, str]:
-    """The CLI to test with, or None and why not."""
-    chosen = os.environ.get("ORCHESTRATE_TEST_CODEX")
-    if chosen:
-        found = shutil.which(chosen)
-        if found is None:
-            return None, f"ORCHESTRATE_TEST_CODEX={chosen!r} is not an executable"
-        return found, ""
-    local = REPO / ".ci" / "node_modules" / ".bin" / "codex"
-    if os.access(local, os.X_OK):
-        return str(local), ""
-    on_path = shutil.which("codex")
-    if on_path:
-        return on_path, ""
-    return None, ("the real OpenAI Codex CLI is not installed: set ORCHESTRATE_TEST_CODEX, "
-                  f"run .ci/run (npm install --prefix .ci @openai/codex@{PINNED}) or put "
-                  "codex on PATH")
-
-
-CODEX, WHY_NOT = find_codex()
+CODEX, WHY_NOT = find_cli("codex")
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CODEX is None, reason=WHY_NOT)]
 
 # The captures -------------------------------------------------------------------------------

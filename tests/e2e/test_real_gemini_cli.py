@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,34 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine_helpers import make_project, ready
 from fake_gemini_api import FakeGeminiApi, daily_quota, in_one_command, phase_brain
 from fake_messages_api import document_text
+from real_clis import find_cli
 
 from app.engine.project import Project
 from app.engine.prompts import build_prompt
 
-REPO = Path(__file__).resolve().parents[2]
-PINNED = "0.61.0"
-
-
-def find_gemini() -> tuple[str | None, str]:
-    """The CLI to test with, or None and why not."""
-    chosen = os.environ.get("ORCHESTRATE_TEST_GEMINI")
-    if chosen:
-        found = shutil.which(chosen)
-        if found is None:
-            return None, f"ORCHESTRATE_TEST_GEMINI={chosen!r} is not an executable"
-        return found, ""
-    local = REPO / ".ci" / "node_modules" / ".bin" / "gemini"
-    if os.access(local, os.X_OK):
-        return str(local), ""
-    on_path = shutil.which("gemini")
-    if on_path:
-        return on_path, ""
-    return None, ("the real Gemini CLI is not installed: set ORCHESTRATE_TEST_GEMINI, run "
-                  f".ci/run (npm install --prefix .ci @google/gemini-cli@{PINNED}) or put "
-                  "gemini on PATH")
-
-
-GEMINI, WHY_NOT = find_gemini()
+GEMINI, WHY_NOT = find_cli("gemini")
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(GEMINI is None, reason=WHY_NOT)]
 
 # The captures -------------------------------------------------------------------------------

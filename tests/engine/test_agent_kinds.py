@@ -83,6 +83,12 @@ def test_codexs_reset_words_are_its_local_time() -> None:
         2026, 12, 10, 4, 6, tzinfo=zone).timestamp()
     assert reset_of("Please try again in 1.5s.", now) == now.timestamp() + 1.5
     assert reset_of("try again later.", now) is None
+    # The minute it names has begun (a reset seconds away): the end of that minute, not
+    # the same time tomorrow; an hour behind us is tomorrow's.
+    assert reset_of("try again at 9:00 PM.", now.replace(second=40)) == now.timestamp() + 60
+    assert reset_of("try again at 8:58 PM.", now) == now.timestamp() - 60
+    assert reset_of("try again at 8:00 PM.", now) == datetime(
+        2026, 12, 8, 20, 0, tzinfo=zone).timestamp()
 
 
 @needs_samples

@@ -26,6 +26,9 @@ _TRY_AGAIN = re.compile(
     r"try again at (?:(?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2})(?:st|nd|rd|th), (?P<year>\d{4}) )?"
     r"(?P<hour>\d{1,2}):(?P<minute>\d{2}) ?(?P<ampm>AM|PM)", re.I)
 _IN_SECONDS = re.compile(r"try again in (?P<s>\d+(?:\.\d+)?)s", re.I)
+JUST_PASSED = timedelta(minutes=5)
+"""A clock time this little behind us is a reset now (the CLI names the minute, and its
+clock may run behind ours), not tomorrow's."""
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -46,8 +49,10 @@ def reset_of(message: str, now: datetime | None = None) -> float | None:
                              hour=hour, minute=minute, second=0, microsecond=0)
         return at.timestamp()
     at = current.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if at <= current:
+    if at <= current - JUST_PASSED:
         at += timedelta(days=1)
+    elif at <= current:  # named to the minute: a reset within this very minute
+        return at.timestamp() + 60
     return at.timestamp()
 
 
