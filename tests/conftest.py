@@ -202,10 +202,11 @@ items:
 WORKLOG_ENTRIES: tuple[dict[str, Any], ...] = (
     {"item": "WRK-005", "phase": "prd", "attempt": 1, "start": "2026-11-21T10:00:00Z",
      "end": "2026-11-21T10:03:12Z", "duration_s": 192.0, "outcome": "complete",
-     "cost_usd": 0.42, "num_turns": 7},
+     "cost_usd": 0.42, "num_turns": 7, "agent": "default", "kind": "claude"},
     {"item": "WRK-005", "phase": "build", "attempt": 1, "start": "2026-11-22T07:30:00Z",
      "end": "2026-11-22T07:45:00Z", "duration_s": 900.0, "outcome": "failed",
-     "reason": "tests failed: 2 errors", "cost_usd": 1.1, "num_turns": 30},
+     "reason": "tests failed: 2 errors", "cost_usd": 1.1, "num_turns": 30, "agent": "codex",
+     "kind": "codex", "input_tokens": 182000, "output_tokens": 9100},
 )
 """Two attempts of WRK-005 in the fixture worklog."""
 

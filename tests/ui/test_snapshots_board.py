@@ -105,8 +105,8 @@ class TestDetail:
         """WRK-005 selected and Enter pressed: the pane on the right lists every field
         (status in_progress, phase build, `depends on WRK-001 (new)`, `needed by —`), the
         notes, the change folder's four files with `m reads the documents`, two worklog
-        attempts (prd #1 3m12s complete $0.42; build #1 15m00s failed $1.10 with its
-        reason) and `checkpoints`: `none: not in a git repository`."""
+        attempts, each naming its agent (prd #1 claude 3m12s complete $0.42; build #1 codex
+        15m00s failed $1.10 with its reason) and `checkpoints`: `none: not in a git repository`."""
         async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             board_of(pilot).main.board.select("WRK-005")
