@@ -468,12 +468,21 @@ DEFAULT_CONFIG_TEXT = """\
 # orchestrate configuration: every key is optional; the defaults are shown.
 
 [agent]
-# The agent command; {prompt} becomes one argument (never passed through a shell).
+# The default agent (named "default"): claude, codex, gemini, opencode or amp.
+kind = "claude"
+# Its command (each kind has a preset); {prompt} becomes one argument (never a shell).
 command = ["claude", "-p", "{prompt}", "--output-format", "stream-json",
            "--verbose", "--dangerously-skip-permissions"]
 phase_timeout_s = 1800
 kill_grace_s = 5
 # max_cost_per_attempt_usd = 2.0   # passed to claude as --max-budget-usd
+
+# More agents (another vendor, another account), with the keys of [agent] and env:
+# [agents.codex]
+# kind = "codex"
+# env = { CODEX_HOME = "/home/me/.codex-work" }
+# [phases]               # an agent per phase (others: "default")
+# review = "codex"
 
 [run]
 max_retries = 3          # attempts after the first
@@ -485,6 +494,7 @@ max_parallel = 1         # items at once; above 1 each gets a branch and a git w
 # branch_prefix = "orchestrate/"   # a lane's branch: orchestrate/WRK-001
 # merge = "merge"        # a finished lane: "merge" commit, "rebase" then fast-forward, "none"
 # max_cost_usd = 20.0    # no new attempt once the run has spent this (exit 5)
+# fallback = ["default", "codex"]   # where an attempt goes when its agent is limited
 
 [guardrails]             # autonomous runs only take items within these
 max_size = "medium"
