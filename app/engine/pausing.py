@@ -82,13 +82,14 @@ class LimitPause:
             self._announce(pause, item_id, phase)
         self.wait()
 
-    def resume_kept(self) -> None:
-        """A run stopped while paused and started again before the reset waits too."""
+    def resume_kept(self, agent_free: bool = False) -> None:
+        """A run stopped while paused and started again before the reset waits too,
+        unless an agent it may use is free now (`agent_free`: one added since, say)."""
         run = self.run
         pause = load_pause(run.project.pause_path)
         if pause is None:
             return
-        if pause.resumes_at <= time.time():
+        if pause.resumes_at <= time.time() or agent_free:
             clear_pause(run.project.pause_path)
             return
         if not run.wait_on_limit:  # `--no-wait` never waits, not even for an old pause

@@ -43,6 +43,13 @@ class Quota:
         self.run = run
         self.router = Router(run.config, run.project.limits_path)
 
+    def agent_free(self) -> bool:
+        """Whether an agent the run may use is known to be free of a limit: the kept
+        limits name some of them, not all (without kept limits, a kept pause is kept)."""
+        used = self.run.agents_used()
+        return self.router.knows_limits() and \
+            len(self.router.limited(used, time.time())) < len(used)
+
     def agent_for(self, item_id: str, phase: str) -> str:
         """The agent the next attempt goes to, its slot taken: the first of the phase's
         chain with quota and room. Waits for a slot; where every agent of the chain is

@@ -118,6 +118,11 @@ class Router:
             if self._limited.pop(agent, None) is not None:
                 self._save()
 
+    def knows_limits(self) -> bool:
+        """Whether any agent's limit is known (this run's, or kept by an earlier one)."""
+        with self._cond:
+            return bool(self._limited)
+
     def limited(self, agents: Iterable[str], now: float) -> list[tuple[str, Pause]]:
         """Those of `agents` limited at `now`, with until when."""
         with self._cond:

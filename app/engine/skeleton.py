@@ -212,7 +212,7 @@ class RunSkeleton(ABC):
                 finished = RunFinished(reason=failure, exit_code=exitcodes.EVERY_ITEM)
             else:
                 try:
-                    self.limits.resume_kept()
+                    self.limits.resume_kept(self.quota.agent_free())
                     self._work()
                     end = RunEnd("no more work")
                 except RunEnd as raised:

@@ -19,16 +19,19 @@ import pytest
 from conftest import stored_item
 from engine_helpers import (
     AGENT,
+    Background,
     lanes_project,
     make_project,
     notice_texts,
     ready,
     run_pipeline,
     worklog_entries,
+    write_config,
 )
 
 from app import exitcodes
 from app.engine.events import EventBus, PhaseStarted, RunPaused, RunResumed
+from app.engine.limits import Pause, save_pause
 from app.engine.pipeline import Pipeline
 from app.engine.project import Project
 from app.engine.routing import load_limits
@@ -188,3 +191,28 @@ def test_an_agent_the_run_does_not_use_is_not_checked(tmp_path: Path) -> None:
                                                "command": ["no-such-gemini", "{prompt}"]}})
     finished, _ = run_pipeline(project)
     assert finished.exit_code == 0 and stored_item(project).status == "done"
+
+
+def test_a_kept_pause_is_not_waited_for_when_an_agent_of_the_run_is_free(
+        tmp_path: Path) -> None:
+    """A run paused with every agent limited; then a person adds another agent: the next
+    run goes to it at once instead of waiting out the kept pause."""
+    project = make_project(tmp_path / "p", [ready()], script={"default": LIMITED},
+                           run={"checkpoint": False}, limits=FAST_LIMITS)
+    pipeline = Pipeline(project, EventBus())
+    pipeline.wait_on_limit = False
+    assert pipeline.run().exit_code == exitcodes.EVERY_ITEM
+    save_pause(project.pause_path, Pause(time.time() + 3600, "You've hit your limit", True))
+    config = project.config()  # as it was, plus agent b in the chain
+    write_config(project, {
+        "agent": {"command": list(config.agent.command), "phase_timeout_s": 20},
+        "run": {"checkpoint": False, "fallback": ["default", "b"], "backoff_s": 0,
+                "cooldown_s": 0},
+        "limits": FAST_LIMITS,
+        "agents.b": agent(tmp_path, "b", {"default": "complete"})})
+    with Background(project) as run:  # (a wait for the kept pause would fail, not hang)
+        finished = run.finish(timeout=30)
+    assert finished.exit_code == 0 and not run.rec.of(RunPaused)
+    assert [(e["outcome"], e["agent"]) for e in worklog_entries(project)][:3] == [
+        ("limited", "default"), ("complete", "b"), ("complete", "b")]
+    assert not project.pause_path.exists()
