@@ -75,8 +75,9 @@ MEANINGS: Final[dict[int, str]] = {
     ERROR: "error: bad input, an invalid file, or a run stopped by its circuit breaker",
     USAGE: "usage: the command line is wrong",
     LOCK_HELD: "another run or triage holds the run lock",
-    EVERY_ITEM: "the run stopped on a failure that hits every item (agent missing, not "
-                "logged in, usage limit)",
+    EVERY_ITEM: "the run stopped on a failure that hits every item (an agent's CLI missing, "
+                "not logged in, a usage limit of every agent it may use with `--no-wait` or "
+                "too far away)",
     BUDGET: "the run reached its budget (`--max-cost`, `[run] max_cost_usd`); the item stays "
             "where it was",
     ALL_BLOCKED: "every item the run took ended blocked: a person is needed (`orchestrate "
