@@ -71,11 +71,11 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return detach.cmd_stop(args, project) if command == "stop" else \
             detach.cmd_detach(args, project)
-    if command in ("run", "triage"):
+    if command in ("run", "triage", "approve"):
         from app.cli import run as cli_run
 
-        return cli_run.cmd_run(args, project) if command == "run" else \
-            cli_run.cmd_triage(args, project)
+        return {"run": cli_run.cmd_run, "triage": cli_run.cmd_triage,
+                "approve": cli_run.cmd_approve}[command](args, project)
     if command == "agents":
         from app.cli.agents import cmd_agents
 

@@ -12,8 +12,11 @@ from typing import Any
 from app.errors import UnknownItemError
 
 STATUSES: tuple[str, ...] = (
-    "new", "scoped", "researching", "ready", "in_progress", "done", "blocked",
+    "new", "scoped", "researching", "ready", "in_progress", "to_review", "approved", "done",
+    "blocked",
 )
+"""`to_review` and `approved` hold a lane's finished item for a person's review before its
+merge (`[run] merge_when = "review"`): approved, a run merges it."""
 PHASES: tuple[str, ...] = ("prd", "research", "design", "spec", "build", "review")
 PHASE_TITLES: dict[str, str] = {
     "prd": "PRD", "research": "Research", "design": "Design",

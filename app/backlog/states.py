@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from app.backlog.model import PHASES, STATUSES, Item
 from app.errors import TransitionError
 
-RUNNABLE: frozenset[str] = frozenset({"ready", "in_progress"})
-"""The statuses a pipeline run takes items from."""
+RUNNABLE: frozenset[str] = frozenset({"ready", "in_progress", "approved"})
+"""The statuses a pipeline run takes items from (an approved one only to merge it)."""
+HELD: frozenset[str] = frozenset({"to_review", "approved"})
+"""A lane's finished item held for a person's review: its worktree and branch are kept."""
 
 # status -> statuses the engine may move it to (`blocked` is reachable from anywhere).
 ENGINE_MOVES: dict[str, frozenset[str]] = {
@@ -21,7 +23,11 @@ ENGINE_MOVES: dict[str, frozenset[str]] = {
     "scoped": frozenset({"ready", "researching", "blocked"}),
     "researching": frozenset({"scoped", "ready", "blocked"}),
     "ready": frozenset({"in_progress", "blocked"}),
-    "in_progress": frozenset({"in_progress", "done", "blocked"}),
+    "in_progress": frozenset({"in_progress", "to_review", "done", "blocked"}),
+    # Held for a person's review: only a person approves or rejects (`PERSON_EXTRA`).
+    "to_review": frozenset({"blocked"}),
+    # Approved: merged (done), or back to its review phase when the merge conflicts.
+    "approved": frozenset({"done", "in_progress", "blocked"}),
     "done": frozenset(),
     "blocked": frozenset(),  # only unblock leaves blocked
 }
@@ -32,8 +38,12 @@ PERSON_EXTRA: dict[str, frozenset[str]] = {
     "researching": frozenset({"new", "done"}),
     "ready": frozenset({"new", "scoped", "done"}),
     "in_progress": frozenset({"ready", "new", "scoped"}),
+    # approve; reject (back to a phase); merged by hand (done); sent back further.
+    "to_review": frozenset({"approved", "in_progress", "ready", "new", "done"}),
+    "approved": frozenset({"to_review", "in_progress", "ready", "new"}),
     "done": frozenset({"new", "ready"}),
-    "blocked": frozenset({"new", "scoped", "researching", "ready", "in_progress", "done"}),
+    "blocked": frozenset({"new", "scoped", "researching", "ready", "in_progress", "to_review",
+                          "approved", "done"}),
 }
 
 

@@ -298,6 +298,13 @@ def cmd_unblock(args: argparse.Namespace, project: Project) -> int:
     return exitcodes.OK
 
 
+def cmd_reject(args: argparse.Namespace, project: Project) -> int:
+    item = actions.reject(project, args.id, args.notes)
+    print(f"{item.id} sent back to build with your notes; the next run builds it again on "
+          "its branch (`orchestrate undo` takes this back)")
+    return exitcodes.OK
+
+
 def cmd_delete(args: argparse.Namespace, project: Project) -> int:
     refused = let_go(project, args.id, args.force, "delete")
     if refused is not None:

@@ -161,6 +161,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--notes", help="what the next agent should know")
 
+    p = command("approve", "merge an item that waits for your review (merge_when = review)",
+                "orchestrate approve WRK-001",
+                "orchestrate approve WRK-001 --no-merge   (the next run merges it)",
+                description="approve an item that waits for your review (to_review): its "
+                            "branch is merged into the branch the run started on, as a lane's "
+                            "is (a conflict blocks it). With no run live it merges now; a live "
+                            "run merges it itself. `orchestrate undo` takes an approve back "
+                            "until it is merged")
+    p.add_argument("id")
+    p.add_argument("--no-merge", action="store_true",
+                   help="only approve it: the next `orchestrate run` merges it")
+    p.add_argument("--quiet", action="store_true", help="only the final summary")
+
+    p = command("reject", "send an item that waits for your review back to build, with notes",
+                'orchestrate reject WRK-001 --notes "the login form needs a rate limit"',
+                description="send an item that waits for your review (to_review, or approved "
+                            "and not merged yet) back to its build phase: the notes go into "
+                            "its next build prompt; its branch goes on from where it is. "
+                            "`orchestrate undo` takes a reject back")
+    p.add_argument("id")
+    p.add_argument("--notes", required=True, help="what to change: the next build reads it")
+
     p = command("delete", "remove an item (its id is never reused)",
                 "orchestrate delete WRK-007",
                 "orchestrate delete WRK-002 --force   (its lane is live: stop it first)")
@@ -214,10 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="where it stands now and the order, "
                                                        "as JSON")
 
-    p = command("undo", "take back your last change (add, edit, move, advance, unblock, delete)",
+    p = command("undo", "take back your last change (add, edit, move, advance, unblock, approve, "
+                "reject, delete)",
                 "orchestrate undo", "orchestrate undo --json",
                 description="take back your last change made through orchestrate (add, edit, "
-                            "move, advance, unblock, delete: the CLI's and the board's alike, "
+                            "move, advance, unblock, approve, reject, delete: the CLI's and "
+                            "the board's alike, "
                             "as .orchestrator/history.jsonl holds them); again, it goes further "
                             "back. Undoing an add deletes the item (its id is not reused); "
                             "undoing a delete puts it back where it was. Refused, saying why, "

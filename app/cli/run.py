@@ -27,6 +27,7 @@ from rich.text import Text
 
 from app import exitcodes
 from app.backlog.model import visible
+from app.engine import actions
 from app.engine.events import (
     AgentOutput,
     Event,
@@ -43,7 +44,9 @@ from app.engine.events import (
 from app.engine.limits import clock_time
 from app.engine.pipeline import Pipeline
 from app.engine.project import Project
+from app.engine.runlock import holder_pid
 from app.engine.triage import Triage
+from app.errors import LockHeldError
 
 SHOWN_KINDS = ("text", "tool", "error", "result", "stderr", "retry")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
@@ -270,3 +273,25 @@ def cmd_triage(args: argparse.Namespace, project: Project) -> int:
     triage = Triage(project, bus, investigate=args.investigate, config=config)
     triage.wait_on_limit = not args.no_wait
     return _drive(triage, triage.request_stop, bus, args, "triage")
+
+
+def cmd_approve(args: argparse.Namespace, project: Project) -> int:
+    """`orchestrate approve ID [--no-merge]`: approved, then merged now when no run is live
+    (a run of that item alone, which only merges it), else by the live run."""
+    item = actions.approve(project, args.id)
+    print(f"{item.id} approved (`orchestrate undo` takes it back until it is merged)")
+    if args.no_merge:
+        print(f"the next `orchestrate run` merges {item.id}")
+        return exitcodes.OK
+    pid = holder_pid(project)
+    if pid is not None:
+        print(f"a run or triage is live (pid {pid}): a run with lanes merges {item.id} "
+              "as it looks at the backlog again; else the next `orchestrate run` does")
+        return exitcodes.OK
+    bus = EventBus()
+    pipeline = Pipeline(project, bus, target=item.id, config=project.config())
+    try:
+        return _drive(pipeline, pipeline.request_stop, bus, args, "merge")
+    except LockHeldError:
+        print(f"a run started meanwhile: it merges {item.id}")
+        return exitcodes.OK

@@ -21,7 +21,8 @@ items[ID]["default"], then the same without `items`. A behaviour is a mode name
 or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `assessment` ({size, complexity, risk}), `follow_ups`, `needs_investigation`,
 `sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
-`.end` files with time stamps are written there), `lines` (for chatty),
+`.end` files with time stamps are written there, `.cwd` and `.prompt` what it was
+given), `lines` (for chatty),
 `children` and `pids_file` (for spawn_children), `model` (the init line's model, as
 Claude Code names it, e.g. `claude-opus-4-8[1m]`), `write` (an object: path → text,
 files written relative to the agent's working directory before it answers; where a
@@ -237,6 +238,7 @@ class Agent(Transcript):
                 f"{time.time():.6f}\n")
             if what == "start":
                 Path(folder, f"{self.item_id}_{self.phase}.cwd").write_text(os.getcwd())
+                Path(folder, f"{self.item_id}_{self.phase}.prompt").write_text(self.prompt)
 
     def write_files(self) -> None:
         """The `write` option: files in the working directory (the agent's checkout)."""

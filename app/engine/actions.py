@@ -29,11 +29,11 @@ from app.backlog.store import BacklogStore, Transaction
 from app.engine import jsonl
 from app.engine.executor import AgentResult
 from app.engine.project import Project
-from app.errors import OrchestrateError, UnknownItemError
+from app.errors import OrchestrateError, TransitionError, UnknownItemError
 
 EDITABLE = ("title", "notes", "size", "complexity", "risk", "depends_on")
 """The fields `edit_item` changes, in the order they are named."""
-UNDOABLE = ("add", "edit", "move", "advance", "unblock", "delete")
+UNDOABLE = ("add", "edit", "move", "advance", "unblock", "delete", "approve", "reject")
 """The history's actions `undo` takes back (each entry says what it needs)."""
 
 
@@ -302,6 +302,43 @@ def unblock(project: Project, item_id: str, notes: str | None = None) -> Item:
     return item
 
 
+def approve(project: Project, item_id: str) -> Item:
+    """A person's yes to an item held for review: approved, a run merges its branch."""
+    with project.store().transaction() as tx:
+        before = tx.get(item_id)
+        if before.status != "to_review":
+            raise TransitionError(_not_held(before, "approve"))
+        item = move_in(tx, before.id, states.Target("approved"), by_person=True)
+    record(project, "approve", item.id, "to_review", "approved",
+           undo={"before": before.to_dict(), "after": item.to_dict()})
+    return item
+
+
+def reject(project: Project, item_id: str, notes: str) -> Item:
+    """A person's no: the item goes back to build with the notes, which its next build
+    prompt carries (as unblock's do); its branch and worktree go on from where they are."""
+    refuse_controls(notes=notes)
+    if not notes.strip():
+        raise OrchestrateError(f"rejecting {item_id} needs notes saying what to change "
+                               "(--notes \"...\"): the next build works from them")
+    with project.store().transaction() as tx:
+        before = tx.get(item_id)
+        if before.status not in states.HELD:
+            raise TransitionError(_not_held(before, "reject"))
+        item = move_in(tx, before.id, states.Target("in_progress", "build"), by_person=True,
+                       notes=f"Sent back from review: {notes.strip()}")
+    record(project, "reject", item.id, before.status, states.describe(item), notes=notes,
+           undo={"before": before.to_dict(), "after": item.to_dict()})
+    return item
+
+
+def _not_held(item: Item, what: str) -> str:
+    """Why `what` (approve, reject) does not apply to an item that is not held for review."""
+    held = "to_review" if what == "approve" else "to_review or approved"
+    return (f"{item.id} is {states.describe(item)}, not waiting for review: {what} takes an "
+            f"item in {held} (a lane's finished item with [run] merge_when = \"review\")")
+
+
 def delete_item(project: Project, item_id: str) -> Item:
     """Remove an item; its id is never reused."""
     with project.store().transaction() as tx:
@@ -377,6 +414,15 @@ def _undo_add(tx: Transaction, item_id: str, data: dict[str, Any],
     return None, f"undid {what}: deleted (its id will not be reused)"
 
 
+def _undo_approve(tx: Transaction, item_id: str, data: dict[str, Any],
+                  what: str) -> tuple[Item | None, str]:
+    """An approve is taken back only while its merge has not happened."""
+    if tx.get(item_id).status == "done":
+        raise OrchestrateError(f"cannot undo {what}: it is merged already (done); revert "
+                               "its merge commit with git if it must go")
+    return _undo_fields(tx, item_id, data, what)
+
+
 def _undo_fields(tx: Transaction, item_id: str, data: dict[str, Any],
                  what: str) -> tuple[Item | None, str]:
     _unchanged(tx, item_id, data.get("after"), what)
@@ -420,6 +466,7 @@ _UNDO: dict[str, Callable[[Transaction, str, dict[str, Any], str],
                           tuple[Item | None, str]]] = {
     "add": _undo_add, "edit": _undo_fields, "advance": _undo_fields,
     "unblock": _undo_fields, "move": _undo_move, "delete": _undo_delete,
+    "approve": _undo_approve, "reject": _undo_fields,
 }
 
 

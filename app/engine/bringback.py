@@ -1,7 +1,9 @@
-"""Bringing a worktree lane back when its item's review completes: the merge into the
-run's branch (worktrees.py makes it without ever leaving the main checkout mid-merge),
-the item done, BACKLOG.yaml committed alone, the worktree removed and the merged branch
-deleted; or the item blocked saying why (a conflict, a checkpoint that failed, git).
+"""Bringing a worktree lane back when its item's review completes (or, with `[run]
+merge_when = "review"`, once a person approves it: until then it waits in `to_review`,
+its worktree and branch kept): the merge into the run's branch (worktrees.py makes it
+without ever leaving the main checkout mid-merge), the item done, BACKLOG.yaml committed
+alone, the worktree removed and the merged branch deleted; or the item blocked saying
+why (a conflict, a checkpoint that failed, git).
 
 Every step happens once through any crash: the answer is recorded first (answers.py),
 the fast-forward's ends too (a git killed mid-way leaves files that are the run's), and
@@ -63,15 +65,19 @@ class BringBack:
                 self.repo.delete_branch(branch)
 
     def finish(self, lane: WorktreeLane, item: Item, result: AgentResult) -> None:
-        """Bring the branch back, then the item is done; or it is blocked on a conflict."""
+        """Bring the branch back, then the item is done; or it is blocked on a conflict.
+        With `merge_when = "review"` an item not approved yet waits for the person."""
         assert lane.branch is not None
-        left = self.repo.uncommitted(lane.worktree)
+        left = self.repo.uncommitted(lane.worktree) if lane.worktree.is_dir() else ()
         if left:
             # The last checkpoint failed (a stale index.lock, a full disk): merging now
             # would leave that work out, and removing the worktree would lose it.
             shown = ", ".join(left[:3]) + (", …" if len(left) > 3 else "")
             self._block(item, result, f"its last checkpoint failed, so nothing was merged: "
                                       f"{shown} not committed on {lane.branch}; worktree kept")
+            return
+        if self.run.config.run.merge_when == "review" and item.status != "approved":
+            self._hold(lane, item, result)
             return
         self._repair(item.id)
         outcome = self._bring_back(lane, item, result)
@@ -112,8 +118,21 @@ class BringBack:
             run.end_if_ended()
             run.sleep(MERGE_RETRY_S, item.id)
 
+    def _hold(self, lane: WorktreeLane, item: Item, result: AgentResult) -> None:
+        """The review completed: the item waits for a person, its worktree and branch kept."""
+        self.run.moves.move(item.id, states.Target("to_review"), result=result)
+        self.run.notice("info", f"{item.id} waits for your review on {lane.branch}: "
+                                f"`orchestrate approve {item.id}` merges it into "
+                                f"{self.lanes.into}, `orchestrate reject {item.id} --notes "
+                                "\"...\"` sends it back to build")
+
     def _block(self, item: Item, result: AgentResult, reason: str) -> None:
-        self.run.moves.move(item.id, states.Target("blocked"), result=result, reason=reason)
+        # An approved item's merge that conflicts goes back through its review phase when
+        # unblocked: the lane is brought up to date, its agent resolves the conflict, and
+        # the person reviews the resolution before it merges.
+        via = states.Target("in_progress", "review") if item.status == "approved" else None
+        self.run.moves.move(item.id, states.Target("blocked"), result=result, reason=reason,
+                            via=via)
 
     def _record_fast_forward(self, item_id: str, head: str, to: str) -> None:
         """Before the main checkout moves: which move it is, with the item's answer, so

@@ -63,15 +63,16 @@ def runnable(backlog: Backlog, *, skip: set[str], target: str | None, config: Co
     """The items that may start now (none of `skip`), in the order a run takes them."""
     candidates = [i for i in backlog.items if i.id not in skip
                   and (target is None or i.id == target)]
+    if lanes is not None:  # approved by a person: only its merge is left
+        yield from (item for item in candidates if item.status == "approved")
     yield from (item for item in candidates if item.status == "in_progress")
     for item in candidates:
         if item.status != "ready":
             continue
         waiting = waits_on(backlog, item)  # the rule the cards show, too
         if waiting:
-            merged = lanes is not None and lanes.mode != "none"
-            tell(item.id + ":deps", "info", f"{item.id} waits for {', '.join(waiting)} to be "
-                                            "done" + (" and merged" if merged else ""))
+            said = _waits_for(backlog, item.id, waiting, lanes)
+            tell(f"{item.id}:deps:{said}", "info", said)  # a new reason is told too
             continue
         unmerged = lanes.waits_for_merge(item) if lanes is not None else None
         if unmerged:
@@ -87,14 +88,31 @@ def runnable(backlog: Backlog, *, skip: set[str], target: str | None, config: Co
         yield item
 
 
+def _waits_for(backlog: Backlog, item_id: str, waiting: tuple[str, ...],
+               lanes: LaneSet | None) -> str:
+    """`WRK-002 waits for WRK-001 to be done and merged`, naming a review it waits on."""
+    merged = lanes is not None and lanes.mode != "none"
+    said = f"{item_id} waits for {', '.join(waiting)} to be done" + (
+        " and merged" if merged else "")
+    held = [dep for dep in waiting if dep in backlog.by_id
+            and backlog.by_id[dep].status in states.HELD]
+    if held:
+        said += f" ({', '.join(held)} waits for your review: `orchestrate approve {held[0]}`)"
+    return said
+
+
 def nothing_ran(backlog: Backlog, target: str | None, skipped: set[str]
                 ) -> tuple[str, str] | None:
     """Nothing ran at all: what to tell the person, and how loud (None: nothing)."""
     if target:
         item = backlog.get(target)
+        if item.status == "to_review" and item.id not in skipped:
+            return "warning", (f"{item.id} waits for your review: `orchestrate approve "
+                               f"{item.id}` merges it, `orchestrate reject {item.id} --notes "
+                               "...` sends it back to build")
         if item.status not in states.RUNNABLE and item.id not in skipped:
             return "warning", (f"{item.id} is {states.describe(item)}: only ready or "
-                               "in-progress items run")
+                               "in-progress items run (and approved ones merge)")
         return None
     hints = []
     new = backlog.with_status("new")
@@ -103,6 +121,10 @@ def nothing_ran(backlog: Backlog, target: str | None, skipped: set[str]
     scoped = backlog.with_status("scoped")
     if scoped:
         hints.append(f"{len(scoped)} scoped: `orchestrate advance {scoped[0].id} --to ready`")
+    review = backlog.with_status("to_review")
+    if review:
+        hints.append(f"{len(review)} to review: `orchestrate approve {review[0].id}` or "
+                     f"`orchestrate reject {review[0].id} --notes ...`")
     blocked = backlog.with_status("blocked")
     if blocked:
         hints.append(f"{len(blocked)} blocked: `orchestrate unblock {blocked[0].id} "

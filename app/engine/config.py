@@ -95,6 +95,14 @@ class RunConfig:
     merge: str = "merge"
     """How a finished lane's branch comes back: `merge` (a merge commit), `rebase`
     (replayed, then fast-forwarded) or `none` (the branch is left for a pull request)."""
+    merge_when: str = "auto"
+    """When: `auto` as its review phase completes; `review` once a person approves it
+    (the item waits in `to_review`, its branch kept; lanes even with max_parallel = 1)."""
+
+    @property
+    def lanes(self) -> bool:
+        """Whether items work in worktree lanes (a branch each)."""
+        return self.max_parallel > 1 or self.merge_when == "review"
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,8 @@ class Config:
 
 MERGE_MODES = ("merge", "rebase", "none")
 """`[run] merge`: how a finished lane's branch comes back to the run's branch."""
+MERGE_WHEN = ("auto", "review")
+"""`[run] merge_when`: as the review phase completes, or once a person approves."""
 
 
 def _valid_branch_prefix(prefix: str) -> bool:
@@ -212,6 +222,7 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
             "max_parallel": (int, "a whole number of 1 or more"),
             "branch_prefix": (str, "a branch name prefix such as \"orchestrate/\""),
             "merge": (str, f"one of {', '.join(MERGE_MODES)}"),
+            "merge_when": (str, f"one of {', '.join(MERGE_WHEN)}"),
             "fallback": (list, "a list of agent names, such as [\"default\", \"codex\"]")},
     "guardrails": {"max_size": (str, f"one of {', '.join(SIZES)}"),
                    "max_risk": (str, f"one of {', '.join(LEVELS)}")},
@@ -226,7 +237,8 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
                "max_wait_h": (_NUMBER, "a number of hours")},
 }
 _CHOICES = {("guardrails", "max_size"): SIZES, ("guardrails", "max_risk"): LEVELS,
-            ("run", "merge"): MERGE_MODES, ("executor", "kind"): EXECUTOR_KINDS,
+            ("run", "merge"): MERGE_MODES, ("run", "merge_when"): MERGE_WHEN,
+            ("executor", "kind"): EXECUTOR_KINDS,
             ("agent", "kind"): AGENT_KINDS}
 _PRICE_KEYS = ("input", "output", "cached")
 
@@ -493,6 +505,7 @@ checkpoint = true        # git commit after every phase
 max_parallel = 1         # items at once; above 1 each gets a branch and a git worktree
 # branch_prefix = "orchestrate/"   # a lane's branch: orchestrate/WRK-001
 # merge = "merge"        # a finished lane: "merge" commit, "rebase" then fast-forward, "none"
+# merge_when = "auto"    # "review": a finished item waits for `orchestrate approve ID`
 # max_cost_usd = 20.0    # no new attempt once the run has spent this (exit 5)
 # fallback = ["default", "codex"]   # where an attempt goes when its agent is limited
 

@@ -98,9 +98,11 @@ class LaneSet:
         lanes.tidy(run.store.load())
         mode = {"merge": f"merged into {into}", "rebase": f"rebased onto {into}",
                 "none": "left for a pull request"}[lanes.mode]
-        run.notice("info", f"up to {width} items at once, each on its own branch "
-                           f"({lanes.prefix}ID) in .orchestrator/worktrees/, {mode} when its "
-                           "review completes")
+        when = "once you approve it (`orchestrate approve ID`)" \
+            if run.config.run.merge_when == "review" else "when its review completes"
+        at_once = f"up to {width} items at once" if width > 1 else "one item at a time"
+        run.notice("info", f"{at_once}, each on its own branch ({lanes.prefix}ID) in "
+                           f".orchestrator/worktrees/, {mode} {when}")
         return lanes
 
     def branch_of(self, item_id: str) -> str:
@@ -120,8 +122,9 @@ class LaneSet:
         pending = set(self.run.answers.pending())
         for item_id, path in sorted(self.repo.leftover_worktrees().items()):
             item = backlog.by_id.get(item_id)
-            if item is not None and item.status in ("in_progress", "blocked", "ready"):
-                continue  # opened again (and reused) when its item runs
+            if item is not None and item.status in ("in_progress", "blocked", "ready",
+                                                    *states.HELD):
+                continue  # opened again (and reused) when its item runs, or reviewed
             if item is not None and item_id in pending:
                 continue  # its finish was cut short: `finished` completes it
             what = "deleted" if item is None else states.describe(item)
@@ -167,6 +170,20 @@ class LaneSet:
             return None
         return (f"{item.id} waits until a person merges {', '.join(unmerged)} into "
                 f"{self.into} (merge = \"none\": it cannot start from two unmerged branches)")
+
+    def held(self, item: Item) -> WorktreeLane:
+        """The lane of an item held for review (approved now, to be merged): its worktree as
+        the review left it (made again from its branch if a person removed it), never
+        brought up to date: the merge takes the branch as the person approved it."""
+        branch = self.branch_of(item.id)
+        with self.git_lock:
+            if not self.repo.branch_exists(branch):
+                raise GitError(f"its branch {branch} is gone (deleted by hand?): nothing to "
+                               f"merge; `orchestrate advance {item.id} done` if you merged "
+                               "it yourself")
+            path, _ = self.repo.ensure_worktree(item.id, branch, self.into)
+        return WorktreeLane(self, item.id, Workspace(self.repo.project_dir_in(path), branch),
+                            path)
 
     def open(self, item: Item) -> WorktreeLane:
         """The item's worktree (reused when an earlier run left it), brought up to date

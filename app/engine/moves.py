@@ -28,12 +28,16 @@ class Moves:
         self.bus = bus
 
     def move(self, item_id: str, target: states.Target, *, reason: str | None = None,
-             result: AgentResult | None = None, by_person: bool = False) -> Item:
-        """The answer's fields (if any) and the move, in one transaction."""
+             result: AgentResult | None = None, by_person: bool = False,
+             via: states.Target | None = None) -> Item:
+        """The answer's fields (if any) and the move (through `via` first, which sets where
+        a block is unblocked to), in one transaction."""
         added: list[Item] = []
         with self._store().transaction() as tx:
             if result is not None:
                 added = actions.apply_result_fields(tx, item_id, result)
+            if via is not None:
+                actions.move_in(tx, item_id, via, by_person=by_person)
             item = actions.move_in(tx, item_id, target, by_person=by_person, reason=reason)
         self.changed(item)
         self.follow_ups(item_id, added)

@@ -3,7 +3,8 @@
 The command is an argv list (never a shell), run with the event as one JSON object
 on its stdin:
 
-    {"event": "item_blocked"|"item_done"|"run_finished"|"run_paused",
+    {"event": "item_blocked"|"item_done"|"item_ready_for_review"|"run_finished"|
+              "run_paused",
      "item_id": "WRK-001"|null, "title": "...", "message": "...", "project": "/abs"}
 
 It never holds up the run: each notification runs in a thread of its own, is
@@ -23,7 +24,8 @@ from pathlib import Path
 from app.engine.events import Event, ItemChanged, RunFinished, RunPaused
 from app.engine.limits import clock_time
 
-EVENTS: tuple[str, ...] = ("item_blocked", "item_done", "run_finished", "run_paused")
+EVENTS: tuple[str, ...] = ("item_blocked", "item_done", "item_ready_for_review",
+                           "run_finished", "run_paused")
 """What a notification can be about."""
 TIMEOUT_S = 10.0
 
@@ -104,7 +106,7 @@ class Notifier:
 
 class NotifyObserver:
     """An observer of a run's events that notifies on what a person must hear about: an
-    item blocked or done, the run finished or paused for a usage limit."""
+    item blocked, done or ready for review, the run finished or paused for a usage limit."""
 
     def __init__(self, notifier: Notifier, kind: str,
                  title_of: Callable[[str], str]) -> None:
@@ -115,9 +117,14 @@ class NotifyObserver:
         """An item's title by id ("" when unknown)."""
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, ItemChanged) and event.status in ("blocked", "done"):
+        if isinstance(event, ItemChanged) and event.status in ("blocked", "done",
+                                                                "to_review"):
             title = self.title_of(event.item_id)
-            if event.status == "blocked":
+            if event.status == "to_review":
+                self.notifier.send("item_ready_for_review", f"{event.item_id} waits for your "
+                                   f"review: {title} (`orchestrate approve {event.item_id}`)",
+                                   item_id=event.item_id, title=title)
+            elif event.status == "blocked":
                 self.notifier.send("item_blocked", f"{event.item_id} blocked: "
                                    f"{event.reason or 'needs a person'}",
                                    item_id=event.item_id, title=title)

@@ -20,13 +20,13 @@ from app import exitcodes
 from app.backlog import states
 from app.backlog.model import PHASES, Backlog, Item
 from app.engine import gitlocks, withdraw
-from app.engine.answers import Answers
+from app.engine.answers import Answer, Answers
 from app.engine.caps import AttemptCap
 from app.engine.checkpoint import Checkpointer
 from app.engine.choosing import Choice, all_blocked, triage_steps
 from app.engine.config import Config
 from app.engine.events import EventBus
-from app.engine.executor import Executor, UsageLimit
+from app.engine.executor import AgentResult, Executor, UsageLimit
 from app.engine.lanes import Lane, MainLane
 from app.engine.laneset import LaneSet
 from app.engine.project import Project
@@ -86,7 +86,7 @@ class Pipeline(RunSkeleton):
     # the run -------------------------------------------------------------------------------------
     def _work(self) -> None:
         """Until no item is left to run (RunFinished `no more work`)."""
-        if self.config.run.max_parallel > 1:
+        if self.config.run.lanes or _held_for_review(self.store.load()):
             self.lanes = LaneSet.for_run(self)  # which clears git's stale locks itself
         else:
             removed = self.checkpoints.clear_stale_locks()
@@ -98,15 +98,18 @@ class Pipeline(RunSkeleton):
         lanes = self.config.run.max_parallel if self.lanes is not None else 1
         # Triage beside the lanes in an autonomous run; `--target` runs its item only.
         steps = max(1, self.config.triage.max_concurrent) \
-            if self.lanes is not None and self.target is None else 0
+            if self.lanes is not None and self._triage_beside() else 0
         with withdraw.RequestWatcher(self.project, self.withdraw):
             Scheduler(self, lanes, steps).loop()
         self._end_if_all_blocked()
 
     def phases_used(self) -> tuple[str, ...]:
         """The phases, and the triage steps where lanes run beside them (`_work`)."""
-        triages = self.config.run.max_parallel > 1 and self.target is None
-        return super().phases_used() if triages else PHASES
+        return super().phases_used() if self._triage_beside() else PHASES
+
+    def _triage_beside(self) -> bool:
+        """Triage runs beside the lanes of an autonomous run of several items at once."""
+        return self.config.run.max_parallel > 1 and self.target is None
 
     def _main_lane(self, item_id: str) -> Lane:
         return MainLane(item_id, self.checkpoints, self.moves, self.choice.tell_once)
@@ -135,7 +138,8 @@ class Pipeline(RunSkeleton):
         lane: Lane = self._main_lane(item.id)
         if self.lanes is not None:
             try:
-                lane = self.lanes.open(item)
+                lane = self.lanes.held(item) if item.status == "approved" \
+                    else self.lanes.open(item)
             except GitError as exc:
                 self.moves.block_quietly(item.id, f"its worktree could not be made: {exc}")
                 return
@@ -198,6 +202,9 @@ class Pipeline(RunSkeleton):
                 item = self.moves.move(item.id, states.Target("in_progress", PHASES[0]))
             with self._lock:
                 self._taken.add(item.id)
+            if item.status == "approved":
+                self._merge_approved(item, lane)
+                return
             while item.status == "in_progress":
                 phase = item.phase if item.phase in PHASES else PHASES[0]
                 ok = self._phase(item, lane, phase)
@@ -222,6 +229,20 @@ class Pipeline(RunSkeleton):
             set_working(self.project, working)
             if withdrawn:
                 withdraw.answer(self.project, item.id)
+
+    def _merge_approved(self, item: Item, lane: Lane) -> None:
+        """A person approved the item's review: its branch merged as any lane's is (a
+        conflict blocks it), recorded first so a crash merges it once (answers.py)."""
+        self.check_stop()
+        if self.answers.load(item.id) is None:
+            result = AgentResult(item.id, "review", "complete",
+                                 summary="approved by a person")
+            self.answers.save(Answer(item.id, "review", result))
+        answer = self.answers.load(item.id)
+        assert answer is not None
+        self.notice("info", f"{item.id} approved: merging {lane.branch}")
+        lane.finish(item, answer.result, set())
+        self.answers.clear(item.id)
 
     def _phase(self, item: Item, lane: Lane, phase: str) -> bool:
         """All attempts of one phase; True when it completed (or its lane's merge ended it
@@ -250,3 +271,9 @@ class Pipeline(RunSkeleton):
         reason = all_blocked(self.store.load(), taken)
         if reason is not None:
             raise RunEnd(reason, exitcodes.ALL_BLOCKED)
+
+
+def _held_for_review(backlog: Backlog) -> bool:
+    """Items wait for a person's review (or approved, to merge): their lanes are kept even
+    when orchestrate.toml no longer asks for lanes, so they can still be merged."""
+    return any(item.status in states.HELD for item in backlog.items)

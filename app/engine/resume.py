@@ -31,8 +31,9 @@ def finish_recorded(answers: Answers, store: BacklogStore, lanes: LaneSet | None
         if answer is None or item is None:
             answers.clear(item_id)
             continue
-        if item.status == "in_progress" and item.phase == answer.phase:
-            continue  # settled from the record when its lane works on it
+        if (item.status == "in_progress" and item.phase == answer.phase) \
+                or item.status == "approved":
+            continue  # settled from the record when its lane works on it (or merges it)
         nxt = states.next_phase(answer.phase)
         moved_on = (item.status == "done" and nxt is None) or (
             item.status == "in_progress" and item.phase == nxt)
