@@ -23,6 +23,7 @@ or an object `{"mode": ..., options}`. Options: `reason`, `summary`,
 `sleep` (seconds before answering), `record` (a folder: `<ID>_<phase>.start` /
 `.end` files with time stamps are written there, `.cwd` and `.prompt` what it was
 given), `lines` (for chatty),
+`criteria` (how many success criteria PRD.md lists, default 3, at most 5),
 `children` and `pids_file` (for spawn_children), `model` (the init line's model, as
 Claude Code names it, e.g. `claude-opus-4-8[1m]`), `write` (an object: path → text,
 files written relative to the agent's working directory before it answers; where a
@@ -97,6 +98,9 @@ from app.demo.transcript import NOT_LOGGED_IN_LINES, Transcript
 DOCS = {"prd": "PRD.md", "research": "RESEARCH.md", "design": "DESIGN.md",
         "spec": "SPEC.md", "review": "REVIEW.md", "investigate": "INVESTIGATION.md"}
 
+CRITERIA = ("It does what its title says", "Its tests pass", "The docs say how to use it",
+            "Nothing else changes", "It is fast enough to go unnoticed")
+"""PRD.md's success criteria (the `criteria` option: how many, default 3)."""
 REFUSE_ROOT = ("--dangerously-skip-permissions cannot be used with root/sudo privileges "
                "for security reasons")
 DEFAULT_ASSESSMENT = {"size": "small", "complexity": "low", "risk": "low"}
@@ -209,6 +213,10 @@ class Agent(Transcript):
         else:
             text = (f"# {name[:-3].title()} for {self.item_id}\n\n"
                     f"Written by the scripted agent, attempt {self.attempt}.\n")
+        if self.phase == "prd":
+            count = int(self.behaviour.get("criteria", 3))
+            text += "\n## Success criteria\n\n" + "".join(
+                f"- {line}\n" for line in CRITERIA[:count])
         self.tool("Write", {"file_path": str(path), "content": text}, f"Wrote {path}")
         path.write_text(text, encoding="utf-8")
 

@@ -156,6 +156,19 @@ EXECUTOR_KINDS: set[str] = {"local"}
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """`[gates.PHASE]`: what a complete answer of that phase must also pass (gates.py)."""
+
+    command: tuple[str, ...] = ()
+    """An argv run in the item's workspace; a non-zero exit fails the attempt."""
+    timeout_s: float = 600
+    min_success_criteria: int = 0
+    """prd: list items under PRD.md's "Success criteria" heading (0: not checked)."""
+    min_tasks: int = 0
+    """spec: SPEC.md's task boxes (0: not checked)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -172,6 +185,8 @@ class Config:
     """`[phases]`: the agent of a phase (`review = "codex"`); others: `default`."""
     prompts: dict[str, str] = field(default_factory=dict)
     """Per-phase prompt templates from `[prompts]` (override the shipped ones)."""
+    gates: dict[str, GateConfig] = field(default_factory=dict)
+    """`[gates.PHASE]`: the quality gates of a phase (none: its answer is taken)."""
     warnings: tuple[str, ...] = ()
 
     def agent_named(self, name: str) -> AgentConfig:
@@ -231,6 +246,10 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
     "notify": {"command": (list, "a list of strings (an argv, e.g. [\"notify-send\", "
                           "\"orchestrate\"])")},
     "executor": {"kind": (str, "")},  # "": one of EXECUTOR_KINDS, as they are then
+    "gates": {"command": (list, "a list of strings (an argv, e.g. [\"pytest\", \"-q\"])"),
+              "timeout_s": (_NUMBER, "a number of seconds"),
+              "min_success_criteria": (int, "a whole number"),
+              "min_tasks": (int, "a whole number")},
     "limits": {"resume_margin_s": (_NUMBER, "a number of seconds"),
                "retry_interval_s": (_NUMBER, "a number of seconds"),
                "retry_interval_max_s": (_NUMBER, "a number of seconds"),
@@ -298,8 +317,10 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
     _check_names(reading, agents)
     tables = {section: make(**reading.values.get(section, {}))
               for section, make in _SECTIONS.items() if section != "agent"}
+    gates = {section.removeprefix("gates."): GateConfig(**values)
+             for section, values in reading.values.items() if section.startswith("gates.")}
     return Config(**tables, agent=agents["default"], agents=agents, phases=reading.phases,
-                  prompts=reading.prompts, warnings=tuple(reading.warnings))
+                  prompts=reading.prompts, gates=gates, warnings=tuple(reading.warnings))
 
 
 @dataclass
@@ -375,6 +396,28 @@ def _read_phases(reading: _Reading, section: str, body: Any) -> None:
             raise ConfigError(f"{reading.at(section, phase)}: phases.{phase} must name an "
                               f"agent for one of the phases {', '.join(PHASES)}")
     reading.phases = dict(body)
+
+
+_GATE_OF = {"min_success_criteria": ("prd", "PRD.md's success criteria"),
+            "min_tasks": ("spec", "SPEC.md's tasks")}
+"""The built-in gates, each of the one phase whose document it counts."""
+
+
+def _read_gates(reading: _Reading, section: str, body: Any) -> None:
+    """`[gates.PHASE]`: a phase's quality gates (gates.py)."""
+    if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
+        raise ConfigError(f"{reading.at(section)}: [gates] holds one table per phase: "
+                          "[gates.build] with command = [\"pytest\", \"-q\"], ...")
+    for phase, table in body.items():
+        where = f"gates.{phase}"
+        if phase not in PHASES:
+            raise ConfigError(f"{reading.at(where)}: [{where}]: gates are per phase: one of "
+                              f"{', '.join(PHASES)}")
+        _read_table(reading, where, table, schema="gates")
+        for key, (own, what) in _GATE_OF.items():
+            if key in reading.values[where] and phase != own:
+                raise ConfigError(f"{reading.at(where, key)}: {where}.{key} counts {what}: "
+                                  f"it belongs in [gates.{own}]")
 
 
 def _agents(reading: _Reading) -> dict[str, AgentConfig]:
@@ -471,63 +514,10 @@ _SECTIONS: dict[str, Callable[..., Any]] = {
 field of the same name."""
 _READERS: dict[str, Callable[[_Reading, str, Any], None]] = {
     "prompts": _read_prompts, "agents": _read_agents, "phases": _read_phases,
+    "gates": _read_gates,
     **dict.fromkeys(_SECTIONS, _read_table),
 }
 """How each section is read; any other is unknown (`_read_unknown`)."""
-
-
-DEFAULT_CONFIG_TEXT = """\
-# orchestrate configuration: every key is optional; the defaults are shown.
-
-[agent]
-# The default agent (named "default"): claude, codex, gemini, opencode or amp.
-kind = "claude"
-# Its command (each kind has a preset); {prompt} becomes one argument (never a shell).
-command = ["claude", "-p", "{prompt}", "--output-format", "stream-json",
-           "--verbose", "--dangerously-skip-permissions"]
-phase_timeout_s = 1800
-kill_grace_s = 5
-# max_cost_per_attempt_usd = 2.0   # passed to claude as --max-budget-usd
-
-# More agents (another vendor, another account), with the keys of [agent] and env:
-# [agents.codex]
-# kind = "codex"
-# env = { CODEX_HOME = "/home/me/.codex-work" }
-# [phases]               # an agent per phase (others: "default")
-# review = "codex"
-
-[run]
-max_retries = 3          # attempts after the first
-backoff_s = 15           # times the attempt number
-cooldown_s = 5           # between phases
-circuit_breaker = 3      # consecutive failed phases stop the run
-checkpoint = true        # git commit after every phase
-max_parallel = 1         # items at once; above 1 each gets a branch and a git worktree
-# branch_prefix = "orchestrate/"   # a lane's branch: orchestrate/WRK-001
-# merge = "merge"        # a finished lane: "merge" commit, "rebase" then fast-forward, "none"
-# merge_when = "auto"    # "review": a finished item waits for `orchestrate approve ID`
-# max_cost_usd = 20.0    # no new attempt once the run has spent this (exit 5)
-# fallback = ["default", "codex"]   # where an attempt goes when its agent is limited
-
-[guardrails]             # autonomous runs only take items within these
-max_size = "medium"
-max_risk = "low"
-
-[triage]
-max_concurrent = 3
-
-[limits]                 # a usage limit pauses the whole run, then it resumes
-resume_margin_s = 60     # after the reset time the agent names
-retry_interval_s = 300   # no reset time named: wait this, doubling ...
-retry_interval_max_s = 3600  # ... up to this
-max_wait_h = 12          # a reset further away stops the run (exit 4)
-
-# [notify]               # an argv that reads one JSON object on stdin (docs/engine.md)
-# command = ["notify-send", "orchestrate"]
-
-# [prompts]              # per-phase templates; also .orchestrator/prompts/<phase>.md
-# prd = "/changes:prd {item_id}"
-"""
 
 
 def within_guardrails(item: Item, config: Config) -> str | None:

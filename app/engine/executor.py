@@ -84,12 +84,27 @@ class UsageLimit:
 
 
 @dataclass(frozen=True)
+class GateCheck:
+    """One quality gate's verdict on a complete answer (gates.py)."""
+
+    gate: str
+    """`min_success_criteria`, `min_tasks` or `command: pytest -q`."""
+    passed: bool
+    detail: str
+    """What it found: `changes/…/SPEC.md has 1 tasks …`, a command's last lines."""
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """A judge's word on a `complete` or `progress` answer that is not what it claims."""
+    """A judge's word on a `complete` or `progress` answer: not what it claims, or (`ok`)
+    as it claims, with the gates it passed."""
 
     outcome: str
-    """`failed`, or `progress` (a build that said complete with SPEC tasks still open)."""
+    """`failed`, `progress` (a build that said complete with SPEC tasks still open),
+    `interrupted` (a gate the run's stop ended), or `ok` (taken as it is)."""
     reason: str | None = None
+    gates: tuple[GateCheck, ...] = ()
+    """The quality gates that judged it (none when the phase has none)."""
 
 
 Judge = Callable[[AgentResult], Verdict | None]
@@ -121,6 +136,8 @@ class AttemptReport:
     input_tokens: int | None = None
     """Tokens in (cache reads and writes too), where the CLI said."""
     output_tokens: int | None = None
+    gates: tuple[GateCheck, ...] = ()
+    """The quality gates' verdicts on its complete answer (gates.py)."""
 
 
 class Executor(Protocol):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.engine import worklog
 from app.engine.events import EventBus, PhaseFinished
-from app.engine.executor import AttemptReport, Judge
+from app.engine.executor import AttemptReport, GateCheck, Judge
 from app.engine.results import ResultError, read_result
 
 
@@ -37,18 +37,21 @@ def judge_answer(result_path: Path, item_id: str, phase: str, judge: Judge | Non
         else:
             reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
         return AttemptReport("failed", reason, global_failure=global_failure)
+    gates: tuple[GateCheck, ...] = ()
     if result.result in ("complete", "progress") and judge is not None:
         verdict = judge(result)
+        gates = verdict.gates if verdict is not None else ()
         if verdict is not None and verdict.outcome == "progress":
             result = dataclasses.replace(result, result="progress")
-        elif verdict is not None:
-            return AttemptReport("failed", verdict.reason, result=result)
+        elif verdict is not None and verdict.outcome != "ok":
+            outcome = "interrupted" if verdict.outcome == "interrupted" else "failed"
+            return AttemptReport(outcome, verdict.reason, result=result, gates=gates)
     if result.result == "blocked":
         return AttemptReport("blocked", result.blocked_reason, result=result)
     if result.result == "failed":
         reason = result.summary or result.blocked_reason or "the agent answered failed"
         return AttemptReport("failed", reason, result=result)
-    return AttemptReport(result.result, None, result=result)
+    return AttemptReport(result.result, None, result=result, gates=gates)
 
 
 def record_attempt(worklog_path: Path, bus: EventBus, item_id: str, phase: str, attempt: int,
@@ -64,6 +67,7 @@ def record_attempt(worklog_path: Path, bus: EventBus, item_id: str, phase: str, 
         cost_usd=report.cost_usd, num_turns=report.num_turns, summary=summary,
         cost_estimated=cost_estimated, agent=report.agent, kind=report.kind,
         input_tokens=report.input_tokens, output_tokens=report.output_tokens,
+        gates=[dataclasses.asdict(check) for check in report.gates] or None,
     ))
     bus.emit(PhaseFinished(
         item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,

@@ -9,7 +9,8 @@ from pathlib import Path
 from app.backlog.atomic import atomic_write
 from app.backlog.model import PREFIX_PATTERN
 from app.backlog.store import BacklogStore
-from app.engine.config import DEFAULT_CONFIG_TEXT, Config, load_config
+from app.engine.config import Config, load_config
+from app.engine.config_template import DEFAULT_CONFIG_TEXT
 from app.errors import BacklogError, OrchestrateError
 
 BACKLOG_NAME = "BACKLOG.yaml"

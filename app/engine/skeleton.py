@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from app import exitcodes
@@ -181,6 +182,10 @@ class RunSkeleton(ABC):
         self._stop.set()
         self._wake.set()
 
+    def stopping(self) -> bool:
+        """Whether the run was asked to stop (what a gate's command waits on)."""
+        return self._stop.is_set()
+
     def notice(self, level: str, text: str) -> None:
         self.bus.emit(Notice(level=level, text=text))
 
@@ -193,7 +198,8 @@ class RunSkeleton(ABC):
         lock.acquire()  # LockHeldError propagates: the caller says "another run holds it"
         notifier = Notifier(self.config.notify.command, self.project.root,
                             on_error=lambda text: self.notice("warning", text))
-        unsubscribe = self.bus.subscribe(NotifyObserver(notifier, self.kind, self._title_of))
+        unsubscribe = self.bus.subscribe(NotifyObserver(notifier, self.kind,
+                                                     partial(title_of, self)))
         # For the run's length, every thread of it reads a BACKLOG.yaml a person saved
         # broken as its last good copy, and its writes wait for the fix (store.tolerant);
         # the board, holding the store itself, still sees the error.
@@ -238,13 +244,6 @@ class RunSkeleton(ABC):
             clear_run_state(self.project)
             lock.release()
             notifier.wait()  # the last word (run finished) goes out; bounded by its timeout
-
-    def _title_of(self, item_id: str) -> str:
-        try:
-            item = self.store.load().by_id.get(item_id)
-        except OrchestrateError:
-            return ""
-        return item.title if item is not None else ""
 
     @abstractmethod
     def _work(self) -> None:
@@ -426,3 +425,12 @@ class RunSkeleton(ABC):
         self._stop.set()
         self._wake.set()
         raise RunEnd(reason, exitcodes.EVERY_ITEM)
+
+
+def title_of(run: RunSkeleton, item_id: str) -> str:
+    """An item's title for a notification ("" when it cannot be read or is gone)."""
+    try:
+        item = run.store.load().by_id.get(item_id)
+    except OrchestrateError:
+        return ""
+    return item.title if item is not None else ""

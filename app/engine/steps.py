@@ -19,6 +19,7 @@ from app.engine import actions, spec
 from app.engine.answers import Answer, Answers
 from app.engine.config import Config, within_guardrails
 from app.engine.executor import AgentResult, AttemptReport, Executor, Judge, Verdict
+from app.engine.gates import GateRun, gated
 from app.engine.lanes import Lane
 from app.engine.moves import Moves
 from app.engine.project import Project
@@ -40,6 +41,8 @@ class StepHost(Protocol):
 
 class PhaseHost(StepHost, Protocol):
     answers: Answers
+
+    def stopping(self) -> bool: ...
 
 
 class Step(ABC):
@@ -109,6 +112,12 @@ class PhaseStep(Step):
             judge = build_judge(spec_path, parsed.ticked if parsed else 0, item.change_dir)
         else:
             judge = phase_judge(phase)
+        gate = host.config.gates.get(phase)
+        if gate is not None:
+            env = {"ORCHESTRATE_RESULT_FILE": str(result_file), "ORCHESTRATE_ITEM_ID": item.id,
+                   "ORCHESTRATE_PHASE": phase, "ORCHESTRATE_ATTEMPT": str(attempt),
+                   "ORCHESTRATE_CHANGE_DIR": item.change_dir}
+            judge = gated(judge, GateRun(gate, workdir, item.change_dir, env, host.stopping))
         prompt = build_prompt(item, phase, config=host.config,
                               prompts_dir=host.project.prompts_dir, result_file=result_file,
                               attempt=attempt, spec_phase=spec_phase, spec_tasks=spec_tasks,

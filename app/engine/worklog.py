@@ -36,6 +36,9 @@ class WorklogEntry:
     input_tokens: int | None = None
     """Tokens read (cached ones too), as the CLI reported them."""
     output_tokens: int | None = None
+    gates: list[dict[str, Any]] | None = None
+    """The quality gates' verdicts on a complete answer: `{"gate", "passed", "detail"}`
+    each (gates.py); None where the phase has none."""
 
 
 def agent_of(entry: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.config import DEFAULT_AGENT_COMMAND, DEFAULT_CONFIG_TEXT, Config, load_config
+from app.engine.config import DEFAULT_AGENT_COMMAND, Config, load_config
+from app.engine.config_template import DEFAULT_CONFIG_TEXT
 from app.errors import ConfigError
 
 
