@@ -40,6 +40,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("scoped", ("scoped", "researching"), "scoped/researching", "scoped"),
     ColumnSpec("ready", ("ready",), "ready", "ready"),
     ColumnSpec("in_progress", ("in_progress",), "in progress", "doing"),
+    ColumnSpec("review", ("to_review", "approved"), "to review", "review"),
     ColumnSpec("blocked", ("blocked",), "blocked", "blocked"),
     ColumnSpec("done", ("done",), "done", "done"),
 )
@@ -240,6 +241,9 @@ class Board(Horizontal):
         """Only items matching this are shown."""
         self.notes: Mapping[str, CardNote] = {}
         """What cards say beyond their items' fields, by id (`set_notes`)."""
+        self.review_queue = False
+        """Whether items wait for a person's review before merging (`merge_when =
+        "review"`): the to-review column is shown even when empty (else only with cards)."""
         self._backlog: Backlog | None = None
 
     def compose(self) -> ComposeResult:
@@ -270,6 +274,8 @@ class Board(Horizontal):
             items = [i for i in backlog.items
                      if i.status in column.spec.statuses and matches(i, self.filter_text)]
             total = len(items)
+            if column.spec.key == "review":
+                column.display = bool(total) or self.review_queue
             if column.spec.key == "done":
                 items.sort(key=lambda i: i.updated or "", reverse=True)
                 items = items[:DONE_SHOWN]

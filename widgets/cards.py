@@ -107,6 +107,10 @@ def card_lines(item: Item, note: CardNote | None = None) -> tuple[tuple[Piece, .
                            "$text-warning"),))
     elif item.status == "researching":
         lines.append((("researching", "$text-muted italic"),))
+    elif item.status == "to_review":
+        lines.append((("◉ waits for your review", "$text-warning bold"),))
+    elif item.status == "approved":
+        lines.append((("✓ approved: a run merges it", "$text-success"),))
     elif item.status == "blocked" and item.blocked_reason:
         lines.append((("⚠ " + shorten(item.blocked_reason, REASON_MAX), "$text-error"),))
     return tuple(lines)

@@ -132,13 +132,27 @@ def stat(root: Path, commit: str, width: int = 80) -> str:
 def diff_lines(root: Path, commit: str, width: int = 80) -> Generator[str, None, None]:
     """`git show --stat --patch` of `commit`, line by line as git writes them (so a huge
     diff is never held whole); stopping early ends git. OrchestrateError when git fails."""
+    return _stream(root, _show_args(commit, width, patch=True), f"cannot show commit {commit}")
+
+
+def branch_diff_lines(root: Path, branch: str, width: int = 80
+                      ) -> Generator[str, None, None]:
+    """What `branch` changed since it left the checked-out branch (`git diff HEAD...BRANCH`,
+    stat then patch): the whole of a lane's work, as a review reads it."""
+    args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", f"--stat={max(width, 40)}",
+            "--patch", f"HEAD...refs/heads/{branch}", "--"]
+    return _stream(root, args, f"cannot diff {branch}")
+
+
+def _stream(root: Path, args: list[str], failing: str) -> Generator[str, None, None]:
+    """git's output line by line; stopping early ends git; OrchestrateError(`failing: …`)
+    when git fails."""
     try:
-        proc = subprocess.Popen(["git", "-c", "core.quotepath=off",
-                                 *_show_args(commit, width, patch=True)],
+        proc = subprocess.Popen(["git", "-c", "core.quotepath=off", *args],
                                 cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=_environment())
     except OSError as exc:
-        raise OrchestrateError(f"cannot show commit {commit}: git: {exc.strerror}") from exc
+        raise OrchestrateError(f"{failing}: git: {exc.strerror}") from exc
     assert proc.stdout is not None and proc.stderr is not None
     finished = False
     try:
@@ -154,14 +168,18 @@ def diff_lines(root: Path, commit: str, width: int = 80) -> Generator[str, None,
         code = proc.wait()
     if finished and code != 0:
         said = " | ".join(line for line in error.splitlines() if line.strip())[-300:]
-        raise OrchestrateError(f"cannot show commit {commit}: {said or f'exit {code}'}")
+        raise OrchestrateError(f"{failing}: {said or f'exit {code}'}")
 
 
 def diff(root: Path, commit: str, width: int = 80,
          max_lines: int = MAX_DIFF_LINES) -> Diff:
     """The first `max_lines` lines of `git show --stat --patch` of `commit`."""
+    return first_lines(diff_lines(root, commit, width), max_lines)
+
+
+def first_lines(stream: Generator[str, None, None], max_lines: int = MAX_DIFF_LINES) -> Diff:
+    """The first `max_lines` lines of a diff's stream (git is ended after them)."""
     lines: list[str] = []
-    stream = diff_lines(root, commit, width)
     try:
         for line in stream:
             if len(lines) == max_lines:

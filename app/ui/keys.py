@@ -17,7 +17,7 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["app", "main", "documents", "checkpoints"]
+Scope = Literal["app", "main", "documents", "checkpoints", "review"]
 """Where a command's binding lives: the App (global keys), the main screen, or a view
 opened from it (an item's documents, its checkpoints): the palette offers a view's
 commands while that view is shown."""
@@ -151,19 +151,42 @@ KEYS: tuple[Key, ...] = (
          Command("c", "checkpoints", "Checkpoints",
                  "The selected item's checkpoint commits, each with its stat and its diff",
                  "board: checkpoints and diffs", "board.checkpoints", show=False)),
-    _key("m", "in the documents: the next one",
+    _key("v", "review an item that waits for you",
+         Command("v", "review", "Review",
+                 "Review the selected item that waits for your review: its branch's diff, "
+                 "its documents, SPEC progress and cost; approve or reject it there",
+                 "board: review the item", "board.review", show=False)),
+    _key("A", "approve the reviewed item: merge it (asks first)",
+         Command("A", "approve", "Approve",
+                 "Approve the selected item that waits for your review: its branch is "
+                 "merged (asks first; undo takes it back until merged)",
+                 "board: approve and merge", "board.approve", show=False),
+         Command("A", "approve", "Approve", "Approve this item: its branch is merged",
+                 "board: approve the item under review", "review.approve", scope="review")),
+    _key("X", "reject it: back to build, with notes",
+         Command("X", "reject", "Reject",
+                 "Send the selected item that waits for your review back to build, with "
+                 "notes for its next build", "board: reject with notes", "board.reject",
+                 show=False),
+         Command("X", "reject", "Reject", "Send this item back to build, with notes",
+                 "board: reject the item under review", "review.reject", scope="review")),
+    _key("m", "in the documents, the review: the next one",
          Command("m", "next_document", "Next doc", "Show the item's next document",
-                 "board: next document", "documents.next", scope="documents")),
+                 "board: next document", "documents.next", scope="documents"),
+         Command("m", "next_document", "Next doc", "Show the item's next document",
+                 "board: next document of the review", "review.next", scope="review")),
     _key("g", "in the checkpoints: whole diff / stat",
          Command("g", "toggle_diff", "Diff",
                  "The highlighted checkpoint's whole diff, or its stat again (enter too)",
                  "board: diff or stat of the checkpoint", "checkpoints.diff",
                  scope="checkpoints")),
-    _key("escape", "close the documents or checkpoints",
+    _key("escape", "close the documents, checkpoints or review",
          Command("escape", "close_view", "Close", "Back to the board",
                  "board: close the documents", "documents.close", scope="documents"),
          Command("escape", "close_view", "Close", "Back to the board",
-                 "board: close the checkpoints", "checkpoints.close", scope="checkpoints")),
+                 "board: close the checkpoints", "checkpoints.close", scope="checkpoints"),
+         Command("escape", "close_view", "Close", "Back to the board",
+                 "board: close the review", "review.close", scope="review")),
     # Textual's own binding (App.COMMAND_PALETTE_BINDING); the palette cannot list itself.
     _key("ctrl+p", "commands; go to an item by id/title"),
     _key("?", "every key, with what it does",

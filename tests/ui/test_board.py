@@ -224,10 +224,12 @@ async def test_columns_are_option_lists_with_cards_in_status_order(
         columns = {c.spec.key: c.item_ids for c in app.main.board.columns}
         assert columns == {
             "new": ("WRK-001", "WRK-002"), "scoped": ("WRK-003", "WRK-009"),
-            "ready": ("WRK-004",), "in_progress": ("WRK-005",), "blocked": ("WRK-006",),
-            "done": ("WRK-008", "WRK-007"),  # latest first
+            "ready": ("WRK-004",), "in_progress": ("WRK-005",), "review": (),
+            "blocked": ("WRK-006",), "done": ("WRK-008", "WRK-007"),  # latest first
         }
         assert all(isinstance(c, OptionList) for c in app.main.board.columns)
+        # Nobody reviews here (no merge_when = "review", nothing held): not shown.
+        assert [c.spec.key for c in app.main.board.columns if not c.display] == ["review"]
 
 
 async def test_done_column_shows_the_latest_few_and_a_count(tmp_path: Path) -> None:

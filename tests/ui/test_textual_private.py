@@ -124,7 +124,8 @@ async def test_a_column_measures_each_card_once_and_keeps_them_on_a_height_chang
         # Each card measured once: the resizes of start-up (same width) kept them.
         shown = [i for c in columns for i in c.item_ids]
         assert Counter(measured) == Counter(shown)
-        for column in columns:  # OptionList's line cache, as _update_lines reads it
+        for column in [c for c in columns if c.option_count]:  # the line cache, as
+            # _update_lines reads it (the to-review column is empty, and hidden, here)
             lines = column._line_cache.lines
             assert lines[-1][0] == column.option_count - 1
             assert all(isinstance(i, int) and isinstance(n, int) for i, n in lines[:5])

@@ -63,6 +63,38 @@ class UnblockScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class RejectScreen(ModalScreen[str | None]):
+    """Asks what the next build should change; Enter sends the item back, Escape cancels."""
+
+    BINDINGS = [CANCEL]
+
+    def __init__(self, item: Item) -> None:
+        super().__init__()
+        self.item = item
+        """The item that waits for review."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reject-dialog", classes="dialog"):
+            yield Label(f"Reject {self.item.id} → build", classes="dialog-title")
+            yield Static(visible(self.item.title, one_line=True), markup=False)
+            yield Input(placeholder="what should the next build change? (Enter sends it back)",
+                        id="reject-notes")
+            yield Static(Content.styled("Enter sends it back to build · Escape cancels",
+                                        "$text-muted"))
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submit(self, event: Input.Submitted) -> None:
+        """Return the notes (empty: refused by the caller, which says so)."""
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        """Close without rejecting."""
+        self.dismiss(None)
+
+
 class AdvanceScreen(ModalScreen[AdvanceChoice | None]):
     """Choose where to move an item, from the moves the state machine allows."""
 

@@ -1,5 +1,5 @@
-"""Grooming keys: add, edit, advance, unblock and delete (each a dialog and then one
-transaction), moving a card up and down its column, and undo.
+"""Grooming keys: add, edit, advance, unblock, approve, reject and delete (each a dialog
+and then one transaction), moving a card up and down its column, and undo.
 
 A dialog (app/ui/dialogs/) asks; the answer becomes a call of app/engine/actions.py (the
 same functions the CLI runs) in a worker thread, so a busy store lock never blocks the
@@ -35,7 +35,8 @@ Outcome = Item | tuple[Item | None, str]
 LET_GO_S = 30.0
 """How long a key waits for a run to let go of an item, beyond the agent's grace."""
 
-PAST = {"add": "added", "advance": "moved", "unblock": "unblocked"}
+PAST = {"add": "added", "advance": "moved", "unblock": "unblocked", "approve": "approved",
+        "reject": "sent back"}
 """How a done action is told (`WRK-004 moved: in_progress/build`)."""
 
 
@@ -211,6 +212,40 @@ class Grooming:
                                              notes or None))
         from app.ui.dialogs.moves import UnblockScreen
         self._screen.show_dialog(UnblockScreen(item, str(back)), done)
+
+    def approve(self, item: Item, *, ask: bool) -> None:
+        """Approve an item that waits for review (asking first when `ask`: from the board,
+        not from its review); the screen then has it merged."""
+        if item.status != "to_review":
+            self._screen.tell(f"{item.id} is {states.describe(item)}, not waiting for "
+                              "review: nothing to approve", severity="warning")
+            return
+        approve = partial(actions.approve, self._project, item.id)
+        if not ask:
+            self._act("approve", approve)
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._act("approve", approve)
+        self._screen.confirm(f"Approve {item.id} {item.title} and merge its branch? (`v` "
+                             "reviews it first)", "Approve", done)
+
+    def reject(self, item: Item) -> None:
+        """Ask for notes and send an item that waits for review back to build."""
+        if item.status not in states.HELD:
+            self._screen.tell(f"{item.id} is {states.describe(item)}, not waiting for "
+                              "review: nothing to reject", severity="warning")
+            return
+
+        def done(notes: str | None) -> None:
+            if notes:
+                self._act("reject", partial(actions.reject, self._project, item.id, notes))
+            elif notes is not None:
+                self._screen.tell("rejecting needs notes: what should the next build "
+                                  "change?", severity="warning")
+        from app.ui.dialogs.moves import RejectScreen
+        self._screen.show_dialog(RejectScreen(item), done)
 
     def delete(self) -> None:
         """Delete the selected item, after asking (and, when a run's lane works on it,

@@ -263,6 +263,15 @@ class Runner:
             return
         self.start("run", item.id)
 
+    def merge(self, item_id: str) -> None:
+        """An item was just approved: merged now by a run of it alone when no run is
+        going; a live run with lanes (ours or another process's) merges it itself."""
+        if refusal(self._screen.run, self.engine is not None) is None:
+            self.start("run", item_id)
+        else:
+            self._screen.tell(f"{item_id} approved: the live run merges it (or the next "
+                              "one)", timeout=5)
+
     def triage(self) -> None:
         """Triage the new items (unless there are none)."""
         backlog = self._screen.backlog

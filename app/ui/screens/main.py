@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from app.backlog import states
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui import keys
@@ -198,6 +199,12 @@ class MainScreen(BoardView):
         if self.closing:
             return  # arrived while the App shuts down
         self.cards.facts = message.facts
+        config = message.facts.config
+        queue = config is not None and config.run.merge_when == "review"
+        if queue != self.board.review_queue:
+            self.board.review_queue = queue
+            if self.backlog is not None:
+                self.board.show(self.backlog)
         if self.backlog is not None:
             self.board.set_notes(self.cards.notes(self.backlog))
 
@@ -234,6 +241,8 @@ class MainScreen(BoardView):
     def _action_done(self, message: Grooming.Done) -> None:
         if not self.closing:
             self.grooming.done(message)
+            if message.verb == "approve" and message.item is not None:
+                self.runner.merge(message.item.id)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -278,6 +287,37 @@ class MainScreen(BoardView):
         item = self.selected_item()
         if item is not None:
             self.app.push_screen(CheckpointsScreen(self.settings.project, item))
+
+    def action_review(self) -> None:
+        """Review the selected item that waits for review (a view of its own); its answer
+        (approve, reject) is the grooming job's to act on."""
+        from app.ui.screens.review import ReviewScreen
+
+        item = self.selected_item()
+        if item is None:
+            return
+        if item.status not in states.HELD:
+            self.tell(f"{item.id} is {states.describe(item)}: only an item that waits for "
+                      "review is reviewed here (`m` reads its documents, `c` its "
+                      "checkpoints)", severity="warning")
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "approve":
+                self.grooming.approve(item, ask=False)
+            elif answer == "reject":
+                self.grooming.reject(item)
+        self.app.push_screen(ReviewScreen(self.settings.project, item), answered)
+
+    def action_approve(self) -> None:
+        item = self.selected_item()
+        if item is not None:
+            self.grooming.approve(item, ask=True)
+
+    def action_reject(self) -> None:
+        item = self.selected_item()
+        if item is not None:
+            self.grooming.reject(item)
 
     # The work of these keys is the jobs' (their methods say what it is).
     def action_add(self) -> None:
