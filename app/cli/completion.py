@@ -146,6 +146,10 @@ def _item_ids(project_dir: Path | None, command: str | None) -> list[str]:
         return [i.id for i in backlog.items if i.status == "blocked"]
     if command == "run":
         return [i.id for i in backlog.items if i.status in states.RUNNABLE]
+    if command == "approve":
+        return [i.id for i in backlog.items if i.status == "to_review"]
+    if command == "reject":
+        return [i.id for i in backlog.items if i.status in states.HELD]
     return [i.id for i in backlog.items]
 
 

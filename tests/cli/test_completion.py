@@ -17,7 +17,7 @@ from app.cli.parser import build_parser
 
 BACKLOG = """schema_version: 1
 prefix: WRK
-next_id: 4
+next_id: 6
 items:
   - id: WRK-001
     title: Add login
@@ -30,6 +30,12 @@ items:
   - id: WRK-003
     title: Export
     status: new
+  - id: WRK-004
+    title: Reset by email
+    status: to_review
+  - id: WRK-005
+    title: Audit log
+    status: approved
 """
 
 
@@ -63,9 +69,12 @@ def test_bash_completes_commands_options_choices_and_the_projects_ids(tmp_path: 
     (project / "BACKLOG.yaml").write_text(BACKLOG, encoding="utf-8")
     assert complete_in_bash(project, "orchestrate", "s") == ["serve", "show", "status", "stop"]
     assert complete_in_bash(project, "orchestrate", "show", "") == [
-        "WRK-001", "WRK-002", "WRK-003"]
+        "WRK-001", "WRK-002", "WRK-003", "WRK-004", "WRK-005"]
     assert complete_in_bash(project, "orchestrate", "unblock", "") == ["WRK-002"]
-    assert complete_in_bash(project, "orchestrate", "run", "--target", "") == ["WRK-001"]
+    assert complete_in_bash(project, "orchestrate", "run", "--target", "") == [
+        "WRK-001", "WRK-005"]
+    assert complete_in_bash(project, "orchestrate", "approve", "") == ["WRK-004"]
+    assert complete_in_bash(project, "orchestrate", "reject", "") == ["WRK-004", "WRK-005"]
     assert complete_in_bash(project, "orchestrate", "advance", "WRK-001", "--to", "b") == [
         "blocked", "build"]
     assert complete_in_bash(project, "orchestrate", "add", "x", "--size", "") == [
@@ -74,16 +83,16 @@ def test_bash_completes_commands_options_choices_and_the_projects_ids(tmp_path: 
     assert complete_in_bash(project, "orchestrate", "edit", "WRK-003", "--size", "") == [
         "large", "medium", "none", "small"]
     assert complete_in_bash(project, "orchestrate", "edit", "WRK-003", "--add-dep", "") == [
-        "WRK-001", "WRK-002", "WRK-003"]
+        "WRK-001", "WRK-002", "WRK-003", "WRK-004", "WRK-005"]
     assert complete_in_bash(project, "orchestrate", "move", "WRK-003", "--before", "WRK-00") \
-        == ["WRK-001", "WRK-002", "WRK-003"]
+        == ["WRK-001", "WRK-002", "WRK-003", "WRK-004", "WRK-005"]
     assert complete_in_bash(project, "orchestrate", "move", "WRK-003", "--t") == ["--top"]
     assert complete_in_bash(project, "orchestrate", "u") == ["unblock", "undo"]
     # Outside any project, -C names one; without it ids are not offered.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     assert complete_in_bash(elsewhere, "orchestrate", "-C", str(project), "delete", "W") == [
-        "WRK-001", "WRK-002", "WRK-003"]
+        "WRK-001", "WRK-002", "WRK-003", "WRK-004", "WRK-005"]
     assert complete_in_bash(elsewhere, "orchestrate", "show", "") == []
 
 
@@ -92,7 +101,7 @@ def test_values_of_a_many_valued_option_and_nothing_after_the_last_positional(
     (tmp_path / "BACKLOG.yaml").write_text(BACKLOG, encoding="utf-8")
     parser = build_parser()
     words = ["orchestrate", "-C", str(tmp_path), "add", "t", "--depends-on", "WRK-001", ""]
-    assert candidates(words, 7, parser) == ["WRK-001", "WRK-002", "WRK-003"]
+    assert candidates(words, 7, parser) == ["WRK-001", "WRK-002", "WRK-003", "WRK-004", "WRK-005"]
     assert candidates(["orchestrate", "show", "WRK-001", ""], 3, parser) == []
     assert candidates(["orchestrate", "-C", ""], 2, parser) == []  # a path: the shell's
     # `board --served` and `--read-only` are for `orchestrate serve` alone: not offered.
