@@ -287,6 +287,14 @@ class Board(Horizontal):
         else:
             self.select_first()
 
+    def set_review_queue(self, on: bool) -> None:
+        """Whether people review items before merging (the to-review column then stays
+        even when empty); shown again when it changed."""
+        if on != self.review_queue:
+            self.review_queue = on
+            if self._backlog is not None:
+                self.show(self._backlog)
+
     def set_notes(self, notes: Mapping[str, CardNote]) -> None:
         """Cards say `notes` from now on; the cards whose note changed are drawn again."""
         if notes != self.notes:

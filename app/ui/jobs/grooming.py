@@ -213,12 +213,34 @@ class Grooming:
         from app.ui.dialogs.moves import UnblockScreen
         self._screen.show_dialog(UnblockScreen(item, str(back)), done)
 
-    def approve(self, item: Item, *, ask: bool) -> None:
+    def held(self, item: Item | None, verb: str) -> Item | None:
+        """`item` when it waits for review (to review it, or reject it), else None with a
+        word to the person."""
+        if item is None or item.status in states.HELD:
+            return item
+        self._screen.tell(f"{item.id} is {states.describe(item)}, not waiting for review: "
+                          f"nothing to {verb} (`m` reads its documents, `c` its "
+                          "checkpoints)", severity="warning")
+        return None
+
+    def reviewed(self, item: Item, answer: str | None) -> None:
+        """The review view's answer: approve (nothing asked: the person just read it) or
+        reject (notes asked)."""
+        if answer == "approve":
+            self.approve(item, ask=False)
+        elif answer == "reject":
+            self.reject(item)
+
+    def approve(self, item: Item | None, *, ask: bool) -> None:
         """Approve an item that waits for review (asking first when `ask`: from the board,
         not from its review); the screen then has it merged."""
+        if item is None:
+            return
         if item.status != "to_review":
-            self._screen.tell(f"{item.id} is {states.describe(item)}, not waiting for "
-                              "review: nothing to approve", severity="warning")
+            self.held(None if item.status in states.HELD else item, "approve")
+            if item.status == "approved":
+                self._screen.tell(f"{item.id} is approved already: a run merges it",
+                                  timeout=4)
             return
         approve = partial(actions.approve, self._project, item.id)
         if not ask:
@@ -231,12 +253,11 @@ class Grooming:
         self._screen.confirm(f"Approve {item.id} {item.title} and merge its branch? (`v` "
                              "reviews it first)", "Approve", done)
 
-    def reject(self, item: Item) -> None:
+    def reject(self, item: Item | None) -> None:
         """Ask for notes and send an item that waits for review back to build."""
-        if item.status not in states.HELD:
-            self._screen.tell(f"{item.id} is {states.describe(item)}, not waiting for "
-                              "review: nothing to reject", severity="warning")
+        if self.held(item, "reject") is None:
             return
+        assert item is not None
 
         def done(notes: str | None) -> None:
             if notes:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from textual import on
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from app.backlog import states
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui import keys
@@ -200,11 +200,7 @@ class MainScreen(BoardView):
             return  # arrived while the App shuts down
         self.cards.facts = message.facts
         config = message.facts.config
-        queue = config is not None and config.run.merge_when == "review"
-        if queue != self.board.review_queue:
-            self.board.review_queue = queue
-            if self.backlog is not None:
-                self.board.show(self.backlog)
+        self.board.set_review_queue(config is not None and config.run.merge_when == "review")
         if self.backlog is not None:
             self.board.set_notes(self.cards.notes(self.backlog))
 
@@ -293,31 +289,16 @@ class MainScreen(BoardView):
         (approve, reject) is the grooming job's to act on."""
         from app.ui.screens.review import ReviewScreen
 
-        item = self.selected_item()
-        if item is None:
-            return
-        if item.status not in states.HELD:
-            self.tell(f"{item.id} is {states.describe(item)}: only an item that waits for "
-                      "review is reviewed here (`m` reads its documents, `c` its "
-                      "checkpoints)", severity="warning")
-            return
-
-        def answered(answer: str | None) -> None:
-            if answer == "approve":
-                self.grooming.approve(item, ask=False)
-            elif answer == "reject":
-                self.grooming.reject(item)
-        self.app.push_screen(ReviewScreen(self.settings.project, item), answered)
+        item = self.grooming.held(self.selected_item(), "review")
+        if item is not None:
+            self.app.push_screen(ReviewScreen(self.settings.project, item),
+                                 partial(self.grooming.reviewed, item))
 
     def action_approve(self) -> None:
-        item = self.selected_item()
-        if item is not None:
-            self.grooming.approve(item, ask=True)
+        self.grooming.approve(self.selected_item(), ask=True)
 
     def action_reject(self) -> None:
-        item = self.selected_item()
-        if item is not None:
-            self.grooming.reject(item)
+        self.grooming.reject(self.selected_item())
 
     # The work of these keys is the jobs' (their methods say what it is).
     def action_add(self) -> None:
