@@ -64,6 +64,8 @@ def record_attempt(worklog_path: Path, bus: EventBus, item_id: str, phase: str, 
         cost_usd=report.cost_usd, num_turns=report.num_turns, summary=summary,
         cost_estimated=cost_estimated, agent=report.agent, kind=report.kind,
         input_tokens=report.input_tokens, output_tokens=report.output_tokens,
+        assessment=dict(report.result.assessment)
+        if report.result is not None and report.result.assessment else None,
     ))
     bus.emit(PhaseFinished(
         item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,

@@ -36,6 +36,10 @@ class WorklogEntry:
     input_tokens: int | None = None
     """Tokens read (cached ones too), as the CLI reported them."""
     output_tokens: int | None = None
+    assessment: dict[str, str] | None = None
+    """The size, complexity and risk the agent's answer gave (its valid values only), None
+    when it gave none: an item's first one is its initial assessment, which the item's
+    fields no longer hold once a later answer or a person changed them (report.py)."""
 
 
 def agent_of(entry: dict[str, Any]) -> str:
