@@ -129,6 +129,7 @@ def draw_timeline(plt: Figure, report: Report, width: int, height: int,
         ticks[below] = PAUSED_ROW
         below -= 2
     spacing = max(1, min(3, (below + 1) // lanes))
+    below -= max(0, below + 1 - lanes * spacing) // 2  # the lanes in the middle of the room
     rows = {lane: below - lane * spacing - (1 if spacing > 1 else 0) for lane in range(lanes)}
     for bar in bars:
         plt.plot([bar.start, max(bar.end, bar.start + per_column)], [rows[bar.lane]] * 2,

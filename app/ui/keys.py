@@ -17,10 +17,10 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["app", "main", "documents", "checkpoints"]
+Scope = Literal["app", "main", "documents", "checkpoints", "report"]
 """Where a command's binding lives: the App (global keys), the main screen, or a view
-opened from it (an item's documents, its checkpoints): the palette offers a view's
-commands while that view is shown."""
+opened from it (an item's documents, its checkpoints, the report): the palette offers a
+view's commands while that view is shown."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,11 @@ KEYS: tuple[Key, ...] = (
          Command("c", "checkpoints", "Checkpoints",
                  "The selected item's checkpoint commits, each with its stat and its diff",
                  "board: checkpoints and diffs", "board.checkpoints", show=False)),
+    _key("i", "the report: how the runs went, charts",
+         Command("i", "report", "Report",
+                 "How past runs went: a timeline of the attempts per lane, cost per hour, "
+                 "success per phase, and the figures of `orchestrate report`",
+                 "board: report", "board.report", show=False)),
     _key("m", "in the documents: the next one",
          Command("m", "next_document", "Next doc", "Show the item's next document",
                  "board: next document", "documents.next", scope="documents")),
@@ -159,11 +164,13 @@ KEYS: tuple[Key, ...] = (
                  "The highlighted checkpoint's whole diff, or its stat again (enter too)",
                  "board: diff or stat of the checkpoint", "checkpoints.diff",
                  scope="checkpoints")),
-    _key("escape", "close the documents or checkpoints",
+    _key("escape", "close the documents, checkpoints, report",
          Command("escape", "close_view", "Close", "Back to the board",
                  "board: close the documents", "documents.close", scope="documents"),
          Command("escape", "close_view", "Close", "Back to the board",
-                 "board: close the checkpoints", "checkpoints.close", scope="checkpoints")),
+                 "board: close the checkpoints", "checkpoints.close", scope="checkpoints"),
+         Command("escape", "close_view", "Close", "Back to the board",
+                 "board: close the report", "report.close", scope="report")),
     # Textual's own binding (App.COMMAND_PALETTE_BINDING); the palette cannot list itself.
     _key("ctrl+p", "commands; go to an item by id/title"),
     _key("?", "every key, with what it does",

@@ -279,6 +279,12 @@ class MainScreen(BoardView):
         if item is not None:
             self.app.push_screen(CheckpointsScreen(self.settings.project, item))
 
+    def action_report(self) -> None:
+        """How past runs went: charts and figures (a view of its own)."""
+        from app.ui.screens.report import ReportScreen  # plotext's imports: when asked
+
+        self.app.push_screen(ReportScreen(self.settings.project))
+
     # The work of these keys is the jobs' (their methods say what it is).
     def action_add(self) -> None:
         self.grooming.add()
