@@ -33,7 +33,12 @@ def cmd_report(args: argparse.Namespace, project: Project) -> int:
         sys.stdout.write(terminal_charts(report, max(width - 1, 40), colour_on(sys.stdout)))
         return exitcodes.OK
     out = console()
-    if not on_terminal:
-        out.width = PIPED_WIDTH
-    out.print(summary(report))
+    if on_terminal:
+        out.print(summary(report))
+        return exitcodes.OK
+    out.width = PIPED_WIDTH
+    with out.capture() as captured:
+        out.print(summary(report))
+    # rich pads a table's lines to its width: piped, they end where their words do
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     return exitcodes.OK

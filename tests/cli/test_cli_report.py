@@ -30,6 +30,7 @@ def test_piped_it_prints_every_table_plain(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert not ANSI.search(out)
+    assert not re.search(r" $", out, re.M)  # no line padded to its table's width
     assert out.startswith("27 attempts (1 met a usage limit) · $9.45 · 20:50 → 05:40 (8h50m)\n")
     for title in ("by phase", "by agent", "failures by cause", "malformed answers",
                   "blocked: was a person needed?", "triage calibration",
