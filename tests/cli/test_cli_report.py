@@ -120,3 +120,11 @@ def test_a_project_without_records_says_so(tmp_path: Path) -> None:
     plot = report(project.root, "--plot")
     assert plot.returncode == 0 and "timeline: attempts per lane, by outcome: no attempts yet" \
         in plot.stdout
+
+
+def test_the_readmes_example_is_what_it_prints(tmp_path: Path) -> None:
+    """README.md's `$ orchestrate report` block is this night's report, as printed."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```\n$ orchestrate report\n", 1)[1].split("```", 1)[0]
+    root = make_report_project(tmp_path / "p").root
+    assert report(root).stdout == shown

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SNAPSHOT_DIR
 from report_project import make_report_project
 from test_board_reading import settle_all
 from textual.pilot import Pilot
@@ -58,3 +59,10 @@ def test_report_160x48(snap_compare: Any, night: Project) -> None:
     charts the tables start: `by phase` (triage … review with attempts, success, median,
     p90, tokens and cost), then `by agent`."""
     assert snap_compare(board_app(night), terminal_size=(160, 48), run_before=open_report)
+
+
+def test_baselines_live_in_snapshots_folder() -> None:
+    """One SVG per snapshot test above, in snapshots/test_snapshots_report/, none stale."""
+    folder = SNAPSHOT_DIR / Path(__file__).stem
+    assert {p.name for p in folder.glob("*.svg")} == {
+        f"{name}.svg" for name in globals() if name.startswith("test_report_")}
