@@ -3,7 +3,8 @@ screen: three plotext charts (the timeline, cost per hour, success per phase).
 
 A chart is drawn onto a plotext figure: the `plotext` module itself on a terminal, a
 `PlotextPlot`'s `plt` on the board (textual-plotext's figure is plotext's). Nothing here
-imports Textual. Times are shown in the machine's own time zone.
+imports Textual. Times are shown in the machine's own time zone; a record's words (an
+item's id, a phase) with their control characters escaped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from app.cli.terminal import shown
 from app.engine.report import Bar, Report, phase_key
 
 TITLES = {"timeline": "timeline: attempts per lane, by outcome",
@@ -139,7 +141,7 @@ def draw_timeline(plt: Figure, report: Report, width: int, height: int,
     if spacing > 1:
         for lane, item, start, end in _spans(bars):
             if (end - start) / per_column >= len(item) + 1:
-                plt.text(item, x=start, y=rows[lane] + 1, color=ink.text,
+                plt.text(shown(item), x=start, y=rows[lane] + 1, color=ink.text,
                          background=ink.background, alignment="left")
     xs, labels = time_ticks(first, last, canvas)
     plt.xticks(xs, labels)
@@ -196,7 +198,7 @@ def draw_success(plt: Figure, report: Report, width: int, height: int,
             plt.plot([0, rate], [row, row], marker="█", color="green")
         plt.text(f"{rate:.0f}%", x=rate + 2, y=row, color=ink.text,
                  background=ink.background, alignment="left")
-    plt.yticks(rows, [f"{f.name} ({f.counted})" for f in phases])
+    plt.yticks(rows, [f"{shown(f.name)} ({f.counted})" for f in phases])
     plt.ylim(0, top)
     plt.xlim(0, 118)  # room for `100%` after a full bar
     plt.xticks([0, 25, 50, 75, 100], ["0", "25", "50", "75", "100"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -69,9 +70,18 @@ def headline(report: Report) -> str:
     return " · ".join(words)
 
 
+class Rows(Table):
+    """A table whose cells are plain text: a record's words are shown as written (control
+    characters escaped), never read as rich markup, on a terminal or on the board."""
+
+    def add_row(self, *cells: Any, **options: Any) -> None:
+        super().add_row(*(Text(shown(c)) if isinstance(c, str) else c for c in cells),
+                        **options)
+
+
 def table(title: str, *columns: str) -> Table:
     """A table without borders: the first column left, the figures right."""
-    made = Table(title=title, title_justify="left", title_style="bold", box=None,
+    made = Rows(title=title, title_justify="left", title_style="bold", box=None,
                  header_style="bold", pad_edge=False, padding=(0, 2, 0, 0))
     for n, name in enumerate(columns):
         made.add_column(name, justify="left" if n == 0 else "right", no_wrap=True)
@@ -83,7 +93,7 @@ def figures_table(title: str, column: str, rows: Sequence[Figures]) -> Table:
     made = table(title, column, "attempts", "success", "median", "p90", "tokens in",
                  "out", "cost")
     for f in rows:
-        made.add_row(shown(f.name), str(f.attempts), percent(f.success_rate),
+        made.add_row(f.name, str(f.attempts), percent(f.success_rate),
                      seconds(f.median_s), seconds(f.p90_s), tokens(f.input_tokens),
                      tokens(f.output_tokens), money(f.cost_usd))
     return made
@@ -124,7 +134,7 @@ def blocks_table(report: Report) -> RenderableType | None:
     made = table("blocked: was a person needed?", "agent", "blocks", "needed", "not needed",
                  "open", "accuracy")
     for a in report.blocked_by("agent"):
-        made.add_row(shown(a.name), str(a.blocks), str(a.needed), str(a.not_needed),
+        made.add_row(a.name, str(a.blocks), str(a.needed), str(a.not_needed),
                      str(a.open + a.unknown), percent(a.rate))
     listed = table("", "item", "phase", "cause", "what the person did")
     for n in range(1, 4):

@@ -47,7 +47,9 @@ _CAUSES = (
 )
 
 _ID = re.compile(r"\b[A-Z][A-Z0-9]*-\d+\b")
-_PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@+-]+)+/?|\b[\w.-]+(?:/[\w.@+-]+)+/?")
+_PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?|\b[\w.-]+(?:/[\w.@+-]+)+/?")
+"""A path: two steps from the root (`/home/ann`; one alone, `/tmp`, may be any word after a
+slash) or any relative one (`tests/test_api.py`)."""
 _HASH = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,64}\b")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")

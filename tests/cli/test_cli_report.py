@@ -128,3 +128,24 @@ def test_the_readmes_example_is_what_it_prints(tmp_path: Path) -> None:
     shown = readme.split("```\n$ orchestrate report\n", 1)[1].split("```", 1)[0]
     root = make_report_project(tmp_path / "p").root
     assert report(root).stdout == shown
+
+
+def test_a_records_words_are_shown_as_written(tmp_path: Path) -> None:
+    """Markup in an agent's reason stays text, a control character is shown escaped."""
+    project = make_report_project(tmp_path / "p")
+    line = {**WORKLOG[-1], "outcome": "failed", "agent": "[bold]odd",
+            "reason": "[red]boom[/red] \x1b[2J and more"}
+    with project.worklog_path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+    out_text = report(project.root).stdout
+    assert "[red]boom[/red] \\x1b[NJ and more" in out_text and "\x1b" not in out_text
+    assert re.search(r"^\[bold\]odd +1 ", out_text, re.M)
+
+
+def test_a_records_words_cannot_drive_the_terminal_in_the_charts(tmp_path: Path) -> None:
+    project = make_report_project(tmp_path / "p")
+    line = {**WORKLOG[-1], "phase": "odd\x1b[2J"}
+    with project.worklog_path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+    plot = on_a_terminal(project.root, "report", "--plot")
+    assert "odd\\x1b[2J (1)" in plot and "\x1b[2J" not in plot
