@@ -80,6 +80,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from app.cli.agents import cmd_agents
 
         return cmd_agents(args, project)
+    if command == "report":
+        from app.cli.report import cmd_report
+
+        return cmd_report(args, project)
     handler = getattr(cli_groom, f"cmd_{command}")
     return int(handler(args, project))
 

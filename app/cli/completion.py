@@ -38,7 +38,8 @@ autoload -U +X bashcompinit && bashcompinit
 SCRIPTS = {"bash": BASH, "zsh": ZSH}
 """The script of each shell."""
 
-ID_DESTS = {"id", "target", "depends_on", "add_dep", "remove_dep", "before", "after"}
+ID_DESTS = {"id", "target", "depends_on", "add_dep", "remove_dep", "before", "after",
+            "item"}
 """Arguments that name items."""
 
 

@@ -8,6 +8,7 @@ import argparse
 import math
 import textwrap
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +60,18 @@ DOLLARS = bounded(float, "a number of dollars, 0 or more", lambda x: x >= 0)
 """As `[run] max_cost_usd` takes it: any number from 0 (infinity too), never NaN."""
 PORT = bounded(int, "a port from 0 to 65535 (0: any free one)", lambda n: 0 <= n <= 65535)
 SPEED = bounded(float, "a positive number, like 1 or 4", lambda x: 0 < x < math.inf)
+
+
+def since_time(text: str) -> float:
+    """`--since`: a date (its midnight) or an ISO time, in the machine's time zone unless
+    it names one; epoch seconds. A usage error (exit 2) otherwise."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a date (2026-11-24) or a time (2026-11-24T21:00, "
+            f"2026-11-24T21:00:00Z), not {text!r}") from None
+    return (when if when.tzinfo is not None else when.astimezone()).timestamp()
 
 
 class Ids(argparse.Action):
@@ -284,6 +297,28 @@ def build_parser() -> argparse.ArgumentParser:
                             "attempts and cost in the run going on and in all. Exit 1 when "
                             "the CLI of one is not found")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("report", "how past runs went: per phase and agent, failures, blocks, limits",
+                "orchestrate report", "orchestrate report --since 2026-11-24",
+                "orchestrate report --item WRK-003",
+                "orchestrate report --plot    (timeline, cost per hour, success per phase)",
+                "orchestrate report --json | jq '.phases[] | {name, success_rate}'",
+                description="how past runs went, from .orchestrator/worklog.jsonl, "
+                            "history.jsonl and pauses.jsonl: per phase and per agent the "
+                            "attempts, success rate, median and p90 duration, tokens and "
+                            "cost; failures by cause; malformed answers per phase; whether "
+                            "the run's blocks needed a person; triage's assessments against "
+                            "what done items took; usage limits met and the time waited. "
+                            "docs/engine.md (\"The report\") says what each figure means")
+    p.add_argument("--since", type=since_time, metavar="DATE",
+                   help="only what happened from then on: a date (2026-11-24, its midnight) "
+                        "or a time (2026-11-24T21:00; local unless it says Z or +HH:MM)")
+    p.add_argument("--item", metavar="ID", help="only this item's attempts and changes")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--plot", action="store_true",
+                       help="charts instead of tables: a timeline of the attempts per lane, "
+                            "cost per hour, success rate per phase")
+    shape.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("triage", "assess every new item with a triage agent (in parallel)",
                 "orchestrate triage", "orchestrate triage --investigate")

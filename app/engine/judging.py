@@ -68,6 +68,8 @@ def record_attempt(worklog_path: Path, bus: EventBus, item_id: str, phase: str, 
         cost_estimated=cost_estimated, agent=report.agent, kind=report.kind,
         input_tokens=report.input_tokens, output_tokens=report.output_tokens,
         gates=[dataclasses.asdict(check) for check in report.gates] or None,
+        assessment=dict(report.result.assessment)
+        if report.result is not None and report.result.assessment else None,
     ))
     bus.emit(PhaseFinished(
         item_id=item_id, phase=phase, attempt=attempt, outcome=report.outcome,

@@ -6,6 +6,8 @@ The first lane to meet it decides for all (one notice; a guessed wait grows once
 once per lane) and keeps the pause in `.orchestrator/pause.json`, so a run started again
 before the reset waits too. A reset further away than `[limits] max_wait_h`, or
 `run --no-wait`, ends the run (exit 4) saying when each agent resets; nothing is blocked.
+Each pause, once it ends (resumed, or the run stopped meanwhile), is one line of
+`.orchestrator/pauses.jsonl`: how long the run waited (`orchestrate report`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import NoReturn, Protocol
 
+from app.engine import jsonl
 from app.engine.config import Config
 from app.engine.events import EventBus, RunPaused, RunResumed
 from app.engine.limits import Pause, clear_pause, clock_time, load_pause, save_pause
@@ -49,6 +53,8 @@ class LimitPause:
         self._lock = threading.Lock()
         self._resume_at: float | None = None
         """While every agent is limited: no attempt of any lane starts before this."""
+        self._since: tuple[float, str] | None = None
+        """While paused: since when, and why (pauses.jsonl's line once it ends)."""
 
     def pause_until(self, limited: Sequence[tuple[str, Pause]], item_id: str,
                     phase: str) -> None:
@@ -67,6 +73,8 @@ class LimitPause:
                 self._resume_at is None or first.resumes_at > self._resume_at)
             if later:
                 self._resume_at = first.resumes_at
+                if self._since is None:
+                    self._since = (now, reason_of(limited))
         if not joined:
             if not run.wait_on_limit:
                 run.end_for_every_item(f"{ended_by(limited, now)}; nothing was blocked: "
@@ -99,6 +107,8 @@ class LimitPause:
                 "run again once it has reset")
         with self._lock:
             self._resume_at = pause.resumes_at
+            if self._since is None:
+                self._since = (time.time(), pause.reason)
         self._announce(pause, None, None)
         self.wait()
 
@@ -112,7 +122,11 @@ class LimitPause:
                 return
             left = at - time.time()
             if left > 0:
-                run.sleep(min(left, CHECK_S))
+                try:
+                    run.sleep(min(left, CHECK_S))
+                except Exception:  # the run ends while paused (a stop): still a wait
+                    self._ended("stopped")
+                    raise
                 continue
             with self._lock:
                 resumed = self._resume_at == at
@@ -120,8 +134,22 @@ class LimitPause:
                     self._resume_at = None
             if resumed:
                 clear_pause(run.project.pause_path)
+                self._ended("resumed")
                 run.bus.emit(RunResumed())
                 run.notice("info", "resumed after the usage limit")
+
+    def _ended(self, how: str) -> None:
+        """The pause is over (`resumed`, or `stopped`: the run ended while it waited): one
+        line in pauses.jsonl, written by the first lane to see it."""
+        with self._lock:
+            since, self._since = self._since, None
+        if since is None:
+            return
+        start, reason = since
+        end = time.time()
+        jsonl.append(self.run.project.pauses_path, {
+            "start": iso(start), "end": iso(end), "waited_s": round(end - start, 3),
+            "reason": reason, "ended": how})
 
     def _announce(self, pause: Pause, item_id: str | None, phase: str | None) -> None:
         now = time.time()
@@ -131,6 +159,11 @@ class LimitPause:
         guess = "" if pause.known_reset else " (no reset time was given: it tries again then)"
         self.run.notice("warning", f"paused: usage limit, resumes at "
                                    f"{clock_time(pause.resumes_at, now)}{guess}: {pause.reason}")
+
+
+def iso(t: float) -> str:
+    """A pauses.jsonl time: UTC, to the second (as the worklog's)."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reason_of(limited: Sequence[tuple[str, Pause]]) -> str:

@@ -78,6 +78,12 @@ class Project:
         return self.state_dir / "pause.json"
 
     @property
+    def pauses_path(self) -> Path:
+        """Each usage-limit pause once it ended, one JSON line each (pausing.py): how long
+        runs waited for limits (`orchestrate report`)."""
+        return self.state_dir / "pauses.jsonl"
+
+    @property
     def limits_path(self) -> Path:
         """Each agent's usage limit and its reset (routing.py), kept across runs."""
         return self.state_dir / "limits.json"

@@ -39,6 +39,10 @@ class WorklogEntry:
     gates: list[dict[str, Any]] | None = None
     """The quality gates' verdicts on a complete answer: `{"gate", "passed", "detail"}`
     each (gates.py); None where the phase has none."""
+    assessment: dict[str, str] | None = None
+    """The size, complexity and risk the agent's answer gave (its valid values only), None
+    when it gave none: an item's first one is its initial assessment, which the item's
+    fields no longer hold once a later answer or a person changed them (report.py)."""
 
 
 def agent_of(entry: dict[str, Any]) -> str:

@@ -17,10 +17,10 @@ from typing import Literal
 
 from textual.binding import Binding, BindingType
 
-Scope = Literal["app", "main", "documents", "checkpoints", "review"]
+Scope = Literal["app", "main", "documents", "checkpoints", "review", "report"]
 """Where a command's binding lives: the App (global keys), the main screen, or a view
-opened from it (an item's documents, its checkpoints): the palette offers a view's
-commands while that view is shown."""
+opened from it (an item's documents, its checkpoints, the report): the palette offers a
+view's commands while that view is shown."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,11 @@ KEYS: tuple[Key, ...] = (
                  show=False),
          Command("X", "reject", "Reject", "Send this item back to build, with notes",
                  "board: reject the item under review", "review.reject", scope="review")),
+    _key("i", "the report: how the runs went, charts",
+         Command("i", "report", "Report",
+                 "How past runs went: a timeline of the attempts per lane, cost per hour, "
+                 "success per phase, and the figures of `orchestrate report`",
+                 "board: report", "board.report", show=False)),
     _key("m", "in the documents, the review: the next one",
          Command("m", "next_document", "Next doc", "Show the item's next document",
                  "board: next document", "documents.next", scope="documents"),
@@ -180,13 +185,15 @@ KEYS: tuple[Key, ...] = (
                  "The highlighted checkpoint's whole diff, or its stat again (enter too)",
                  "board: diff or stat of the checkpoint", "checkpoints.diff",
                  scope="checkpoints")),
-    _key("escape", "close the documents, checkpoints or review",
+    _key("escape", "close the documents, checkpoints, review, report",
          Command("escape", "close_view", "Close", "Back to the board",
                  "board: close the documents", "documents.close", scope="documents"),
          Command("escape", "close_view", "Close", "Back to the board",
                  "board: close the checkpoints", "checkpoints.close", scope="checkpoints"),
          Command("escape", "close_view", "Close", "Back to the board",
-                 "board: close the review", "review.close", scope="review")),
+                 "board: close the review", "review.close", scope="review"),
+         Command("escape", "close_view", "Close", "Back to the board",
+                 "board: close the report", "report.close", scope="report")),
     # Textual's own binding (App.COMMAND_PALETTE_BINDING); the palette cannot list itself.
     _key("ctrl+p", "commands; go to an item by id/title"),
     _key("?", "every key, with what it does",

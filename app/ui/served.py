@@ -37,7 +37,7 @@ from app.ui.screens.main import BoardSettings, MainScreen
 READ_ONLY_ACTIONS = frozenset({
     "details", "close", "filter", "toggle_log", "toggle_raw", "follow_log",
     "help", "quit_board", "documents", "checkpoints", "next_document", "toggle_diff",
-    "close_view",
+    "close_view", "report",
 })
 """The key table's actions a read-only board keeps: they change only what it shows."""
 

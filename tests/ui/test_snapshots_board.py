@@ -259,8 +259,9 @@ class TestModals:
     def test_help_80x24(self, snap_compare: Any, board_project: Project) -> None:
         """`?` at 80x24: the keys of app/ui/keys.py with what they do, in its order (hjkl,
         enter, a, t, >, u, r (run here), r (pause), D (run detached), R, d, s (any
-        process's run), /, escape, L, J; f, m, c, m, g, escape (the reading views), ctrl+p,
-        ? and q below the fold, the list scrolls) and `Escape closes` below."""
+        process's run), /, escape, L, J; f, m, c, i, m, g, escape (the reading views and the
+        report), ctrl+p, ? and q below the fold, the list scrolls) and `Escape closes`
+        below."""
         async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             await pilot.press("question_mark")

@@ -300,6 +300,12 @@ class MainScreen(BoardView):
     def action_reject(self) -> None:
         self.grooming.reject(self.selected_item())
 
+    def action_report(self) -> None:
+        """How past runs went: charts and figures (a view of its own)."""
+        from app.ui.screens.report import ReportScreen  # plotext's imports: when asked
+
+        self.app.push_screen(ReportScreen(self.settings.project))
+
     # The work of these keys is the jobs' (their methods say what it is).
     def action_add(self) -> None:
         self.grooming.add()
