@@ -19,6 +19,7 @@ Nothing here imports the MCP SDK: the server is app/mcpserver, started by the CL
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -119,6 +120,16 @@ def _before_prompt(command: tuple[str, ...], flags: list[str]) -> tuple[str, ...
     positional), else at the end."""
     at = next((i for i, part in enumerate(command) if "{prompt}" in part), len(command))
     return (*command[:at], *flags, *command[at:])
+
+
+def sdk_missing(agent: str) -> str | None:
+    """Why an agent with `mcp = true` cannot have its server here (the SDK, an optional
+    part of orchestrate, is not installed), else None; looked for, not imported."""
+    if importlib.util.find_spec("mcp") is not None:
+        return None
+    table = "agent" if agent == "default" else f"agents.{agent}"
+    return (f"{table}.mcp = true needs the MCP SDK, an optional part of orchestrate: "
+            "pip install 'orchestrate[mcp]'")
 
 
 # the question --------------------------------------------------------------------------------
