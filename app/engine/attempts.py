@@ -243,7 +243,8 @@ class LocalExecutor:
             command=command, prompt=prompt, cwd=cwd,
             item_id=item.id, phase=phase, attempt=attempt, change_dir=change_dir,
             result_path=result_path, log_path=log_path, timeout_s=agent_cfg.phase_timeout_s,
-            kill_grace_s=agent_cfg.kill_grace_s, extra_env=dict(agent_cfg.env),
+            kill_grace_s=agent_cfg.kill_grace_s,
+            extra_env={**(wiring.env if wiring else {}), **agent_cfg.env},
             reader=kind.reader, price=agent_cfg.price,
             idle_timeout_s=agent_cfg.idle_timeout_s if agent_cfg.idle_timeout_s is not None
             else kind.idle_timeout_s,

@@ -2,9 +2,11 @@
 told to start it, what scopes it to the item, and the question it leaves for the run.
 
 Each attempt of an agent with `mcp = true` starts with `orchestrate mcp` as an MCP server
-of its CLI (claude: `--mcp-config FILE --allowedTools mcp__orchestrate`; codex: `-c
-mcp_servers.orchestrate.*` overrides). The server runs the same orchestrate as the run
-(`sys.executable -m app`) over the run's project, and two variables scope it:
+of its CLI (claude: `--mcp-config FILE --allowedTools mcp__orchestrate`, and
+MCP_CONNECTION_NONBLOCKING=0 so that `claude -p` waits for the server before its first
+turn; codex: `-c mcp_servers.orchestrate.*` overrides). The server runs the same
+orchestrate as the run (`sys.executable -P -m app`) over the run's project (a lane's too),
+and two variables scope it:
 
 - ORCHESTRATE_MCP_ITEM: the item the attempt works on; the server's writes are only a
   follow-up of that item and a question about it;
@@ -87,6 +89,8 @@ class Wiring:
     """Where a question asked through `block_item` lands."""
     config: Path | None
     """The config file written for the CLI (claude), removed after the attempt."""
+    env: dict[str, str]
+    """For the agent's process (its own `env` still wins)."""
 
 
 def wire(kind: str, command: tuple[str, ...], root: Path, mcp_dir: Path, name: str,
@@ -102,12 +106,14 @@ def wire(kind: str, command: tuple[str, ...], root: Path, mcp_dir: Path, name: s
         flags = ["-c", f"{prefix}.command={json.dumps(entry['command'])}",
                  "-c", f"{prefix}.args={json.dumps(entry['args'])}",
                  "-c", f"{prefix}.env={_toml_table(entry.get('env', {}))}"]
-        return Wiring(_before_prompt(command, flags), ask, None)
+        return Wiring(_before_prompt(command, flags), ask, None, {})
     config = (mcp_dir / f"{name}.json").resolve()
     text = json.dumps({"mcpServers": {SERVER_NAME: entry}}, indent=2) + "\n"
     atomic_write(config, text.encode())
     flags = ["--mcp-config", str(config), "--allowedTools", f"mcp__{SERVER_NAME}"]
-    return Wiring((*command, *flags), ask, config)
+    # claude -p starts its MCP servers in the background and asks the model at once: the
+    # first turn has no orchestrate tools ("still connecting") unless it waits for them.
+    return Wiring((*command, *flags), ask, config, {"MCP_CONNECTION_NONBLOCKING": "0"})
 
 
 def _toml_table(values: dict[str, str]) -> str:

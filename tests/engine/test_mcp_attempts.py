@@ -102,6 +102,7 @@ def test_claude_gets_a_config_file_and_the_permission_codex_gets_overrides(
     assert wired.argv[len(command):] == ("--mcp-config", str(wired.config),
                                          "--allowedTools", "mcp__orchestrate")
     assert wired.config is not None
+    assert wired.env == {"MCP_CONNECTION_NONBLOCKING": "0"}  # claude -p waits for it
     entry = json.loads(wired.config.read_text())["mcpServers"]["orchestrate"]
     assert entry["args"][-4:] == ["-m", "app", "-C", str(tmp_path)] or \
         entry["args"][-5:] == ["-m", "app", "-C", str(tmp_path), "mcp"]
