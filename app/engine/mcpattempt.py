@@ -171,6 +171,10 @@ def server_trouble(kind: str, servers: dict[str, str] | None,
         if status is None:
             said.append(f"the agent's CLI did not list the {SERVER_NAME} MCP server at start "
                         "(its init line's mcp_servers): its tools were not offered")
+        elif status == "pending":
+            said.append(f"the {SERVER_NAME} MCP server was still starting when the agent's "
+                        "CLI began (status 'pending'): its first turns may have had none of "
+                        "its tools (MCP_CONNECTION_NONBLOCKING=0 in the agent's env waits)")
         elif status != "connected":
             said.append(f"the {SERVER_NAME} MCP server did not start in the agent's CLI "
                         f"(status {status!r} in its init line): its tools were not offered; "

@@ -161,6 +161,9 @@ def test_a_failed_server_in_the_real_init_line_is_said() -> None:
     init["mcp_servers"] = []
     [said] = mcpattempt.server_trouble("claude", _read([init]).mcp_servers, [])
     assert "did not list" in said
+    init["mcp_servers"] = [{"name": "orchestrate", "status": "pending"}]  # as measured
+    [said] = mcpattempt.server_trouble("claude", _read([init]).mcp_servers, [])
+    assert "still starting" in said and "MCP_CONNECTION_NONBLOCKING=0" in said
 
 
 def test_a_denied_call_of_the_servers_tool_is_said() -> None:
