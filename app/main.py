@@ -76,6 +76,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return {"run": cli_run.cmd_run, "triage": cli_run.cmd_triage,
                 "approve": cli_run.cmd_approve}[command](args, project)
+    if command == "mcp":
+        from app.cli.mcp import cmd_mcp
+
+        return cmd_mcp(args, project)
     if command == "agents":
         from app.cli.agents import cmd_agents
 

@@ -38,11 +38,16 @@ def test_there_is_an_engine_to_check() -> None:
 def test_importing_an_engine_module_leaves_textual_unloaded(module: str) -> None:
     code = (f"import sys, {module}\n"
             "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-            "print(len(bad))")
+            "sdk = sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'pydantic'))\n"
+            "print(len(bad), len(sdk))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "0", f"{module} pulls in textual"
+    textual, sdk = out.stdout.split()
+    assert textual == "0", f"{module} pulls in textual"
+    # The MCP SDK (and its pydantic) is `orchestrate mcp`'s alone: no other command pays
+    # for it at start, nor needs the optional extra.
+    assert sdk == "0" or module.startswith("app.mcpserver"), f"{module} pulls in the MCP SDK"
 
 
 def imported_names(tree: ast.AST, top_level_only: bool) -> list[str]:

@@ -354,6 +354,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="boards that only show: every key that would change the backlog "
                         "or start, pause or stop a run is refused")
 
+    p = command("mcp", "the backlog as an MCP server over stdio, for an agent's tools",
+                "orchestrate mcp   (as an agent's CLI starts it)",
+                "orchestrate mcp --read-only", "orchestrate mcp --print-config > mcp.json",
+                description="serve the backlog to an agent over stdio as a Model Context "
+                            "Protocol server (tools: list_items, show_item, add_item, "
+                            "edit_item, move_item, advance_item, unblock_item, block_item, "
+                            "add_follow_up, backlog_status; every item's change documents "
+                            "as resources). Every change goes through the same checks, lock "
+                            "and history as the CLI's: `orchestrate undo` takes it back. An "
+                            "agent CLI starts it (`claude mcp add orchestrate -- orchestrate "
+                            "mcp`; the README has Codex's and Gemini's); you do not run it "
+                            "by hand. Needs the optional part: pip install "
+                            "'orchestrate[mcp]'")
+    p.add_argument("--read-only", action="store_true",
+                   help="offer only the reading tools (list_items, show_item, "
+                        "backlog_status) and the documents")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the JSON to paste into an agent's MCP config (mcpServers) "
+                        "and exit")
+
     p = command("demo", "see a full run on a sample project, no account needed",
                 "orchestrate demo", "orchestrate demo --speed 4",
                 "orchestrate demo --headless --dir /tmp/demo")

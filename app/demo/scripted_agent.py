@@ -67,6 +67,9 @@ Modes:
   binary          bytes that are not UTF-8, then complete
   chatty          `lines` (default 5000) lines as fast as it can, then complete
   slow            a pause between lines, then complete
+  mcp_block       calls its --mcp-config's orchestrate server's block_item (the SDK's
+                  client over stdio) with `reason` as the question; no result file
+  mcp_follow_up   calls add_follow_up with `title` there, then complete
   demo            a believable agent: varied text and tool calls, mostly complete,
                   sometimes failing once or blocked (seeded: ORCHESTRATE_FAKE_SEED);
                   triage returns a random assessment (sometimes medium risk or size,
@@ -93,6 +96,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from app.demo import mcpcall
 from app.demo.transcript import NOT_LOGGED_IN_LINES, Transcript
 
 DOCS = {"prd": "PRD.md", "research": "RESEARCH.md", "design": "DESIGN.md",
@@ -113,6 +117,7 @@ class Agent(Transcript):
 
     def __init__(self, argv: list[str]) -> None:
         self.prompt = ""
+        self.mcp: dict[str, dict[str, Any]] = {}
         speed = float(os.environ.get("ORCHESTRATE_FAKE_SPEED") or 1)
         script_path = os.environ.get("ORCHESTRATE_FAKE_SCRIPT")
         forced_mode: str | None = None
@@ -128,6 +133,8 @@ class Agent(Transcript):
                 forced_mode = next(args, None)
             elif arg == "--seed":
                 os.environ["ORCHESTRATE_FAKE_SEED"] = next(args, "")
+            elif arg == "--mcp-config":  # as claude: its servers are listed at init
+                self.mcp = mcpcall.servers(next(args, "{}"))
         self.result_file = os.environ.get("ORCHESTRATE_RESULT_FILE", "")
         self.item_id = os.environ.get("ORCHESTRATE_ITEM_ID", "WRK-000")
         self.phase = os.environ.get("ORCHESTRATE_PHASE", "prd")
@@ -142,6 +149,8 @@ class Agent(Transcript):
         self.mode = str(self.behaviour.get("mode", "complete"))
         super().__init__(speed if speed > 0 else 1.0,
                          str(self.behaviour.get("model", "scripted-agent")))
+        if self.mcp:
+            self.mcp_servers = [{"name": n, "status": "connected"} for n in self.mcp]
 
     # the script -------------------------------------------------------------------------------
     def _lookup(self, script: dict[str, Any]) -> dict[str, Any]:
@@ -324,6 +333,13 @@ def mode_blocked(agent: Agent) -> int:
     agent.write_result("blocked", "blocked", blocked_reason=reason)
     agent.final(f"Blocked: {reason}")
     return agent.exit_code()
+
+
+def mode_mcp(agent: Agent, tool: str, arguments: dict[str, Any]) -> int:
+    agent.say_opening()
+    failed, said = mcpcall.call_tool(agent.mcp["orchestrate"], tool, arguments)
+    agent.tool(f"mcp__orchestrate__{tool}", arguments, said, is_error=failed)
+    return answer(agent) if tool == "add_follow_up" else done(agent)
 
 
 def mode_failed(agent: Agent) -> int:
@@ -535,6 +551,10 @@ MODES: dict[str, Callable[[Agent], int]] = {
     "chatty": mode_chatty,
     "slow": mode_slow,
     "demo": mode_demo,
+    "mcp_block": lambda a: mode_mcp(a, "block_item", {"question": a.behaviour.get(
+        "reason", "Which database should it use?")}),
+    "mcp_follow_up": lambda a: mode_mcp(a, "add_follow_up", {"title": a.behaviour.get(
+        "title", "Found along the way")}),
 }
 """Each mode of the module docstring, by name, and its step; any other name plays
 `complete`."""

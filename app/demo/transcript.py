@@ -73,6 +73,8 @@ class Transcript:
         self.session = str(uuid.uuid4())
         self.turns = 0
         self.started = time.monotonic()
+        self.mcp_servers: list[dict[str, str]] | None = None
+        """The init line's MCP servers (claude lists those of its --mcp-config)."""
 
     def emit(self, data: dict[str, Any] | str | bytes, pause: float = 0.0) -> None:
         if isinstance(data, bytes):
@@ -90,7 +92,9 @@ class Transcript:
                    "session_id": self.session, "tools": ["Bash", "Edit", "Read", "Write"],
                    "model": self.model,
                    "permissionMode": "bypassPermissions",
-                   "claude_code_version": "scripted"})
+                   "claude_code_version": "scripted",
+                   **({"mcp_servers": self.mcp_servers} if self.mcp_servers is not None
+                      else {})})
 
     def say(self, text: str, pause: float = 0.0) -> None:
         self.turns += 1

@@ -16,11 +16,12 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.backlog.model import Item
-from app.engine import agents, fence, judging
+from app.engine import agents, fence, judging, mcpattempt, usage
 from app.engine.agent_process import AgentProcess, AttemptSpec
 from app.engine.config import AgentConfig, Config
 from app.engine.events import (
@@ -145,6 +146,15 @@ def _keep(files: AttemptFiles) -> None:
         pass  # judged already; only `show` and later runs' numbering read the copy
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What an attempt's MCP server left: the question asked through it, and why the
+    agent may not have had its tools (empty: no trouble seen)."""
+
+    question: str | None = None
+    trouble: str = ""
+
+
 def _rounded(usd: float | None) -> float | None:
     return None if usd is None else round(usd, 6)
 
@@ -223,11 +233,18 @@ class LocalExecutor:
         kind = agents.kind(agent_cfg.kind)
         cwd = workspace.path if workspace is not None else self.project.root
         change_dir = str(cwd / item.change_dir) if workspace is not None else item.change_dir
+        command = agent_cfg.argv_template()
+        wiring = None
+        if agent_cfg.mcp:  # its own orchestrate MCP server, scoped to the item
+            wiring = mcpattempt.wire(agent_cfg.kind, command, self.project.root,
+                                     self.project.mcp_dir, files.log.stem, item.id)
+            command = wiring.argv
         spec = AttemptSpec(
-            command=agent_cfg.argv_template(), prompt=prompt, cwd=cwd,
+            command=command, prompt=prompt, cwd=cwd,
             item_id=item.id, phase=phase, attempt=attempt, change_dir=change_dir,
             result_path=result_path, log_path=log_path, timeout_s=agent_cfg.phase_timeout_s,
-            kill_grace_s=agent_cfg.kill_grace_s, extra_env=dict(agent_cfg.env),
+            kill_grace_s=agent_cfg.kill_grace_s,
+            extra_env={**(wiring.env if wiring else {}), **agent_cfg.env},
             reader=kind.reader, price=agent_cfg.price,
             idle_timeout_s=agent_cfg.idle_timeout_s if agent_cfg.idle_timeout_s is not None
             else kind.idle_timeout_s,
@@ -263,6 +280,8 @@ class LocalExecutor:
                     # to end once no agent is live (under the lock: none can start now).
                     out.strays += fence.end(fence.adopted(), min(agent_cfg.kill_grace_s, 1.0))
             self._unrecord(item.id, phase)
+        asked = self._mcp_after(wiring, out, item.id, f"{item.id} {phase} #{attempt}",
+                                agent_cfg)
         strays = out.strays
         for said in out.limit_notices:
             self.bus.emit(Notice(level="warning", text=f"{item.id} {phase}: {said}"))
@@ -278,7 +297,7 @@ class LocalExecutor:
                                        kind=agent_cfg.kind))
         tokens = out.usage.total() if out.usage.seen else None
         report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge,
-                                                 agent_cfg),
+                                                 agent_cfg, asked),
                                      cost_usd=_rounded(out.cost_usd), num_turns=out.num_turns,
                                      duration_s=round(out.duration_s, 3),
                                      exit_code=out.exit_code, agent=agent_cfg.name,
@@ -291,8 +310,23 @@ class LocalExecutor:
                                started_at, report, out.cost_estimated)
         return report
 
+    def _mcp_after(self, wiring: mcpattempt.Wiring | None, out: ProcessOutcome,
+                   item_id: str, attempt: str, agent: AgentConfig) -> Asked:
+        """Once an agent with its MCP server has ended: its config file goes, what its CLI
+        said of the server is a warning (and part of a failure's reason), and the question
+        it asked through `block_item` is returned."""
+        if wiring is None:
+            return Asked()
+        if wiring.config is not None:
+            wiring.config.unlink(missing_ok=True)
+        trouble = mcpattempt.server_trouble(agent.kind, out.mcp_servers,
+                                            usage.denials(out.final_event) + out.denied)
+        for said in trouble:
+            self.bus.emit(Notice(level="warning", text=f"{attempt}: {said}"))
+        return Asked(mcpattempt.read_ask(wiring.ask, item_id), "; ".join(trouble))
+
     def _judge(self, out: ProcessOutcome, item_id: str, phase: str, result_path: Path,
-               judge: Judge | None, agent: AgentConfig) -> AttemptReport:
+               judge: Judge | None, agent: AgentConfig, asked: Asked) -> AttemptReport:
         if out.interrupted:
             return AttemptReport("interrupted", "stopped by the person (the item resumes "
                                  "in this phase)")
@@ -300,6 +334,10 @@ class LocalExecutor:
             # The account's, not the item's: never a failure, a retry or a blocked item.
             return AttemptReport("limited", f"usage limit: {out.limit.message}",
                                  limit=out.limit)
+        if asked.question is not None:  # asked a person through its MCP server: blocked
+            return judging.judge_answer(result_path, item_id, phase, None, why_missing="",
+                                        agent_said=None, global_failure=None,
+                                        asked=asked.question)
         if out.timed_out:
             reason = (f"timed out after {agent.phase_timeout_s:g} s "
                       "(agent.phase_timeout_s)")
@@ -316,8 +354,9 @@ class LocalExecutor:
             return AttemptReport("failed", out.start_error,
                                  global_failure=global_failure(out, agent.kind))
         tail = [line for line in out.stderr_tail if line.strip()]
+        why = out.failure_reason() + (f" ({asked.trouble})" if asked.trouble else "")
         return judging.judge_answer(
-            result_path, item_id, phase, judge, why_missing=out.failure_reason(),
+            result_path, item_id, phase, judge, why_missing=why,
             agent_said=out.error_text or (" | ".join(tail[-3:])[-600:] if tail else None),
             global_failure=global_failure(out, agent.kind))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.backlog.model import LEVELS, PHASES, SIZES, Item, level_rank
+from app.engine.mcpattempt import MCP_KINDS, WHY_NOT
 from app.engine.pricing import Price
 from app.errors import ConfigError
 
@@ -56,6 +57,9 @@ class AgentConfig:
     """USD per million tokens, for a CLI that reports tokens only."""
     idle_timeout_s: float | None = None
     """Silence (no output) that ends an attempt; None: the kind's default."""
+    mcp: bool = False
+    """Each attempt starts with orchestrate's own MCP server, scoped to its item
+    (mcpattempt.py); only for the kinds in mcpattempt.MCP_KINDS."""
 
     @property
     def label(self) -> str:
@@ -227,7 +231,8 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
               "max_parallel": (int, "a whole number (0: no limit of its own)"),
               "price": (dict, "a table of input, output and cached: dollars per million "
                               "tokens"),
-              "idle_timeout_s": (_NUMBER, "a number of seconds")},
+              "idle_timeout_s": (_NUMBER, "a number of seconds"),
+              "mcp": (bool, "true or false")},
     "run": {"max_retries": (int, "a whole number"),
             "backoff_s": (_NUMBER, "a number of seconds"),
             "cooldown_s": (_NUMBER, "a number of seconds"),
@@ -434,6 +439,11 @@ def _agents(reading: _Reading) -> dict[str, AgentConfig]:
                                                        "max_cost_per_attempt_usd") if k in base}
         fields.update(values)
         fields.update(name=name, kind=kind, command=values.get("command", PRESETS[kind]))
+        if values.get("mcp") and kind not in MCP_KINDS:
+            table = "agent" if name == "default" else f"agents.{name}"
+            raise ConfigError(f"{reading.at(table, 'mcp')}: {table}.mcp = true needs an agent "
+                              f"whose CLI takes an MCP server per run ({', '.join(MCP_KINDS)}), "
+                              f"not {kind}: {WHY_NOT.get(kind, '')}".rstrip(": "))
         agents[name] = AgentConfig(**fields)
     return agents
 

@@ -16,27 +16,35 @@ from pathlib import Path
 
 from app.engine import worklog
 from app.engine.events import EventBus, PhaseFinished
-from app.engine.executor import AttemptReport, GateCheck, Judge
+from app.engine.executor import AgentResult, AttemptReport, GateCheck, Judge
 from app.engine.results import ResultError, read_result
 
 
 def judge_answer(result_path: Path, item_id: str, phase: str, judge: Judge | None, *,
                  why_missing: str, agent_said: str | None,
-                 global_failure: str | None) -> AttemptReport:
+                 global_failure: str | None, asked: str | None = None) -> AttemptReport:
     """The attempt's outcome from the result file the agent left (or did not).
 
     `why_missing`: the reason when there is no file (the agent's own error, its last
     words); `agent_said`: what it said, for a file that is there but unusable;
-    `global_failure`: a failure that would hit every item, when the agent showed one.
+    `global_failure`: a failure that would hit every item, when the agent showed one;
+    `asked`: the question the agent asked a person through its MCP server's block_item
+    (mcpattempt.py), which blocks the item whatever the file says (its assessment and
+    follow-ups still count when it is valid).
     """
     try:
         result = read_result(result_path, item_id, phase)
     except ResultError as exc:
+        if asked is not None:
+            return AttemptReport("blocked", asked, result=AgentResult(
+                item_id, phase, "blocked", "asked a person through block_item", asked))
         if exc.missing:
             reason = f"{exc}: {why_missing}"
         else:
             reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
         return AttemptReport("failed", reason, global_failure=global_failure)
+    if asked is not None:
+        result = dataclasses.replace(result, result="blocked", blocked_reason=asked)
     gates: tuple[GateCheck, ...] = ()
     if result.result in ("complete", "progress") and judge is not None:
         verdict = judge(result)

@@ -59,6 +59,9 @@ class ProcessOutcome:
     """Ended by the idle watchdog: no output for `idle_timeout_s`."""
     quota_said: bool = False
     """What the agent printed names a quota (an idle attempt was waiting on one)."""
+    mcp_servers: dict[str, str] | None = None
+    """Each MCP server's status as the CLI's init line lists them (claude); None: no
+    init line was read."""
 
     @property
     def error_text(self) -> str | None:

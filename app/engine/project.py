@@ -89,6 +89,11 @@ class Project:
         return self.state_dir / "limits.json"
 
     @property
+    def mcp_dir(self) -> Path:
+        """An attempt's MCP server config and the question it asked (mcpattempt.py)."""
+        return self.state_dir / "mcp"
+
+    @property
     def run_state_path(self) -> Path:
         return self.state_dir / "run.json"
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from app import exitcodes
 from app.backlog.model import PHASES, Item
-from app.engine import executors, fence, worklog
+from app.engine import executors, fence, mcpattempt, worklog
 from app.engine.attempts import preflight
 from app.engine.config import Config
 from app.engine.events import (
@@ -77,6 +77,7 @@ def begin(project: Project, config: Config, bus: EventBus, kind: str,
     for name in agents:
         agent = config.agent_named(name)
         failure, warnings = preflight(agent.command, agent.kind, name)
+        failure = failure or (mcpattempt.sdk_missing(name) if agent.mcp else None)
         for warning in warnings:
             bus.emit(Notice(level="warning", text=warning))
         if failure:

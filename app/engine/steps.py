@@ -121,7 +121,8 @@ class PhaseStep(Step):
         prompt = build_prompt(item, phase, config=host.config,
                               prompts_dir=host.project.prompts_dir, result_file=result_file,
                               attempt=attempt, spec_phase=spec_phase, spec_tasks=spec_tasks,
-                              last_error=last_error, workspace_note=self.lane.note())
+                              last_error=last_error, workspace_note=self.lane.note(),
+                              mcp=host.config.agent_named(agent).mcp)
         report = host.executor.run(item, phase, attempt, prompt,
                                    judge=self.lane.judge(judge), workspace=workspace,
                                    agent=agent)
@@ -181,7 +182,8 @@ class TriageStep(Step):
         result_file = host.executor.files(item.id, phase, attempt, None).result
         prompt = build_prompt(item, phase, config=host.config,
                               prompts_dir=host.project.prompts_dir, result_file=result_file,
-                              attempt=attempt, last_error=last_error)
+                              attempt=attempt, last_error=last_error,
+                              mcp=host.config.agent_named(agent).mcp)
         return host.executor.run(item, phase, attempt, prompt, judge=phase_judge(phase),
                                  agent=agent)
 

@@ -3,8 +3,9 @@ speaks the same stream (`amp -x ... --stream-json`).
 
 The final `result` event carries the agent's cost, turns and its own error (`is_error`,
 `errors`), and the permissions it was denied; assistant lines carry each message's token
-usage (usage.py); a usage limit is a rejected `rate_limit_event` with its reset, or the
-CLI's words on an error channel (limits.py).
+usage (usage.py); the init line lists the MCP servers it started and their status
+(`mcp_servers`: connected or failed, mcpattempt.py); a usage limit is a rejected
+`rate_limit_event` with its reset, or the CLI's words on an error channel (limits.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class ClaudeReader(Reader):
             self._limits.feed(event)
         if kind == "assistant" or kind == "system":
             out.usage.feed(event)
+        if kind == "system" and event.get("subtype") == "init":
+            servers = event.get("mcp_servers")
+            if isinstance(servers, list):  # each server claude started: connected, failed
+                out.mcp_servers = {str(s.get("name")): str(s.get("status"))
+                                   for s in servers if isinstance(s, dict)}
         elif kind == "user":
             failed = usage.tool_error(event)
             if failed is not None:

@@ -24,6 +24,16 @@ PROMPT_PHASES: tuple[str, ...] = (
 )
 
 
+MCP_NOTE = (
+    "You have the `orchestrate` MCP server's tools (mcp__orchestrate__*): list_items, "
+    "show_item and backlog_status read the backlog; add_follow_up records new work you "
+    "found as an item of its own that a person will see; block_item asks a person a "
+    "question about {item_id} (the item is blocked with your question as the reason once "
+    "you end, whatever the result file says: use it instead of guessing, then stop). "
+    "They work on {item_id} only, and never replace the result file.")
+"""What the prompt says of an attempt's own MCP server (`[agent] mcp = true`)."""
+
+
 class _Keep(dict[str, Any]):
     """format_map mapping that leaves unknown `{keys}` in place."""
 
@@ -75,8 +85,9 @@ def result_shape(item_id: str, phase: str, item: Item | None = None) -> str:
 def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
                  result_file: Path, attempt: int = 1, spec_phase: str = "",
                  spec_tasks: tuple[str, ...] = (), last_error: str | None = None,
-                 workspace_note: str | None = None) -> str:
-    """The whole prompt for one attempt: preamble, the item, the step, the result contract."""
+                 workspace_note: str | None = None, mcp: bool = False) -> str:
+    """The whole prompt for one attempt: preamble, the item, the step, the result contract
+    (`mcp`: the agent has the backlog's tools, its own orchestrate MCP server)."""
     values: dict[str, Any] = {
         "item_id": item.id, "title": item.title, "phase": phase, "attempt": attempt,
         "change_dir": item.change_dir, "result_file": str(result_file),
@@ -109,6 +120,8 @@ def build_prompt(item: Item, phase: str, *, config: Config, prompts_dir: Path,
         lines += ["", "## Where you work", workspace_note]
     if last_error:
         lines += ["", f"The previous attempt at this step failed: {last_error}"]
+    if mcp:
+        lines += ["", "## The backlog's tools", MCP_NOTE.format(item_id=item.id)]
     # A template that calls a skill (`/changes:prd WRK-001`) must open the prompt, or
     # claude would not run it as a command; the context then follows as its arguments.
     skill = body.startswith("/")
