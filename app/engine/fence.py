@@ -71,7 +71,7 @@ def _command_of(pid: int) -> str:
     return text[:120] or "?"
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Alive and not a zombie."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
@@ -99,7 +99,7 @@ def marked(tokens: Iterable[str]) -> list[Stray]:
             environ = (entry / "environ").read_bytes()
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if wanted.intersection(environ.split(b"\0")) and _alive(int(entry.name)):
+        if wanted.intersection(environ.split(b"\0")) and alive(int(entry.name)):
             found.append(Stray(int(entry.name), _command_of(int(entry.name))))
     return found
 
@@ -124,7 +124,7 @@ def end(strays: list[Stray], grace_s: float) -> list[Stray]:
     while pending and time.monotonic() < deadline:
         for stray in pending:
             _reap(stray.pid)
-        pending = [s for s in pending if _alive(s.pid)]
+        pending = [s for s in pending if alive(s.pid)]
         if pending:
             time.sleep(0.05)
     for stray in pending:
@@ -270,7 +270,7 @@ class AttemptCgroup:
 
     def members(self) -> list[Stray]:
         """The live processes in it now."""
-        return [Stray(pid, _command_of(pid)) for pid in self.pids() if _alive(pid)]
+        return [Stray(pid, _command_of(pid)) for pid in self.pids() if alive(pid)]
 
     def kill(self, wait_s: float = 2.0) -> list[Stray]:
         """SIGKILL everything in the cgroup; returns what was there."""
@@ -283,7 +283,7 @@ class AttemptCgroup:
         while time.monotonic() < deadline:
             for stray in found:
                 _reap(stray.pid)
-            if not any(_alive(s.pid) for s in found):
+            if not any(alive(s.pid) for s in found):
                 break
             time.sleep(0.02)
         return found

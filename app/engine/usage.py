@@ -74,6 +74,15 @@ class UsageMeter:
         used, where the stream's lines only began each message's count."""
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its lock: a remote attempt's outcome crosses to the driver."""
+        with self._lock:
+            return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def feed(self, event: dict[str, Any]) -> None:
         """One parsed stdout event: the init line names the model, assistant lines carry
         usage."""

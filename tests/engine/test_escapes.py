@@ -22,7 +22,7 @@ from app.engine.pipeline import Pipeline
 
 
 def alive(pid: int) -> bool:
-    return fence._alive(pid)
+    return fence.alive(pid)
 
 
 def read_pid(path: Path, timeout: float = 20.0) -> int:

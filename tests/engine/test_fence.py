@@ -51,7 +51,7 @@ def read_pid(pid_file: Path, timeout: float = 10.0) -> int:
 
 
 def alive(pid: int) -> bool:
-    return fence._alive(pid)
+    return fence.alive(pid)
 
 
 def test_a_setsid_double_forked_daemon_is_found_by_its_token_and_ended(
