@@ -148,10 +148,10 @@ def run_lines(run: LiveRun, now: float) -> list[str]:
         head += (f" · ${run.cost_usd:.2f} over {run.attempts} "
                  f"attempt{'s' if run.attempts != 1 else ''}")
     rows = [(lane.item, f"{lane.phase} #{lane.attempt}" if lane.attempt else lane.phase,
-             lane.agent or "", lane.branch or "",
+             lane.agent or "", lane.branch or "", f"on {lane.node}" if lane.node else "",
              ago(now - lane.started.timestamp()) if lane.started else "")
             for lane in run.lanes]
-    widths = [max((cell_len(r[c]) for r in rows), default=0) for c in range(5)]
+    widths = [max((cell_len(r[c]) for r in rows), default=0) for c in range(6)]
     lines = [shown(head)]
     lines += ["  " + "  ".join(fit(cell, w) for cell, w in zip(r, widths, strict=True)
                                if w).rstrip() for r in rows]

@@ -295,9 +295,17 @@ class LocalExecutor:
                                        title=item.title, log_path=str(log_path), pid=0,
                                        branch=branch, agent=agent_cfg.name,
                                        kind=agent_cfg.kind))
+        return self.settle(out, item.id, phase, attempt, files, judge, agent_cfg,
+                           started_at, asked)
+
+    def settle(self, out: ProcessOutcome, item_id: str, phase: str, attempt: int,
+               files: AttemptFiles, judge: Judge | None, agent_cfg: AgentConfig,
+               started_at: float, asked: Asked | None = None) -> AttemptReport:
+        """The ended attempt judged (its result file at `files.result`, here), kept and
+        recorded: what every executor of agent processes does once its agent ended."""
         tokens = out.usage.total() if out.usage.seen else None
-        report = dataclasses.replace(self._judge(out, item.id, phase, result_path, judge,
-                                                 agent_cfg, asked),
+        report = dataclasses.replace(self._judge(out, item_id, phase, files.result, judge,
+                                                 agent_cfg, asked or Asked()),
                                      cost_usd=_rounded(out.cost_usd), num_turns=out.num_turns,
                                      duration_s=round(out.duration_s, 3),
                                      exit_code=out.exit_code, agent=agent_cfg.name,
@@ -306,7 +314,7 @@ class LocalExecutor:
                                      + tokens.cache_write if tokens else None,
                                      output_tokens=tokens.output if tokens else None)
         _keep(files)
-        judging.record_attempt(self.project.worklog_path, self.bus, item.id, phase, attempt,
+        judging.record_attempt(self.project.worklog_path, self.bus, item_id, phase, attempt,
                                started_at, report, out.cost_estimated)
         return report
 

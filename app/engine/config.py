@@ -150,12 +150,20 @@ class LimitsConfig:
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """Where attempts run (executors.py): `local`, the agent as a process of this machine."""
+    """Where attempts run (executors.py): `local`, the agent as a process of this machine;
+    `ray`, a task on a Ray cluster (app/engine/remote/)."""
 
     kind: str = "local"
+    address: str = "auto"
+    """The Ray cluster, as `ray.init` takes it (`auto`: the one started on this machine)."""
+    resources: dict[str, float] = field(default_factory=lambda: {"orchestrate": 1.0})
+    """The custom resources one attempt asks of a node (a node offers them with `ray
+    start --resources='{"orchestrate": 3}'`)."""
+    runtime_env: dict[str, Any] = field(default_factory=dict)
+    """Passed to `ray.init` as it is (env_vars for the agents' logins, pip, ...)."""
 
 
-EXECUTOR_KINDS: set[str] = {"local"}
+EXECUTOR_KINDS: set[str] = {"local", "ray"}
 """The executors `[executor] kind` may name; executors.register adds to it."""
 
 
@@ -192,6 +200,12 @@ class Config:
     gates: dict[str, GateConfig] = field(default_factory=dict)
     """`[gates.PHASE]`: the quality gates of a phase (none: its answer is taken)."""
     warnings: tuple[str, ...] = ()
+
+    @property
+    def lanes(self) -> bool:
+        """Whether items work in worktree lanes, a branch each: several at once, a review
+        before merging, or attempts on a Ray cluster (a branch travels, a checkout not)."""
+        return self.run.lanes or self.executor.kind == "ray"
 
     def agent_named(self, name: str) -> AgentConfig:
         """The agent of that name (`default` is `[agent]`)."""
@@ -250,7 +264,11 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
                "agent": (str, "an agent's name")},
     "notify": {"command": (list, "a list of strings (an argv, e.g. [\"notify-send\", "
                           "\"orchestrate\"])")},
-    "executor": {"kind": (str, "")},  # "": one of EXECUTOR_KINDS, as they are then
+    "executor": {"kind": (str, ""),  # "": one of EXECUTOR_KINDS, as they are then
+                 "address": (str, "a Ray address such as \"auto\" or \"10.0.0.5:6379\""),
+                 "resources": (dict, "a table of resource names to numbers, such as "
+                                     "{ orchestrate = 1 }"),
+                 "runtime_env": (dict, "a table, as ray.init's runtime_env")},
     "gates": {"command": (list, "a list of strings (an argv, e.g. [\"pytest\", \"-q\"])"),
               "timeout_s": (_NUMBER, "a number of seconds"),
               "min_success_criteria": (int, "a whole number"),
@@ -372,8 +390,10 @@ def _value(key: str, value: Any) -> Any:
     if key == "price":
         return Price(float(value.get("input", 0)), float(value.get("output", 0)),
                      float(value["cached"]) if "cached" in value else None)
-    if key == "env":
+    if key in ("env", "runtime_env"):
         return dict(value)
+    if key == "resources":
+        return {name: float(amount) for name, amount in value.items()}
     return value
 
 
@@ -462,28 +482,39 @@ def _check_names(reading: _Reading, agents: dict[str, AgentConfig]) -> None:
                                   "(add an [agents.NAME] table for another)")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+
+_TABLE_RULES: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "env": lambda table: all(isinstance(k, str) and isinstance(v, str)
+                             for k, v in table.items()),
+    "resources": lambda table: bool(table) and all(_is_number(v) and v > 0
+                                                   for v in table.values()),
+    "price": lambda table: bool(table) and all(k in _PRICE_KEYS and _is_number(v) and v >= 0
+                                               for k, v in table.items()),
+}
+"""The rule of each key that takes a table (beyond being one)."""
+
+
 def _valid(section: str, key: str, value: Any) -> bool:
     """Whether `value` is what `section.key` takes: its type (a bool is no number), then
-    the key's own rule: a command of non-empty strings, one of the choices, a branch prefix
-    git accepts, a number not below 0 (`max_parallel`: 1)."""
+    the key's own rule: a command of non-empty strings, a table's (_TABLE_RULES), one of
+    the choices, a branch prefix git accepts, a number not below 0 (`max_parallel`: 1)."""
     kind = _SCHEMA[section][key][0]
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         return False
     if key in ("command", "fallback"):  # a command has words; a fallback may be none
         return (bool(value) or key == "fallback") and all(isinstance(v, str) and v
                                                           for v in value)
-    if key == "env":
-        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-    if key == "price":
-        return bool(value) and all(k in _PRICE_KEYS and isinstance(v, _NUMBER)
-                                   and not isinstance(v, bool) and v >= 0
-                                   for k, v in value.items())
+    if key in _TABLE_RULES:
+        return _TABLE_RULES[key](value)
     if (section, key) in _CHOICES:
         return value in _CHOICES[(section, key)]
     if key == "branch_prefix":
         return _valid_branch_prefix(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value >= (1 if (section, key) == ("run", "max_parallel") else 0)
+    if _is_number(value):
+        return bool(value >= (1 if (section, key) == ("run", "max_parallel") else 0))
     return True
 
 

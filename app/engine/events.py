@@ -58,6 +58,8 @@ class PhaseStarted(Event):
     """The agent it runs on (its name in orchestrate.toml; routing.py chose it)."""
     kind: str = "claude"
     """Which CLI that agent is."""
+    node: str | None = None
+    """Where it runs when not on this machine: a Ray node's address (`10.0.0.7`)."""
 
     @property
     def agent_label(self) -> str:

@@ -1,6 +1,7 @@
 """The executors a run may use, by the name `[executor] kind` gives (default `local`).
 
-`local` is this machine's (attempts.LocalExecutor). Another executor registers its kind
+`local` is this machine's (attempts.LocalExecutor), `ray` a Ray cluster's
+(remote/executor.py, imported only then). Another executor registers its kind
 with a factory; a run makes its executor from the configuration unless one is handed to
 it (Pipeline, Triage: `executor=`). docs/engine.md ("Executors") says how one plugs in.
 """
@@ -25,6 +26,16 @@ def register(kind: str, factory: Factory) -> None:
     """Make `kind` a name `[executor] kind` may give, made by `factory`."""
     _FACTORIES[kind] = factory
     EXECUTOR_KINDS.add(kind)
+
+
+def _ray(project: Project, config: Config, bus: EventBus) -> Executor:
+    """A Ray cluster's: imported only when a run asks for it (it brings in Ray)."""
+    from app.engine.remote.executor import RayExecutor
+
+    return RayExecutor(project, config, bus)
+
+
+_FACTORIES["ray"] = _ray
 
 
 def make(project: Project, config: Config, bus: EventBus) -> Executor:

@@ -45,12 +45,14 @@ class Lane:
     agent_pid: int | None
     started: datetime | None
     """When the attempt began (UTC)."""
+    node: str | None = None
+    """Where it runs when not here: its Ray node's address (`[executor] kind = "ray"`)."""
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict (times as ISO UTC)."""
         return {"item": self.item, "phase": self.phase, "attempt": self.attempt,
                 "agent": self.agent, "branch": self.branch, "agent_pid": self.agent_pid,
-                "started": iso(self.started)}
+                "started": iso(self.started), "node": self.node}
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,8 @@ def _lane(agent: dict[str, Any]) -> Lane:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     return Lane(str(agent.get("item")), text("phase") or "?", number("attempt"), text("agent"),
-                text("branch"), number("agent_pid"), parse_iso(agent.get("started")))
+                text("branch"), number("agent_pid"), parse_iso(agent.get("started")),
+                text("node"))
 
 
 def parse_iso(value: object) -> datetime | None:

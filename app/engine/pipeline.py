@@ -86,7 +86,7 @@ class Pipeline(RunSkeleton):
     # the run -------------------------------------------------------------------------------------
     def _work(self) -> None:
         """Until no item is left to run (RunFinished `no more work`)."""
-        if self.config.run.lanes or _held_for_review(self.store.load()):
+        if self.config.lanes or _held_for_review(self.store.load()):
             self.lanes = LaneSet.for_run(self)  # which clears git's stale locks itself
         else:
             removed = self.checkpoints.clear_stale_locks()

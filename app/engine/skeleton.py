@@ -99,6 +99,10 @@ class ItemWithdrawn(Exception):
     worked): its lane ends, the run goes on."""
 
 
+MAX_LOST = 3
+"""Attempts lost with their node in a row before the step counts a failure."""
+
+
 class Retries:
     """The failures of one step: counted, backed off, then the item is blocked."""
 
@@ -107,6 +111,7 @@ class Retries:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.failures = 0
+        self.lost_in_a_row = 0
         self.last_error: str | None = None
         """The previous attempt's failure, which the retry prompt names."""
 
@@ -128,6 +133,12 @@ class Retries:
         """Progress was made: the failures so far no longer count."""
         self.failures = 0
         self.last_error = None
+
+    def lost(self, reason: str | None) -> bool:
+        """An attempt lost with its node (remote executors): not the agent's failure, so
+        it is tried again, but MAX_LOST in a row count as one (the cluster is broken)."""
+        self.lost_in_a_row += 1
+        return self.lost_in_a_row < MAX_LOST
 
 
 class RunSkeleton(ABC):
@@ -310,6 +321,8 @@ class RunSkeleton(ABC):
                 self._met_limit(report.limit, agent, item.id, phase)
                 continue
             self.quota.router.met_none(agent)
+            if report.outcome == "lost" and retries.lost(report.reason):
+                continue  # its node went away, not the agent: tried again, elsewhere
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":
                 self.check_withdrawn(item.id)  # only this item's agent was stopped

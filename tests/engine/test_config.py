@@ -67,7 +67,10 @@ def test_unknown_sections_and_keys_are_warnings(tmp_path: Path) -> None:
     ('[guardrails]\nmax_risk = "none"\n', "orchestrate.toml:2: guardrails.max_risk must be one "
                                           "of low, medium, high, not 'none'"),
     ('[executor]\nkind = "kubernetes"\n', "orchestrate.toml:2: executor.kind must be one "
-                                       "of inprocess, local, not 'kubernetes'"),
+                                       "of inprocess, local, ray, not 'kubernetes'"),
+    ('[executor]\nresources = { orchestrate = 0 }\n', "orchestrate.toml:2: executor.resources "
+                                                      "must be a table of resource names to "
+                                                      "numbers"),
     ("run = 3\n", "orchestrate.toml:1: run must be a table"),
     ("[prompts]\nprd = 3\n", "orchestrate.toml:1: [prompts] maps a phase to a prompt"),
 ])

@@ -1,0 +1,218 @@
+"""Attempts on a real Ray cluster (`[executor] kind = "ray"`): a head and two worker nodes
+on 127.0.0.1 (tests/ray_cluster.py), the scripted agent on the workers, real git lanes.
+The checkout goes as a bundle and the work comes back and merges; the lines stream; a stop
+ends the remote tree (a setsid daemon too); a node killed mid-attempt makes it `lost` and
+it runs again elsewhere; a driver killed with -9 leaves nothing running; a cluster that
+cannot be reached, or that offers no node for an attempt, is refused before the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import stored_item
+from engine_helpers import (
+    AGENT,
+    Background,
+    alive,
+    make_project,
+    ready,
+    run_git,
+    run_pipeline,
+    wait_for,
+    worklog_entries,
+)
+from ray_helpers import LocalCluster, needs_ray, ray_cluster, ray_executor
+
+from app.engine.events import AgentOutput, PhaseFinished, PhaseStarted
+from app.engine.project import Project
+from app.engine.runlock import read_run_state
+from app.errors import OrchestrateError
+
+pytestmark = [needs_ray, pytest.mark.local_only]
+__all__ = ["ray_cluster"]  # the fixture, imported for the tests of this module
+
+WORK = {"default": "complete",
+        "build": {"mode": "complete", "write": {"feature.txt": "made on a worker\n"}}}
+
+
+def ray_project(root: Path, cluster: LocalCluster, script: dict[str, Any],
+                items: int = 1, **sections: dict[str, Any]) -> Project:
+    return make_project(root, [ready(title=f"Item {n}") for n in range(1, items + 1)],
+                        script=script, git=True, command=None,
+                        executor=ray_executor(cluster), **sections)
+
+
+def test_an_item_walks_its_phases_on_the_cluster_and_its_work_merges(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    # A project with an `app` package of its own: the worker still runs orchestrate's
+    # (and the scripted agent, which runs in the checkout too, is told -P as well).
+    script = (tmp_path / "p-script.json").resolve()
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, WORK, agent={
+        "command": [sys.executable, "-P", *AGENT[1:], "--script", str(script)]})
+    root = project.root
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("raise SystemExit('the project\'s own app')\n")
+    run_git(root, "add", "app")
+    run_git(root, "commit", "-q", "-m", "the project's app")
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    assert stored_item(project).status == "done"
+    assert (root / "feature.txt").read_text() == "made on a worker\n"
+    subjects = run_git(root, "log", "--format=%s").splitlines()
+    # The lane's checkpoints as a local attempt makes them; the transport commit is gone.
+    assert sum(s.startswith("[WRK-001][BUILD]") for s in subjects) == 1
+    assert not any(s.startswith("orchestrate: uncommitted work") for s in subjects)
+    assert sum(s.startswith("Merge orchestrate/WRK-001") for s in subjects) == 1
+    started = rec.of(PhaseStarted)
+    assert [e.phase for e in started] == ["prd", "research", "design", "spec", "build",
+                                          "review"]
+    assert all(e.node == "127.0.0.1" for e in started)
+    assert [e["outcome"] for e in worklog_entries(project)] == ["complete"] * 6
+    # The attempt's log is here, as a local attempt's is.
+    log = (root / ".orchestrator" / "logs" / "WRK-001_build_1.log").read_text()
+    assert '"type":"result"' in log.replace(" ", "")
+    assert run_git(root, "status", "--porcelain") == ""
+
+
+def test_the_agents_lines_stream_back_while_it_works(tmp_path: Path,
+                                                     ray_cluster: LocalCluster) -> None:
+    script = {"default": "complete", "prd": {"mode": "slow", "lines": 6}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script,
+                          run={"max_parallel": 2})
+    finished, rec = run_pipeline(project, target="WRK-001", cap=1)
+    outputs = [e for e in rec.events if isinstance(e, (AgentOutput, PhaseFinished))]
+    first_output = next(i for i, e in enumerate(outputs) if isinstance(e, AgentOutput))
+    finish = next(i for i, e in enumerate(outputs) if isinstance(e, PhaseFinished))
+    assert first_output < finish, "no line came back before the attempt ended"
+    lines = [line.text for e in rec.of(AgentOutput) for line in e.lines]
+    assert any("slow line" in text for text in lines)
+    # Several batches: the lines came as the agent printed them, not all at the end.
+    assert len(rec.of(AgentOutput)) >= 3
+    assert finished.exit_code == 0, finished.reason
+
+
+def test_a_stop_ends_the_remote_agent_and_the_daemon_it_started(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    daemon = tmp_path / "daemon.pid"
+    script = {"default": {"mode": "hang", "daemon": str(daemon)}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script,
+                          run={"max_parallel": 2})
+    with Background(project) as run:
+        wait_for(lambda: daemon.exists() and daemon.read_text().strip(), timeout=60)
+        agents = wait_for(lambda: read_run_state(project).get("agents"), timeout=20)
+        agent_pid = int(agents[0]["remote_pid"])
+        assert alive(agent_pid) and alive(int(daemon.read_text()))
+        run.pipeline.request_stop()
+        finished = run.finish(timeout=60)
+    assert finished.exit_code == 130
+    wait_for(lambda: not alive(int(daemon.read_text())), timeout=10)
+    wait_for(lambda: not alive(agent_pid), timeout=10)
+    entry = worklog_entries(project)[-1]
+    assert entry["outcome"] == "interrupted"
+    item = stored_item(project)
+    assert (item.status, item.phase) == ("in_progress", "prd")
+
+
+def test_a_node_killed_mid_attempt_makes_it_lost_and_it_runs_again_elsewhere(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    script = {"default": "complete",
+              "prd": {"1": {"mode": "complete", "sleep": 120}, "*": "complete"}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script,
+                          run={"max_parallel": 2})
+    with Background(project) as run:
+        agents = wait_for(lambda: read_run_state(project).get("agents"), timeout=60)
+        node = agents[0]["node_id"]
+        assert node in ray_cluster.nodes
+        ray_cluster.kill_node(node)
+        finished = run.finish(timeout=120)
+    assert finished.exit_code == 0, finished.reason
+    prd = [e for e in worklog_entries(project) if e["phase"] == "prd"]
+    assert [e["outcome"] for e in prd] == ["lost", "complete"]
+    assert "lost on the cluster" in prd[0]["reason"]
+    assert stored_item(project).status == "done"
+    # The lost attempt left nothing on the lane: one prd checkpoint, from attempt 2.
+    subjects = run_git(project.root, "log", "--format=%s").splitlines()
+    assert sum(s.startswith("[WRK-001][PRD]") for s in subjects) == 1
+
+
+def test_a_driver_killed_with_9_leaves_nothing_running_on_the_cluster(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    daemon = tmp_path / "daemon.pid"
+    script = {"default": {"mode": "hang", "daemon": str(daemon)}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script,
+                          run={"max_parallel": 2})
+    said = (tmp_path / "driver.out").open("w")
+    driver = subprocess.Popen([sys.executable, "-m", "app", "run"], cwd=project.root,
+                              stdout=said, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        try:
+            agents = wait_for(lambda: daemon.exists() and daemon.read_text().strip()
+                              and read_run_state(project).get("agents"), timeout=90)
+        except AssertionError:
+            raise AssertionError("the run's attempts never started; it said: "
+                                 + (tmp_path / "driver.out").read_text()) from None
+        agent_pid = int(agents[0]["remote_pid"])
+        daemon_pid = int(daemon.read_text())
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=10)
+        # Ray ends the dead driver's tasks; each runner then ends its agent's tree.
+        wait_for(lambda: not alive(agent_pid) and not alive(daemon_pid), timeout=30)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    stopped = subprocess.run([sys.executable, "-m", "app", "stop"], cwd=project.root,
+                             capture_output=True, text=True, timeout=60)
+    assert stopped.returncode in (0, 1), stopped.stderr
+
+
+def test_a_cluster_that_cannot_be_reached_is_refused_before_anything_moves(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    project = make_project((tmp_path / "p").resolve(), [ready(title="Item 1")], git=True,
+                           script=WORK, executor={"kind": "ray", "address": "127.0.0.1:1"})
+    proc = subprocess.run([sys.executable, "-m", "app", "run"], cwd=project.root,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "RAY_gcs_rpc_server_connect_timeout_s": "2",
+                               "RAY_gcs_rpc_server_reconnect_timeout_s": "2"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cannot reach the Ray cluster at '127.0.0.1:1'" in proc.stderr
+    assert stored_item(project).status == "ready"
+
+
+def test_a_cluster_without_the_resource_an_attempt_asks_is_refused(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    project = make_project((tmp_path / "p").resolve(), [ready(title="Item 1")], git=True,
+                           script=WORK, executor={**ray_executor(ray_cluster),
+                                                  "resources": {"gpu-box": 1}})
+    with pytest.raises(OrchestrateError) as refused:
+        run_pipeline(project)
+    assert "no node of the Ray cluster" in str(refused.value)
+    assert "gpu-box 1" in str(refused.value)
+    assert stored_item(project).status == "ready"
+
+
+def test_status_and_the_run_say_on_which_node_an_attempt_runs(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    script = {"default": {"mode": "complete", "sleep": 3}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script)
+    script = {"default": {"mode": "complete", "sleep": 30}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script)
+    with Background(project) as run:
+        wait_for(lambda: read_run_state(project).get("agents"), timeout=60)
+        status = subprocess.run([sys.executable, "-m", "app", "status", "--json"],
+                                cwd=project.root, capture_output=True, text=True, timeout=60)
+        plain = subprocess.run([sys.executable, "-m", "app", "status"], cwd=project.root,
+                               capture_output=True, text=True, timeout=60)
+        run.pipeline.request_stop()
+        run.finish(timeout=60)
+    lanes = json.loads(status.stdout)["run"]["lanes"]
+    assert lanes[0]["node"] == "127.0.0.1"
+    assert re.search(r"WRK-001\s+prd #1\s.*\son 127\.0\.0\.1", plain.stdout), plain.stdout
