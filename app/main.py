@@ -53,6 +53,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         print(script(args.shell), end="")
         return exitcodes.OK
+    if command == "worker":  # on a worker node, where there is no project
+        from app.cli.worker import cmd_worker
+
+        return cmd_worker(args)
     project = cli_groom.project_for(args)
     if command == "board" and getattr(args, "served", False):  # a tab of `orchestrate serve`
         from app.ui.served import run_served_board

@@ -374,6 +374,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the JSON to paste into an agent's MCP config (mcpServers) "
                         "and exit")
 
+    p = command("worker", "whether this machine (or every Ray node) can take remote attempts",
+                "orchestrate worker check", "orchestrate worker check --cluster",
+                "orchestrate worker check --cluster --address 10.0.0.5:6379 --json",
+                description="check what a worker of [executor] kind = \"ray\" needs: "
+                            "Python, orchestrate and Ray (the driver's versions, with "
+                            "--cluster), git, and each agent CLI orchestrate.toml names, "
+                            "with its version and a login (an API key or its credentials "
+                            "file; none found is a warning). Run it on a node, or with "
+                            "--cluster where orchestrate.toml is: a task on every node "
+                            "that offers the attempts' resources. Exit 1 when something "
+                            "an attempt needs is missing (docs/ray.md)")
+    p.add_argument("action", choices=("check",), help="check (the only action)")
+    p.add_argument("--cluster", action="store_true",
+                   help="check every live node of the Ray cluster ([executor] address) "
+                        "that offers [executor] resources, from here")
+    p.add_argument("--address", default=None,
+                   help="with --cluster: the cluster to check (default: [executor] "
+                        "address, or auto)")
+    p.add_argument("--json", action="store_true", help="every node's checks as JSON")
+
     p = command("demo", "see a full run on a sample project, no account needed",
                 "orchestrate demo", "orchestrate demo --speed 4",
                 "orchestrate demo --headless --dir /tmp/demo")

@@ -11,7 +11,7 @@ import socket
 from typing import Any
 
 from app.engine.config import ExecutorConfig
-from app.engine.remote import task
+from app.engine.remote import task, workercheck
 from app.engine.remote.order import Order
 from app.errors import OrchestrateError
 
@@ -110,3 +110,19 @@ class Cluster:
 
     def cancelled(self, exc: BaseException) -> bool:
         return isinstance(exc, self.ray.exceptions.TaskCancelledError)
+
+    def check_nodes(self, agent_json: str, driver: dict[str, str | None],
+                    timeout_s: float = 120.0) -> list[dict[str, Any]]:
+        """`orchestrate worker check --cluster`: the check as a task on every live node
+        that offers the attempts' resources (it asks none itself, so busy nodes answer)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        nodes = [node for node in self.ray.nodes() if node.get("Alive") and all(
+            node.get("Resources", {}).get(name, 0.0) >= amount
+            for name, amount in self.config.resources.items())]
+        check = self.ray.remote(workercheck.check_task)
+        refs = [check.options(num_cpus=0, max_retries=0, scheduling_strategy=(
+            NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))).remote(
+                agent_json, driver) for node in nodes]
+        results = self.ray.get(refs, timeout=timeout_s)
+        return [dict(result) for result in results]
