@@ -326,6 +326,7 @@ class FakeEngine:
 # --- one suite, once per executor ---------------------------------------------------------------
 import engine_helpers  # noqa: E402  (the helpers read which executor the test runs on)
 import inprocess_executor  # noqa: E402, F401  (registers `[executor] kind = "inprocess"`)
+from ray_helpers import ray_cluster  # noqa: E402, F401  (one test cluster for the session)
 
 PER_EXECUTOR = {"test_pipeline.py", "test_lanes.py", "test_triage.py", "test_lanes_finish.py",
                 "test_run_honesty.py", "test_lanes_faults.py"}

@@ -1,14 +1,17 @@
-"""The tests' Ray cluster (tests/ray_cluster.py), one per test process (shared by its
-tests: a cluster takes seconds to start), ended by pid with everything it started."""
+"""The tests' Ray cluster (tests/ray_cluster.py): one for the session (conftest.py holds
+the fixture; the tests that use it share an xdist worker), started only when a test asks
+for it, ended by pid with everything it started."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +35,10 @@ RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"
 where the test cluster's nodes are: otherwise a driver looks for its node at the
 machine's own address and waits for it."""
 
+RAY_GROUP = pytest.mark.xdist_group("ray")
+"""The tests that use the cluster run in one xdist worker (pyproject: --dist loadgroup),
+so one cluster serves them all: it takes seconds and a few hundred MB to start."""
+
 needs_ray = pytest.mark.skipif(not HAS_RAY, reason="Ray is not installed: pip install "
                                                    "'orchestrate[ray]' (.ci/run does)")
 
@@ -41,11 +48,13 @@ class LocalCluster:
 
     def __init__(self, folder: Path) -> None:
         self.mark = uuid.uuid4().hex
+        self.folder = folder
         env = {**os.environ, MARK: self.mark, "PYTHONPATH": str(REPO), **RAY_ENV,
                "TMPDIR": str(folder)}
         self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "ray_cluster.py"),
                                       str(folder)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env,
+                                     stdout=subprocess.PIPE,
+                                     stderr=(folder / "cluster.err").open("w"), text=True, env=env,
                                      start_new_session=True)
         first = self._read()
         self.address: str = first["address"]
@@ -54,7 +63,8 @@ class LocalCluster:
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        assert line, "the test cluster did not start"
+        assert line, "the test cluster did not start: " + "".join(
+            (self.folder / "cluster.err").read_text().splitlines(True)[-15:])
         data = json.loads(line)
         assert isinstance(data, dict)
         return data
@@ -106,20 +116,24 @@ def marked(mark: str) -> list[int]:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def ray_cluster() -> Iterator[LocalCluster]:
     if not HAS_RAY:
         pytest.skip("Ray is not installed: pip install 'orchestrate[ray]' (.ci/run does)")
     if "ray" in sys.modules and os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
         pytest.fail("Ray was imported before the ray_cluster fixture set its environment")
     saved = {key: os.environ.get(key) for key in RAY_ENV}
     os.environ.update(RAY_ENV)
-    cluster = LocalCluster(tmp_path_factory.mktemp("ray"))
+    # A short folder of its own: Ray's sockets live under it, and a unix socket's path
+    # may not pass 107 bytes (pytest's own temp paths under xdist do).
+    folder = Path(tempfile.mkdtemp(prefix="ray-"))
+    cluster = LocalCluster(folder)
     try:
         yield cluster
     finally:
         if "ray" in sys.modules and sys.modules["ray"].is_initialized():
             sys.modules["ray"].shutdown()
         cluster.end()
+        shutil.rmtree(folder, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -29,15 +29,15 @@ from engine_helpers import (
     wait_for,
     worklog_entries,
 )
-from ray_helpers import LocalCluster, needs_ray, ray_cluster, ray_executor
+from ray_helpers import RAY_GROUP, LocalCluster, needs_ray, ray_executor
 
-from app.engine.events import AgentOutput, PhaseFinished, PhaseStarted
+from app import exitcodes
+from app.engine.events import AgentOutput, PhaseFinished, PhaseStarted, RunPaused, RunResumed
 from app.engine.project import Project
 from app.engine.runlock import read_run_state
 from app.errors import OrchestrateError
 
-pytestmark = [needs_ray, pytest.mark.local_only]
-__all__ = ["ray_cluster"]  # the fixture, imported for the tests of this module
+pytestmark = [needs_ray, pytest.mark.local_only, RAY_GROUP]
 
 WORK = {"default": "complete",
         "build": {"mode": "complete", "write": {"feature.txt": "made on a worker\n"}}}
@@ -216,3 +216,83 @@ def test_status_and_the_run_say_on_which_node_an_attempt_runs(
     lanes = json.loads(status.stdout)["run"]["lanes"]
     assert lanes[0]["node"] == "127.0.0.1"
     assert re.search(r"WRK-001\s+prd #1\s.*\son 127\.0\.0\.1", plain.stdout), plain.stdout
+
+
+def test_a_usage_limit_on_a_worker_pauses_the_run_until_the_reset(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    script = {"default": "complete",
+              "prd": {"1": {"mode": "usage_limit", "resets_in": 1}, "*": "complete"}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script, limits={
+        "resume_margin_s": 0.5, "retry_interval_s": 0.3, "retry_interval_max_s": 0.6})
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    (paused,) = rec.of(RunPaused)
+    assert (paused.item_id, paused.phase, paused.known_reset) == ("WRK-001", "prd", True)
+    (resumed,) = rec.of(RunResumed)
+    assert resumed.at >= paused.resumes_at
+    prd = [e["outcome"] for e in worklog_entries(project) if e["phase"] == "prd"]
+    assert prd == ["limited", "complete"]
+    assert stored_item(project).status == "done"
+
+
+def test_the_budget_sees_a_remote_runaway_agent_spend_and_stops_it(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    runaway = {"mode": "runaway", "model": "claude-opus-4-8[1m]", "tokens": 400_000,
+               "every": 0.1}  # $2.00 a message, ten a second
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, {"default": runaway},
+                          run={"max_cost_usd": 5.0}, agent={"phase_timeout_s": 60})
+    finished, _ = run_pipeline(project)
+    assert finished.exit_code == exitcodes.BUDGET, finished.reason
+    [entry] = worklog_entries(project)
+    assert entry["outcome"] == "interrupted"
+    # Its spend streamed back as it ran: stopped soon after the budget, long before 60 s.
+    assert 5.0 <= entry["cost_usd"] < 30.0
+    assert entry["duration_s"] < 40
+    assert finished.cost_usd == entry["cost_usd"]
+    assert stored_item(project).status == "in_progress"
+
+
+def test_orchestrate_stop_ends_a_remote_attempt_and_its_daemon(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    daemon = tmp_path / "daemon.pid"
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster,
+                          {"default": {"mode": "hang", "daemon": str(daemon)}})
+    driver = subprocess.Popen([sys.executable, "-m", "app", "run"], cwd=project.root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        agents = wait_for(lambda: daemon.exists() and daemon.read_text().strip()
+                          and read_run_state(project).get("agents"), timeout=90)
+        agent_pid, daemon_pid = int(agents[0]["remote_pid"]), int(daemon.read_text())
+        stopped = subprocess.run([sys.executable, "-m", "app", "stop"], cwd=project.root,
+                                 capture_output=True, text=True, timeout=90)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert driver.wait(timeout=30) == exitcodes.SIGTERM
+        assert not alive(agent_pid) and not alive(daemon_pid)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert worklog_entries(project)[-1]["outcome"] == "interrupted"
+
+
+def test_worker_check_runs_on_every_node_that_takes_attempts(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, WORK)
+    done = subprocess.run([sys.executable, "-m", "app", "worker", "check", "--cluster",
+                           "--json"], cwd=project.root, capture_output=True, text=True,
+                          timeout=120)
+    report = json.loads(done.stdout)
+    nodes = report["nodes"]
+    # The two worker nodes offer `orchestrate`; the head offers none and is not asked.
+    assert sorted(node["node_id"] for node in nodes) == sorted(ray_cluster.nodes)
+    for node in nodes:
+        checks = {check["name"]: check for check in node["checks"]}
+        assert node["ip"] == "127.0.0.1"
+        assert checks["ray"]["level"] == "ok" and checks["python"]["level"] == "ok"
+        # The project's agent (the scripted one, run by this Python) is found there.
+        assert checks["default (claude)"]["level"] == "ok"
+    assert done.returncode == (0 if report["ok"] else 1)
+    plain = subprocess.run([sys.executable, "-m", "app", "worker", "check", "--cluster"],
+                           cwd=project.root, capture_output=True, text=True, timeout=120)
+    assert plain.stdout.count("(127.0.0.1)") == 2, plain.stdout
