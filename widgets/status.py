@@ -44,11 +44,14 @@ class LaneView:
     attempt: int | None = None
     agent: str | None = None
     """Which agent runs it (`claude`, `codex-b`)."""
+    node: str | None = None
+    """The cluster node its attempt runs on (`[executor] kind = "ray"`); None: here."""
 
     @property
     def label(self) -> str:
-        """`WRK-002 build #3`."""
-        return f"{self.item_id} {self.phase}" + (f" #{self.attempt}" if self.attempt else "")
+        """`WRK-002 build #3` (`WRK-002 build #3 on 10.0.0.7` on a cluster)."""
+        return f"{self.item_id} {self.phase}" + (f" #{self.attempt}" if self.attempt else "") \
+            + (f" on {self.node}" if self.node else "")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class RunState:
     lanes: tuple[LaneView, ...] = ()
     """The lanes with a live attempt: ours (`[run] max_parallel`), or the watched run's
     (its run.json)."""
+    node: str | None = None
+    """The cluster node our latest attempt runs on; None: this machine."""
 
     @property
     def live(self) -> bool:
@@ -110,6 +115,8 @@ class RunView:
     """How many items have a live attempt (`[run] max_parallel`); shown from 2 on."""
     lane_views: tuple[LaneView, ...] = ()
     """A watched run's lanes (from its run.json), each named from 2 on."""
+    node: str | None = None
+    """The cluster node the current attempt runs on."""
 
     @property
     def shown_state(self) -> HeaderState:
@@ -128,7 +135,7 @@ def run_view(run: RunState, now: float, counts: str,
     if run.resumes_at is not None and run.state != "idle":
         resumes = resume_time(run.resumes_at, now)
     return RunView(run.state, run.item_id, run.phase, run.attempt, elapsed, run.cost_usd,
-                   run.pid, counts, resumes, len(run.lanes), run.lanes)
+                   run.pid, counts, resumes, len(run.lanes), run.lanes, run.node)
 
 
 def backlog_counts(backlog: Backlog | None) -> str:
@@ -204,6 +211,8 @@ def _ours(view: RunView) -> str:
         text += f" · {view.phase}"
     if view.attempt:
         text += f" · attempt {view.attempt}"
+    if view.node:
+        text += f" · on {view.node}"
     if view.elapsed_s is not None:
         text += f" · {format_clock(view.elapsed_s)}"
     if view.state != "triage" or view.cost_usd:

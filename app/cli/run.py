@@ -155,7 +155,8 @@ class Renderer:
             self.status.started = time.monotonic()
             self.status.latest, self.status.running = "", True
             self._relabel()
-            self._print(f"▶ {label} {e.title}  ({e.agent_label}, pid {e.pid}, log "
+            where = f"pid {e.pid} on {e.node}" if e.node else f"pid {e.pid}"
+            self._print(f"▶ {label} {e.title}  ({e.agent_label}, {where}, log "
                         f"{e.log_path})", "yellow")
         elif isinstance(e, AgentOutput):
             shown = [line for line in e.lines if line.kind in SHOWN_KINDS]

@@ -961,6 +961,14 @@ def test_header_text_for_each_run_state() -> None:
         "watching a run of pid 77 · WRK-004 · build · attempt 2"
     assert describe_run(RunView("running", elapsed_s=3725, counts="3 items")) == \
         "running · 1:02:05 · $0.00 so far   3 items"
+    # On a Ray cluster: where the attempt runs, ours or a watched run's lanes.
+    assert describe_run(RunView("running", "WRK-004", "build", 2, 192.0, 0.84,
+                                node="10.0.0.7")) == \
+        "running WRK-004 · build · attempt 2 · on 10.0.0.7 · 03:12 · $0.84 so far"
+    from widgets.status import LaneView
+    lanes = (LaneView("WRK-002", "build", 3, node="10.0.0.7"), LaneView("WRK-005", "prd", 1))
+    assert describe_run(RunView("watching", pid=77, lane_views=lanes)) == \
+        "watching a run of pid 77 · 2 lanes · WRK-002 build #3 on 10.0.0.7 · WRK-005 prd #1"
 
 
 def test_card_shows_progress_badges_and_the_blocked_reason_in_short() -> None:

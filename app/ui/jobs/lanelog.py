@@ -39,6 +39,8 @@ class LaneLog:
         """The lines of every lane, labelled, in the order they came."""
         self.live: dict[str, str] = {}
         """The lanes with a live attempt: item → phase."""
+        self.nodes: dict[str, str | None] = {}
+        """Where each lane's attempt runs, on a cluster: item → node."""
         self.parallel = False
         """Two lanes have been live at once in this run: the pane shows lane by lane."""
         self.shown: str | None = None
@@ -50,17 +52,21 @@ class LaneLog:
         self.sources.clear()
         self.every.clear()
         self.live.clear()
+        self.nodes.clear()
         self.parallel = False
         self.shown = None
 
     def views(self) -> tuple[LaneView, ...]:
         """The lanes with a live attempt, as the run state holds them."""
-        return tuple(LaneView(item_id, phase) for item_id, phase in self.live.items())
+        return tuple(LaneView(item_id, phase, node=self.nodes.get(item_id))
+                     for item_id, phase in self.live.items())
 
     # what the run reports ------------------------------------------------------------------
-    def started(self, item_id: str, phase: str, source: str, selected: str | None) -> None:
-        """An attempt started in `item_id`'s lane."""
+    def started(self, item_id: str, phase: str, source: str, selected: str | None,
+                node: str | None = None) -> None:
+        """An attempt started in `item_id`'s lane (on a cluster's `node`)."""
         self.live[item_id] = phase
+        self.nodes[item_id] = node
         self.sources[item_id] = source
         separator = AgentLine("system", f"── {source} ──", "")
         self._record(item_id, [separator])

@@ -211,12 +211,14 @@ class Runner:
         screen, lanes = self._screen, self.lanes
         board = screen.board
         board.selected_id = board.selected_id or event.item_id
+        where = f" · on {event.node}" if event.node else ""
         lanes.started(event.item_id, event.phase,
                       f"{event.item_id} · {event.phase} · attempt {event.attempt} · "
-                      f"{event.agent_label}",
-                      board.selected_id)
+                      f"{event.agent_label}{where}",
+                      board.selected_id, node=event.node)
         screen.set_run(replace(screen.run, item_id=event.item_id, phase=event.phase,
-                               attempt=event.attempt, started=event.at, lanes=lanes.views()))
+                               attempt=event.attempt, started=event.at, lanes=lanes.views(),
+                               node=event.node))
 
     def _phase_finished(self, event: PhaseFinished) -> None:
         screen = self._screen

@@ -209,7 +209,7 @@ class RunWatch:
         if run is None:
             return None, ()
         return (run.pause.resumes_at if run.pause is not None else None,
-                tuple(LaneView(lane.item, lane.phase, lane.attempt, lane.agent)
+                tuple(LaneView(lane.item, lane.phase, lane.attempt, lane.agent, lane.node)
                       for lane in run.lanes))
 
     def seen(self, message: RunWatch.Seen) -> None:
