@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
 STATUS_STYLE = {
     "new": "cyan", "scoped": "blue", "researching": "magenta", "ready": "green",
-    "in_progress": "yellow", "done": "dim", "blocked": "red",
+    "in_progress": "yellow", "to_review": "bright_magenta", "approved": "bright_green",
+    "done": "dim", "blocked": "red",
 }
+"""Every status of app.backlog.model.STATUSES (tests/cli/test_cli_groom.py holds it so)."""
 
 
 def console(stderr: bool = False) -> Console:

@@ -247,3 +247,23 @@ def test_add_refuses_a_dependency_on_an_item_that_is_not_there(tmp_path: Path) -
     assert_refused(run(tmp_path, "add", "Later", "--depends-on", "WRK-009"),
                    "no item 'WRK-009' to depend on")
     assert path.read_bytes() == before
+
+
+def test_status_lists_an_item_in_every_status_including_the_review_queue(
+        tmp_path: Path) -> None:
+    from app.backlog.model import STATUSES
+    from app.cli.terminal import STATUS_STYLE
+
+    assert set(STATUS_STYLE) == set(STATUSES)
+    items = "".join(f"  - id: WRK-{n:03d}\n    title: {status} item\n    status: {status}\n"
+                    + ("    blocked_reason: why\n    blocked_from: ready\n"
+                       if status == "blocked" else "")
+                    + ("    phase: review\n" if status in ("in_progress", "to_review",
+                                                           "approved") else "")
+                    for n, status in enumerate(STATUSES, start=1))
+    project(tmp_path, HEAD + "items:\n" + items)
+    for no_color in (True, False):
+        done = run(tmp_path, "status", no_color=no_color)
+        assert done.returncode == 0, done.stderr
+        for n, status in enumerate(STATUSES, start=1):
+            assert f"WRK-{n:03d}" in done.stdout and f"{status} item" in done.stdout
