@@ -249,17 +249,7 @@ class Repository:
         return git(worktree, "rev-parse", "--short", "HEAD").stdout.strip(), paths
 
     def _lane_paths(self, worktree: Path) -> list[str]:
-        """Pathspecs of what a lane's checkpoint commits: all but BACKLOG.yaml and the
-        worktree's `.orchestrator/` (its result files). The latter is left out by an
-        exclude only where git does not ignore it already: naming an ignored path (the
-        person's .gitignore lists `.orchestrator/`) makes `git add` fail."""
-        backlog = str(self.project_rel / BACKLOG_NAME)
-        state = str(self.project_rel / STATE_DIR)
-        specs = [".", f":(exclude){backlog}"]
-        ignored = git(worktree, "check-ignore", "-q", "--", f"{state}/x", check=False)
-        if ignored.returncode != 0:
-            specs.append(f":(exclude){state}")
-        return specs
+        return lane_pathspecs(worktree, self.project_rel)
 
     def uncommitted(self, worktree: Path) -> tuple[str, ...]:
         """What changed in the lane that no checkpoint committed (BACKLOG.yaml and
@@ -292,3 +282,17 @@ def _shown(path: Path, top: Path) -> str:
         return str(path.relative_to(top))
     except ValueError:
         return str(path)
+
+
+def lane_pathspecs(checkout: Path, project_rel: Path) -> list[str]:
+    """Pathspecs of what a lane's commit takes: all but BACKLOG.yaml and the checkout's
+    `.orchestrator/` (its result files). The latter is left out by an exclude only where
+    git does not ignore it already: naming an ignored path (the person's .gitignore lists
+    `.orchestrator/`) makes `git add` fail."""
+    backlog = str(project_rel / BACKLOG_NAME)
+    state = str(project_rel / STATE_DIR)
+    specs = [".", f":(exclude){backlog}"]
+    ignored = git(checkout, "check-ignore", "-q", "--", f"{state}/x", check=False)
+    if ignored.returncode != 0:
+        specs.append(f":(exclude){state}")
+    return specs

@@ -60,7 +60,9 @@ def test_an_item_walks_its_phases_on_the_cluster_and_its_work_merges(
     root = project.root
     (root / "app").mkdir()
     (root / "app" / "__init__.py").write_text("raise SystemExit('the project\'s own app')\n")
-    run_git(root, "add", "app")
+    # And a .gitignore that lists orchestrate's folder, as many do: no pathspec names it.
+    (root / ".gitignore").write_text(".orchestrator/\n")
+    run_git(root, "add", "app", ".gitignore")
     run_git(root, "commit", "-q", "-m", "the project's app")
     finished, rec = run_pipeline(project)
     assert finished.exit_code == 0, finished.reason

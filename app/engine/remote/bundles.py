@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from app.engine.worktrees import GitError, git
+from app.engine.worktrees import GitError, git, lane_pathspecs
 
 TRANSPORT = "orchestrate: uncommitted work of the attempt"
 """The subject of the commit that carries what the agent left uncommitted (never kept)."""
@@ -46,9 +46,7 @@ def collect(repo: Path, base: str, project_rel: str, what: str) -> bytes | None:
     """After the agent: its uncommitted work as one transport commit (the orchestrator's
     own files and BACKLOG.yaml left out), and every commit on top of `base` as a bundle;
     None when there is none."""
-    prefix = "" if project_rel in ("", ".") else project_rel.rstrip("/") + "/"
-    git(repo, "add", "-A", "--", ".", f":(exclude){prefix}.orchestrator",
-        f":(exclude){prefix}BACKLOG.yaml")
+    git(repo, "add", "-A", "--", *lane_pathspecs(repo, Path(project_rel)))
     staged = git(repo, "diff", "--cached", "--quiet", check=False).returncode != 0
     if staged:
         git(repo, *_IDENTITY, "commit", "-q", "--no-verify", "-m", f"{TRANSPORT}: {what}")
