@@ -398,7 +398,8 @@ def compile_sources() -> None:
 def all_figures(plan: Plan, progress: Callable[[str], None],
                 only: tuple[str, ...] | None = None) -> dict[str, Figure]:
     """Every figure (or those `only` names), in the order of the table."""
-    from bench.parallel import parallel_speedup  # it builds on this module
+    from bench.parallel import parallel_speedup  # they build on this module
+    from bench.remote import remote_overhead
 
     figures: dict[str, Figure] = {}
     compile_sources()
@@ -414,6 +415,7 @@ def all_figures(plan: Plan, progress: Callable[[str], None],
             ("board_paint_1k_vs_bare", lambda: board_paint(plan, tmp)),
             ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
             ("parallel_speedup_4", lambda: parallel_speedup(plan, tmp)),
+            ("remote_overhead_ms", lambda: remote_overhead(plan, tmp)),
             ("limit_resume_late_s", lambda: limit_resume(plan, tmp)),
         ]
         for name_, step in steps:
