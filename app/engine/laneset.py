@@ -31,6 +31,7 @@ from app.engine.lanes import WorktreeLane
 from app.engine.moves import Moves
 from app.engine.project import Project
 from app.engine.worktrees import GitError, Repository
+from app.errors import OrchestrateError
 
 _MARKER = re.compile(rb"^(<{7}|>{7})( |$)", re.M)
 """A conflict marker line git leaves in a file."""
@@ -87,6 +88,10 @@ class LaneSet:
                 why = repo.lanes_unavailable()
             except (GitError, OSError):
                 why = f"{run.project.root} is not in a git repository"
+        if (why or repo is None) and run.config.executor.kind == "ray":
+            # An attempt on a node brings its work back as commits onto its lane's branch:
+            # without lanes it would have nowhere to go.
+            raise OrchestrateError(f"[executor] kind = \"ray\" needs lanes, and {why}")
         if why or repo is None:
             run.notice("warning", f"max_parallel = {width}, but {why}: running one item at "
                                   "a time in the main checkout")

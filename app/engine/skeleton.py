@@ -134,9 +134,13 @@ class Retries:
         self.failures = 0
         self.last_error = None
 
-    def lost(self, reason: str | None) -> bool:
-        """An attempt lost with its node (remote executors): not the agent's failure, so
-        it is tried again, but MAX_LOST in a row count as one (the cluster is broken)."""
+    def again_elsewhere(self, outcome: str) -> bool:
+        """Whether the attempt goes again at once: one lost with its node (remote
+        executors) is not the agent's failure, but MAX_LOST in a row count as one (the
+        cluster is broken). Any other outcome ends the row."""
+        if outcome != "lost":
+            self.lost_in_a_row = 0
+            return False
         self.lost_in_a_row += 1
         return self.lost_in_a_row < MAX_LOST
 
@@ -321,7 +325,7 @@ class RunSkeleton(ABC):
                 self._met_limit(report.limit, agent, item.id, phase)
                 continue
             self.quota.router.met_none(agent)
-            if report.outcome == "lost" and retries.lost(report.reason):
+            if retries.again_elsewhere(report.outcome):
                 continue  # its node went away, not the agent: tried again, elsewhere
             # The run's business, never the item's: no retry burnt, nothing blocked.
             if report.outcome == "interrupted":

@@ -32,7 +32,14 @@ from engine_helpers import (
 from ray_helpers import RAY_GROUP, LocalCluster, needs_ray, ray_executor
 
 from app import exitcodes
-from app.engine.events import AgentOutput, PhaseFinished, PhaseStarted, RunPaused, RunResumed
+from app.engine.events import (
+    AgentOutput,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RunPaused,
+    RunResumed,
+)
 from app.engine.project import Project
 from app.engine.runlock import read_run_state
 from app.errors import OrchestrateError
@@ -298,3 +305,44 @@ def test_worker_check_runs_on_every_node_that_takes_attempts(
     plain = subprocess.run([sys.executable, "-m", "app", "worker", "check", "--cluster"],
                            cwd=project.root, capture_output=True, text=True, timeout=120)
     assert plain.stdout.count("(127.0.0.1)") == 2, plain.stdout
+
+
+def test_more_lanes_than_the_nodes_take_wait_their_turn_and_are_said(
+        tmp_path: Path, ray_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.engine.remote import executor as remote_executor
+
+    monkeypatch.setattr(remote_executor, "WAITING_SAID_S", 0.5)
+    # Two nodes take two attempts each: the fifth lane's waits for a free one. Waiting is
+    # not silence: nothing is lost, and every item is done.
+    script = {"default": "complete", "prd": {"mode": "complete", "sleep": 3}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script, items=5,
+                          run={"max_parallel": 5})
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    assert all(stored_item(project, f"WRK-00{n}").status == "done" for n in range(1, 6))
+    assert not [e for e in worklog_entries(project) if e["outcome"] != "complete"]
+    waits = [n.text for n in rec.of(Notice) if "waits for a node" in n.text]
+    assert waits and "orchestrate 1 free" in waits[0], waits
+
+
+def test_the_ray_executor_without_lanes_is_refused_not_run_in_the_main_checkout(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, WORK,
+                          run={"checkpoint": False})
+    finished, _ = run_pipeline(project)
+    assert finished.exit_code == exitcodes.ERROR
+    assert 'kind = "ray" needs lanes' in finished.reason, finished.reason
+    assert "checkpoint = false" in finished.reason
+    assert stored_item(project).status == "ready"
+    assert worklog_entries(project) == []
+
+
+def test_a_ray_client_address_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    project = make_project((tmp_path / "p").resolve(), [ready(title="Item 1")], git=True,
+                           script=WORK, executor={"kind": "ray",
+                                                  "address": "ray://127.0.0.1:10001"})
+    with pytest.raises(OrchestrateError) as refused:
+        run_pipeline(project)
+    assert "Ray Client (ray://) cannot stream" in str(refused.value)
+    assert "ray start --address=HEAD:6379" in str(refused.value)
+    assert stored_item(project).status == "ready"

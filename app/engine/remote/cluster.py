@@ -34,7 +34,7 @@ CONNECT_TIMEOUT_S = 5.0
 def _reachable(ray: Any, address: str) -> None:
     """Raise ConnectionError unless the cluster's head answers on its port: Ray's own
     connect ends the whole process (from C++) when it never does."""
-    target = address[len("ray://"):] if address.startswith("ray://") else address
+    target = address
     try:
         from ray._private import services  # "auto": RAY_ADDRESS, or the last `ray start`
 
@@ -61,6 +61,12 @@ class Cluster:
         # home folder unless told; a cluster that wants tokens says so in RAY_AUTH_MODE.
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         address = config.address
+        if address.startswith("ray://"):
+            raise OrchestrateError(
+                f"[executor] address = {address!r}: Ray Client (ray://) cannot stream an "
+                "attempt's lines. Run orchestrate on a node of the cluster (`ray start "
+                "--address=HEAD:6379 --resources='{\"orchestrate\": 0}'` joins this "
+                "machine without taking attempts) and set address = \"HEAD:6379\"")
         try:
             if not self.ray.is_initialized():
                 _reachable(self.ray, address)

@@ -37,6 +37,8 @@ SILENCE_S = 60.0
 """Beyond the attempt's own timeout and grace: a task silent this long is lost (a frozen
 node never says it died)."""
 WATCH_S = 0.1
+WAITING_SAID_S = 30.0
+"""A task no node has taken for this long is said (it waits on, until a node frees)."""
 
 
 class _Stream:
@@ -48,6 +50,9 @@ class _Stream:
         self.heard = time.monotonic()
         self.why: str | None = None
         """`interrupted` or `silent`, once the watch cancelled it."""
+        self.started = False
+        """It said where it runs: a node took it. Until then it waits for one, which is
+        not silence (more lanes than the nodes offer attempts)."""
         self.done = threading.Event()
 
 
@@ -135,7 +140,8 @@ class RayExecutor(LocalExecutor):
         key = f"{order.item_id}/{order.phase}"
         stream = _Stream(self.cluster.submit(order, bundle, base),
                          order.timeout_s + order.kill_grace_s + SILENCE_S)
-        watch = threading.Thread(target=self._watch, args=(stream, order.item_id),
+        watch = threading.Thread(target=self._watch, args=(stream, order.item_id,
+                                                           order.phase),
                                  daemon=True, name=f"ray-watch-{key}")
         watch.start()
         try:
@@ -143,15 +149,19 @@ class RayExecutor(LocalExecutor):
                 try:
                     message = self.cluster.next_message(stream.handle)
                 except Exception as exc:
+                    if stream.why == "silent":  # cancelled by the watch: lost, not stopped
+                        raise _Lost(f"no word from its node for {stream.limit_s:.0f} s") \
+                            from None
                     if self.cluster.cancelled(exc) or stream.why == "interrupted":
                         return _Final.interrupted(self.live_cost_of(key))
-                    # The node or its worker went away, it fell silent, or the task itself
-                    # failed there (no git, a clone that failed, a runner that crashed):
-                    # none of it the agent's doing.
+                    # The node or its worker went away, or the task itself failed there
+                    # (no git, a clone that failed, a runner that crashed): none of it the
+                    # agent's doing.
                     raise _Lost(_cause(exc)) from None
                 if message is None:
                     raise _Lost("the task ended without its outcome")
                 stream.heard = time.monotonic()
+                stream.started = True
                 if "outcome" in message:
                     return _Final(messages.outcome_of(message), message.get("result"),
                                   message.get("bundle"))
@@ -164,14 +174,25 @@ class RayExecutor(LocalExecutor):
         with self._state_lock:
             return self._spent.get(key, 0.0)
 
-    def _watch(self, stream: _Stream, item_id: str) -> None:
-        """Cancel the task when the run stops, the item is taken away, or it falls silent."""
+    def _watch(self, stream: _Stream, item_id: str, phase: str) -> None:
+        """Cancel the task when the run stops, the item is taken away, or it falls silent
+        once a node took it; say so when no node takes it for a while."""
         item_stop = self._item_stop(item_id)
+        waiting_said = False
         while not stream.done.wait(WATCH_S):
+            quiet = time.monotonic() - stream.heard
             if self._stop.is_set() or item_stop.is_set():
                 stream.why = "interrupted"
-            elif time.monotonic() - stream.heard > stream.limit_s:
+            elif stream.started and quiet > stream.limit_s:
                 stream.why = "silent"
+            elif not stream.started and quiet > WAITING_SAID_S and not waiting_said:
+                waiting_said = True
+                wanted = ", ".join(f"{name} {amount:g}" for name, amount
+                                   in self.config.executor.resources.items())
+                self.bus.emit(Notice(level="warning", text=(
+                    f"{item_id} {phase} waits for a node of the cluster with {wanted} free "
+                    "([executor] resources): every node's attempts are taken, or none "
+                    "is up")))
             if stream.why:
                 self.cluster.cancel(stream.handle)
                 return
