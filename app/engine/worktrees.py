@@ -38,10 +38,13 @@ class MergeOutcome:
     why: str = ""
 
 
-def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run git in `cwd`; GitError with git's words when `check` and it fails."""
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
+        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run git in `cwd` (with `env` beside its own, `input_text` on its stdin); GitError
+    with git's words when `check` and it fails."""
     proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          errors="surrogateescape", check=False, env=_environment())
+                          errors="surrogateescape", check=False, input=input_text,
+                          env={**_environment(), **(env or {})})
     if check and proc.returncode != 0:
         said = " | ".join(line for line in (proc.stderr or proc.stdout).splitlines()
                           if line.strip())[-400:]

@@ -346,3 +346,50 @@ def test_a_ray_client_address_is_refused_with_what_to_do(tmp_path: Path) -> None
     assert "Ray Client (ray://) cannot stream" in str(refused.value)
     assert "ray start --address=HEAD:6379" in str(refused.value)
     assert stored_item(project).status == "ready"
+
+
+def test_a_conflict_left_in_a_lane_travels_and_the_agent_resolves_it_on_a_node(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    script = {"default": "complete", "items": {
+        "WRK-001": {"build": {"mode": "complete", "write": {"shared.txt": "one\n"}}},
+        "WRK-002": {"build": {"mode": "complete", "write": {"shared.txt": "two\n"}}}}}
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script, items=2,
+                          run={"max_parallel": 2})
+    (project.root / "shared.txt").write_text("base\n")
+    run_git(project.root, "add", "shared.txt")
+    run_git(project.root, "commit", "-q", "-m", "shared")
+    finished, _ = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    by_status = {stored_item(project, i).status: i for i in ("WRK-001", "WRK-002")}
+    loser = by_status["blocked"]
+    from app.engine import actions
+
+    # Unblocked, the lane is brought up to date with the conflict left in its worktree:
+    # a snapshot of it goes to the node, with the merge as git shows it here. An agent
+    # that leaves the markers fails, as it does locally, and nothing holds them.
+    actions.unblock(project, loser, notes="merge it")
+    finished, _ = run_pipeline(project)
+    item = stored_item(project, loser)
+    assert item.status == "blocked"
+    assert item.blocked_reason == ("review failed 2 times: conflict markers remain in "
+                                   "shared.txt: resolve them first")
+    log = run_git(project.root, "log", "-p", f"orchestrate/{loser}", "master")
+    assert "<<<<<<<" not in log
+    # The agent there resolves it (its own side), and the lane's merge is concluded.
+    actions.unblock(project, loser, notes="keep yours")
+    (tmp_path / "p-script.json").write_text(json.dumps(
+        {"default": "complete", "review": {"mode": "complete", "resolve": True}}))
+    with Background(project) as run:
+        finished = run.finish(timeout=90)
+    rec = run.rec
+    assert finished.exit_code == 0, finished.reason
+    assert stored_item(project, loser).status == "done"
+    assert all(e.node == "127.0.0.1" for e in rec.of(PhaseStarted))
+    text = (project.root / "shared.txt").read_text()
+    assert text == ("one\n" if loser == "WRK-001" else "two\n")
+    assert run_git(project.root, "status", "--porcelain") == ""
+    # The merge the lane began is concluded by its review's checkpoint: two parents.
+    subjects = run_git(project.root, "log", "--format=%s %p").splitlines()
+    review = next(s for s in subjects if s.startswith(f"[{loser}][REVIEW]"))
+    assert len(review.split()[-2:]) == 2 and all(len(p) >= 7 for p in review.split()[-2:])
+    assert not any("orchestrate: the lane's uncommitted state" in s for s in subjects)

@@ -10,8 +10,10 @@ staged changes, so the lane's checkpoint commits the phase's work as it does loc
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.worktrees import GitError, git, lane_pathspecs
@@ -24,22 +26,107 @@ _IDENTITY = ("-c", "user.name=orchestrate", "-c", "user.email=orchestrate@localh
              "-c", "commit.gpgsign=false")
 
 
-def pack(checkout: Path, ref: str) -> tuple[bytes, str]:
-    """(the bundle of `ref` in `checkout`'s repository, the commit `ref` is at)."""
-    base = git(checkout, "rev-parse", "--verify", f"{ref}^{{commit}}").stdout.strip()
+@dataclass(frozen=True)
+class Packed:
+    """What goes to the worker: the bundle, and the commit its checkout stands at."""
+
+    bundle: bytes
+    base: str
+    head: str
+    """The lane's HEAD when it was packed: `base` too, unless the lane had uncommitted
+    state (a merge with its conflicts, which the agent is to resolve) that a snapshot
+    commit carries: then the work comes back as the worktree's files (bring_back)."""
+    merge: Merge | None = None
+
+    @property
+    def snapshot(self) -> bool:
+        return self.base != self.head
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A merge in progress in the lane, as the node re-creates it: what is merged in,
+    and the index's unmerged entries (`git ls-files -u`: their blobs are in commits the
+    bundle holds), so the agent there sees the conflicts as git shows them here."""
+
+    merge_head: str
+    unmerged: str
+
+
+def pack(checkout: Path, ref: str, project_rel: str = ".") -> Packed:
+    """The bundle of `ref` in `checkout`'s repository; for a lane (`ref` a branch) whose
+    worktree holds uncommitted state or a merge in progress, of a snapshot commit of it
+    (never on a branch), so the agent on the node sees what it would see here."""
+    head = git(checkout, "rev-parse", "--verify", f"{ref}^{{commit}}").stdout.strip()
+    snapshot = _snapshot(checkout, head, project_rel) if ref != "HEAD" else None
+    merging = git(checkout, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False)
+    merge = Merge(merging.stdout.strip(), git(checkout, "ls-files", "-u", "-z").stdout) \
+        if snapshot is not None and merging.returncode == 0 else None
     with tempfile.TemporaryDirectory(prefix="orchestrate-bundle-") as tmp:
         path = Path(tmp) / "out.bundle"
-        git(checkout, "bundle", "create", "-q", str(path), ref)
-        return path.read_bytes(), base
+        if snapshot is None:
+            git(checkout, "bundle", "create", "-q", str(path), ref)
+            return Packed(path.read_bytes(), head, head)
+        temp_ref = f"refs/orchestrate/snapshots/{snapshot}"
+        git(checkout, "update-ref", temp_ref, snapshot)
+        try:
+            git(checkout, "bundle", "create", "-q", str(path), temp_ref)
+        finally:
+            git(checkout, "update-ref", "-d", temp_ref, check=False)
+        return Packed(path.read_bytes(), snapshot, head, merge)
+
+
+def _snapshot(worktree: Path, head: str, project_rel: str) -> str | None:
+    """A commit of the worktree as it is, on HEAD and any MERGE_HEAD; None when it is
+    clean and not mid-merge. Made in a copy of the lane's index (the lane's own is left
+    as it is), so what a merge staged (BACKLOG.yaml's side of it too) is as it stands."""
+    merging = git(worktree, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False)
+    specs = lane_pathspecs(worktree, Path(project_rel))
+    dirty = git(worktree, "status", "--porcelain", "--untracked-files=all", "--", *specs)
+    if merging.returncode != 0 and not dirty.stdout.strip():
+        return None
+    with tempfile.TemporaryDirectory(prefix="orchestrate-index-") as tmp:
+        index = Path(tmp) / "index"
+        env = {"GIT_INDEX_FILE": str(index)}
+        own = worktree / git(worktree, "rev-parse", "--git-path", "index").stdout.strip()
+        if own.is_file():
+            shutil.copyfile(own, index)
+        else:
+            git(worktree, "read-tree", head, env=env)
+        git(worktree, "add", "-A", "--", *specs, env=env)
+        tree = git(worktree, "write-tree", env=env).stdout.strip()
+    parents = ["-p", head]
+    if merging.returncode == 0:
+        parents += ["-p", merging.stdout.strip()]
+    return git(worktree, *_IDENTITY, "commit-tree", tree, *parents, "-m",
+               "orchestrate: the lane's uncommitted state").stdout.strip()
 
 
 def clone(bundle: bytes, base: str, branch: str | None, into: Path) -> None:
-    """The worker's checkout: a clone of the bundle at `base` (on `branch`, if any)."""
-    into.parent.mkdir(parents=True, exist_ok=True)
+    """The worker's checkout: the bundle's commits (every ref of it: a snapshot's is not
+    a branch), checked out at `base` (on `branch`, if any)."""
+    into.mkdir(parents=True, exist_ok=True)
     path = into.parent / "in.bundle"
     path.write_bytes(bundle)
-    git(into.parent, "clone", "-q", "--no-checkout", str(path), str(into))
+    git(into, "init", "-q")
+    git(into, "fetch", "-q", str(path), "+refs/*:refs/bundle/*")
     git(into, "checkout", "-q", "-B", branch or "orchestrate-base", base)
+
+
+def as_in_the_lane(repo: Path, head: str, merge: Merge | None) -> None:
+    """A clone of a snapshot, back where the lane stood: HEAD at the lane's, the
+    snapshot's files as its uncommitted changes, and a merge in progress with its
+    unmerged entries as they were."""
+    git(repo, "reset", "-q", "--soft", head)
+    if merge is None:
+        return
+    git(repo, "update-ref", "MERGE_HEAD", merge.merge_head)
+    entries = [entry for entry in merge.unmerged.split("\0") if entry]
+    paths = sorted({entry.split("\t", 1)[1] for entry in entries})
+    if paths:
+        git(repo, "update-index", "--force-remove", "--", *paths)
+        git(repo, "update-index", "--index-info", input_text="".join(
+            entry + "\n" for entry in entries))
 
 
 def collect(repo: Path, base: str, project_rel: str, what: str) -> bytes | None:
@@ -59,17 +146,21 @@ def collect(repo: Path, base: str, project_rel: str, what: str) -> bytes | None:
     return path.read_bytes()
 
 
-def bring_back(worktree: Path, bundle: bytes, base: str) -> list[str]:
-    """The worker's commits into the lane's worktree (a fast-forward from `base`), the
+def bring_back(worktree: Path, bundle: bytes, packed: Packed) -> list[str]:
+    """The worker's commits into the lane's worktree (a fast-forward from its base), the
     transport commit undone into staged changes; returns the agent's own commits'
     subjects. GitError when the lane moved meanwhile (it cannot: the lane waits)."""
     head = git(worktree, "rev-parse", "HEAD").stdout.strip()
-    if head != base:
-        raise GitError(f"the lane moved from {base[:12]} to {head[:12]} during the attempt")
+    if head != packed.head:
+        raise GitError(f"the lane moved from {packed.head[:12]} to {head[:12]} during the "
+                       "attempt")
     with tempfile.TemporaryDirectory(prefix="orchestrate-bundle-") as tmp:
         path = Path(tmp) / "back.bundle"
         path.write_bytes(bundle)
         git(worktree, "fetch", "-q", str(path), BACK_REF)
+    base = packed.base
+    if packed.snapshot:
+        return _onto_worktree(worktree, base)
     git(worktree, "merge", "--ff-only", "-q", "FETCH_HEAD")
     subjects = git(worktree, "log", "--format=%s", f"{base}..HEAD").stdout.splitlines()
     if subjects and subjects[0].startswith(TRANSPORT):
@@ -78,11 +169,25 @@ def bring_back(worktree: Path, bundle: bytes, base: str) -> list[str]:
     return subjects
 
 
-def git_version() -> str | None:
-    """`git version 2.43.0`, or None without git."""
-    try:
-        proc = subprocess.run(["git", "--version"], capture_output=True, text=True,
-                              check=False)
-    except OSError:
-        return None
-    return proc.stdout.strip() or None
+def _onto_worktree(worktree: Path, snapshot: str) -> list[str]:
+    """The work done on a snapshot, as the worktree's files: each file the node changed
+    written (or removed) here, the lane's index left as it is, so a merge in progress
+    keeps its unmerged entries: the lane judges what remains and its checkpoint commits
+    and concludes the merge, as it does locally. The agent's own commits are not kept as
+    commits there (their work is in the files)."""
+    top = Path(git(worktree, "rev-parse", "--show-toplevel").stdout.strip())
+    changed = git(top, "diff", "--name-status", "-z", "--no-renames", snapshot,
+                  "FETCH_HEAD").stdout.split("\0")
+    for status, rel in zip(changed[::2], changed[1::2], strict=False):
+        target = top / rel
+        if status == "D":
+            target.unlink(missing_ok=True)
+            continue
+        blob = subprocess.run(["git", "cat-file", "blob", f"FETCH_HEAD:{rel}"], cwd=top,
+                              capture_output=True, check=True).stdout
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob)
+        mode = git(top, "ls-tree", "FETCH_HEAD", "--", rel).stdout.split(" ", 1)[0]
+        target.chmod(0o755 if mode == "100755" else 0o644)
+    subjects = git(worktree, "log", "--format=%s", f"{snapshot}..FETCH_HEAD").stdout
+    return [s for s in subjects.splitlines() if not s.startswith(TRANSPORT)]

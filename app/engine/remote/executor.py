@@ -93,8 +93,9 @@ class RayExecutor(LocalExecutor):
         branch = workspace.branch if workspace is not None else None
         started_at = time.time()
         try:
-            bundle, base = bundles.pack(checkout, branch or "HEAD")
             top = Path(git(checkout, "rev-parse", "--show-toplevel").stdout.strip())
+            project_rel = os.path.relpath(checkout.resolve(), top.resolve())
+            packed = bundles.pack(checkout, branch or "HEAD", project_rel)
         except GitError as exc:
             raise OrchestrateError(f"{item.id} {phase}: its checkout cannot travel to the "
                                    f"cluster: {exc}") from None
@@ -106,10 +107,10 @@ class RayExecutor(LocalExecutor):
             token=fence.new_token(), env=dict(agent_cfg.env), price=agent_cfg.price,
             idle_timeout_s=agent_cfg.idle_timeout_s if agent_cfg.idle_timeout_s is not None
             else agents.kind(agent_cfg.kind).idle_timeout_s,
-            branch=branch, project_rel=os.path.relpath(checkout.resolve(), top.resolve()))
+            branch=branch, project_rel=project_rel, head=packed.head, merge=packed.merge)
         said = _Said(self, item, phase, attempt, local, agent_cfg, branch)
         try:
-            final = self._follow(order, bundle, base, said)
+            final = self._follow(order, packed.bundle, packed.base, said)
         except _Lost as lost:
             return self._lost(item.id, phase, attempt, started_at, agent_cfg, str(lost))
         finally:
@@ -119,7 +120,7 @@ class RayExecutor(LocalExecutor):
         out = final.outcome
         if final.bundle is not None and workspace is not None and not out.interrupted:
             try:
-                own = bundles.bring_back(checkout, final.bundle, base)
+                own = bundles.bring_back(checkout, final.bundle, packed)
             except GitError as exc:
                 return self._lost(item.id, phase, attempt, started_at, agent_cfg,
                                   f"its work could not be brought back: {exc}")

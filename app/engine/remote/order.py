@@ -19,6 +19,7 @@ from app.engine.agent_process import AttemptSpec
 from app.engine.events import AgentLine
 from app.engine.outcome import ProcessOutcome
 from app.engine.pricing import Price
+from app.engine.remote.bundles import Merge
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Order:
     """The lane's branch in the bundle (None: the checkout's HEAD, nothing comes back)."""
     project_rel: str = "."
     """The project's folder inside the repository (where the agent works)."""
+    head: str = ""
+    """The lane's HEAD, where a snapshot of its uncommitted state is put back on top of
+    (bundles.as_in_the_lane); empty: the bundle's base is the lane as it is."""
+    merge: Merge | None = None
 
 
 def spec_in(order: Order, project_dir: Path, work: Path) -> AttemptSpec:

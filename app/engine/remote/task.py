@@ -56,6 +56,8 @@ def attempt(order: Order, bundle: bytes, base: str) -> Iterator[dict[str, Any]]:
         yield {"where": where()}
         repo = work / "repo"
         bundles.clone(bundle, base, order.branch, repo)
+        if order.head and order.head != base:
+            bundles.as_in_the_lane(repo, order.head, order.merge)
         project_dir = repo / order.project_rel
         Project(project_dir).ensure_state_dirs()
         order_path = work / "order.pickle"
