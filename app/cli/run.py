@@ -146,18 +146,22 @@ class Renderer:
         # rich sees them: rich's Text would drop some, such as BEL, and keep ESC).
         self.console.print(Text(visible(text), style=style))
 
+    def _started(self, e: PhaseStarted) -> None:
+        """`▶ WRK-001 build #2 Title  (claude, pid 4242 on 10.0.0.7, log ...)`."""
+        label = f"{e.item_id} {e.phase} #{e.attempt}"
+        self._running[(e.item_id, e.phase)] = label
+        self.status.started = time.monotonic()
+        self.status.latest, self.status.running = "", True
+        self._relabel()
+        where = f"pid {e.pid} on {e.node}" if e.node else f"pid {e.pid}"
+        self._print(f"▶ {label} {e.title}  ({e.agent_label}, {where}, log {e.log_path})",
+                    "yellow")
+
     def _human(self, e: Event) -> None:
         if isinstance(e, RunStarted):
             self._print(f"{e.kind} started (pid {e.pid})", "bold")
         elif isinstance(e, PhaseStarted):
-            label = f"{e.item_id} {e.phase} #{e.attempt}"
-            self._running[(e.item_id, e.phase)] = label
-            self.status.started = time.monotonic()
-            self.status.latest, self.status.running = "", True
-            self._relabel()
-            where = f"pid {e.pid} on {e.node}" if e.node else f"pid {e.pid}"
-            self._print(f"▶ {label} {e.title}  ({e.agent_label}, {where}, log "
-                        f"{e.log_path})", "yellow")
+            self._started(e)
         elif isinstance(e, AgentOutput):
             shown = [line for line in e.lines if line.kind in SHOWN_KINDS]
             if shown:
