@@ -94,10 +94,10 @@ def test_a_live_lanes_run_with_its_pause_and_spend(tmp_path: Path) -> None:
         "pid": os.getpid(), "kind": "run", "started": started, "max_parallel": 4,
         "lanes": [{"item": "WRK-002", "phase": "build", "attempt": 3, "agent": "claude",
                    "branch": "orchestrate/WRK-002", "agent_pid": 4303,
-                   "started": iso(now - 720)},
+                   "started": iso(now - 720), "node": None},
                   {"item": "WRK-005", "phase": "prd", "attempt": 1, "agent": "claude",
                    "branch": "orchestrate/WRK-005", "agent_pid": 4301,
-                   "started": iso(now - 60)}],
+                   "started": iso(now - 60), "node": None}],
         "pause": {"resumes_at": iso(now + 3720), "reason": "You've hit your limit",
                   "known_reset": True},
         "cost_usd": 4.18, "attempts": 3, "working": ["WRK-002", "WRK-005"]}

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine.remote.order import Merge
 from app.engine.worktrees import GitError, git, lane_pathspecs
 
 TRANSPORT = "orchestrate: uncommitted work of the attempt"
@@ -42,15 +43,6 @@ class Packed:
     def snapshot(self) -> bool:
         return self.base != self.head
 
-
-@dataclass(frozen=True)
-class Merge:
-    """A merge in progress in the lane, as the node re-creates it: what is merged in,
-    and the index's unmerged entries (`git ls-files -u`: their blobs are in commits the
-    bundle holds), so the agent there sees the conflicts as git shows them here."""
-
-    merge_head: str
-    unmerged: str
 
 
 def pack(checkout: Path, ref: str, project_rel: str = ".") -> Packed:

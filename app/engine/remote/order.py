@@ -19,7 +19,16 @@ from app.engine.agent_process import AttemptSpec
 from app.engine.events import AgentLine
 from app.engine.outcome import ProcessOutcome
 from app.engine.pricing import Price
-from app.engine.remote.bundles import Merge
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A merge in progress in the lane, as the node re-creates it: what is merged in,
+    and the index's unmerged entries (`git ls-files -u`: their blobs are in commits the
+    bundle holds), so the agent there sees the conflicts as git shows them here."""
+
+    merge_head: str
+    unmerged: str
 
 
 @dataclass(frozen=True)
@@ -68,10 +77,6 @@ def spec_in(order: Order, project_dir: Path, work: Path) -> AttemptSpec:
 
 
 # The runner's messages on its stdout, one JSON object a line ------------------------------
-def runner(pid: int) -> str:
-    return json.dumps({"runner": pid})
-
-
 def started(pid: int) -> str:
     return json.dumps({"started": pid})
 

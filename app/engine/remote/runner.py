@@ -1,5 +1,5 @@
 """The worker's side of one remote attempt, as a process of its own:
-`python -m app.engine.remote.runner [--detach] ORDER WORK PROJECT`.
+`python -m app.engine.remote.runner ORDER WORK PROJECT` (started through launch.py).
 
 The Ray task (task.py) starts it with a pipe on its stdin that only the task holds. The
 runner becomes a child subreaper and runs the agent exactly as a local attempt does
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -88,19 +87,7 @@ def run(spec: AttemptSpec, tell: _Teller, stdin: int) -> int:
     return 0
 
 
-def detach(argv: list[str]) -> int:
-    """Start the runner as our child, tell the task its pid, and leave: the runner is
-    then nobody's child on the worker. A Ray worker that exits (its driver died) SIGKILLs
-    its own children, which would leave the agent's tree with no one to end it; the
-    runner instead sees its stdin end and ends the tree."""
-    child = subprocess.Popen([sys.executable, "-P", "-m", "app.engine.remote.runner", *argv])
-    print(messages.runner(child.pid), flush=True)
-    return 0
-
-
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--detach"]:
-        return detach(argv[1:])
     order_path, work = Path(argv[0]), Path(argv[1])
     with open(order_path, "rb") as fh:
         order = pickle.load(fh)  # written by our own task, beside us

@@ -66,7 +66,7 @@ def attempt(order: Order, bundle: bytes, base: str) -> Iterator[dict[str, Any]]:
         with errors.open("wb") as err:
             runner = subprocess.Popen(
                 # -P: the checkout (its cwd) may hold an `app` package of its own
-                [sys.executable, "-P", "-m", "app.engine.remote.runner", "--detach",
+                [sys.executable, "-P", "-m", "app.engine.remote.launch",
                  str(order_path), str(work), str(project_dir)], cwd=project_dir,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
                 start_new_session=True)
@@ -100,7 +100,7 @@ def attempt(order: Order, bundle: bytes, base: str) -> Iterator[dict[str, Any]]:
 def _end(launcher: subprocess.Popen[str] | None, runner_pid: int | None,
          grace_s: float) -> None:
     """The runner ends its agent's tree once its stdin closes; killed if it does not.
-    (It is not our child, runner.detach says why: watched by pid.)"""
+    (It is not our child, launch.py says why: watched by pid.)"""
     if launcher is None:
         return
     if launcher.stdin is not None:
