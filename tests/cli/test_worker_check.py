@@ -13,7 +13,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
 from conftest import CLI_ENV, ORCHESTRATE
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -107,9 +106,13 @@ def test_in_a_project_every_agent_it_names_is_checked_as_json(tmp_path: Path) ->
     assert checks["default (claude)"]["level"] == "ok"
 
 
-@pytest.mark.skipif(HAS_RAY, reason="Ray is installed here: its absence cannot be seen")
 def test_without_ray_the_machine_cannot_take_attempts(tmp_path: Path) -> None:
+    # A `ray` that does not import, first on the path: Ray as good as missing, whether
+    # or not this machine has it.
+    (tmp_path / "shim" / "ray").mkdir(parents=True)
+    (tmp_path / "shim" / "ray" / "__init__.py").write_text("raise ImportError('hidden')\n")
     fake_cli(tmp_path / "bin", "claude", "2.1.197 (Claude Code)")
-    done = check(tmp_path, tmp_path / "home", tmp_path / "bin", ANTHROPIC_API_KEY="k")
+    done = check(tmp_path, tmp_path / "home", tmp_path / "bin", ANTHROPIC_API_KEY="k",
+                 PYTHONPATH=f"{tmp_path / 'shim'}{os.pathsep}{CLI_ENV['PYTHONPATH']}")
     assert done.returncode == 1
     assert "✗ ray" in done.stdout and "orchestrate[ray]" in done.stdout

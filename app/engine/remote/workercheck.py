@@ -71,10 +71,19 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _ray_version() -> str | None:
+    """Ray's version where it imports (an installed but broken Ray is no Ray)."""
+    try:
+        import ray
+    except ImportError:
+        return None
+    return str(ray.__version__)
+
+
 def versions() -> dict[str, str | None]:
     """What a node must share with the driver."""
     return {"python": platform.python_version(), "orchestrate": _version("orchestrate"),
-            "ray": _version("ray")}
+            "ray": _ray_version()}
 
 
 def _git() -> Check:
