@@ -12,8 +12,10 @@ the agent's failure; the run tries it again, and the lane is as it was.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -67,6 +69,7 @@ class RayExecutor(LocalExecutor):
                                    "BACKLOG.yaml: it is not available with [executor] kind = "
                                    "\"ray\"")
         super().__init__(project, config, bus)
+        _fault_log(project)
         self.cluster = Cluster(config.executor)
         self._spent: dict[str, float] = {}
 
@@ -227,6 +230,21 @@ class RayExecutor(LocalExecutor):
         judging.record_attempt(self.project.worklog_path, self.bus, item_id, phase, attempt,
                                started_at, report)
         return report
+
+
+def _fault_log(project: Project) -> None:
+    """Ray's connect turns on faulthandler on sys.stderr, and refuses (`file.fileno()
+    is not a valid file descriptor`) where that has no descriptor, as the board's has
+    not: turn it on first, into a log of the project's own, where that is so."""
+    if faulthandler.is_enabled():
+        return
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, OSError, ValueError):
+        pass
+    project.logs_dir.mkdir(parents=True, exist_ok=True)
+    faulthandler.enable(open(project.logs_dir / "faults.log", "a"), all_threads=False)  # noqa: SIM115
 
 
 class _Lost(Exception):
