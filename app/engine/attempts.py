@@ -270,6 +270,7 @@ class LocalExecutor:
         process.kill_now = self._kill_now
         with self._state_lock:
             self._live[key] = process
+        out = process.outcome  # what `run` fills; read here too if it raised
         try:
             out = process.run()
         finally:
