@@ -215,7 +215,9 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@invalid",
 AGENT = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}"]
 
 
-def _run_project(root: Path) -> None:
+def run_project(root: Path, agent: list[str] = AGENT, run_extra: str = "") -> None:
+    """One ready item, the scripted agent (`agent`), no pacing, committed in git;
+    `run_extra`: more lines after `[run]`'s (more tables too)."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -224,7 +226,8 @@ def _run_project(root: Path) -> None:
         "    title: Add a health endpoint\n    status: ready\n    size: small\n"
         "    complexity: low\n    risk: low\n")
     (root / "orchestrate.toml").write_text(
-        f"[agent]\ncommand = {json.dumps(AGENT)}\n[run]\ncooldown_s = 0\nbackoff_s = 0\n")
+        f"[agent]\ncommand = {json.dumps(agent)}\n[run]\ncooldown_s = 0\nbackoff_s = 0\n"
+        f"{run_extra}")
     (root / ".gitignore").write_text(".orchestrator/\n")
     env = {**os.environ, **GIT_ENV}
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
@@ -249,7 +252,7 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
     runs: list[float] = []
 
     def whole_run() -> None:
-        _run_project(root)
+        run_project(root)
         import time
 
         t0 = time.perf_counter()
@@ -268,7 +271,7 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
     def floor() -> None:
         k = next(counter)
         if k == 0 or not floor_root.exists():
-            _run_project(floor_root)
+            run_project(floor_root)
         results = floor_root / ".orchestrator" / "results"
         results.mkdir(parents=True, exist_ok=True)
         agent_env = {**env, "ORCHESTRATE_RESULT_FILE": str(results / f"WRK-001_prd_{k}.json"),

@@ -21,111 +21,27 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from bench.common import interleaved
-from bench.figures import AGENT, GIT_ENV, REPO, Figure, Plan, orchestrate_argv
+from bench.figures import AGENT, GIT_ENV, REPO, Figure, Plan, orchestrate_argv, run_project
 
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
-           "RAY_USAGE_STATS_ENABLED": "0"}
-"""As tests/ray_helpers.py: every address 127.0.0.1 (where the cluster's nodes are), no
-token authentication, no usage report; the cluster and every `orchestrate run` get it."""
-SCRIPT = REPO / "tests" / "ray_cluster.py"
-"""The tests' local cluster: a head and two worker nodes on 127.0.0.1."""
-MARK = "ORCHESTRATE_BENCH_RAY_CLUSTER"
-"""Every process of the cluster carries it in its environment: how the end finds them
-all, the ones Ray started in sessions of their own too."""
-
-
-class LocalCluster:
-    """tests/ray_cluster.py as a child: its address; `end()` ends everything it started.
-
-    The minimal part of tests/ray_helpers.LocalCluster (which needs pytest)."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.mark = uuid.uuid4().hex
-        env = {**os.environ, MARK: self.mark, "PYTHONPATH": str(REPO), **RAY_ENV,
-               "TMPDIR": str(folder)}
-        log = folder / "cluster.log"  # Ray's own words, kept off the bench's output
-        with log.open("w") as err:
-            self.proc = subprocess.Popen([sys.executable, str(SCRIPT), str(folder)],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=err, text=True, env=env,
-                                         start_new_session=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.end()
-            last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"the local Ray cluster (tests/ray_cluster.py) did not "
-                               f"start: {last[-300:]}")
-        self.address: str = json.loads(line)["address"]
-
-    def end(self) -> None:
-        """Asked (its stdin closed), then by pid: every process that carries its mark."""
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        deadline = time.monotonic() + 10
-        while (left := marked(self.mark)) and time.monotonic() < deadline:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-
-
-def marked(mark: str) -> list[int]:
-    """The live processes whose environment carries the cluster's mark."""
-    needle = f"{MARK}={mark}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+sys.path.insert(0, str(REPO / "tests"))  # the tests' local cluster, standard library only
+from ray_local import RAY_ENV, SCRIPT, LocalCluster
 
 
 def make_project(root: Path, script: Path, executor: str) -> None:
     """One ready item, the scripted agent (its script by --script: a worker does not get
-    this process's environment), no pacing, a lane, committed in git; `executor` is
-    orchestrate.toml's `[executor]` table, or ''."""
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    (root / "BACKLOG.yaml").write_text(
-        "schema_version: 1\nprefix: WRK\nnext_id: 2\nitems:\n  - id: WRK-001\n"
-        "    title: Add a health endpoint\n    status: ready\n    size: small\n"
-        "    complexity: low\n    risk: low\n")
-    (root / "orchestrate.toml").write_text(
-        f"[agent]\ncommand = {json.dumps([*AGENT, '--script', str(script)])}\n"
-        f"[run]\ncooldown_s = 0\nbackoff_s = 0\nmax_parallel = 2\n{executor}")
-    # No `.orchestrator/` in a .gitignore of the project's (.orchestrator/ ignores itself):
-    # with one, the worker's `git add -A -- . ':(exclude).orchestrator'` (bundles.collect)
-    # fails on git 2.39 ("paths are ignored"), and every remote attempt is lost.
-    env = {**os.environ, **GIT_ENV}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
-        subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
+    this process's environment), no pacing, a lane (`max_parallel = 2`), committed in
+    git; `executor` is orchestrate.toml's `[executor]` table, or ''."""
+    run_project(root, [*AGENT, "--script", str(script)], f"max_parallel = 2\n{executor}")
 
 
 @dataclass(frozen=True)
