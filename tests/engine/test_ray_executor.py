@@ -210,8 +210,6 @@ def test_a_cluster_without_the_resource_an_attempt_asks_is_refused(
 
 def test_status_and_the_run_say_on_which_node_an_attempt_runs(
         tmp_path: Path, ray_cluster: LocalCluster) -> None:
-    script = {"default": {"mode": "complete", "sleep": 3}}
-    project = ray_project((tmp_path / "p").resolve(), ray_cluster, script)
     script = {"default": {"mode": "complete", "sleep": 30}}
     project = ray_project((tmp_path / "p").resolve(), ray_cluster, script)
     with Background(project) as run:
