@@ -391,3 +391,21 @@ def test_a_conflict_left_in_a_lane_travels_and_the_agent_resolves_it_on_a_node(
     review = next(s for s in subjects if s.startswith(f"[{loser}][REVIEW]"))
     assert len(review.split()[-2:]) == 2 and all(len(p) >= 7 for p in review.split()[-2:])
     assert not any("orchestrate: the lane's uncommitted state" in s for s in subjects)
+
+
+def test_a_limited_agent_on_a_node_hands_its_attempt_to_the_fallback_agent(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    b_script = (tmp_path / "b-script.json").resolve()
+    b_script.write_text(json.dumps({"default": "complete"}))
+    project = ray_project(
+        (tmp_path / "p").resolve(), ray_cluster,
+        {"default": {"mode": "usage_limit", "resets_in": 3600}},
+        run={"fallback": ["default", "b"]}, agents={"b": {
+            "command": [*AGENT, "--script", str(b_script)]}})
+    finished, rec = run_pipeline(project)
+    assert finished.exit_code == 0, finished.reason
+    assert stored_item(project).status == "done"
+    worked = [(e["phase"], e["outcome"], e["agent"]) for e in worklog_entries(project)]
+    assert worked[:2] == [("prd", "limited", "default"), ("prd", "complete", "b")]
+    assert not rec.of(RunPaused)
+    assert all(e.node == "127.0.0.1" for e in rec.of(PhaseStarted))
