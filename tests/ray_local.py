@@ -18,6 +18,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "ray_cluster.py"
+KEEP = "ORCHESTRATE_DETACHED"
+"""app/engine/fence.py's KEEP_VAR."""
 MARK = "ORCHESTRATE_RAY_CLUSTER_MARK"
 """Every process of the cluster carries it in its environment: how the end finds them
 all, the ones Ray started in sessions of their own too."""
@@ -38,8 +40,11 @@ class LocalCluster:
         folder.mkdir(parents=True, exist_ok=True)
         self.mark = uuid.uuid4().hex
         self.folder = folder
+        # KEEP: a child of ours in a session of its own, which a run in this process
+        # (its subreaper) would otherwise take for an agent's escaped daemon and end
+        # (fence.adopted), cluster and all.
         env = {**os.environ, MARK: self.mark, "PYTHONPATH": str(REPO), **RAY_ENV,
-               "TMPDIR": str(folder)}
+               "TMPDIR": str(folder), KEEP: "1"}
         with (folder / "cluster.err").open("w") as err:
             self.proc = subprocess.Popen([sys.executable, str(SCRIPT), str(folder)],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,

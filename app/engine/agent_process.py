@@ -216,6 +216,9 @@ class AgentProcess:
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
+        # A detached run carries the mark that keeps it from being taken for a daemon;
+        # its agents' daemons must not inherit it (fence.adopted would spare them).
+        env.pop(fence.KEEP_VAR, None)
         env.update(self.spec.extra_env)
         env.update({
             "ORCHESTRATE_RESULT_FILE": str(self.spec.result_path.resolve()),

@@ -43,7 +43,9 @@ class Batches:
 
 
 def test_prompt_is_one_argv_element_and_the_environment_follows_the_contract(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As in a detached run: its mark (never taken for a daemon) is not the agent's.
+    monkeypatch.setenv("ORCHESTRATE_DETACHED", "1")
     probe = ("import json, os, sys; json.dump({'argv': sys.argv[1:], 'cwd': os.getcwd(), "
              "'env': {k: v for k, v in os.environ.items() if k.startswith('ORCHESTRATE_')}, "
              "'pgid': os.getpgid(0), 'pid': os.getpid()}, open('probe.json', 'w'))")
@@ -61,6 +63,7 @@ def test_prompt_is_one_argv_element_and_the_environment_follows_the_contract(
     assert Path(env["ORCHESTRATE_RESULT_FILE"]).is_absolute()
     assert (env["ORCHESTRATE_ITEM_ID"], env["ORCHESTRATE_PHASE"], env["ORCHESTRATE_ATTEMPT"],
             env["ORCHESTRATE_CHANGE_DIR"]) == ("WRK-001", "prd", "1", "changes/WRK-001_x")
+    assert "ORCHESTRATE_DETACHED" not in env
 
 
 def test_a_stale_result_file_is_deleted_before_the_attempt(tmp_path: Path) -> None:
