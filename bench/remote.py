@@ -33,8 +33,11 @@ from typing import Any
 from bench.common import interleaved
 from bench.figures import AGENT, GIT_ENV, REPO, Figure, Plan, orchestrate_argv, run_project
 
-sys.path.insert(0, str(REPO / "tests"))  # the tests' local cluster, standard library only
-from ray_local import RAY_ENV, SCRIPT, LocalCluster
+HELPER = REPO / "tests" / "ray_local.py"
+"""The tests' local cluster (standard library only), which the bench starts too."""
+RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
+           "RAY_USAGE_STATS_ENABLED": "0"}
+"""As tests/ray_local.py's: what every `orchestrate run` here needs to reach it."""
 
 
 def make_project(root: Path, script: Path, executor: str) -> None:
@@ -107,8 +110,11 @@ def remote_overhead(plan: Plan, tmp: Path) -> Figure:
     if version is None or version < MIN_GIT:
         return Figure(None, f"lanes need git {MIN_GIT[0]}.{MIN_GIT[1]}+ (found "
                             f"{'none' if version is None else '.'.join(map(str, version))})")
-    if not SCRIPT.is_file():
-        return Figure(None, f"the local cluster's script is missing: {SCRIPT}")
+    if not HELPER.is_file():
+        return Figure(None, f"the tests' local cluster is missing: {HELPER}")
+    sys.path.insert(0, str(HELPER.parent))
+    from ray_local import LocalCluster
+
     script = tmp / "remote-script.json"
     script.write_text('{"default": "complete"}')
     try:
