@@ -281,6 +281,9 @@ class _Said:
         self.node = "?"
         self.node_id = ""
         files.log.parent.mkdir(parents=True, exist_ok=True)
+        # The attempt's number is taken (judging.next_attempt counts logs) even when its
+        # node dies before a byte of its log came back: the retry is the next attempt.
+        files.log.touch()
 
     def heard(self, message: dict[str, Any], key: str) -> None:
         ex, item, phase = self.executor, self.item, self.phase
