@@ -44,7 +44,6 @@ class Packed:
         return self.base != self.head
 
 
-
 def pack(checkout: Path, ref: str, project_rel: str = ".") -> Packed:
     """The bundle of `ref` in `checkout`'s repository; for a lane (`ref` a branch) whose
     worktree holds uncommitted state or a merge in progress, of a snapshot commit of it
