@@ -85,7 +85,13 @@ def test_in_a_project_every_agent_it_names_is_checked_as_json(tmp_path: Path) ->
                    env={**os.environ, **CLI_ENV})
     with (root / "orchestrate.toml").open("a") as toml:
         toml.write('\n[agents.codex]\nkind = "codex"\n\n[agents.gemini]\nkind = "gemini"\n'
-                   '[agents.gemini.env]\nGEMINI_API_KEY = "g-test"\n')
+                   '[agents.gemini.env]\nGEMINI_API_KEY = "g-test"\n\n'
+                   f'[agents.work]\nkind = "claude"\n[agents.work.env]\n'
+                   f'HOME = "{tmp_path / "work-home"}"\n')
+    # Another account of claude: its own HOME, where its login is.
+    work_creds = tmp_path / "work-home" / ".claude" / ".credentials.json"
+    work_creds.parent.mkdir(parents=True)
+    work_creds.write_text("{}")
     fake_cli(tmp_path / "bin", "claude", "2.1.197 (Claude Code)")
     fake_cli(tmp_path / "bin", "gemini", "0.61.0")
     home = tmp_path / "home"
@@ -104,6 +110,9 @@ def test_in_a_project_every_agent_it_names_is_checked_as_json(tmp_path: Path) ->
     assert checks["gemini login"]["level"] == "warn"
     assert "exits 41" in checks["gemini login"]["detail"]
     assert checks["default (claude)"]["level"] == "ok"
+    assert checks["work login"] == {"name": "work login", "level": "ok",
+                                    "detail": str(work_creds), "hint": None}
+    assert checks["default login"]["level"] == "warn"  # the default account has none
 
 
 def test_without_ray_the_machine_cannot_take_attempts(tmp_path: Path) -> None:

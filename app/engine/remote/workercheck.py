@@ -102,6 +102,7 @@ def _login(agent: AgentConfig, home: Path) -> Check:
     """A login this machine shows for the agent's kind: an API key in the environment
     (the node's, runtime_env's or the agent's env) or the CLI's own credentials file."""
     env = {**os.environ, **agent.env}
+    home = Path(agent.env["HOME"]) if agent.env.get("HOME") else home  # an account's own
     if agent.kind == "gemini" and not _gemini_auth_type(home):
         return Check(f"{agent.name} login", WARN, "no auth type in ~/.gemini/settings.json "
                      "(gemini exits 41 without one)", LOGIN_HINTS["gemini"])
@@ -168,11 +169,12 @@ def check_here(agent_configs: Iterable[AgentConfig],
             checks.append(Check(name, OK, have))
     checks.append(_git())
     home = Path.home()
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = set()
     for agent in agent_configs:
-        if agent.command in seen:
+        same = (agent.command, tuple(sorted(agent.env.items())))  # an account: its env
+        if same in seen:
             continue
-        seen.add(agent.command)
+        seen.add(same)
         checks += _agent(agent, home)
     host = socket.gethostname()
     return NodeReport(host, _ip() or host, tuple(checks))
