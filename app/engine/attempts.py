@@ -373,15 +373,17 @@ class LocalExecutor:
     def _record(self, item_id: str, phase: str, attempt: int, pid: int,
                 result_path: Path, token: str, cgroup: str | None,
                 branch: str | None, agent: AgentConfig) -> None:
-        entry = {"item": item_id, "phase": phase, "attempt": attempt,
-                 "agent_pid": pid, "agent_pgid": pid,
-                 "result_file": str(result_path.resolve()), "token": token,
-                 "cgroup": cgroup, "agent": agent.label, "kind": agent.kind,
-                 "branch": branch, "started": judging.iso(time.time())}
+        self._put_live({"item": item_id, "phase": phase, "attempt": attempt,
+                        "agent_pid": pid, "agent_pgid": pid,
+                        "result_file": str(result_path.resolve()), "token": token,
+                        "cgroup": cgroup, "agent": agent.label, "kind": agent.kind,
+                        "branch": branch, "started": judging.iso(time.time())})
 
+    def _put_live(self, entry: dict[str, Any]) -> None:
+        """run.json's live attempts: `entry` in place of its item and phase's."""
         def add(state: dict[str, Any]) -> dict[str, Any]:
             agents = [a for a in state.get("agents", []) if isinstance(a, dict)
-                      and (a.get("item"), a.get("phase")) != (item_id, phase)]
+                      and (a.get("item"), a.get("phase")) != (entry["item"], entry["phase"])]
             return with_agents(state, [*agents, entry])
 
         update_run_state(self.project, add)

@@ -201,23 +201,22 @@ class RayExecutor(LocalExecutor):
                 self.cluster.cancel(stream.handle)
                 return
 
-    def _record_remote(self, item_id: str, phase: str, attempt: int, pid: int, node: str,
+    def spent_so_far(self, key: str, usd: float) -> None:
+        """A live remote attempt's spend as its node said: the budget looks at once."""
+        with self._state_lock:
+            self._spent[key] = usd
+        self._tick()
+
+    def record_remote(self, item_id: str, phase: str, attempt: int, pid: int, node: str,
                        node_id: str, branch: str | None, agent: AgentConfig) -> None:
         """run.json: the live attempt and its node (its pid is the node's, not ours: a
         later run reaps nothing of it here; the cluster ends it with its driver)."""
         from app.engine import judging
-        from app.engine.runlock import update_run_state, with_agents
 
-        entry = {"item": item_id, "phase": phase, "attempt": attempt, "node": node,
-                 "node_id": node_id, "remote_pid": pid, "agent": agent.label, "kind": agent.kind,
-                 "branch": branch, "started": judging.iso(time.time())}
-
-        def add(state: dict[str, Any]) -> dict[str, Any]:
-            others = [a for a in state.get("agents", []) if isinstance(a, dict)
-                      and (a.get("item"), a.get("phase")) != (item_id, phase)]
-            return with_agents(state, [*others, entry])
-
-        update_run_state(self.project, add)
+        self._put_live({"item": item_id, "phase": phase, "attempt": attempt, "node": node,
+                        "node_id": node_id, "remote_pid": pid, "agent": agent.label,
+                        "kind": agent.kind, "branch": branch,
+                        "started": judging.iso(time.time())})
 
     def _lost(self, item_id: str, phase: str, attempt: int, started_at: float,
               agent_cfg: AgentConfig, why: str) -> AttemptReport:
@@ -294,16 +293,14 @@ class _Said:
             ex.bus.emit(AgentOutput(item_id=item.id, phase=phase, attempt=self.attempt,
                                     lines=messages.agent_lines(message)))
         elif "spend" in message:
-            with ex._state_lock:
-                ex._spent[key] = float(message["spend"])
-            ex._tick()
+            ex.spent_so_far(key, float(message["spend"]))
         elif "where" in message:
             self.node = str(message["where"].get("ip") or message["where"].get("host"))
             self.node_id = str(message["where"].get("node") or "")
         elif "started" in message:
             pid = int(message["started"])
-            ex._record_remote(item.id, phase, self.attempt, pid, self.node, self.node_id,
-                              self.branch, self.agent_cfg)
+            ex.record_remote(item.id, phase, self.attempt, pid, self.node, self.node_id,
+                             self.branch, self.agent_cfg)
             ex.bus.emit(PhaseStarted(item_id=item.id, phase=phase, attempt=self.attempt,
                                      title=item.title, log_path=str(self.files.log), pid=pid,
                                      branch=self.branch, agent=self.agent_cfg.name,
