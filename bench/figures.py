@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -57,6 +58,30 @@ def ratio(a: Stats, b: Stats) -> float:
 def orchestrate_argv() -> list[str]:
     exe = shutil.which("orchestrate")
     return [exe] if exe else [sys.executable, "-m", "app"]
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    """One `orchestrate run --json-events`: the process, its wall time and events."""
+
+    proc: subprocess.CompletedProcess[str]
+    wall_s: float
+    spawned: float
+    """Wall-clock time of the spawn (the events' `at` is wall-clock time too)."""
+    exited: float
+    events: list[dict[str, Any]]
+
+
+def timed_run(root: Path, env: dict[str, str]) -> TimedRun:
+    """`orchestrate run --json-events` in `root`, timed, its events parsed."""
+    spawned = time.time()
+    t0 = time.perf_counter()
+    proc = subprocess.run([*orchestrate_argv(), "run", "--json-events"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t0
+    exited = time.time()
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return TimedRun(proc, wall, spawned, exited, events)
 
 
 def backlog_md() -> tuple[Path | None, str]:

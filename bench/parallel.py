@@ -19,14 +19,13 @@ import os
 import shutil
 import statistics
 import subprocess
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from bench.figures import AGENT, GIT_ENV, Figure, Plan, orchestrate_argv
+from bench.figures import AGENT, GIT_ENV, Figure, Plan, timed_run
 
 ITEMS = 8
 WIDTH = 4
@@ -86,14 +85,8 @@ def run_once(root: Path, width: int, phase_s: float) -> RunTiming:
                                               "record": str(record)}}))
     env = {**os.environ, **GIT_ENV, "ORCHESTRATE_FAKE_SCRIPT": str(script), "NO_COLOR": "1",
            "ORCHESTRATE_FAKE_SPEED": "1"}
-    spawned = time.time()
-    t0 = time.perf_counter()
-    proc = subprocess.run([*orchestrate_argv(), "run", "--json-events"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=600)
-    wall = time.perf_counter() - t0
-    exited = time.time()
-    events = [json.loads(line) for line in proc.stdout.splitlines()
-              if line.startswith("{")]
+    timed = timed_run(root, env)
+    proc, events = timed.proc, timed.events
     done = {e["item_id"] for e in events
             if e["type"] == "ItemChanged" and e["status"] == "done"}
     if proc.returncode != 0 or len(done) != ITEMS:
@@ -115,7 +108,7 @@ def run_once(root: Path, width: int, phase_s: float) -> RunTiming:
     # Every attempt completes at once, so each item and phase has exactly one of each.
     starts = [stamp(e, "start") - e["at"] for e in events if e["type"] == "PhaseStarted"]
     ends = [e["at"] - stamp(e, "end") for e in events if e["type"] == "PhaseFinished"]
-    return RunTiming(wall, spawned, exited, events, starts, ends)
+    return RunTiming(timed.wall_s, timed.spawned, timed.exited, events, starts, ends)
 
 
 def _notice(event: dict[str, Any], words: str) -> bool:

@@ -22,22 +22,16 @@ import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from bench.common import interleaved
-from bench.figures import AGENT, GIT_ENV, REPO, Figure, Plan, orchestrate_argv, run_project
+from bench.figures import AGENT, GIT_ENV, REPO, Figure, Plan, run_project, timed_run
 
 HELPER = REPO / "tests" / "ray_local.py"
 """The tests' local cluster (standard library only), which the bench starts too."""
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
-           "RAY_USAGE_STATS_ENABLED": "0"}
-"""As tests/ray_local.py's: what every `orchestrate run` here needs to reach it."""
 
 
 def make_project(root: Path, script: Path, executor: str) -> None:
@@ -60,22 +54,17 @@ class Run:
     """Its last event -> the process's exit."""
 
 
-def run_once(root: Path, script: Path, executor: str, remote: bool) -> Run:
+def run_once(root: Path, script: Path, executor: str, remote: bool,
+             ray_env: dict[str, str]) -> Run:
     """A fresh project, then `orchestrate run --json-events` timed; RuntimeError unless the
     item ended done and merged, every attempt in the lane, where it was meant to run."""
     from app.backlog.model import PHASES
 
     make_project(root, script, executor)
-    env = {**os.environ, **GIT_ENV, **RAY_ENV, "NO_COLOR": "1"}
-    spawned = time.time()
-    t0 = time.perf_counter()
-    proc = subprocess.run([*orchestrate_argv(), "run", "--json-events"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=600)
-    wall = time.perf_counter() - t0
-    exited = time.time()
+    # ray_env (tests/ray_local.py's) on both sides: what reaching the cluster needs
+    timed = timed_run(root, {**os.environ, **GIT_ENV, **ray_env, "NO_COLOR": "1"})
+    proc, events = timed.proc, timed.events
     side = "on Ray" if remote else "local"
-    events: list[dict[str, Any]] = [json.loads(line) for line in proc.stdout.splitlines()
-                                    if line.startswith("{")]
     done = any(e["type"] == "ItemChanged" and e.get("status") == "done" for e in events)
     merged = any(e["type"] == "Notice" and e["text"].startswith("WRK-001 merged into ")
                  for e in events)
@@ -89,8 +78,8 @@ def run_once(root: Path, script: Path, executor: str, remote: bool) -> Run:
     if len(started) != len(PHASES) or len(finished) != len(PHASES) or astray:
         raise RuntimeError(f"orchestrate run ({side}): {len(started)} attempts, "
                            f"{len(astray)} not in a lane or not where meant")
-    return Run(wall, [b - a for a, b in pairwise(finished)], started[0]["at"] - spawned,
-               exited - events[-1]["at"])
+    return Run(timed.wall_s, [b - a for a, b in pairwise(finished)],
+               started[0]["at"] - timed.spawned, timed.exited - events[-1]["at"])
 
 
 def _show(samples: list[float]) -> str:
@@ -113,7 +102,7 @@ def remote_overhead(plan: Plan, tmp: Path) -> Figure:
     if not HELPER.is_file():
         return Figure(None, f"the tests' local cluster is missing: {HELPER}")
     sys.path.insert(0, str(HELPER.parent))
-    from ray_local import LocalCluster
+    from ray_local import RAY_ENV, LocalCluster
 
     script = tmp / "remote-script.json"
     script.write_text('{"default": "complete"}')
@@ -128,11 +117,13 @@ def remote_overhead(plan: Plan, tmp: Path) -> Figure:
         ray_runs: list[Run] = []
 
         def local() -> float:
-            local_runs.append(run_once(tmp / "remote-local", script, "", remote=False))
+            local_runs.append(run_once(tmp / "remote-local", script, "", remote=False,
+                                       ray_env=RAY_ENV))
             return local_runs[-1].wall_s
 
         def on_ray() -> float:
-            ray_runs.append(run_once(tmp / "remote-ray", script, executor, remote=True))
+            ray_runs.append(run_once(tmp / "remote-ray", script, executor, remote=True,
+                                     ray_env=RAY_ENV))
             return ray_runs[-1].wall_s
 
         # Alternating, warm-up pairs first (the cluster's first tasks start its workers).
