@@ -72,11 +72,12 @@ class TimedRun:
     events: list[dict[str, Any]]
 
 
-def timed_run(root: Path, env: dict[str, str]) -> TimedRun:
-    """`orchestrate run --json-events` in `root`, timed, its events parsed."""
+def timed_run(root: Path, env: dict[str, str], extra: list[str] | None = None) -> TimedRun:
+    """`orchestrate run --json-events [extra...]` in `root`, timed, its events parsed."""
     spawned = time.time()
     t0 = time.perf_counter()
-    proc = subprocess.run([*orchestrate_argv(), "run", "--json-events"], cwd=root, env=env,
+    proc = subprocess.run([*orchestrate_argv(), "run", "--json-events", *(extra or [])],
+                          cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
     exited = time.time()
@@ -197,13 +198,13 @@ def update_vs_pyyaml(plan: Plan, tmp: Path, default_n: int) -> Figure:
 
 
 # --- board: process start to first frame with cards -------------------------------------------
-def board_paint(plan: Plan, tmp: Path) -> Figure:
+def board_paint(plan: Plan, tmp: Path, default_n: int = 1000) -> Figure:
     try:
         import app.ui.app  # noqa: F401
     except ImportError as exc:
         return Figure(None, f"the board (app/ui/app.py) is not importable: {exc}")
-    n = plan.size(1000)
-    root = tmp / "paint"
+    n = plan.size(default_n)
+    root = tmp / f"paint-{n}"
     write_backlog(root, n)
 
     def child(mode: str, env: dict[str, str] | None = None) -> Callable[[], float]:
@@ -391,6 +392,8 @@ def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
 
 def scaling(tmp: Path) -> Figure:
     """The side-by-side comparisons at 100, 1,000 and 10,000 items (full run only)."""
+    from bench.runstart import run_curve
+
     rows = []
     for n in (100, 1000, 10_000):
         sized = Plan(warmup=1, repeats=5, items=n, quick=True)
@@ -401,6 +404,10 @@ def scaling(tmp: Path) -> Figure:
                     f"one-item update vs PyYAML C {_show(up)}; "
                     f"board's first frame vs a bare app {_show(paint)}")
         rows += [f"  {d}" for d in st.detail + up.detail + paint.detail]
+        try:
+            rows += [f"  {d}" for d in run_curve(tmp, (n,))]
+        except RuntimeError as exc:
+            rows.append(f"  a run at {n} items: not measured ({exc})")
     return Figure(None, "", rows)
 
 
@@ -428,6 +435,7 @@ def all_figures(plan: Plan, progress: Callable[[str], None],
     """Every figure (or those `only` names), in the order of the table."""
     from bench.parallel import parallel_speedup  # they build on this module
     from bench.remote import remote_overhead
+    from bench.runstart import run_start
 
     figures: dict[str, Figure] = {}
     compile_sources()
@@ -441,6 +449,8 @@ def all_figures(plan: Plan, progress: Callable[[str], None],
             ("update_1k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 1000)),
             ("update_10k_vs_pyyaml_c", lambda: update_vs_pyyaml(plan, tmp, 10_000)),
             ("board_paint_1k_vs_bare", lambda: board_paint(plan, tmp)),
+            ("board_paint_10k_vs_bare", lambda: board_paint(plan, tmp, 10_000)),
+            ("run_start_ms", lambda: run_start(plan, tmp)),
             ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
             ("parallel_speedup_4", lambda: parallel_speedup(plan, tmp)),
             ("remote_overhead_ms", lambda: remote_overhead(plan, tmp)),
