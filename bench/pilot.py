@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: measure() imports the board itself
     from app.backlog.model import Backlog
-    from app.engine.events import AgentLine
+    from widgets.logpane import Entry
 
 
 def rss_mb() -> float:
@@ -141,9 +141,9 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         taken = [0]
         original_add = pane.add_lines
 
-        def counting_add(batch: Iterable[AgentLine]) -> None:
+        def counting_add(batch: Iterable[Entry], classify: Any = None) -> None:
             batch = list(batch)
-            original_add(batch)
+            original_add(batch, classify)
             taken[0] += len(batch)
 
         # A deliberate patch; mypy checks an instance's method against the unbound one.

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, Self, overload
 
 from rich.cells import cell_len
 from rich.color import Color as RichColor
@@ -24,9 +25,13 @@ from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.containers import Vertical
+from textual.geometry import Region, Size
 from textual.reactive import reactive
+from textual.selection import Selection
+from textual.strip import Strip
 from textual.widgets import Log, Static
 
 from app.backlog.model import visible
@@ -100,27 +105,187 @@ def display_line(line: AgentLine, raw: bool) -> str:
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…"
 
 
-class PaneLog(Log):
-    """A `Log` that measures a batch's width in place.
+Entry = AgentLine | str
+"""A line the pane keeps: classified already, or as the agent printed it (a line of a log
+file, classified by the pane's `classify` only when it is shown)."""
 
-    `Log.write_lines` starts a worker thread per batch to measure the new lines' widths
-    and hands the result back with `call_from_thread`: a thread, a worker and a blocking
-    round trip for every batch. Display lines are already flat and cut to LINE_MAX, and
-    an ASCII line is as wide as it is long, so measuring here is cheaper than the thread.
-    This overrides Textual's private `Log._update_size` and calls its private
-    `_process_line` and `_update_maximum_width`; tests/ui/test_textual_private.py fails
-    when a Textual release changes them.
+
+class LineSource(Protocol):
+    """A finished log file's lines, read from its end (app/engine/jsonl.py `TailIndex`):
+    the pane shows them without reading the rest, and asks for more when scrolled to the
+    top."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> str: ...
+
+    def more_above(self) -> int:
+        """Index the lines before the first one indexed; how many there were."""
+        ...
+
+
+class ShownLines(Sequence[str]):
+    """The pane's lines as they are shown (each rendered when asked for)."""
+
+    def __init__(self, log: PaneLog) -> None:
+        self._log = log
+
+    def __len__(self) -> int:
+        return len(self._log.entries)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._log.text(i) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._log.text(index)
+
+
+class PaneLog(Log):
+    """A `Log` that renders only the lines on screen.
+
+    Textual's Log turns every line written into a string and measures it (in a worker
+    thread per batch). An agent prints thousands of lines a second and a pane shows a few
+    dozen: this one keeps the pane's entries as they came (`entries`: AgentLines, the
+    lines of a log file as printed, or a finished file's `LineSource`) and makes the
+    display line, its colours and its width only for a line drawn on screen (cached, by
+    its number since the pane began). The virtual width is that of the widest line drawn
+    so far. Overrides Textual's `Log` storage (`lines`, `line_count`, `clear`,
+    `_render_line`, `_render_line_strip`, `get_selection`); tests/ui/test_textual_private.py
+    fails when a Textual release changes them.
     """
 
-    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
-        if lines:
-            widest = max(len(line) if line.isascii() else cell_len(self._process_line(line))
-                         for line in lines)
-            self._update_maximum_width(updates, widest)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(highlight=True, id=id)
+        self.entries: Sequence[Entry] | LineSource = ()
+        """What is shown, line by line."""
+        self.classify: Callable[[str], AgentLine] | None = None
+        """Makes an AgentLine of a line as the agent printed it (the caller's)."""
+        self.raw = False
+        """Show the agent's raw JSON lines."""
+        self.base = 0
+        """The number of `entries[0]` since they began (a drawn line's cache key)."""
+        self.file: LineSource | None = None
+        """A finished log file shown, its lines indexed from its end."""
+        self._strips: LRUCache[int, Strip] = LRUCache(1024)
+
+    @property
+    def lines(self) -> Sequence[str]:
+        """The lines as shown (each made when asked for)."""
+        return ShownLines(self)
+
+    @property
+    def line_count(self) -> int:
+        return len(self.entries)
+
+    def text(self, y: int) -> str:
+        """Line `y` as shown."""
+        entry = self.entries[y]
+        if isinstance(entry, str):
+            classify = self.classify
+            entry = classify(entry) if classify is not None else AgentLine("raw", entry, entry)
+        return display_line(entry, self.raw)
+
+    def show(self, entries: Sequence[Entry] | LineSource,
+             file: LineSource | None = None) -> None:
+        """Show `entries` instead (all drawn again); `file`: they are a finished log
+        file's (`entries` is `file`), indexed further up when scrolled to the top."""
+        self.entries = entries
+        self.file = file
+        self.base = 0
+        self._strips.clear()
+        self._width = 0
+        self.virtual_size = Size(0, len(entries))
+        self.refresh()
+
+    def grew(self, dropped: int, follow: bool) -> None:
+        """Lines were appended to `entries` (a deque that `dropped` lines off its front)."""
+        self.base += dropped
+        self.virtual_size = Size(self._width, len(self.entries))
+        if follow and not self.is_vertical_scrollbar_grabbed:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def redraw(self) -> None:
+        """Draw every line again (the raw view or the theme changed)."""
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def clear(self) -> Self:
+        self.show(())
+        return self
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        return selection.extract("\n".join(self.lines)), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.file is not None and self.scroll_offset.y == 0:
+            self._more_above(self.file)  # the lines above the top, the view kept
+        strips = super().render_lines(crop)
+        if self._width > self.virtual_size.width:
+            self.call_later(self._widen)
+        return strips
+
+    def _more_above(self, source: LineSource) -> None:
+        """At the top of a file: index the lines above, keep the view where it is."""
+        added = source.more_above()
+        if added:
+            self._strips.clear()
+            self.virtual_size = Size(self._width, len(source))
+            self.scroll_to(y=self.scroll_offset.y + added, animate=False, immediate=True)
+
+    def _widen(self) -> None:
+        self.virtual_size = Size(self._width, len(self.entries))
+
+    def _render_line(self, y: int, scroll_x: int, width: int) -> Strip:
+        rich_style = self.rich_style
+        if y >= len(self.entries):
+            return Strip.blank(width, rich_style)
+        line = self._render_line_strip(y, rich_style)
+        line = line.crop_extend(scroll_x, scroll_x + width, rich_style)
+        return line.apply_offsets(scroll_x, y)
+
+    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+        selection = self.text_selection
+        key = self.base + y
+        if selection is None:
+            cached = self._strips.get(key)
+            if cached is not None:
+                return cached
+        shown = self._process_line(self.text(y))
+        line_text = Text(shown, no_wrap=True)
+        line_text.stylize(rich_style)
+        line_text = self.highlighter(line_text)
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            start, end = span
+            line_text.stylize(self.screen.get_component_rich_style("screen--selection"),
+                              start, len(line_text) if end == -1 else end)
+        width = len(shown) if shown.isascii() else cell_len(shown)
+        strip = Strip(line_text.render(self.app.console), width)
+        self._width = max(self._width, width)
+        if selection is None:
+            self._strips[key] = strip
+        return strip
 
 
 class LogPane(Vertical):
-    """A title line and a `Log`; `add_lines` appends a batch."""
+    """A title line and a `PaneLog`; `add_lines` appends a batch."""
 
     DEFAULT_CSS = """
     LogPane > #log-title { height: 1; }
@@ -134,21 +299,24 @@ class LogPane(Vertical):
         super().__init__(id=id)
         self.max_lines = max_lines
         """Lines kept in memory."""
-        self.lines: deque[AgentLine] = deque(maxlen=max_lines)
-        """The kept lines (re-rendered when the view toggles)."""
+        self.lines: deque[Entry] = deque(maxlen=max_lines)
+        """The kept lines (each made a display line only when it is drawn)."""
         self.source = "no run yet"
         """What the pane shows (e.g. `WRK-004 · build · attempt 2`)."""
         self.unseen = 0
         """Lines that arrived while the person was scrolled up."""
+        self.live = False
+        """A run's lines were shown (a finished attempt's log does not take their place)."""
         self._title = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
-        log = PaneLog(max_lines=self.max_lines, highlight=True, id="log")
+        log = PaneLog(id="log")
         log.highlighter = AgentLineHighlighter()
         yield log
 
     def on_mount(self) -> None:
+        self.log_view.show(self.lines)
         self._update_title()
         self._theme_styles()
         self.watch(self.app, "theme", lambda _theme: self._theme_styles(), init=False)
@@ -168,9 +336,9 @@ class LogPane(Vertical):
         self.log_view.notify_style_update()
 
     @property
-    def log_view(self) -> Log:
+    def log_view(self) -> PaneLog:
         """The Log widget (not `log`: that is Textual's logger of every widget)."""
-        return self.query_one(Log)
+        return self.query_one(PaneLog)
 
     def begin(self, source: str) -> None:
         """A new attempt starts: a separator line and a new title."""
@@ -180,24 +348,40 @@ class LogPane(Vertical):
     def show_lines(self, source: str, lines: Iterable[AgentLine]) -> None:
         """Show these lines instead of what is shown (another lane), following the tail."""
         self.source = source
+        self.live = True
         self.lines.clear()
         self.lines.extend(lines)
-        log = self.log_view
-        log.clear()
-        log.write_lines([display_line(line, self.raw) for line in self.lines])
+        self.log_view.show(self.lines)
         self.follow()
 
-    def add_lines(self, lines: Iterable[AgentLine]) -> None:
-        """Append a batch of lines."""
-        batch = list(lines)
+    def show_file(self, source: str, lines: LineSource,
+                  classify: Callable[[str], AgentLine]) -> None:
+        """Show a finished attempt's log (`lines`, read from its end), at its end."""
+        self.source = source
+        self.lines.clear()
+        log = self.log_view
+        log.classify = classify
+        log.show(lines, file=lines)
+        self.follow()
+
+    def add_lines(self, lines: Iterable[Entry],
+                  classify: Callable[[str], AgentLine] | None = None) -> None:
+        """Append a batch of lines: AgentLines, or lines as the agent printed them (a log
+        file's) that `classify` makes AgentLines of when they are drawn."""
+        batch = lines if isinstance(lines, (list, tuple)) else list(lines)
         if not batch:
             return
-        self.lines.extend(batch)
+        self.live = True
         log = self.log_view
+        if classify is not None:
+            log.classify = classify
+        if log.entries is not self.lines:  # a finished attempt's log was shown
+            log.show(self.lines)
         following = log.is_vertical_scroll_end or log.max_scroll_y == 0
-        # Only the last max_lines of a batch can be kept: render just those.
-        raw = self.raw
-        log.write_lines([display_line(line, raw) for line in batch[-self.max_lines:]])
+        kept = self.lines
+        before = len(kept)
+        kept.extend(batch[-self.max_lines:])
+        log.grew(before + min(len(batch), self.max_lines) - len(kept), following)
         self.unseen = 0 if following else self.unseen + len(batch)
         self._update_title()
 
@@ -210,15 +394,14 @@ class LogPane(Vertical):
     def watch_raw(self, raw: bool) -> None:
         if not self.is_mounted:
             return
-        log = self.log_view
-        log.clear()
-        log.write_lines([display_line(line, raw) for line in self.lines])
+        self.log_view.raw = raw
+        self.log_view.redraw()
         self._update_title()
 
     def _update_title(self) -> None:
         view = "raw JSON" if self.raw else "agent"
         more = f"  ·  +{self.unseen} lines below (f follows)" if self.unseen else ""
         title = visible(f" {view} · {self.source}{more}", one_line=True)
-        if title != self._title:  # Static.update lays the whole screen out again
+        if title != self._title:  # one line of a fixed height: no layout of the screen
             self._title = title
-            self.query_one("#log-title", Static).update(title)
+            self.query_one("#log-title", Static).update(title, layout=False)

@@ -10,8 +10,9 @@ leaving a board that is slower or subtly wrong. Each is there for a measured cos
   changes, which relies on OptionList's own `_on_resize` being what forgets them.
 - Widget._refresh_scrollbars: a long column shows its scrollbar before its cards are
   measured, so each card is measured once.
-- Log._update_size, _update_maximum_width and _process_line: the log pane measures a
-  batch in place instead of in a worker thread per batch.
+- Log._render_line, _render_line_strip, _process_line and its `_width`: the log pane keeps
+  its lines as they came and makes, colours and measures only those it draws (no worker
+  thread per batch, nothing made for the lines nobody sees).
 - rich._wrap.divide_line: a card counts its lines as Textual's Content wraps them.
 - App._driver: the bell and the desktop notifications (app/ui/jobs/alerts.py) are written
   through the App's driver, as App.bell writes its bell; Textual has no public way.
@@ -47,9 +48,11 @@ def test_the_private_names_have_the_signatures_used() -> None:
     assert params(OptionList._update_lines) == ["self"]
     assert params(OptionList._on_resize) == ["self"]
     assert params(Widget._refresh_scrollbars) == ["self"]
-    assert params(Log._update_size) == ["self", "updates", "lines"]
-    assert params(Log._update_maximum_width) == ["self", "updates", "size"]
+    assert params(Log._render_line) == ["self", "y", "scroll_x", "width"]
+    assert params(Log._render_line_strip) == ["self", "y", "rich_style"]
+    assert "self._render_line(" in inspect.getsource(Log.render_line)
     assert params(Log._process_line) == ["line"]  # a classmethod
+    assert params(Log.get_selection) == ["self", "selection"]
     from rich._wrap import divide_line
     assert params(divide_line)[:2] == ["text", "width"] and "fold" in params(divide_line)
     from textual.app import App
@@ -155,16 +158,20 @@ async def test_a_column_measures_each_card_once_and_keeps_them_on_a_height_chang
         assert long_ids <= set(measured)
 
 
-async def test_the_log_pane_measures_a_batch_in_place(board_project: Project) -> None:
-    """No worker thread per batch: the widest line is known as soon as it is written."""
+async def test_the_log_pane_measures_the_lines_it_draws(board_project: Project) -> None:
+    """No worker thread per batch: a line is measured when it is drawn, and the widest line
+    drawn sets the width the pane scrolls across."""
     app = new_app(board_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
+        await pilot.press("L")
         pane = app.main.log_pane
         log = pane.log_view
         before = {id(w) for w in app.workers}
         pane.add_lines([AgentLine("text", "x" * 300, ""), AgentLine("text", "é" * 20, "")])
-        assert log.virtual_size.width == 302  # "  " + 300, measured at once
+        await settle(pilot)
+        assert log.virtual_size.width == 302  # "  " + 300, measured when drawn
+        assert log._width == 302  # Log's own attribute, the widest line
         assert not [w for w in app.workers if id(w) not in before and w.node is log]
 
 

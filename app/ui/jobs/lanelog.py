@@ -8,7 +8,6 @@ shows the newest lines of every lane, each labelled with its item (`WRK-002│`)
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -69,14 +68,14 @@ class LaneLog:
         self.nodes[item_id] = node
         self.sources[item_id] = source
         separator = AgentLine("system", f"── {source} ──", "")
-        self._record(item_id, [separator])
+        labelled = self._record(item_id, [separator])
         if not self.parallel and len(self.live) > 1:
             self.parallel = True  # from now on the pane shows lane by lane
             self.select(selected, force=True)
         elif self.pane is not None and (not self.parallel or self.shown == item_id):
             self.pane.begin(source)  # the separator, and the pane's title
         else:
-            self._route(item_id, [separator])
+            self._route(item_id, [separator], labelled)
 
     def finished(self, item_id: str, outcome: AgentLine) -> None:
         """An attempt of `item_id`'s lane ended (`outcome` says how)."""
@@ -87,8 +86,7 @@ class LaneLog:
         """Lines of `item_id`'s lane."""
         batch = list(lines)
         if batch:
-            self._record(item_id, batch)
-            self._route(item_id, batch)
+            self._route(item_id, batch, self._record(item_id, batch))
 
     def note(self, line: AgentLine) -> None:
         """A line of the run, not of a lane (a checkpoint, a merge)."""
@@ -112,15 +110,19 @@ class LaneLog:
             self.pane.show_lines(self.sources.get(shown, shown), self.lines[shown])
 
     # ------------------------------------------------------------------------------------------
-    def _record(self, item_id: str, batch: list[AgentLine]) -> None:
+    def _record(self, item_id: str, batch: list[AgentLine]) -> list[AgentLine]:
+        """Keep a batch of a lane; returns it labelled with its lane (for every lane's)."""
         self.lines.setdefault(item_id, deque(maxlen=self.keep)).extend(batch)
-        self.every.extend(dataclasses.replace(line, lane=item_id) for line in batch)
+        labelled = [AgentLine(line.kind, line.text, line.raw, item_id)
+                    for line in batch[-self.keep:]]
+        self.every.extend(labelled)
+        return labelled
 
-    def _route(self, item_id: str, batch: list[AgentLine]) -> None:
+    def _route(self, item_id: str, batch: list[AgentLine], labelled: list[AgentLine]) -> None:
         pane = self.pane
         if pane is None:
             return
         if not self.parallel or self.shown == item_id:
             pane.add_lines(batch)
         elif self.shown is None:
-            pane.add_lines(dataclasses.replace(line, lane=item_id) for line in batch)
+            pane.add_lines(labelled)

@@ -257,7 +257,10 @@ class RunWatch:
         """Write a batch of tailed lines, then let the tail post the next one."""
         try:
             if not self._screen.closing:
-                self._screen.log_pane.add_lines(message.lines)
+                from app.engine.streamjson import describe  # loaded by the first batch
+
+                # classified by the pane when it draws them: a few dozen of thousands
+                self._screen.log_pane.add_lines(message.lines, classify=describe)
         finally:
             if message.in_flight is not None:
                 message.in_flight.done()

@@ -1,10 +1,12 @@
 """Tailing another process's log file into the board, with back-pressure (toolong's way).
 
-A worker thread reads the file in 64 KiB chunks, turns complete lines into AgentLines and
-posts them in batches. It never runs more than TAIL_IN_FLIGHT batches ahead of the UI:
-while one batch waits to be written, it reads on into the next (up to TAIL_BATCH_MAX
-lines), so one message and one write carry many lines and key presses never queue behind
-log lines.
+A worker thread reads the file in chunks of up to TAIL_READ bytes and posts its complete
+lines in batches, as the agent printed them: the log pane classifies a line
+(app/engine/streamjson.py `describe`) only when it draws it, and it draws a few dozen of
+the thousands a second an agent may print. It never runs more than TAIL_IN_FLIGHT
+batches ahead of the UI: while one batch waits to be written, it reads on into the next
+(up to TAIL_BATCH_MAX lines), so one message and one write carry many lines and key
+presses never queue behind log lines.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from typing import Any
 
 from textual.message import Message
 
-from app.engine.events import AgentLine
-
 TAIL_CHUNK = 64 * 1024
-"""Log tailing reads this much at a time."""
+"""Log tailing starts with this much of the file's end."""
+TAIL_READ = 256 * 1024
+"""Then reads at most this much at a time."""
 TAIL_IN_FLIGHT = 1
 """Batches of log lines posted to the UI and not yet written, at most (back-pressure)."""
 TAIL_BATCH_MAX = 5000
@@ -30,10 +32,10 @@ TAIL_BATCH_MAX = 5000
 class TailLines(Message, bubble=False):
     """A batch of lines from another process's log file (posted by `tail_log`)."""
 
-    def __init__(self, lines: tuple[AgentLine, ...], in_flight: InFlight | None = None) -> None:
+    def __init__(self, lines: tuple[str, ...], in_flight: InFlight | None = None) -> None:
         super().__init__()
         self.lines = lines
-        """The batch."""
+        """The batch: the lines as the agent printed them (not blank, no newline)."""
         self.in_flight = in_flight
         """Told when the batch is written (the tail's back-pressure)."""
 
@@ -94,16 +96,18 @@ def tail_log(path: Path, stop: threading.Event, post: Callable[[Message], Any]) 
         rest = b""
         if size > TAIL_CHUNK:
             fh.readline()  # a partial first line
-        pending: list[AgentLine] = []
-        from app.engine.streamjson import describe  # once, not per line
-
+        pending: list[str] = []
         while not stop.is_set():
             full = len(pending) >= TAIL_BATCH_MAX
-            chunk = b"" if full else fh.read(TAIL_CHUNK)
+            chunk = b"" if full else fh.read(TAIL_READ)
             if chunk:
-                *complete, rest = (rest + chunk).split(b"\n")
-                pending.extend(describe(line.decode("utf-8", "replace"))
-                               for line in complete if line.strip())
+                rest += chunk
+                cut = rest.rfind(b"\n") + 1
+                if cut:  # decoded whole lines at once, never a character cut in two
+                    complete = rest[:cut].decode("utf-8", "replace").split("\n")
+                    rest = rest[cut:]
+                    pending.extend([line for line in complete
+                                    if line and not line.isspace()])
             if not pending:
                 if not chunk:
                     stop.wait(0.2)
