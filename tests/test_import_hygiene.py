@@ -91,3 +91,93 @@ def test_the_widget_check_catches_what_it_looks_for() -> None:
                 "p.write_text(s)", "subprocess.Popen(a)"]:
         assert WRITE_OR_SPAWN.search(bad), bad
     assert not WRITE_OR_SPAWN.search("open(p)") and not WRITE_OR_SPAWN.search("open(p, 'r')")
+
+
+# --- what a headless command pays for at start ------------------------------------------------
+NOT_FOR_HEADLESS = ("textual", "rich.console", "rich.live", "portalocker", "importlib.metadata",
+                    "uuid", "zoneinfo", "difflib")
+"""Modules `orchestrate run --json-events`/`--quiet` and `status --json` never need: the
+board's toolkit, rich's drawing (only a terminal's live or plain output draws), portalocker
+(its import asks importlib.metadata for its version; the locks are flock's,
+app/backlog/locking.py), and what only a rare path uses (a history entry's id, a usage
+limit's time zone, a mistyped id's suggestions)."""
+
+
+def imported_by(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Every module a real `python -m app ARGV` process imported, from `-X importtime`."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "app", *argv], cwd=cwd,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return {line.rsplit("|", 1)[1].strip() for line in out.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules
+                  if any(m == h or m.startswith(h + ".") for h in NOT_FOR_HEADLESS))
+
+
+def test_the_headless_check_sees_what_it_looks_for(tmp_path: Path) -> None:
+    assert heavy({"rich.console", "rich.cells", "portalocker.utils", "textual.app"}) == \
+        ["portalocker.utils", "rich.console", "textual.app"]
+    # A run that prints lines (not a terminal, no --json-events) draws them with rich,
+    # imported inside the renderer: the check sees what a function imported.
+    root = tmp_path / "project"
+    env = tiny_project(root)
+    assert "rich.console" in imported_by(["run", "--target", "WRK-001", "--cap", "0"], root,
+                                         env)
+
+
+def tiny_project(root: Path) -> dict[str, str]:
+    """One ready item, the scripted agent, committed in git; the environment to run it."""
+    import json
+    import os
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "BACKLOG.yaml").write_text(
+        "schema_version: 1\nprefix: WRK\nnext_id: 2\nitems:\n  - id: WRK-001\n"
+        "    title: Add a health endpoint\n    status: ready\n    size: small\n"
+        "    complexity: low\n    risk: low\n", encoding="utf-8")
+    agent = [sys.executable, "-m", "app.demo.scripted_agent", "-p", "{prompt}"]
+    (root / "orchestrate.toml").write_text(
+        f"[agent]\ncommand = {json.dumps(agent)}\n[run]\ncooldown_s = 0\nbackoff_s = 0\n",
+        encoding="utf-8")
+    (root / ".gitignore").write_text(".orchestrator/\n", encoding="utf-8")
+    script = root.parent / "script.json"
+    script.write_text('{"default": "complete"}', encoding="utf-8")
+    env = {**os.environ, "ORCHESTRATE_FAKE_SCRIPT": str(script), "NO_COLOR": "1",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@invalid"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
+    return env
+
+
+def test_importing_the_run_command_leaves_the_heavy_modules_unloaded() -> None:
+    code = ("import sys, app.main, app.cli.run\n"
+            "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert heavy(set(out.stdout.split())) == []
+
+
+@pytest.mark.parametrize("mode", ["--json-events", "--quiet"])
+def test_a_headless_run_imports_no_drawing_nor_portalocker(tmp_path: Path, mode: str) -> None:
+    """The whole run, its item through the six phases: no module it does not need."""
+    root = tmp_path / "project"
+    env = tiny_project(root)
+    modules = imported_by(["run", mode], root, env)
+    assert "app.engine.pipeline" in modules and "app.backlog.locking" in modules
+    assert heavy(modules) == []
+    status = subprocess.run([sys.executable, "-m", "app", "show", "WRK-001", "--json"],
+                            cwd=root, capture_output=True, text=True, env=env, timeout=60)
+    assert '"status": "done"' in status.stdout  # it did run, taking and releasing the locks
+
+
+def test_status_json_imports_no_drawing_nor_portalocker(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    env = tiny_project(root)
+    modules = imported_by(["status", "--json"], root, env)
+    assert "app.cli.groom" in modules
+    assert heavy(modules) == []

@@ -3,7 +3,6 @@ Backlog snapshot (what every reader of BACKLOG.yaml gets, the board's widgets in
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -145,6 +144,8 @@ class Backlog:
 
 def suggest(text: str, items: tuple[Item, ...] | list[Item]) -> str:
     """`; did you mean WRK-001?` for a mistyped id (or a number, or words of a title)."""
+    import difflib  # only for a mistyped id, not at every command's start
+
     ids = [i.id for i in items]
     hits = difflib.get_close_matches(text.upper(), ids, n=3, cutoff=0.6)
     digits = "".join(c for c in text if c.isdigit())

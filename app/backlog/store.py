@@ -227,9 +227,7 @@ class BacklogStore:
     def locked(self) -> Iterator[None]:
         """Hold the store lock (a short one: only around read-apply-write)."""
         # here, not at the top: `orchestrate status` never locks
-        import portalocker
-
-        from app.backlog.locking import lock_exclusive
+        from app.backlog.locking import lock_exclusive, unlock
 
         if getattr(self._held, "on", False):
             # flock would wait on ourselves for LOCK_TIMEOUT_S; say what is wrong at once.
@@ -251,7 +249,7 @@ class BacklogStore:
                 yield
             finally:
                 self._held.on = False
-                portalocker.unlock(fh)
+                unlock(fh)
 
     @contextmanager
     def _locked_current(self) -> Iterator[_Parsed]:

@@ -19,21 +19,10 @@ from app.backlog.model import PHASE_TITLES, PHASES, STATUSES, Item, visible
 from app.cli.terminal import STATUS_STYLE, colour_on, console, fit, paint, shown, warn
 from app.engine import actions, jsonl, worklog
 from app.engine.liverun import LiveRun, ago, live_run, since
-from app.engine.project import Project, find_project, init_project
+from app.engine.project import Project, init_project
 
 if TYPE_CHECKING:
     from app.cli.reading import Reading
-
-def project_for(args: argparse.Namespace) -> Project:
-    """The project named by -C, or found from the current folder.
-
-    orchestrate.toml is checked here too, so a broken config is reported by every
-    command (`orchestrate.toml:LINE: ...`), not only when a run needs it.
-    """
-    project = find_project(args.project_dir)
-    project.config()
-    return project
-
 
 def cmd_init(args: argparse.Namespace) -> int:
     root = args.project_dir or Path.cwd()

@@ -3,7 +3,8 @@
 Progress is rendered with rich: a live status line (item, phase, attempt,
 elapsed, the agent's latest line) above which events scroll when stdout is a
 terminal, plain lines otherwise; `--quiet` prints only the final summary and
-`--json-events` one JSON object per event (with a "type" field). Signal
+`--json-events` one JSON object per event (with a "type" field). Those two never
+draw, so they never import rich (~20 ms at start). Signal
 handlers only ask the engine to stop; the engine stops the agent's group,
 records the attempt as interrupted and releases the lock. A second Ctrl-C
 skips the grace period. Exit codes: app/exitcodes.py.
@@ -19,11 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
-
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any
 
 from app import exitcodes
 from app.backlog.model import visible
@@ -45,8 +42,14 @@ from app.engine.limits import clock_time
 from app.engine.pipeline import Pipeline
 from app.engine.project import Project
 from app.engine.runlock import holder_pid
-from app.engine.triage import Triage
 from app.errors import LockHeldError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    from app.engine.triage import Triage
 
 SHOWN_KINDS = ("text", "tool", "error", "result", "stderr", "retry")
 """Agent lines printed in plain mode (tool results and raw noise stay in the log)."""
@@ -81,6 +84,8 @@ class _Status:
         """While paused for a usage limit: when the run resumes (a live countdown)."""
 
     def __rich__(self) -> Text:
+        from rich.text import Text
+
         if self.resumes_at is not None:
             return Text("paused: usage limit, resumes at "
                         f"{clock_time(self.resumes_at, time.time())}", style="bold magenta")
@@ -101,7 +106,12 @@ class Renderer:
         self.mode = mode
         """`json`, `quiet`, `live` or `plain`."""
         self.out = out or sys.stdout
-        self.console = Console(file=self.out, highlight=False, soft_wrap=True)
+        self.console: Console | None = None
+        """Drawing modes' (`live`, `plain`) only: `json` and `quiet` never import rich."""
+        if mode in ("live", "plain"):
+            from rich.console import Console
+
+            self.console = Console(file=self.out, highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
         self.status = _Status()
         self.live: Live | None = None
@@ -109,6 +119,8 @@ class Renderer:
 
     def __enter__(self) -> Renderer:
         if self.mode == "live":
+            from rich.live import Live
+
             self.live = Live(self.status, console=self.console, refresh_per_second=4,
                              transient=True)
             self.live.start()
@@ -144,7 +156,10 @@ class Renderer:
         # Titles, reasons and summaries are an agent's or a person's words: never markup,
         # and never a control character that the terminal would obey (escaped before
         # rich sees them: rich's Text would drop some, such as BEL, and keep ESC).
-        self.console.print(Text(visible(text), style=style))
+        from rich.text import Text
+
+        if self.console is not None:
+            self.console.print(Text(visible(text), style=style))
 
     def _started(self, e: PhaseStarted) -> None:
         """`▶ WRK-001 build #2 Title  (claude, pid 4242 on 10.0.0.7, log ...)`."""
@@ -273,6 +288,8 @@ def cmd_run(args: argparse.Namespace, project: Project) -> int:
 
 def cmd_triage(args: argparse.Namespace, project: Project) -> int:
     """`orchestrate triage [--investigate] [--quiet] [--json-events]`."""
+    from app.engine.triage import Triage
+
     config = project.config()
     bus = EventBus()
     triage = Triage(project, bus, investigate=args.investigate, config=config)

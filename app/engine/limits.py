@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.engine.executor import UsageLimit
 
@@ -79,6 +78,8 @@ def _zone(name: str) -> tzinfo | None:
     name = name.strip()
     if name.upper() in ("UTC", "GMT", "Z"):
         return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # rarely needed; ~2 ms at start
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

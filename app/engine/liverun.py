@@ -103,7 +103,7 @@ def live_run(project: Project, *, pid: int | None = None,
     """
     if pid is None and not _lock_names_a_pid(project):
         return None  # nobody holds the lock (or a run is taking it this very instant)
-    # Imported only when a run may be live: portalocker alone costs ~30 ms at start.
+    # Imported only when a run may be live: runlock brings the agent-process code along.
     from app.engine.limits import load_pause
     from app.engine.runlock import holder_pid, read_run_state
 

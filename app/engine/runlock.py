@@ -1,6 +1,6 @@
 """The run lock (one pipeline or triage per project) and `.orchestrator/run.json`.
 
-The lock is a portalocker (flock) lock on `.orchestrator/run.lock`, taken without
+The lock is a flock lock (app/backlog/locking.py) on `.orchestrator/run.lock`, taken without
 waiting, with our pid written inside for messages. The kernel drops it when its
 process dies, kill -9 included, so a stale file never blocks a new run.
 
@@ -21,9 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
-import portalocker
-
-from app.backlog.locking import lock_exclusive
+from app.backlog.locking import lock_exclusive, try_shared, unlock
 from app.engine import fence
 from app.engine.agent_process import group_alive, kill_group
 from app.engine.project import Project
@@ -72,7 +70,7 @@ class RunLock:
             fh.seek(0)
             fh.truncate()
             fh.flush()
-            portalocker.unlock(fh)
+            unlock(fh)
         finally:
             fh.close()
 
@@ -111,12 +109,9 @@ def holder_pid(project: Project) -> int | None:
     except OSError:
         return None
     with fh:
-        try:
-            portalocker.lock(fh, portalocker.LockFlags.SHARED
-                             | portalocker.LockFlags.NON_BLOCKING)
-        except portalocker.LockException:
+        if not try_shared(fh):
             return _read_pid(path) or 0
-        portalocker.unlock(fh)
+        unlock(fh)
         return None
 
 
