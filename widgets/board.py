@@ -1,9 +1,10 @@
 """The kanban board: one OptionList per column, one Option per card.
 
-A column is a single scrolling widget that renders only the visible lines, so
-1,000 items cost one widget per column, not one per card. Re-displaying a
-column keeps the highlighted item (by id), and the board remembers which item
-is selected across reloads and filters.
+A column is a single scrolling widget (widgets/cardlist.py) that makes, measures and
+draws only the cards on screen (and those the cursor passes), so 10,000 items cost one
+widget per column and a few dozen cards, not one per item. Re-displaying a column keeps
+the highlighted item (by id), and the board remembers which item is selected across
+reloads and filters.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
 
 from app.backlog.model import Backlog, Item
-from widgets.cards import Card, CardNote
+from widgets.cardlist import CardList
+from widgets.cards import CardNote
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ def matches(item: Item, needle: str) -> bool:
     return all(word in hay for word in needle.lower().split())
 
 
-class BoardColumn(OptionList):
-    """One status column; each option is a card whose id is the item id."""
+class BoardColumn(CardList):
+    """One status column; each option is a card whose id is the item id (made, measured
+    and drawn only when it is on screen or the cursor gets to it: widgets/cardlist.py)."""
 
     BINDINGS = [
         Binding("enter", "select", "Details", key_display="⏎", id="board.select",
@@ -76,7 +78,7 @@ class BoardColumn(OptionList):
     """
 
     def __init__(self, spec: ColumnSpec) -> None:
-        super().__init__(id=f"col-{spec.key}", classes="board-column", markup=False)
+        super().__init__(id=f"col-{spec.key}", classes="board-column")
         self.spec = spec
         """What this column shows."""
         self.item_ids: tuple[str, ...] = ()
@@ -84,30 +86,11 @@ class BoardColumn(OptionList):
         self._items: tuple[Item, ...] = ()
         self._notes: tuple[CardNote | None, ...] = ()
         self._counts = ""
-        self._measured_width = -1
         self._shown_titles = (spec.title, "")
         self.border_title = spec.title
 
     def on_resize(self, event: events.Resize) -> None:
-        self._show_title()
-        # OptionList's own handler (_on_resize, run after this one unless prevented)
-        # forgets every card's height and rendering; they only depend on the width, so a
-        # change of height keeps them (measuring 1,000 cards again cost the first frame
-        # ~50 ms). A resized widget is repainted anyway. (tests/ui/test_textual_private.py)
-        if not self.option_count or self.scrollable_content_region.width == self._measured_width:
-            event.prevent_default()
-
-    def _update_lines(self) -> None:
-        # Textual's private OptionList._update_lines, called for every line painted: once
-        # every card is measured (until the options or the width change, which clear the
-        # cache) it only looks up the content region, ~37 µs a call, ~10 ms a repaint of
-        # six full columns; this answer costs 0.4 µs. (tests/ui/test_textual_private.py)
-        lines = self._line_cache.lines
-        if lines and lines[-1][0] == self.option_count - 1:
-            return
-        super()._update_lines()
-        if self._line_cache.lines:
-            self._measured_width = self.scrollable_content_region.width
+        self._show_title()  # (CardList's on_resize runs as well: Textual calls both)
 
     def _show_title(self) -> None:
         # Borders leave about width - 6 cells for a title.
@@ -151,24 +134,17 @@ class BoardColumn(OptionList):
         self._notes = shown_notes
         self.item_ids = tuple(i.id for i in items)
         scroll_y = self.scroll_y
-        options: list[Option | None] = []
-        for item, note in zip(items, shown_notes, strict=True):
-            options.append(Option(Card(item, note), id=item.id))
-            options.append(None)  # a rule between cards
-        if options:
-            options.pop()
         with self.prevent(OptionList.OptionHighlighted):
             self._expect_overflow(len(items))
-            self.set_options(options)
+            self.show_cards(items, shown_notes)
             if not items:
                 return
             # The board's selection if it is here, else this column's own card, else
             # the same position.
-            if keep in self.item_ids:
-                index = self.item_ids.index(keep)
-            elif own in self.item_ids:
-                index = self.item_ids.index(own)
-            else:
+            index = self.index_of(keep) if keep else None
+            if index is None and own:
+                index = self.index_of(own)
+            if index is None:
                 index = min(old_index or 0, len(items) - 1)
             self.scroll_y = scroll_y
             self.highlighted = index
@@ -176,10 +152,10 @@ class BoardColumn(OptionList):
     def _expect_overflow(self, cards: int) -> None:
         """Show the scrollbar now when `cards` cannot fit, before they are measured.
 
-        Otherwise the first layout measures every card at the full width, the scrollbar
-        then appears, and every card is measured (and painted) again one cell narrower.
-        A card is at least two lines and a rule, so this never shows a scrollbar that
-        measuring would hide; measuring sets the exact height. (`_refresh_scrollbars` is
+        Otherwise the first frame measures and draws the cards on screen at the full
+        width, the scrollbar then appears, and a second frame draws them again one cell
+        narrower. A card is at least two lines and a rule, so this never shows a
+        scrollbar that measuring would hide; measuring sets the height. (`_refresh_scrollbars` is
         Textual's private Widget method; tests/ui/test_textual_private.py checks it.)
         """
         least = cards * 3 - 1
@@ -270,9 +246,19 @@ class Board(Horizontal):
         # Where the selection was: if its item is gone (deleted, filtered out), the card
         # that takes its place in that column is selected, not the board's first.
         home = self.column_of(self.selected_id) if self.selected_id else None
-        for column in self.columns:
-            items = [i for i in backlog.items
-                     if i.status in column.spec.statuses and matches(i, self.filter_text)]
+        columns = self.columns
+        # One pass over the items, in the backlog's order: each goes to its column's list.
+        shown: dict[str, list[Item]] = {}
+        for column in columns:
+            cards: list[Item] = []
+            shown.update(dict.fromkeys(column.spec.statuses, cards))
+        needle = self.filter_text
+        for item in backlog.items:
+            bucket = shown.get(item.status)
+            if bucket is not None and (not needle or matches(item, needle)):
+                bucket.append(item)
+        for column in columns:
+            items = shown[column.spec.statuses[0]]
             total = len(items)
             if column.spec.key == "review":
                 column.display = bool(total) or self.review_queue
