@@ -22,6 +22,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from app.backlog.model import Backlog, Item
 
@@ -81,14 +82,29 @@ def read(backlog_path: Path, data: bytes) -> Backlog | None:
         kept = json.loads(target.read_bytes())
         if kept.get("key") != _key(data) or tuple(kept["fields"]) != ITEM_FIELDS:
             return None
-        items = []
-        for row in kept["items"]:
-            row[_DEPENDS_ON] = tuple(row[_DEPENDS_ON])
-            items.append(Item(*row))
-        return Backlog(kept["schema_version"], kept["prefix"], tuple(items),
+        return Backlog(kept["schema_version"], kept["prefix"], _items(kept["items"]),
                        kept["next_number"], tuple(kept["warnings"]))
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None  # missing, or not a snapshot of ours: parse the file
+
+
+def _items(rows: list[list[Any]]) -> tuple[Item, ...]:
+    """The items of a snapshot's rows (one value per field, in ITEM_FIELDS' order).
+
+    Each is what `Item(*row)` makes, set the way `copy.copy` sets an object: the frozen
+    dataclass's __init__ goes through `object.__setattr__` once per field, ~3.5 µs an
+    item, a third of reading 10,000 items back (tests/backlog compares both)."""
+    new = object.__new__
+    fields = ITEM_FIELDS
+    items = []
+    for row in rows:
+        if len(row) != len(fields):
+            raise ValueError("not a row of item fields")
+        row[_DEPENDS_ON] = tuple(row[_DEPENDS_ON])
+        item = new(Item)
+        item.__dict__.update(zip(fields, row, strict=True))
+        items.append(item)
+    return tuple(items)
 
 
 def write(backlog_path: Path, data: bytes, backlog: Backlog) -> None:

@@ -57,6 +57,25 @@ def test_a_second_reader_gets_the_same_snapshot_without_parsing(
     assert again.get("WRK-002").title == "no" and again.next_number == 3
 
 
+def test_a_kept_item_is_the_item_its_fields_make(tmp_path: Path, cache: Path) -> None:
+    """Read back without Item's __init__ (cache._items), an item is still that item:
+    equal, the same hash and repr, frozen, with its defaults where the file had none."""
+    import dataclasses
+
+    from app.backlog.model import Item
+    path = backlog_file(tmp_path)
+    first = BacklogStore(path).load()
+    again = BacklogStore(path).load()
+    for kept, parsed in zip(again.items, first.items, strict=True):
+        made = Item(*(getattr(parsed, f.name) for f in dataclasses.fields(Item)))
+        assert kept == made == parsed and type(kept) is Item
+        assert hash(kept.depends_on) == hash(made.depends_on) and repr(kept) == repr(made)
+        assert vars(kept) == vars(made)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            kept.title = "changed"  # type: ignore[misc]
+    assert again.get("WRK-002").origin is None and again.get("WRK-002").extra == {}
+
+
 def test_other_bytes_are_parsed_even_with_the_same_size_and_time(
         tmp_path: Path, cache: Path, parses: list[int]) -> None:
     path = backlog_file(tmp_path)
@@ -78,8 +97,10 @@ def test_a_snapshot_of_other_code_or_a_broken_one_is_not_used(
     monkeypatch.setattr(backlog_cache, "_code_hash", [b"another orchestrate"])
     assert len(BacklogStore(path).load().items) == 2
     assert len(parses) == 2  # a new version never trusts an old snapshot
+    kept_bytes = kept.read_bytes()
     for garbage in (b"", b"\x00\xff not json", b"[]", b'{"key": 1}',
-                    kept.read_bytes().replace(b'"fields":["id"', b'"fields":["title"')):
+                    kept_bytes.replace(b'"fields":["id"', b'"fields":["title"'),
+                    kept_bytes.replace(b'"items":[["WRK-001",', b'"items":[["WRK-001",1,')):
         kept.write_bytes(garbage)
         assert BacklogStore(path).load().get("WRK-001").title == "Add login"
 
