@@ -2,7 +2,8 @@
 
 `python -m bench.pilot DIR LINES REPEATS WARMUP` prints one JSON line:
 {"reload_ms": {"value": ..., "note": ..., "detail": [...]}, "log_lines_per_s": ...,
- "log_key_p99_ms": ..., "log_rss_growth_mb": ...}
+ "log_key_p99_ms": ..., "log_rss_growth_mb": ..., "log_key_p99_ms_1_lanes": ...,
+ "log_key_p99_ms_4_lanes": ..., "log_key_p99_ms_8_lanes": ...}
 
 - reload_ms: another store (as another process would) writes BACKLOG.yaml atomically; the
   time until the board shows the new title, median over REPEATS.
@@ -10,6 +11,9 @@
   worker does), until the log pane has taken the last one.
 - log_key_p99_ms: while lines stream, cursor keys are pressed; p99 of press -> handled.
 - log_rss_growth_mb: resident memory after streaming LINES lines minus before.
+- log_key_p99_ms_N_lanes (N = 1, 4, 8): p99 of key press -> handled while N lanes of our
+  own run print 2,000 lines/s each, shown together with their lanes' labels (`lanes_keys`
+  says how; the detail has the median, the lines streamed and the RSS growth).
 
 What of the board this relies on (a figure goes null with the error if it changes):
 `BoardApp(project)`, its main screen (`app.main`) with `backlog`, `log_shown`,
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import sys
 import threading
@@ -202,8 +207,129 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         out["log_rss_growth_mb"] = figure(
             rss_after - rss_before, f"RSS after {lines} streamed lines minus before",
             f"RSS {rss_before:.0f} MB -> {rss_after:.0f} MB after {lines} lines")
+
+        # several lanes at once ------------------------------------------------------------
+        for count in LANE_COUNTS:
+            out[f"log_key_p99_ms_{count}_lanes"] = await lanes_keys(
+                app, project.logs_dir, count, sent, handled, until)
         await pilot.press("q")
     return out
+
+
+LANE_COUNTS = (1, 4, 8)
+LANE_RATE = 2000
+"""Lines a second each lane's agent prints."""
+LANE_SECONDS = 5.0
+LANE_LINES = (
+    '{"type":"assistant","message":{"content":[{"type":"text","text":'
+    '"Working on the login page: the form posts to /session, step %07d"}]}}',
+    '{"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_%07d",'
+    '"name":"Bash","input":{"command":"pytest -q tests/test_login.py"}}]}}',
+    '{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":'
+    '"toolu_%07d","content":"..........  10 passed in 0.41s"}]}}',
+)
+
+
+async def lanes_keys(app: Any, logs_dir: Path, count: int, sent: dict[int, float],
+                     handled: list[float], until: Any) -> dict[str, Any]:
+    """Key presses while `count` lanes of our own run stream LANE_RATE lines a second each.
+
+    The board's path for several lanes: each lane's agent output is read as the engine's
+    agent process reads it (app/engine/agent_process.py: the line appended to the
+    attempt's log, parsed once, classified, batched every 50 ms or 200 lines) and emitted
+    on an EventBus the board's Runner observes (its OutputMerger), as a run's engine
+    does; the Runner hands each lane's lines to the LaneLog, and the pane shows every
+    lane's newest lines labelled (`WRK-002│`) while the highlighted card has no lane.
+    Cursor keys are posted from a thread every 10 ms as the terminal driver's are.
+    """
+    from textual import events
+
+    from app.engine import streamjson
+    from app.engine.agent_process import _Batcher
+    from app.engine.events import AgentOutput, EventBus, PhaseFinished, PhaseStarted, RunStarted
+
+    screen = app.main
+    runner = screen.runner
+    backlog = screen.backlog
+    highlighted = screen.board.selected_id
+    items = [item.id for item in backlog.items if item.status == "in_progress"
+             and item.id != highlighted][-count:]
+    bus = EventBus()
+    unsubscribe = bus.subscribe(runner.output_merger)
+    bus.emit(RunStarted(kind="run", pid=os.getpid()))
+    for item_id in items:
+        bus.emit(PhaseStarted(item_id=item_id, phase="build", attempt=1))
+    stop = threading.Event()
+    printed = [0]
+
+    def lane(item_id: str) -> None:
+        def on_lines(batch: tuple[Any, ...]) -> None:
+            bus.emit(AgentOutput(item_id=item_id, phase="build", attempt=1, lines=batch))
+
+        batcher = _Batcher(on_lines)
+        step = LANE_RATE // 100  # every 10 ms
+        k = 0
+        with (logs_dir / f"{item_id}_build_1.log").open("ab") as log:
+            start = time.perf_counter()
+            while not stop.is_set():
+                for _ in range(step):
+                    text = LANE_LINES[k % 3] % k
+                    log.write(text.encode() + b"\n")
+                    log.flush()
+                    for line in streamjson.lines_of(streamjson.parse(text), text):
+                        batcher.add(line)
+                    k += 1
+                batcher.flush()
+                printed[0] += step
+                # paced: k lines by now, never a burst to catch up with
+                time.sleep(max(0.0, start + k / LANE_RATE - time.perf_counter()))
+            batcher.flush(force=True)
+
+    rss_before = rss_mb()
+    handled.clear()
+    threads = [threading.Thread(target=lane, args=(item_id,), daemon=True)
+               for item_id in items]
+    for thread in threads:
+        thread.start()
+    await asyncio.sleep(0.5)  # every lane streams
+
+    def press_keys() -> None:
+        end = time.perf_counter() + LANE_SECONDS
+        k = 0
+        while time.perf_counter() < end:
+            event = events.Key("down" if k % 2 else "up", None)
+            sent[id(event)] = time.perf_counter()
+            app.post_message(event)
+            k += 1
+            time.sleep(0.01)
+
+    presser = threading.Thread(target=press_keys, daemon=True)
+    presser.start()
+    await asyncio.to_thread(presser.join, LANE_SECONDS + 30)
+    await until(lambda: not sent, 5.0)
+    stop.set()
+    for thread in threads:
+        await asyncio.to_thread(thread.join, 5.0)
+    for item_id in items:
+        bus.emit(PhaseFinished(item_id=item_id, phase="build", attempt=1,
+                               outcome="complete"))
+    unsubscribe()
+    await asyncio.sleep(0.2)
+    rss_after = rss_mb()
+    presses = sorted(handled)
+    shown = app.main.log_pane.log_view.lines
+    labelled = sum(1 for line in shown[-50:] if "│" in line)
+    if not presses:
+        return figure(None, "no key press was handled")
+    p99 = presses[min(len(presses) - 1, int(len(presses) * 0.99))]
+    return figure(
+        p99, f"{len(presses)} cursor key presses while {count} lanes stream "
+        f"{LANE_RATE} lines/s each",
+        f"key press -> handled, p99 of {len(presses)}: {p99:.1f} ms; median "
+        f"{statistics.median(presses):.1f} ms; max {presses[-1]:.1f} ms",
+        f"{printed[0]} lines of {count} lane(s) in {LANE_SECONDS + 0.5:.1f} s; "
+        f"{labelled} of the pane's last 50 lines labelled with their lane",
+        f"RSS {rss_before:.0f} MB -> {rss_after:.0f} MB ({rss_after - rss_before:+.1f} MB)")
 
 
 def main() -> None:

@@ -81,6 +81,21 @@ def newest_log(logs_dir: Path, prefer: str | None = None, current: Path | None =
     return max(logs, key=logs.__getitem__)
 
 
+def attempt_log(logs_dir: Path, item_id: str) -> Path | None:
+    """The log of `item_id`'s newest attempt (`WRK-001_build_2.log`), if it has one."""
+    newest: tuple[float, Path] | None = None
+    try:
+        names = [name for name in os.listdir(logs_dir) if name.startswith(item_id + "_")]
+    except OSError:
+        return None
+    for name in names:
+        if LOG_NAME.match(name):
+            with contextlib.suppress(FileNotFoundError):
+                found = ((logs_dir / name).stat().st_mtime, logs_dir / name)
+                newest = max(newest, found) if newest is not None else found
+    return newest[1] if newest is not None else None
+
+
 Watched = tuple[int | None, Path | None, float | None, tuple[LaneView, ...]]
 """What a look finds: the pid holding the run lock, its log, its resume time, its lanes."""
 
@@ -152,6 +167,10 @@ class RunWatch:
         self._lock_holder = lock_holder
         self._stop = asyncio.Event()
         self._tail_stop = threading.Event()
+        self._tailing: threading.Event | None = None
+        """The stop event of the tail running, if one is."""
+        self._shown_log: Path | None = None
+        """The finished attempt's log the pane shows, if it shows one."""
 
     @property
     def watched_pid(self) -> int | None:
@@ -247,8 +266,36 @@ class RunWatch:
                 self.tail(message.log_path, self._tail_stop)
         screen.set_run(run)
 
+    def highlighted(self, item_id: str | None) -> None:
+        """A card was highlighted. While no run is on and no run's lines were shown, the
+        log pane shows its newest attempt's log, at its end: only the end of the file is
+        read (app/engine/jsonl.py TailIndex), its lines are classified as they are drawn,
+        and lines further up are indexed as the person scrolls up."""
+        screen = self._screen
+        pane = screen.log_pane
+        tailing = self._tailing is not None and not self._tailing.is_set()
+        if not item_id or tailing or pane.live or screen.run.state != "idle" \
+                or screen.engine_running:
+            return
+        path = attempt_log(self._project.logs_dir, item_id)
+        if path is None or path == self._shown_log:
+            return
+        from app.engine.jsonl import TailIndex
+        from app.engine.streamjson import describe
+
+        try:
+            lines = TailIndex(path)
+        except OSError:
+            return
+        self._shown_log = path
+        match = LOG_NAME.match(path.name)
+        source = (f"{match['item']} · {match['phase']} · attempt {match['attempt']} "
+                  "(finished)" if match else path.name)
+        pane.show_file(source, lines, describe)
+
     def tail(self, path: Path, stop: threading.Event) -> None:
         """Tail `path` into the log pane (in a worker thread) until `stop` is set."""
+        self._tailing = stop
         self._screen.run_worker(partial(tail_log, path, stop, self._screen.post_message),
                                 name="tail", group="tail", thread=True, exclusive=True,
                                 exit_on_error=False, description="tail another run's log")

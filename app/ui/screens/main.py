@@ -256,6 +256,7 @@ class MainScreen(BoardView):
         if self.closing:
             return
         self.runner.lanes.select(message.item_id)  # the log pane follows the card's lane
+        self.run_watch.highlighted(message.item_id)  # or, idle, shows its last attempt's log
         if not self.detail_shown:
             return
         if message.item_id:
