@@ -264,12 +264,7 @@ class AgentProcess:
                 self._write_log(f"[orchestrate] {out.start_error}\n".encode())
                 return out
             out.pid = proc.pid
-            # The agent has only just exec'd: it joins its cgroup before it can start
-            # anything (the token catches what would slip through this instant).
             group = fence.AttemptCgroup.create(spec.token)
-            if group is not None and not group.add(proc.pid):
-                group.remove()
-                group = None
             out.cgroup = str(group.path) if group is not None else None
             readers = [
                 threading.Thread(target=self._read_stdout, args=(proc.stdout,), daemon=True,
@@ -282,6 +277,14 @@ class AgentProcess:
                 # (observers see PhaseStarted before any of the agent's output).
                 if self._on_spawn is not None:
                     self._on_spawn(proc.pid)
+                # The agent has only just exec'd: it joins its cgroup before it can start
+                # much (the token catches what would slip through this instant). After
+                # PhaseStarted: moving a process between cgroups waits for the kernel (an
+                # RCU grace period, 10-20 ms), and the attempt has begun meanwhile.
+                if group is not None and not group.add(proc.pid):
+                    group.remove()
+                    group = None
+                    out.cgroup = None
                 for t in readers:
                     t.start()
                 self._supervise(proc, started)

@@ -74,7 +74,7 @@ class MainLane(Lane):
 
     def before_phase(self) -> set[str]:
         # Files already changed before the phase are the person's: out of its commit.
-        return self.checkpoints.dirty() if self.checkpoints.active else set()
+        return self.checkpoints.dirty_at_phase_start() if self.checkpoints.active else set()
 
     def checkpoint(self, phase: str, summary: str | None, before: set[str]) -> None:
         if not self.checkpoints.active:

@@ -100,7 +100,10 @@ class Pipeline(RunSkeleton):
         steps = max(1, self.config.triage.max_concurrent) \
             if self.lanes is not None and self._triage_beside() else 0
         with withdraw.RequestWatcher(self.project, self.withdraw):
-            Scheduler(self, lanes, steps).loop()
+            try:
+                Scheduler(self, lanes, steps).loop()
+            finally:
+                self.checkpoints.tidy()
         self._end_if_all_blocked()
 
     def phases_used(self) -> tuple[str, ...]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from engine_helpers import make_project, run_git
 
+from app.engine import checkpoint
 from app.engine.checkpoint import Checkpointer
 
 
@@ -125,3 +128,62 @@ def test_a_rejected_checkpoint_unstages_and_the_next_one_takes_its_files(
     assert _files_in_head(project.root) == {"PRD.md", "RESEARCH.md"}
     assert done.left_out == ("mine.txt",)
     assert run_git(project.root, "diff", "--cached", "--name-only").split() == ["mine.txt"]
+
+
+def _counting_git(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Every git command the checkpointer runs from now on."""
+    calls: list[tuple[str, ...]] = []
+    real = checkpoint._git
+
+    def counted(cwd: Path, *args: str, stdin: bytes | None = None) -> Any:
+        calls.append(args)
+        return real(cwd, *args, stdin=stdin)
+
+    monkeypatch.setattr(checkpoint, "_git", counted)
+    return calls
+
+
+def test_the_next_phase_starts_from_what_the_checkpoint_left_without_asking_git(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    (root / "mine.txt").write_text("a person's file, never committed\n")
+    cp = Checkpointer(root)
+    before = cp.dirty_at_phase_start()  # no checkpoint yet: git is asked
+    assert before == {"mine.txt"}
+    (root / "PRD.md").write_text("# PRD\n")
+    assert cp.commit("WRK-001", "prd", "PRD", before).commit
+    calls = _counting_git(monkeypatch)
+    assert cp.dirty_at_phase_start() == {"mine.txt"}
+    assert calls == []
+    assert cp.dirty() == {"mine.txt"}  # what git says too
+    # Once only, and only while it is fresh: later, git is asked again.
+    calls.clear()
+    assert cp.dirty_at_phase_start() == {"mine.txt"} and [c[0] for c in calls] == ["status"]
+    (root / "SPEC.md").write_text("# SPEC\n")
+    assert cp.commit("WRK-001", "spec", "SPEC", {"mine.txt"}).commit
+    monkeypatch.setattr(checkpoint, "KNOWN_FOR_S", 0.0)
+    (root / "late.txt").write_text("the person's, after the checkpoint\n")
+    calls.clear()
+    assert cp.dirty_at_phase_start() == {"mine.txt", "late.txt"}
+    assert [c[0] for c in calls] == ["status"]
+
+
+def test_checkpoints_leave_gits_maintenance_to_one_tidy_after_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    cp = Checkpointer(root)
+    calls = _counting_git(monkeypatch)
+    cp.tidy()
+    assert calls == []  # nothing committed: nothing to tidy
+    for n in range(2):
+        (root / f"f{n}.txt").write_text("x\n")
+        assert cp.commit("WRK-001", "build", f"step {n}", set()).commit
+    commits = [c for c in calls if "commit" in c]
+    assert len(commits) == 2
+    assert all(c[:2] == ("-c", "maintenance.auto=false") for c in commits)
+    calls.clear()
+    cp.tidy()
+    cp.tidy()
+    assert calls == [("maintenance", "run", "--auto", "--quiet")]
