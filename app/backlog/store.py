@@ -310,6 +310,10 @@ class BacklogStore:
                     raise OrchestrateError(f"internal error, {self.path.name} left unchanged: "
                                            f"{exc}") from None
                 tx.verify(new.backlog)
+            # The snapshot for the next reader first: a reader that sees the new file (a
+            # board watching it reloads at once) finds it instead of parsing the file
+            # (~1 s at 10,000 items). Keyed by the bytes, it serves no other file.
+            backlog_cache.write(self.path, data, new.backlog)
             try:
                 atomic_write(self.path, data)
             except OSError as exc:
@@ -319,7 +323,6 @@ class BacklogStore:
             if self._tolerance is not None:
                 self._tolerance.good = new.backlog
             tx.result = new.backlog
-            backlog_cache.write(self.path, data, new.backlog)  # for the next reader
 
     def _check_roundtrip(self, data: bytes, tx: Transaction, old: yamldoc.Document) -> _Parsed:
         """Parse and check what ruamel.yaml wrote. What it cannot write back (values shared
