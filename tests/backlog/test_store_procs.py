@@ -119,7 +119,10 @@ DIES_BEFORE_RENAME = textwrap.dedent("""
     from pathlib import Path
     import app.backlog.atomic
     from app.backlog.store import BacklogStore
+    replace = os.replace
     def die(src, dst):  # the temp file is written and fsync'd; the rename never happens
+        if Path(dst).name != "BACKLOG.yaml":  # the snapshot kept for readers, before it
+            return replace(src, dst)
         os.kill(os.getpid(), signal.SIGKILL)
     app.backlog.atomic.os.replace = die
     BacklogStore(Path(sys.argv[1])).add("never acknowledged")
