@@ -17,6 +17,7 @@ upkeep (`maintenance run --auto`) runs once after the run's checkpoints, not aft
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class Checkpointer:
         self.toplevel: Path | None = None
         self.common_dir: Path | None = None
         """The repository's git folder (a worktree's too: where git's locks are)."""
+        self._git_dir: Path | None = None
+        """This checkout's own git folder (where its HEAD is)."""
         self.uncommitted: set[str] = set()
         """Paths a phase changed whose checkpoint failed: the next checkpoint takes them."""
         self.reason_off: str | None = None
@@ -69,8 +72,10 @@ class Checkpointer:
             self.reason_off = "checkpoints are off (run.checkpoint = false)"
             return
         try:
-            # One git for both: the top, and where its locks are (`clear_stale_locks`).
-            proc = _git(root, "rev-parse", "--show-toplevel", "--git-common-dir")
+            # One git for all three: the top, where its locks are (`clear_stale_locks`) and
+            # this checkout's own folder (its HEAD: `_head`).
+            proc = _git(root, "rev-parse", "--show-toplevel", "--git-common-dir",
+                        "--absolute-git-dir")
         except OSError:
             self.reason_off = "git is not installed: checkpoints are off"
             return
@@ -78,9 +83,10 @@ class Checkpointer:
             self.reason_off = (f"{root} is not in a git repository: checkpoints are off "
                                "(run `git init` to have every phase committed)")
             return
-        top, _, common = proc.stdout.decode().strip().partition("\n")
+        top, common, git_dir = [*proc.stdout.decode().strip().split("\n"), "", ""][:3]
         self.toplevel = Path(top)
         self.common_dir = (root / common).resolve() if common else None  # git's: from root
+        self._git_dir = Path(git_dir) if git_dir else None
 
     @property
     def active(self) -> bool:
@@ -160,8 +166,18 @@ class Checkpointer:
         self.uncommitted.clear()
         self._committed = True
         self._known = (read_at, frozenset(now.difference(paths)))
+        return CheckpointResult(self._head(), tuple(paths), left_out)
+
+    def _head(self) -> str | None:
+        """HEAD's commit, short: read where git's files are plain (HEAD naming a loose
+        branch ref, as a commit leaves it; a git of its own spared), else asked of git."""
+        assert self.toplevel is not None
+        if self._git_dir is not None and self.common_dir is not None:
+            full = read_head(self._git_dir, self.common_dir)
+            if full is not None:
+                return full[:SHORT]
         head = _git(self.toplevel, "rev-parse", "--short", "HEAD").stdout.decode().strip()
-        return CheckpointResult(head or None, tuple(paths), left_out)
+        return head or None
 
     def _failed(self, paths: list[str], left_out: tuple[str, ...], spec: bytes,
                 error: str) -> CheckpointResult:
@@ -177,6 +193,27 @@ class Checkpointer:
                  "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec)
         self.uncommitted.update(paths)
         return CheckpointResult(None, tuple(paths), left_out, error=error)
+
+
+SHORT = 7
+"""Hex digits of a checkpoint's commit in its notice (git's own shortest)."""
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def read_head(git_dir: Path, common_dir: Path) -> str | None:
+    """The commit HEAD names, from git's files: a detached HEAD's own id, or a branch's
+    loose ref (in the common folder); None where they are not that plain (a packed ref,
+    the reftable format), for git to be asked instead."""
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if head.startswith("ref: "):
+            ref = head[5:].strip()
+            if not ref.startswith("refs/heads/") or ".." in ref:
+                return None
+            head = (common_dir / ref).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return head if _OBJECT_ID.fullmatch(head) else None
 
 
 def porcelain_paths(out: str) -> set[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +113,8 @@ class GateRun:
         argv = list(self.gate.command)
         name = "command: " + " ".join(argv)
         env = {**os.environ, **self.env}
+        import tempfile  # here: only a gate's command needs it, not every run's start
+
         with tempfile.TemporaryFile() as out:
             try:
                 proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdout=out,

@@ -187,3 +187,39 @@ def test_checkpoints_leave_gits_maintenance_to_one_tidy_after_the_run(
     cp.tidy()
     cp.tidy()
     assert calls == [("maintenance", "run", "--auto", "--quiet")]
+
+
+def test_the_checkpoints_commit_is_read_from_gits_files_or_asked_of_git(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    cp = Checkpointer(root)
+    calls = _counting_git(monkeypatch)
+    (root / "a.txt").write_text("a\n")
+    done = cp.commit("WRK-001", "prd", "a", set())
+    assert done.commit == run_git(root, "rev-parse", "--short=7", "HEAD").strip()
+    assert not [c for c in calls if c[0] == "rev-parse"]  # read from .git/refs/heads/...
+    full = run_git(root, "rev-parse", "HEAD").strip()
+    git_dir = root / ".git"
+    assert checkpoint.read_head(git_dir, git_dir) == full
+    # Packed refs (no loose file): not read, so git is asked.
+    run_git(root, "pack-refs", "--all")
+    assert checkpoint.read_head(git_dir, git_dir) is None
+    (root / "b.txt").write_text("b\n")
+    calls.clear()
+    done = cp.commit("WRK-001", "spec", "b", set())
+    assert done.commit == run_git(root, "rev-parse", "--short", "HEAD").strip()
+    # A detached HEAD holds the commit itself.
+    run_git(root, "checkout", "-q", "--detach")
+    assert checkpoint.read_head(git_dir, git_dir) == run_git(root, "rev-parse", "HEAD").strip()
+
+
+def test_a_linked_worktrees_head_is_its_own(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    run_git(root, "worktree", "add", "-q", "-b", "side", str(tmp_path / "side"))
+    (tmp_path / "side" / "s.txt").write_text("s\n")
+    cp = Checkpointer(tmp_path / "side")
+    done = cp.commit("WRK-002", "build", "side work", set())
+    assert done.commit == run_git(tmp_path / "side", "rev-parse", "--short=7", "HEAD").strip()
+    assert done.commit != run_git(root, "rev-parse", "--short=7", "HEAD").strip()
