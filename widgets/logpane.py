@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from time import monotonic
 from typing import Protocol, Self, overload
 
 from rich.cells import cell_len
@@ -32,6 +33,7 @@ from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.selection import Selection
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widgets import Log, Static
 
 from app.backlog.model import visible
@@ -39,6 +41,8 @@ from app.engine.events import AgentLine
 
 MAX_LINES = 5000
 """Lines kept in memory (and in the widget)."""
+REPAINT_S = 1 / 30
+"""New lines are painted at most this often (the scroll state follows at once)."""
 LINE_MAX = 400
 """Display lines are cut to this many characters (toolong's trick: keep rendering cheap)."""
 
@@ -176,6 +180,9 @@ class PaneLog(Log):
         self.file: LineSource | None = None
         """A finished log file shown, its lines indexed from its end."""
         self._strips: LRUCache[int, Strip] = LRUCache(1024)
+        self._painted = 0.0
+        """When new lines were last painted (monotonic)."""
+        self._repaint: Timer | None = None
 
     @property
     def lines(self) -> Sequence[str]:
@@ -207,11 +214,25 @@ class PaneLog(Log):
         self.refresh()
 
     def grew(self, dropped: int, follow: bool) -> None:
-        """Lines were appended to `entries` (a deque that `dropped` lines off its front)."""
+        """Lines were appended to `entries` (a deque that `dropped` lines off its front).
+
+        The scroll state follows at once; the repaint at most every REPAINT_S (a full
+        pane drawn again per batch, with lanes printing thousands of lines a second, was
+        what kept key presses waiting)."""
         self.base += dropped
         self.virtual_size = Size(self._width, len(self.entries))
         if follow and not self.is_vertical_scrollbar_grabbed:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+        now = monotonic()
+        if now - self._painted >= REPAINT_S:
+            self._painted = now
+            self.refresh()
+        elif self._repaint is None:
+            self._repaint = self.set_timer(self._painted + REPAINT_S - now, self._paint)
+
+    def _paint(self) -> None:
+        self._repaint = None
+        self._painted = monotonic()
         self.refresh()
 
     def redraw(self) -> None:

@@ -29,7 +29,11 @@ MAX_TEXT = 400
 def one_line(text: str, limit: int = MAX_TEXT) -> str:
     """`text` on one line for display: whitespace folded, control characters escaped
     (an agent's `\x1b]0;…` must never reach a terminal), cut at `limit`."""
-    flat = visible(" ".join(str(text).split()), one_line=True)
+    if isinstance(text, str) and text.isprintable() and "  " not in text \
+            and text[:1] != " " and text[-1:] != " ":
+        flat = text  # the common line, checked in C: no other whitespace, nothing to fold
+    else:
+        flat = visible(" ".join(str(text).split()), one_line=True)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

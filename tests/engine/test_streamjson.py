@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app.backlog.model import visible
 from app.engine.events import AgentLine
 from app.engine.streamjson import describe, describe_lines
 
@@ -143,3 +144,17 @@ def test_each_content_block_gets_its_line_and_partial_messages_none() -> None:
     partial = json.dumps({"type": "stream_event", "event": {
         "type": "content_block_delta", "delta": {"type": "text_delta", "text": "th"}}})
     assert describe_lines(partial) == ()
+
+
+def test_one_line_folds_whitespace_and_escapes_alike_on_its_fast_path() -> None:
+    """A printable line with single spaces is returned as it is (checked in C); any
+    other whitespace or control character goes the long way, with the same answer."""
+    from app.engine.streamjson import one_line
+
+    cases = ["plain words here", " lead", "trail ", "two  spaces", "tab\there",
+             "new\nline", "nbsp\u00a0here", "esc \x1b]0;t\x07", "", "x" * 500,
+             "sep\x1crecord", "line\u2028sep"]
+    for text in cases:
+        slow = visible(" ".join(text.split()), one_line=True)
+        slow = slow if len(slow) <= 400 else slow[:399] + "…"
+        assert one_line(text) == slow, repr(text)
