@@ -274,12 +274,11 @@ class CardList(OptionList):
 
     # --- drawing and moving (OptionList's, over the measured cards) -------------------------
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
         if self._line_cache.width < 0:
             self._update_lines()
         found = self._line_cache.locate(self.scroll_offset.y + y)
         if found is None:
-            return Strip.blank(width, self.get_visual_style("option-list--option").rich_style)
+            return self._blank()
         index, line = found
         option = self._options[index]
         component_class = ""
@@ -294,9 +293,11 @@ class CardList(OptionList):
         else:
             style = self.get_visual_style("option-list--option")
         strips = self._get_option_render(option, style)
-        if line >= len(strips):
-            return Strip.blank(width, self.get_visual_style("option-list--option").rich_style)
-        return strips[line]
+        return strips[line] if line < len(strips) else self._blank()
+
+    def _blank(self) -> Strip:
+        return Strip.blank(self.scrollable_content_region.width,
+                           self.get_visual_style("option-list--option").rich_style)
 
     def _card_region(self, index: int) -> Region | None:
         """Where card `index` stands (measuring the cards above it), once laid out."""
