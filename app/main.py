@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app import exitcodes
-from app.cli.parser import build_parser
+from app.cli.parser import COMMANDS, build_parser
 from app.errors import OrchestrateError
 
 if TYPE_CHECKING:
@@ -36,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
+    # `orchestrate run ...`: only that command's parser is built (anything else, such as
+    # `--help`, `-C DIR run` or a completion, builds them all).
+    parser = build_parser(only=words[0] if words[:1] and words[0] in COMMANDS else None)
     if words[:1] == ["__complete"]:  # asked by the completion script, on TAB
         from app.cli.completion import complete
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
+from app.cli import parser as parser_module
 from app.cli.parser import build_parser
 
 
@@ -80,3 +81,27 @@ def test_each_commands_help_shows_examples_that_parse(tmp_path: Path, name: str)
     for example in examples:
         args = build_parser().parse_args(shlex.split(example)[1:])
         assert args.command == name, example
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    raise AssertionError("orchestrate has no subcommands")
+
+
+def test_the_list_of_commands_is_the_parsers() -> None:
+    assert list(parser_module.COMMANDS) == COMMANDS
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_command_built_alone_parses_and_helps_as_in_the_whole_parser(name: str) -> None:
+    """`orchestrate NAME ...` builds NAME's parser alone (app/main.py): the same one."""
+    whole, alone = build_parser(), build_parser(only=name)
+    assert _subparser(alone, name).format_help() == _subparser(whole, name).format_help()
+    for example in _examples(_subparser(whole, name).format_help()):
+        words = shlex.split(example)[1:]
+        assert alone.parse_args(words) == whole.parse_args(words), example
+    with pytest.raises(SystemExit):
+        alone.parse_args([next(c for c in COMMANDS if c != name)])  # the others: not built
