@@ -221,3 +221,20 @@ async def test_a_sized_column_that_gets_many_cards_measures_those_on_screen_once
         assert 5 < len(shown) < 40
         assert sorted(mine) == sorted((i, width) for i in shown)  # once, at its width
         assert_measured_right(column)
+
+
+async def test_the_scrollbar_dragged_to_the_bottom_shows_the_last_card(tmp_path: Path) -> None:
+    """Dragging the scrollbar (scroll_y set at once, far past the measured cards) measures
+    down to there; once the end is known the column ends at its last card."""
+    app = new_app(make_board_project(tmp_path / "p", one_column(3000)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        column = await column_of_new(pilot)
+        for _ in range(3):  # the estimate of the end may be short: drag again
+            column.scroll_to(y=column.max_scroll_y, animate=False, immediate=True)
+            await pilot.pause()
+        assert column._line_cache.measured == 3000
+        assert column.virtual_size.height == column._line_cache.starts[-1]
+        assert column.scroll_y == column.max_scroll_y
+        assert "WRK-03000" in screen_text(column)
+        assert app.main.board.selected_id == "WRK-00001"  # scrolling moves no cursor
+        assert_measured_right(column)
