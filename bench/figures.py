@@ -328,7 +328,8 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
 
 
 # --- board figures (Pilot) --------------------------------------------------------------------
-BOARD_FIGURES = ("reload_ms", "log_lines_per_s", "log_key_p99_ms", "log_rss_growth_mb")
+BOARD_FIGURES = ("reload_ms", "log_lines_per_s", "log_key_p99_ms", "log_key_p99_ms_4_lanes",
+                 "log_rss_growth_mb")
 
 
 def limit_resume(plan: Plan, tmp: Path) -> Figure:
@@ -363,7 +364,22 @@ def limit_resume(plan: Plan, tmp: Path) -> Figure:
                    f"({late[0] * 1000:.0f}-{late[-1] * 1000:.0f})"])
 
 
+def pilot(root: Path, lines: int, plan: Plan) -> dict[str, Figure]:
+    """bench/pilot.py on the project `root` (LINES 0: the reload alone)."""
+    argv = [sys.executable, "-m", "bench.pilot", str(root), str(lines),
+            str(max(plan.repeats, 5)), str(plan.warmup)]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"bench.pilot failed: {last[-300:]}") from None
+    return {key: Figure(entry.get("value"), entry.get("note", ""), entry.get("detail", []))
+            for key, entry in data.items()}
+
+
 def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
+    """The log figures on a board of 1,000 cards; `reload_ms` on one of 10,000."""
     try:
         import app.ui.app  # noqa: F401
     except ImportError as exc:
@@ -374,20 +390,28 @@ def board_figures(plan: Plan, tmp: Path) -> dict[str, Figure]:
     write_backlog(root, n)
     # The figure is defined for a million lines (~5 s); `--items N` scales it down.
     lines = 1_000_000 if plan.items is None else min(1_000_000, max(10_000, 1000 * plan.items))
-    argv = [sys.executable, "-m", "bench.pilot", str(root), str(lines),
-            str(max(plan.repeats, 5)), str(plan.warmup)]
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600)
     try:
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        why = f"bench.pilot failed: {last[-300:]}"
-        return {k: Figure(None, why) for k in BOARD_FIGURES}
-    out = {}
-    for key in BOARD_FIGURES:
-        entry = data.get(key) or {}
-        out[key] = Figure(entry.get("value"), entry.get("note", ""), entry.get("detail", []))
-    return out
+        out = pilot(root, lines, plan)
+    except RuntimeError as exc:
+        return {k: Figure(None, str(exc)) for k in BOARD_FIGURES}
+    small = out.pop("reload_ms", Figure(None, "not measured"))
+    lanes = [out.pop(f"log_key_p99_ms_{k}_lanes", None) for k in (1, 8)]
+    four = out.get("log_key_p99_ms_4_lanes")
+    if four is not None:
+        four.detail += [f"{k} lane{'s' if k > 1 else ''}: p99 {_show(fig)} ms; "
+                        f"{'; '.join(fig.detail)}" for k, fig in zip((1, 8), lanes, strict=True)
+                        if fig is not None]
+    big_n = plan.size(10_000)
+    big = tmp / "pilot-reload"
+    write_backlog(big, big_n)
+    try:
+        reload = pilot(big, 0, plan)["reload_ms"]
+    except (RuntimeError, KeyError) as exc:
+        reload = Figure(None, f"{type(exc).__name__}: {exc}"[:300])
+    reload.detail += [f"at {n} items: {d}" for d in small.detail]
+    out["reload_ms"] = reload
+    return {k: out.get(k) or Figure(None, "bench.pilot did not measure it")
+            for k in BOARD_FIGURES}
 
 
 def scaling(tmp: Path) -> Figure:
@@ -433,6 +457,7 @@ def compile_sources() -> None:
 def all_figures(plan: Plan, progress: Callable[[str], None],
                 only: tuple[str, ...] | None = None) -> dict[str, Figure]:
     """Every figure (or those `only` names), in the order of the table."""
+    from bench.logopen import log_open_vs_toolong
     from bench.parallel import parallel_speedup  # they build on this module
     from bench.remote import remote_overhead
     from bench.runstart import run_start
@@ -454,6 +479,7 @@ def all_figures(plan: Plan, progress: Callable[[str], None],
             ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
             ("parallel_speedup_4", lambda: parallel_speedup(plan, tmp)),
             ("remote_overhead_ms", lambda: remote_overhead(plan, tmp)),
+            ("log_open_1m_vs_toolong", lambda: log_open_vs_toolong(plan, tmp)),
             ("limit_resume_late_s", lambda: limit_resume(plan, tmp)),
         ]
         for name_, step in steps:

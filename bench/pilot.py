@@ -1,6 +1,7 @@
 """Child process of the board figures, driving the real BoardApp with Textual's Pilot.
 
-`python -m bench.pilot DIR LINES REPEATS WARMUP` prints one JSON line:
+`python -m bench.pilot DIR LINES REPEATS WARMUP` prints one JSON line (LINES 0: the reload
+figure alone):
 {"reload_ms": {"value": ..., "note": ..., "detail": [...]}, "log_lines_per_s": ...,
  "log_key_p99_ms": ..., "log_rss_growth_mb": ..., "log_key_p99_ms_1_lanes": ...,
  "log_key_p99_ms_4_lanes": ..., "log_key_p99_ms_8_lanes": ...}
@@ -128,6 +129,10 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
             f"{statistics.median(samples):.0f} ms ({min(samples):.0f}-{max(samples):.0f})",
             f"the same saved by an editor (parsed by the board): "
             f"{statistics.median(by_hand):.0f} ms ({min(by_hand):.0f}-{max(by_hand):.0f})")
+
+        if lines <= 0:  # the reload alone (at another size)
+            await pilot.press("q")
+            return out
 
         # log streaming ------------------------------------------------------------------------
         # The board's own tail worker follows a log file another process appends to, as when
