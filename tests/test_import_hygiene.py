@@ -170,6 +170,9 @@ def test_a_headless_run_imports_no_drawing_nor_portalocker(tmp_path: Path, mode:
     modules = imported_by(["run", mode], root, env)
     assert "app.engine.pipeline" in modules and "app.backlog.locking" in modules
     assert heavy(modules) == []
+    # A run in the main checkout (no `max_parallel`) never needs the lanes' git life.
+    assert not modules & {"app.engine.laneset", "app.engine.worktrees", "app.engine.merges",
+                          "app.engine.bringback"}
     status = subprocess.run([sys.executable, "-m", "app", "show", "WRK-001", "--json"],
                             cwd=root, capture_output=True, text=True, env=env, timeout=60)
     assert '"status": "done"' in status.stdout  # it did run, taking and releasing the locks

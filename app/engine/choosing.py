@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from app.backlog import states
 from app.backlog.model import Backlog, Item
 from app.engine.config import Config, within_guardrails
 from app.engine.dependencies import waits_on
-from app.engine.laneset import LaneSet
+
+if TYPE_CHECKING:  # the lanes' git life is imported only by a run with lanes (pipeline.py)
+    from app.engine.laneset import LaneSet
 
 Tell = Callable[[str, str, str], None]
 """`tell(key, level, text)`: a notice, once per key a run."""

@@ -15,6 +15,7 @@ when every item it took ended blocked.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from app import exitcodes
 from app.backlog import states
@@ -28,15 +29,16 @@ from app.engine.config import Config
 from app.engine.events import EventBus
 from app.engine.executor import AgentResult, Executor, UsageLimit
 from app.engine.lanes import Lane, MainLane
-from app.engine.laneset import LaneSet
 from app.engine.project import Project
 from app.engine.resume import finish_recorded
 from app.engine.runlock import set_working
 from app.engine.scheduler import Scheduler
 from app.engine.skeleton import ItemWithdrawn, RunEnd, RunSkeleton
 from app.engine.steps import PhaseStep
-from app.engine.worktrees import GitError
 from app.errors import OrchestrateError, TransitionError, UnknownItemError
+
+if TYPE_CHECKING:
+    from app.engine.laneset import LaneSet
 
 
 class Pipeline(RunSkeleton):
@@ -87,6 +89,9 @@ class Pipeline(RunSkeleton):
     def _work(self) -> None:
         """Until no item is left to run (RunFinished `no more work`)."""
         if self.config.lanes or _held_for_review(self.store.load()):
+            # Imported here: a run in the main checkout never needs worktrees or merges.
+            from app.engine.laneset import LaneSet
+
             self.lanes = LaneSet.for_run(self)  # which clears git's stale locks itself
         else:
             removed = self.checkpoints.clear_stale_locks()
@@ -140,6 +145,8 @@ class Pipeline(RunSkeleton):
         """One item's lane, from its worktree (or the main checkout) to its end."""
         lane: Lane = self._main_lane(item.id)
         if self.lanes is not None:
+            from app.engine.worktrees import GitError
+
             try:
                 lane = self.lanes.held(item) if item.status == "approved" \
                     else self.lanes.open(item)

@@ -12,12 +12,15 @@ was blocked, deleted or moved by a person) and dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app.backlog import states
 from app.backlog.store import BacklogStore
 from app.engine.answers import Answers
 from app.engine.lanes import Lane
-from app.engine.laneset import LaneSet
+
+if TYPE_CHECKING:
+    from app.engine.laneset import LaneSet
 
 
 def finish_recorded(answers: Answers, store: BacklogStore, lanes: LaneSet | None,

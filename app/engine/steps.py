@@ -15,11 +15,10 @@ from typing import Protocol
 from app.backlog import states
 from app.backlog.model import Item
 from app.backlog.store import BacklogStore, Transaction
-from app.engine import actions, spec
+from app.engine import actions
 from app.engine.answers import Answer, Answers
 from app.engine.config import Config, within_guardrails
 from app.engine.executor import AgentResult, AttemptReport, Executor, Judge, Verdict
-from app.engine.gates import GateRun, gated
 from app.engine.lanes import Lane
 from app.engine.moves import Moves
 from app.engine.project import Project
@@ -104,6 +103,8 @@ class PhaseStep(Step):
         spec_phase = ""
         spec_tasks: tuple[str, ...] = ()
         if phase == "build":
+            from app.engine import spec  # the build phase's alone (and its judge's)
+
             spec_path = workdir / item.change_dir / "SPEC.md"
             parsed = spec.load(spec_path)
             nxt = parsed.next_phase() if parsed else None
@@ -114,6 +115,8 @@ class PhaseStep(Step):
             judge = phase_judge(phase)
         gate = host.config.gates.get(phase)
         if gate is not None:
+            from app.engine.gates import GateRun, gated
+
             env = {"ORCHESTRATE_RESULT_FILE": str(result_file), "ORCHESTRATE_ITEM_ID": item.id,
                    "ORCHESTRATE_PHASE": phase, "ORCHESTRATE_ATTEMPT": str(attempt),
                    "ORCHESTRATE_CHANGE_DIR": item.change_dir}
@@ -242,6 +245,7 @@ class TriageStep(Step):
 def build_judge(spec_path: Path, ticked_before: int, change_dir: str) -> Judge:
     """`progress` must tick at least one new SPEC box, so a build can never loop forever;
     `complete` with tasks still open is `progress` when it ticked any, else a failure."""
+    from app.engine import spec
 
     def judge(result: AgentResult) -> Verdict | None:
         after = spec.load(spec_path)
