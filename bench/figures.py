@@ -293,6 +293,7 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
 
     floor_root = tmp / "floor"
     counter = iter(range(10**9))
+    repeats = 5 if plan.quick else 11
 
     def floor() -> None:
         k = next(counter)
@@ -315,11 +316,12 @@ def phase_overhead(plan: Plan, tmp: Path) -> Figure:
 
     try:
         # Alternating: one whole run (six phases), then one floor sample, so both see the
-        # same machine load. Whole runs are long: five of them (plus a warm-up).
-        _, fl = interleaved(whole_run, floor, warmup=min(plan.warmup, 1), repeats=5)
+        # same machine load. A whole run is ~0.6 s and swings by ~15 % on a busy machine:
+        # eleven of them (five in a quick run), plus a warm-up.
+        _, fl = interleaved(whole_run, floor, warmup=min(plan.warmup, 1), repeats=repeats)
     except RuntimeError as exc:
         return Figure(None, str(exc))
-    per_phase = Stats(tuple(r / len(PHASES) for r in runs[-5:]))
+    per_phase = Stats(tuple(r / len(PHASES) for r in runs[-repeats:]))
     return Figure(ratio(per_phase, fl), "one ready item through the six phases, agent "
                   "answers at once; run wall time / 6",
                   [f"`orchestrate run`, per phase (whole run / {len(PHASES)}): "
