@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import threading
@@ -25,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from app.backlog.model import Backlog, Item
+
+try:  # hashlib's own blake2b, without hashlib importing OpenSSL's _hashlib (~3 ms at start)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
 FORMAT = 1
 """Bumped when the snapshot's layout changes."""
@@ -54,7 +58,7 @@ def _code_fingerprint() -> bytes:
     """A hash of the reader's source (read once per process; read as files, not imported:
     roundtrip.py would load ruamel.yaml)."""
     if not _code_hash:
-        digest = hashlib.blake2b(str(FORMAT).encode(), digest_size=16)
+        digest = blake2b(str(FORMAT).encode(), digest_size=16)
         for name in READER_SOURCES:
             digest.update((Path(__file__).parent / name).read_bytes())
         _code_hash.append(digest.digest())
@@ -62,14 +66,14 @@ def _code_fingerprint() -> bytes:
 
 
 def _key(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16, key=_code_fingerprint()).hexdigest()
+    return blake2b(data, digest_size=16, key=_code_fingerprint()).hexdigest()
 
 
 def _file_for(backlog_path: Path) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    name = hashlib.blake2b(str(backlog_path.resolve()).encode(), digest_size=16).hexdigest()
+    name = blake2b(str(backlog_path.resolve()).encode(), digest_size=16).hexdigest()
     return folder / f"{name}.json"
 
 

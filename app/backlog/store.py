@@ -19,15 +19,27 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.backlog import cache as backlog_cache
-from app.backlog import yamldoc
 from app.backlog.atomic import atomic_write, clean_stale_temps
 from app.backlog.model import Backlog, Item
-from app.backlog.transaction import Transaction as Transaction  # importable from here too
-from app.backlog.validate import validate
 from app.errors import BacklogError, OrchestrateError
+
+if TYPE_CHECKING:
+    from app.backlog import yamldoc
+    from app.backlog.transaction import Transaction as Transaction  # importable from here too
+
+
+def __getattr__(name: str) -> Any:
+    """`Transaction`, importable from here too: its module (and the YAML reader it needs,
+    PyYAML) is imported when first asked for, not by a reader that a kept snapshot serves
+    without a parse (the board's first frame)."""
+    if name == "Transaction":
+        from app.backlog.transaction import Transaction
+
+        return Transaction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 LOCK_TIMEOUT_S = 15.0
 POLL_S = 0.25
@@ -206,6 +218,9 @@ class BacklogStore:
         return parsed
 
     def _parse(self, data: bytes) -> _Parsed:
+        from app.backlog import yamldoc  # here: a snapshot kept or parsed before needs none
+        from app.backlog.validate import validate
+
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -290,6 +305,9 @@ class BacklogStore:
     def transaction(self) -> Iterator[Transaction]:
         """Lock, re-read, let the caller change things, validate, write atomically. In a
         tolerant view it first waits until the file parses (`tolerant`)."""
+        from app.backlog import yamldoc
+        from app.backlog.transaction import Transaction
+
         with self._locked_current() as parsed:
             tx = Transaction(parsed.backlog, parsed.doc)
             yield tx
