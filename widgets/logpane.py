@@ -18,7 +18,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from time import monotonic
-from typing import Protocol, Self, overload
+from typing import TYPE_CHECKING, Protocol, Self, TypeAlias, overload
 
 from rich.cells import cell_len
 from rich.color import Color as RichColor
@@ -37,7 +37,9 @@ from textual.timer import Timer
 from textual.widgets import Log, Static
 
 from app.backlog.model import visible
-from app.engine.events import AgentLine
+
+if TYPE_CHECKING:
+    from app.engine.events import AgentLine
 
 MAX_LINES = 5000
 """Lines kept in memory (and in the widget)."""
@@ -96,6 +98,14 @@ _LANE_LABEL = re.compile(r"^[A-Z][A-Z0-9]*-\d+│")
 """The label of a line from one of several lanes shown together."""
 
 
+def _agent_line(kind: str, text: str, raw: str) -> AgentLine:
+    """An AgentLine (app/engine/events.py's: imported once the pane has a line to show,
+    not for the first frame, which shows none)."""
+    from app.engine.events import AgentLine
+
+    return AgentLine(kind, text, raw)
+
+
 def display_line(line: AgentLine, raw: bool) -> str:
     """One line of the pane for `line`, in the readable or the raw view (control
     characters escaped: the raw line is as the agent printed it), after its lane's label
@@ -109,7 +119,7 @@ def display_line(line: AgentLine, raw: bool) -> str:
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…"
 
 
-Entry = AgentLine | str
+Entry: TypeAlias = "AgentLine | str"
 """A line the pane keeps: classified already, or as the agent printed it (a line of a log
 file, classified by the pane's `classify` only when it is shown)."""
 
@@ -198,7 +208,7 @@ class PaneLog(Log):
         entry = self.entries[y]
         if isinstance(entry, str):
             classify = self.classify
-            entry = classify(entry) if classify is not None else AgentLine("raw", entry, entry)
+            entry = classify(entry) if classify is not None else _agent_line("raw", entry, entry)
         return display_line(entry, self.raw)
 
     def show(self, entries: Sequence[Entry] | LineSource,
@@ -364,7 +374,7 @@ class LogPane(Vertical):
     def begin(self, source: str) -> None:
         """A new attempt starts: a separator line and a new title."""
         self.source = source
-        self.add_lines([AgentLine("system", f"── {source} ──", "")])
+        self.add_lines([_agent_line("system", f"── {source} ──", "")])
 
     def show_lines(self, source: str, lines: Iterable[AgentLine]) -> None:
         """Show these lines instead of what is shown (another lane), following the tail."""

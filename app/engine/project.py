@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.backlog.atomic import atomic_write
 from app.backlog.model import PREFIX_PATTERN
 from app.backlog.store import BacklogStore
-from app.engine.config import Config, load_config
 from app.engine.config_template import DEFAULT_CONFIG_TEXT
 from app.errors import BacklogError, OrchestrateError
+
+if TYPE_CHECKING:
+    from app.engine.config import Config
 
 BACKLOG_NAME = "BACKLOG.yaml"
 CONFIG_NAME = "orchestrate.toml"
@@ -110,6 +113,8 @@ class Project:
 
     def config(self) -> Config:
         """orchestrate.toml, or the defaults."""
+        from app.engine.config import load_config  # tomllib and the tables: when first read
+
         return load_config(self.config_path)
 
     def ensure_state_dirs(self) -> None:

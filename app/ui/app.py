@@ -20,7 +20,6 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 import styles
-from app.engine.config import AgentConfig
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui import keys
@@ -116,6 +115,8 @@ class BoardApp(App[int]):
 
     def hangup_bound_s(self) -> float:
         """How long a stopped run may take to end: the agent's kill grace and a few s."""
+        from app.engine.config import AgentConfig
+
         try:
             grace = self.project.config().agent.kill_grace_s
         except OrchestrateError:  # a broken orchestrate.toml: the run used the default

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
-from app.engine.events import AgentOutput, Event, EventBus, ItemChanged, RunFinished
 from app.engine.project import Project
+
+if TYPE_CHECKING:  # the events' module is imported when a run starts, not for the first frame
+    from app.engine.events import AgentOutput, Event, EventBus, RunFinished
 
 
 class Stoppable(Protocol):
@@ -52,7 +54,7 @@ class WithoutPause:
         """Nothing to pause after: the run stops only when asked to."""
 
 
-EngineFactory = Callable[[Project, EventBus, str | None], Engine]
+EngineFactory = Callable[[Project, "EventBus", str | None], Engine]
 """(project, bus, target) -> an engine ready to `run()`."""
 
 NOTABLE = ("blocked", "done")
@@ -98,6 +100,8 @@ class EngineEvent(Message, bubble=False):
         # A burst of item changes only means "reload": keep the newest (Textual drops this,
         # the older message, for `message`, the next one). An item blocked or done is also
         # told to the person (a bell, a notification): never dropped.
+        from app.engine.events import ItemChanged
+
         return (isinstance(message, EngineEvent) and isinstance(self.event, ItemChanged)
                 and isinstance(message.event, ItemChanged)
                 and self.event.status not in NOTABLE)
@@ -124,6 +128,8 @@ class OutputMerger:
         self._posted = False
 
     def __call__(self, event: Event) -> None:
+        from app.engine.events import AgentOutput  # loaded: the engine sent `event`
+
         if not isinstance(event, AgentOutput):
             self._post(EngineEvent(event))
             return

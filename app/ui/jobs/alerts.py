@@ -17,12 +17,14 @@ notification; tests/ui/test_textual_private.py holds that name to it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.app import App
 
 from app.backlog.model import visible
-from app.engine.events import Event, ItemChanged, RunFinished, RunPaused
-from app.engine.limits import clock_time
+
+if TYPE_CHECKING:
+    from app.engine.events import Event
 
 TEXT_MAX = 200
 """A notification's text is cut to this many characters."""
@@ -36,12 +38,16 @@ def alert_text(event: Event, title_of: Callable[[str], str], kind: str,
 
     `title_of` gives an item's title by id; `kind` is `run` or `triage`.
     """
+    from app.engine.events import ItemChanged, RunFinished, RunPaused  # a run's: loaded
+
     if isinstance(event, ItemChanged) and event.status == "blocked":
         return f"{event.item_id} blocked: {event.reason or 'needs a person'}"
     if isinstance(event, ItemChanged) and event.status == "done":
         title = title_of(event.item_id)
         return f"{event.item_id} done: {title}" if title else f"{event.item_id} done"
     if isinstance(event, RunPaused):
+        from app.engine.limits import clock_time  # the limits' module: when one is met
+
         return f"{kind} paused: usage limit, resumes at {clock_time(event.resumes_at, now)}"
     if isinstance(event, RunFinished):
         return f"{kind} finished: {event.reason}"

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog
-from app.engine import changes
-from app.engine.config import Config, within_guardrails
 from app.engine.dependencies import waits_on
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui.jobs.node import Node
 from widgets.cards import CardNote
+
+if TYPE_CHECKING:
+    from app.engine.config import Config
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,13 @@ class Facts:
 def card_notes(backlog: Backlog, facts: Facts) -> dict[str, CardNote]:
     """The note of every card that has something to say, by id."""
     notes: dict[str, CardNote] = {}
+    config = facts.config
+    if config is not None:  # read (with orchestrate.toml) after the first frame
+        from app.engine.config import within_guardrails
     for item in backlog.items:
         if item.status == "ready":
             waiting = waits_on(backlog, item) if item.depends_on else ()
-            outside = within_guardrails(item, facts.config) if facts.config else None
+            outside = within_guardrails(item, config) if config is not None else None
             if waiting or outside:
                 notes[item.id] = CardNote(waits_on=waiting, outside_guardrails=outside)
         elif item.status == "in_progress" and item.id in facts.spec:
@@ -53,6 +57,8 @@ def card_notes(backlog: Backlog, facts: Facts) -> dict[str, CardNote]:
 
 def read_facts(project: Project, backlog: Backlog) -> Facts:
     """orchestrate.toml and the SPEC.md of every item in the build phase (reads files)."""
+    from app.engine import changes  # in the worker, after the first frame
+
     try:
         config: Config | None = project.config()
     except OrchestrateError:  # the board says nothing of guardrails it cannot read

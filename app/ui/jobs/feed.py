@@ -21,8 +21,6 @@ from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog, Item
 from app.backlog.store import BacklogStore
-from app.engine import changes, commits, dependencies, worklog
-from app.engine.config import within_guardrails
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui.jobs.node import Node
@@ -191,6 +189,10 @@ def gather_detail(project: Project, item: Item, backlog: Backlog | None = None) 
     """The files of `item`'s change folder, its worklog attempts, its checkpoints (git),
     and with `backlog` where its dependencies stand and which items need it, and the
     guardrails' verdict (reads files)."""
+    # here, in the worker: the first frame shows no details
+    from app.engine import changes, commits, dependencies, worklog
+    from app.engine.config import within_guardrails
+
     folder = changes.change_folder(project.root, item)  # in its lane's worktree, if any
     try:
         files = sorted_files([str(p.relative_to(folder)) for p in folder.rglob("*")
@@ -219,6 +221,8 @@ def gather_detail(project: Project, item: Item, backlog: Backlog | None = None) 
 
 def attempt_of(entry: dict[str, Any]) -> Attempt:
     """A worklog entry as the detail pane lists it."""
+    from app.engine import worklog
+
     cost = entry.get("cost_usd")
     return Attempt(
         when=str(entry.get("start") or "")[:16].replace("T", " "),

@@ -17,7 +17,6 @@ from textual.screen import Screen
 
 from app.backlog import states
 from app.backlog.model import PHASES, STATUSES, Backlog, Item
-from app.engine import actions
 from app.engine.project import Project
 from app.errors import OrchestrateError
 from app.ui.jobs.node import Node
@@ -104,6 +103,8 @@ class Grooming:
 
     def add(self) -> None:
         """Ask for a new item and add it."""
+        from app.engine import actions  # its store writes: when a key asks
+
         def done(new: NewItem | None) -> None:
             if new is not None:
                 self._act("add", partial(actions.add_item, self._project, new.title,
@@ -113,6 +114,8 @@ class Grooming:
 
     def edit(self) -> None:
         """Open the selected item's fields in a form and save what the person changed."""
+        from app.engine import actions  # its store writes: when a key asks
+
         screen = self._screen
         item = screen.selected_item()
         if item is None or screen.backlog is None:
@@ -137,6 +140,8 @@ class Grooming:
     def move(self, step: int) -> None:
         """Swap the selected card with the one above (-1) or below (+1) it in its column:
         the backlog's order, which is the order a run takes ready items in."""
+        from app.engine import actions  # its store writes: when a key asks
+
         screen = self._screen
         item = screen.selected_item()
         if item is None:
@@ -157,6 +162,8 @@ class Grooming:
 
     def undo(self) -> None:
         """Take back the person's last change (again: the one before)."""
+        from app.engine import actions  # its store writes: when a key asks
+
         project = self._project
 
         def undo() -> Outcome:
@@ -166,6 +173,8 @@ class Grooming:
 
     def advance(self) -> None:
         """Ask where to move the selected item, from the allowed moves, and move it."""
+        from app.engine import actions  # its store writes: when a key asks
+
         item = self._screen.selected_item()
         if item is None:
             return
@@ -197,6 +206,8 @@ class Grooming:
 
     def unblock(self) -> None:
         """Ask for notes and unblock the selected item."""
+        from app.engine import actions  # its store writes: when a key asks
+
         item = self._screen.selected_item()
         if item is None:
             return
@@ -234,6 +245,8 @@ class Grooming:
     def approve(self, item: Item | None, *, ask: bool) -> None:
         """Approve an item that waits for review (asking first when `ask`: from the board,
         not from its review); the screen then has it merged."""
+        from app.engine import actions  # its store writes: when a key asks
+
         if item is None:
             return
         if item.status != "to_review":
@@ -255,6 +268,8 @@ class Grooming:
 
     def reject(self, item: Item | None) -> None:
         """Ask for notes and send an item that waits for review back to build."""
+        from app.engine import actions  # its store writes: when a key asks
+
         if self.held(item, "reject") is None:
             return
         assert item is not None
@@ -271,6 +286,8 @@ class Grooming:
     def delete(self) -> None:
         """Delete the selected item, after asking (and, when a run's lane works on it,
         stopping that lane first)."""
+        from app.engine import actions  # its store writes: when a key asks
+
         screen = self._screen
         item = screen.selected_item()
         if item is None:

@@ -12,11 +12,11 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from app.engine.events import AgentLine
 from widgets.logpane import MAX_LINES
 from widgets.status import LaneView
 
 if TYPE_CHECKING:
+    from app.engine.events import AgentLine
     from widgets.logpane import LogPane
 
 ALL_LANES = "every lane"
@@ -64,6 +64,8 @@ class LaneLog:
     def started(self, item_id: str, phase: str, source: str, selected: str | None,
                 node: str | None = None) -> None:
         """An attempt started in `item_id`'s lane (on a cluster's `node`)."""
+        from app.engine.events import AgentLine  # a run has imported it already
+
         self.live[item_id] = phase
         self.nodes[item_id] = node
         self.sources[item_id] = source
@@ -112,6 +114,8 @@ class LaneLog:
     # ------------------------------------------------------------------------------------------
     def _record(self, item_id: str, batch: list[AgentLine]) -> list[AgentLine]:
         """Keep a batch of a lane; returns it labelled with its lane (for every lane's)."""
+        from app.engine.events import AgentLine
+
         self.lines.setdefault(item_id, deque(maxlen=self.keep)).extend(batch)
         labelled = [AgentLine(line.kind, line.text, line.raw, item_id)
                     for line in batch[-self.keep:]]

@@ -17,26 +17,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from textual.worker import Worker, WorkerState
 
 from app.backlog import states
 from app.backlog.model import Backlog, Item
-from app.engine.events import (
-    AgentLine,
-    AgentOutput,
-    Event,
-    EventBus,
-    ItemChanged,
-    Notice,
-    PhaseFinished,
-    PhaseStarted,
-    RunFinished,
-    RunPaused,
-    RunResumed,
-    RunStarted,
-)
 from app.engine.project import Project
 from app.ui.bridge import Engine, EngineFactory, OutputMerger
 from app.ui.jobs.alerts import alert_text
@@ -45,6 +31,9 @@ from app.ui.jobs.node import Node
 from widgets.board import Board
 from widgets.logpane import LogPane
 from widgets.status import RunState
+
+if TYPE_CHECKING:  # the events' module is imported when a run starts (the first frame has none)
+    from app.engine.events import Event, Notice, PhaseFinished, PhaseStarted, RunFinished
 
 Kind = Literal["run", "triage"]
 """What our engine runs: the pipeline or triage."""
@@ -150,6 +139,8 @@ class Runner:
                           description="the engine")
 
     def _run(self, factory: EngineFactory, target: str | None) -> RunFinished:
+        from app.engine.events import EventBus
+
         bus = EventBus()
         unsubscribe = bus.subscribe(self.output_merger)
         try:
@@ -182,6 +173,18 @@ class Runner:
 
     def show(self, event: Event) -> None:
         """Show one engine event: run state, log pane, cards, toasts."""
+        from app.engine.events import (
+            AgentOutput,
+            ItemChanged,
+            Notice,
+            PhaseFinished,
+            PhaseStarted,
+            RunFinished,
+            RunPaused,
+            RunResumed,
+            RunStarted,
+        )
+
         screen = self._screen
         if screen.closing:
             return  # the last events of a run stopped by quitting
@@ -221,6 +224,8 @@ class Runner:
                                node=event.node))
 
     def _phase_finished(self, event: PhaseFinished) -> None:
+        from app.engine.events import AgentLine
+
         screen = self._screen
         outcome = f"{event.item_id} {event.phase} #{event.attempt}: {event.outcome}"
         if event.reason:
@@ -234,6 +239,8 @@ class Runner:
         screen.refresh_detail(event.item_id)  # a new worklog attempt to list
 
     def _notice(self, event: Notice) -> None:
+        from app.engine.events import AgentLine
+
         if event.level in ("error", "warning"):
             self._screen.tell(event.text, severity=event.level, timeout=8)
         else:  # checkpoints and the like: worth a line, not a toast

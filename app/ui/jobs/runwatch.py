@@ -29,7 +29,6 @@ from typing import Protocol
 from textual.message import Message
 
 from app.backlog.model import Backlog
-from app.engine.liverun import live_run
 from app.engine.project import Project
 from app.ui.bridge import LockHolder
 from app.ui.jobs.node import Node
@@ -224,6 +223,8 @@ class RunWatch:
         """When the watched run resumes, if a usage limit holds it (a pause kept past its
         time is the run's to clear: it is about to go on), and its lanes (small files
         only: the worklog is not read)."""
+        from app.engine.liverun import live_run  # with the worklog's: once a run is seen
+
         run = live_run(self._project, pid=pid, spend=False)
         if run is None:
             return None, ()

@@ -22,7 +22,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from app.backlog.model import Backlog, Item, visible
-from app.engine.limits import clock_time
 from app.ui.jobs import alerts
 from widgets.board import Board
 from widgets.detail import DetailPane
@@ -41,6 +40,14 @@ START_WHEN: tuple[RunStateName, ...] = ("idle", "watching")
 """`R` and `D` (while watching, they say who holds the lock)."""
 PAUSE_WHEN: tuple[RunStateName, ...] = ("running", "watching")
 STOP_WHEN: tuple[RunStateName, ...] = ("running", "pausing", "triage", "watching")
+
+
+def resume_time(at: float, now: float) -> str:
+    """When a usage limit's pause ends, as the header says it (app/engine/limits.py's,
+    imported when a limit is first shown, not for the first frame)."""
+    from app.engine.limits import clock_time
+
+    return clock_time(at, now)
 
 
 class BoardView(Screen[None]):
@@ -66,7 +73,7 @@ class BoardView(Screen[None]):
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header", label=self._label, clock=self._clock,
-                        resume_time=clock_time).data_bind(BoardView.run, BoardView.backlog)
+                        resume_time=resume_time).data_bind(BoardView.run, BoardView.backlog)
         yield ErrorBanner(id="banner")
         yield FilterField(id="filter")
         with Horizontal(id="main"):
