@@ -192,6 +192,30 @@ def test_a_driver_killed_with_9_leaves_nothing_running_on_the_cluster(
     assert stopped.returncode in (0, 1), stopped.stderr
 
 
+def test_a_run_on_the_cluster_says_everything_and_exits_without_rays_goodbye(
+        tmp_path: Path, ray_cluster: LocalCluster) -> None:
+    """The console script ends a Ray driver with os._exit once its run is over (app/main.py
+    `_leave_ray`): every line it printed to a pipe still arrives, its exit code is the
+    run's, and the cluster takes the next run as before."""
+    project = ray_project((tmp_path / "p").resolve(), ray_cluster, WORK, items=2,
+                          run={"max_parallel": 2})
+    proc = subprocess.run([sys.executable, "-m", "app", "run", "--json-events", "--target",
+                           "WRK-001"], cwd=project.root, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == exitcodes.OK, proc.stdout[-2000:] + proc.stderr[-2000:]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[-1]["type"] == "RunFinished", events[-3:]  # the last line came out
+    assert sum(e["type"] == "PhaseFinished" for e in events) == 6
+    # The next run takes the cluster as before; its plain lines, buffered into a pipe,
+    # arrive to the last.
+    plain = subprocess.run([sys.executable, "-m", "app", "run"], cwd=project.root,
+                           capture_output=True, text=True, timeout=180)
+    assert plain.returncode == exitcodes.OK, plain.stdout[-2000:] + plain.stderr[-2000:]
+    assert plain.stdout.rstrip().splitlines()[-1].startswith("run finished: "), plain.stdout
+    assert [stored_item(project, i).status for i in ("WRK-001", "WRK-002")] == ["done"] * 2
+    assert read_run_state(project).get("agents") in (None, [])
+
+
 def test_a_cluster_that_cannot_be_reached_is_refused_before_anything_moves(
         tmp_path: Path, ray_cluster: LocalCluster) -> None:
     project = make_project((tmp_path / "p").resolve(), [ready(title="Item 1")], git=True,
