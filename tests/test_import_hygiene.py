@@ -184,3 +184,56 @@ def test_status_json_imports_no_drawing_nor_portalocker(tmp_path: Path) -> None:
     modules = imported_by(["status", "--json"], root, env)
     assert "app.cli.groom" in modules
     assert heavy(modules) == []
+
+
+# --- what the board's first frame pays for at start -------------------------------------------
+NOT_FOR_THE_FIRST_FRAME = ("yaml", "app.backlog.yamldoc", "app.backlog.transaction",
+                           "tomllib", "app.engine.config", "app.engine.events",
+                           "app.engine.actions", "app.engine.limits", "app.engine.liverun",
+                           "app.engine.worklog", "app.engine.commits", "app.engine.changes",
+                           "_hashlib")
+"""What opening the board needs only later: the YAML reader (a kept snapshot needs no
+parse), orchestrate.toml's tables (read after the first frame, for the cards' notes), a
+run's events and the engine modules of the keys, the details and a watched run, and
+OpenSSL's hashes (the snapshot's key is blake2b's, from `_blake2`)."""
+
+
+def loaded(code: str, env: dict[str, str] | None = None) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nprint(' '.join(sorted(sys.modules)))"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return set(out.stdout.split())
+
+
+def later(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules
+                  if any(m == h or m.startswith(h + ".") for h in NOT_FOR_THE_FIRST_FRAME))
+
+
+def test_the_first_frame_check_sees_what_it_looks_for() -> None:
+    # A transaction needs the YAML reader: the check sees it when it is imported.
+    assert {"yaml", "app.backlog.yamldoc"} <= set(later(loaded(
+        "import sys, app.backlog.store\nfrom app.backlog.store import Transaction")))
+    assert "app.engine.events" in later(loaded("import sys, app.engine.pipeline"))
+
+
+def test_opening_the_board_imports_nothing_it_needs_later() -> None:
+    assert later(loaded("import sys, app.ui.app, app.ui.screens.main")) == []
+
+
+def test_a_kept_snapshot_is_read_without_the_yaml_reader(tmp_path: Path) -> None:
+    """The board's first load (`load_without_parsing`) of a file another process parsed:
+    no parse, so no PyYAML; the snapshot's key is hashed without OpenSSL."""
+    import os
+
+    (tmp_path / "BACKLOG.yaml").write_text(
+        "schema_version: 1\nprefix: WRK\nnext_id: 2\nitems:\n  - id: WRK-001\n"
+        "    title: Add a health endpoint\n    status: ready\n", encoding="utf-8")
+    env = {**os.environ, "ORCHESTRATE_CACHE_DIR": str(tmp_path / "cache")}
+    read = (f"import sys\nfrom pathlib import Path\nfrom app.engine.project import Project\n"
+            f"got = Project(Path({str(tmp_path)!r})).store().load_without_parsing()\n"
+            "assert got is not None and got.items[0].id == 'WRK-001', got\n")
+    parse = (f"import sys\nfrom pathlib import Path\nfrom app.engine.project import Project\n"
+             f"Project(Path({str(tmp_path)!r})).store().load()\n")
+    assert "yaml" in loaded(parse, env)  # parsed, and the snapshot kept for the next one
+    assert later(loaded(read, env)) == []
