@@ -32,7 +32,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,13 +48,27 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def press_keys(app: Any, sent: dict[int, float], more: Callable[[], bool]) -> None:
+    """Cursor keys every 10 ms while `more()`, each stamped in `sent` (by the event's id)
+    as it is posted: from a thread, as the terminal driver's keys come, through the same
+    queue."""
+    from textual import events
+
+    k = 0
+    while more():
+        event = events.Key("down" if k % 2 else "up", None)
+        sent[id(event)] = time.perf_counter()
+        app.post_message(event)
+        k += 1
+        time.sleep(0.01)
+
+
 def figure(value: float | None, note: str, *detail: str) -> dict[str, Any]:
     return {"value": None if value is None else round(value, 2), "note": note,
             "detail": list(detail)}
 
 
 async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str, Any]:
-    from textual import events
 
     from app.backlog.store import BacklogStore
     from app.engine.project import Project
@@ -205,17 +219,9 @@ async def measure(root: Path, lines: int, repeats: int, warmup: int) -> dict[str
         writer_thread = threading.Thread(target=write_log, daemon=True)
         writer_thread.start()
 
-        def press_keys() -> None:
-            # Keys come from a thread, as the terminal driver's do, through the same queue.
-            k = 0
-            while not done.is_set() or taken[0] < lines:
-                event = events.Key("down" if k % 2 else "up", None)
-                sent[id(event)] = time.perf_counter()
-                app.post_message(event)
-                k += 1
-                time.sleep(0.01)
-
-        presser = threading.Thread(target=press_keys, daemon=True)
+        presser = threading.Thread(
+            target=press_keys, args=(app, sent, lambda: not done.is_set() or taken[0] < lines),
+            daemon=True)
         presser.start()
         if not await until(lambda: done.is_set() and taken[0] >= lines, 400.0):
             raise RuntimeError(f"the board took {taken[0]} of {lines} lines in 400 s")
@@ -274,7 +280,6 @@ async def lanes_keys(app: Any, logs_dir: Path, count: int, sent: dict[int, float
     lane's newest lines labelled (`WRK-002│`) while the highlighted card has no lane.
     Cursor keys are posted from a thread every 10 ms as the terminal driver's are.
     """
-    from textual import events
 
     from app.engine import streamjson
     from app.engine.agent_process import _Batcher
@@ -325,17 +330,9 @@ async def lanes_keys(app: Any, logs_dir: Path, count: int, sent: dict[int, float
         thread.start()
     await asyncio.sleep(0.5)  # every lane streams
 
-    def press_keys() -> None:
-        end = time.perf_counter() + LANE_SECONDS
-        k = 0
-        while time.perf_counter() < end:
-            event = events.Key("down" if k % 2 else "up", None)
-            sent[id(event)] = time.perf_counter()
-            app.post_message(event)
-            k += 1
-            time.sleep(0.01)
-
-    presser = threading.Thread(target=press_keys, daemon=True)
+    end = time.perf_counter() + LANE_SECONDS
+    presser = threading.Thread(target=press_keys,
+                               args=(app, sent, lambda: time.perf_counter() < end), daemon=True)
     presser.start()
     await asyncio.to_thread(presser.join, LANE_SECONDS + 30)
     await until(lambda: not sent, 5.0)
