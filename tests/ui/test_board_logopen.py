@@ -62,6 +62,31 @@ async def test_a_million_line_finished_log_opens_at_its_end_and_scrolls_up(
         assert view.lines[top].startswith("  step 09")
 
 
+async def test_a_log_found_after_its_card_was_left_is_not_shown(
+        board_project: Project) -> None:
+    """A worker finds and opens the log; by the time it is back the person may have moved
+    on to another card, whose pane it must not take."""
+    from app.engine.jsonl import TailIndex
+    from app.ui.jobs.runwatch import RunWatch
+
+    app = new_app(board_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pane = app.main.log_pane
+        here = app.main.board.selected_id
+        assert app.main.backlog is not None
+        other = next(i.id for i in app.main.backlog.items if i.id != here)
+        log = board_project.logs_dir / f"{other}_build_1.log"
+        finished_log(log, 10)
+        source = pane.source
+        app.main.run_watch.show_finished(RunWatch.FinishedLog(other, log, TailIndex(log)))
+        await pilot.pause()
+        assert pane.source == source and "(finished)" not in pane.source
+        app.main.board.select(other)  # on its card: the worker opens it
+        await wait_for(pilot, lambda: "(finished)" in pane.source)
+        assert pane.log_view.lines[-1] == "■ finished: success, 7 turns, $0.5000"
+
+
 async def test_a_runs_lines_are_not_replaced_by_a_finished_log(
         board_project: Project) -> None:
     finished_log(board_project.logs_dir / "WRK-001_build_1.log", 10)

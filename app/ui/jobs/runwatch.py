@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
+from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog
 from app.engine.project import Project
@@ -36,6 +37,9 @@ from app.ui.jobs.tail import TailLines, tail_log
 from widgets.board import Board
 from widgets.logpane import LogPane
 from widgets.status import LaneView, RunState
+
+if TYPE_CHECKING:
+    from app.engine.jsonl import TailIndex
 
 LOG_NAME = re.compile(r"^(?P<item>[A-Z][A-Z0-9]*-\d{3,})_(?P<phase>[a-z]+)_(?P<attempt>\d+)\.log$")
 """`.orchestrator/logs/WRK-001_build_2.log`."""
@@ -267,32 +271,61 @@ class RunWatch:
                 self.tail(message.log_path, self._tail_stop)
         screen.set_run(run)
 
+    class FinishedLog(Message, bubble=False):
+        """A card's newest attempt's log, opened at its end (in a worker)."""
+
+        def __init__(self, item_id: str, path: Path, lines: TailIndex) -> None:
+            super().__init__()
+            self.item_id = item_id
+            self.path = path
+            self.lines = lines
+
     def highlighted(self, item_id: str | None) -> None:
         """A card was highlighted. While no run is on and no run's lines were shown, the
-        log pane shows its newest attempt's log, at its end: only the end of the file is
-        read (app/engine/jsonl.py TailIndex), its lines are classified as they are drawn,
-        and lines further up are indexed as the person scrolls up."""
+        log pane shows its newest attempt's log, at its end: a worker finds it and reads
+        only the end of the file (app/engine/jsonl.py TailIndex), its lines are
+        classified as they are drawn, and lines further up are indexed as the person
+        scrolls up."""
+        if item_id and self._idle():
+            self._screen.run_worker(partial(self._open_log, item_id), name="finished-log",
+                                    group="finished-log", thread=True, exclusive=True,
+                                    exit_on_error=False,
+                                    description="open a finished attempt's log")
+
+    def _idle(self) -> bool:
+        """No run on, none watched, and no run's lines in the pane."""
         screen = self._screen
-        pane = screen.log_pane
         tailing = self._tailing is not None and not self._tailing.is_set()
-        if not item_id or tailing or pane.live or screen.run.state != "idle" \
-                or screen.engine_running:
-            return
+        return not (tailing or screen.log_pane.live or screen.run.state != "idle"
+                    or screen.engine_running)
+
+    def _open_log(self, item_id: str) -> None:
+        """In a worker: find `item_id`'s newest log and index its end."""
+        from app.engine.jsonl import TailIndex
+
         path = attempt_log(self._project.logs_dir, item_id)
         if path is None or path == self._shown_log:
             return
-        from app.engine.jsonl import TailIndex
-        from app.engine.streamjson import describe
-
         try:
             lines = TailIndex(path)
         except OSError:
             return
-        self._shown_log = path
-        match = LOG_NAME.match(path.name)
+        if not get_current_worker().is_cancelled:
+            self._screen.post_message(self.FinishedLog(item_id, path, lines))
+
+    def show_finished(self, message: FinishedLog) -> None:
+        """Show a log `_open_log` found, unless a run began, or the card changed, since."""
+        screen = self._screen
+        if screen.closing or not self._idle() or message.path == self._shown_log \
+                or screen.board.selected_id != message.item_id:
+            return
+        from app.engine.streamjson import describe
+
+        self._shown_log = message.path
+        match = LOG_NAME.match(message.path.name)
         source = (f"{match['item']} · {match['phase']} · attempt {match['attempt']} "
-                  "(finished)" if match else path.name)
-        pane.show_file(source, lines, describe)
+                  "(finished)" if match else message.path.name)
+        screen.log_pane.show_file(source, message.lines, describe)
 
     def tail(self, path: Path, stop: threading.Event) -> None:
         """Tail `path` into the log pane (in a worker thread) until `stop` is set."""

@@ -233,6 +233,10 @@ class MainScreen(BoardView):
     def _tail_lines(self, message: TailLines) -> None:
         self.run_watch.lines(message)
 
+    @on(RunWatch.FinishedLog)
+    def _finished_log(self, message: RunWatch.FinishedLog) -> None:
+        self.run_watch.show_finished(message)
+
     @on(Grooming.Done)
     def _action_done(self, message: Grooming.Done) -> None:
         if not self.closing:
