@@ -151,6 +151,10 @@ def command_for(args: argparse.Namespace) -> Callable[[], int]:
         return partial(detach.cmd_stop if command == "stop" else detach.cmd_detach, args,
                        project)
     if command in ("run", "triage", "approve"):
+        if command == "run":  # its first checkpoint's gits work while the engine imports
+            from app.engine import gitprobe
+
+            gitprobe.ask_early(project.root)
         from app.cli import run as cli_run
 
         return partial({"run": cli_run.cmd_run, "triage": cli_run.cmd_triage,

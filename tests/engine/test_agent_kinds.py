@@ -5,6 +5,7 @@ the attempt spent, whether the CLI failed, a usage limit and its reset, why no a
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -189,3 +190,17 @@ def test_every_kind_has_a_preset_and_a_reader() -> None:
     from app.engine.config import PRESETS
     assert set(PRESETS) == set(agents.KINDS)
     assert all("{prompt}" in " ".join(command) for command in PRESETS.values())
+
+
+def test_every_kinds_reader_is_importable_and_imported_only_when_asked() -> None:
+    """A run imports the readers of the kinds it drives, not all of them."""
+    code = ("import sys; from app.engine import agents; "
+            "assert 'app.engine.agents.codex' not in sys.modules; "
+            "r = agents.kind('codex').reader; "
+            "assert r.__name__ == 'CodexReader' and 'app.engine.agents.codex' in sys.modules; "
+            "assert 'app.engine.agents.gemini' not in sys.modules; "
+            "print(sorted(k.reader.__name__ for k in agents.KINDS.values()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    assert out.stdout.strip() == str(sorted(["ClaudeReader", "CodexReader", "GeminiReader",
+                                             "OpenCodeReader", "ClaudeReader"]))

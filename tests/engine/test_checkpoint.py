@@ -76,9 +76,15 @@ def test_checkpoint_false_turns_them_off(tmp_path: Path) -> None:
     assert not cp.active and "run.checkpoint = false" in (cp.reason_off or "")
 
 
-def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
+@pytest.mark.parametrize("state_ignored_by_itself", [False, True])
+def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path,
+                                                    state_ignored_by_itself: bool) -> None:
+    """With and without the state folder's own .gitignore (a run writes it; then a phase
+    begun on a clean tree is committed without a `git status`)."""
     repo = tmp_path / "repo"
     project = make_project(repo / "sub", git=False)
+    if state_ignored_by_itself:
+        project.ensure_state_dirs()
     run_git(repo, "init", "-q")
     run_git(repo, "config", "user.name", "T")
     run_git(repo, "config", "user.email", "t@example.com")
@@ -87,6 +93,8 @@ def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     cp = Checkpointer(project.root)
     before = cp.dirty()
     (project.root / "new.md").write_text("x")
+    (project.root / ".orchestrator" / "logs").mkdir(parents=True, exist_ok=True)
+    (project.root / ".orchestrator" / "logs" / "x.log").write_text("log")
     assert cp.commit("WRK-001", "design", "d", before).commit
     assert _files_in_head(repo) == {"sub/new.md"}
 
@@ -223,3 +231,60 @@ def test_a_linked_worktrees_head_is_its_own(tmp_path: Path) -> None:
     done = cp.commit("WRK-002", "build", "side work", set())
     assert done.commit == run_git(tmp_path / "side", "rev-parse", "--short=7", "HEAD").strip()
     assert done.commit != run_git(root, "rev-parse", "--short=7", "HEAD").strip()
+
+
+def test_a_phase_begun_on_a_clean_tree_is_committed_without_a_git_status(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual case: nothing but BACKLOG.yaml was dirty as the phase began, so all that
+    is dirty now is the phase's: one `git add` and one `git commit`, no `git status` to
+    list it first. Our state folder stays out even where a person forced a file of it
+    into the index."""
+    project = make_project(tmp_path / "p", git=True)
+    root = project.root
+    project.ensure_state_dirs()  # as a run does: the folder's own .gitignore
+    # The repository ignores the folder too (a pathspec naming it would make git add fail).
+    (root / ".gitignore").write_text(".orchestrator/\n")
+    run_git(root, "add", ".gitignore")
+    run_git(root, "commit", "-q", "-m", "ignore")
+    (root / ".orchestrator" / "forced.txt").write_text("staged by hand\n")
+    run_git(root, "add", "-f", ".orchestrator/forced.txt")
+    cp = Checkpointer(root)
+    # The item was moved into its phase before the phase began: BACKLOG.yaml is ours.
+    (root / "BACKLOG.yaml").write_text((root / "BACKLOG.yaml").read_text() + "# moved\n")
+    before = cp.dirty_at_phase_start()
+    assert before == {"BACKLOG.yaml"}
+    (root / "changes").mkdir()
+    (root / "changes" / "PRD.md").write_text("# PRD\n")
+    (root / "BACKLOG.yaml").write_text((root / "BACKLOG.yaml").read_text() + "# done\n")
+    (root / ".orchestrator" / "logs" / "x.log").write_text("log")
+    calls = _counting_git(monkeypatch)
+    done = cp.commit("WRK-001", "prd", "PRD written", before)
+    assert done.commit and not done.error and not done.left_out
+    assert [c[0] for c in calls] == ["add", "-c"]  # add, then `git -c ... commit`
+    assert _files_in_head(root) == {"changes/PRD.md", "BACKLOG.yaml"}
+    assert run_git(root, "diff", "--cached", "--name-only").split() == [
+        ".orchestrator/forced.txt"]
+    calls.clear()
+    assert cp.dirty_at_phase_start() == set() and calls == []
+
+
+def test_a_rejected_checkpoint_of_a_clean_start_unstages_and_the_next_takes_its_files(
+        tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    project.ensure_state_dirs()
+    hook = project.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'no commits today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    cp = Checkpointer(project.root)
+    before = cp.dirty_at_phase_start()
+    (project.root / "PRD.md").write_text("prd\n")
+    done = cp.commit("WRK-001", "prd", "PRD", before)
+    assert done.commit is None and "no commits today" in (done.error or "")
+    assert run_git(project.root, "diff", "--cached", "--name-only").strip() == ""
+    hook.unlink()
+    before = cp.dirty_at_phase_start()
+    assert before == {"PRD.md"}  # dirty, but the last phase's: still ours
+    (project.root / "RESEARCH.md").write_text("research\n")
+    assert cp.commit("WRK-001", "research", "Research", before).commit is not None
+    assert _files_in_head(project.root) == {"PRD.md", "RESEARCH.md"}
+    assert run_git(project.root, "status", "--porcelain").strip() == ""
