@@ -183,9 +183,9 @@ class Checkpointer:
         """The tree was clean as the phase began but for BACKLOG.yaml (the usual case): all
         that is dirty now is the phase's, so git adds and commits it all, without a `git
         status` to list it first (~2 ms a phase). Our state folder's own .gitignore keeps
-        its files out of the add, and the commit leaves out any a person tracked there: a
-        pathspec excluding it from the add would fail where the repository ignores the
-        folder itself."""
+        its files out of the add, and the commit's pathspec leaves out any a person tracked
+        there (staged, never committed): a pathspec excluding the folder from the add would
+        fail where the repository ignores the folder itself."""
         assert self.toplevel is not None
         every = (":/", f":(top,exclude,literal){self._state_in_repository()}")
         what, failed = "add", _git(self.toplevel, "add", "-A")
@@ -198,15 +198,14 @@ class Checkpointer:
                 self._committed = True
                 self._known = (read_at, frozenset())
                 return CheckpointResult(self._head())
-        # Nothing to commit, or git said no: what is staged now is what we added.
-        listed = _git(self.toplevel, "diff", "--cached", "--name-only", "-z", "--", *every)
-        paths = [p for p in listed.stdout.decode("utf-8", errors="surrogateescape")
-                 .split("\0") if p]
-        if not paths:
-            return CheckpointResult(None)
+        # git said no, or there was nothing to commit. All that is dirty is the phase's (the
+        # tree was clean before it): unstaged again, it waits for the next checkpoint.
+        error = _tail(failed.stderr) or _tail(failed.stdout) or f"git {what} failed"
+        paths = sorted(self.dirty())
+        if not paths:  # an add that failed says why; an empty commit is no news
+            return CheckpointResult(None, error=error if what == "add" else None)
         spec = b"\0".join(p.encode("utf-8", errors="surrogateescape") for p in paths) + b"\0"
-        return self._failed(paths, (), spec, _tail(failed.stderr) or _tail(failed.stdout)
-                            or f"git {what} failed")
+        return self._failed(paths, (), spec, error)
 
     def _state_in_repository(self) -> str:
         """`.orchestrator/` relative to the repository's top."""

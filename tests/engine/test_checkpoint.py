@@ -288,3 +288,31 @@ def test_a_rejected_checkpoint_of_a_clean_start_unstages_and_the_next_takes_its_
     assert cp.commit("WRK-001", "research", "Research", before).commit is not None
     assert _files_in_head(project.root) == {"PRD.md", "RESEARCH.md"}
     assert run_git(project.root, "status", "--porcelain").strip() == ""
+
+
+def test_a_clean_start_with_nothing_changed_commits_nothing_and_says_nothing(
+        tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", git=True)
+    project.ensure_state_dirs()
+    head = run_git(project.root, "rev-parse", "HEAD")
+    cp = Checkpointer(project.root)
+    done = cp.commit("WRK-001", "prd", "x", cp.dirty_at_phase_start())
+    assert done.commit is None and done.error is None
+    assert run_git(project.root, "rev-parse", "HEAD") == head
+
+
+def test_a_clean_starts_add_that_git_refuses_is_reported(tmp_path: Path) -> None:
+    """A git that could not add (here: another git's index.lock) says why; nothing is
+    committed and the files wait for the next checkpoint."""
+    project = make_project(tmp_path / "p", git=True)
+    project.ensure_state_dirs()
+    cp = Checkpointer(project.root)
+    before = cp.dirty_at_phase_start()
+    (project.root / "PRD.md").write_text("prd\n")
+    lock = project.root / ".git" / "index.lock"
+    lock.write_text("")
+    done = cp.commit("WRK-001", "prd", "PRD", before)
+    assert done.commit is None and "remove the file manually" in (done.error or "")
+    lock.unlink()
+    assert cp.commit("WRK-001", "prd", "PRD", cp.dirty_at_phase_start()).commit
+    assert _files_in_head(project.root) == {"PRD.md"}
