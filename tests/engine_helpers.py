@@ -207,3 +207,18 @@ def lanes_project(root: Path, n: int, script: dict[str, Any] | None = None,
 def log_subjects(root: Path, *args: str) -> list[str]:
     """`git log --format=%s ARGS` in `root`, newest first."""
     return run_git(root, "log", "--format=%s", *args).splitlines()
+
+
+def counting_git(monkeypatch: Any) -> list[tuple[str, ...]]:
+    """Every git command the checkpointer (app/engine/checkpoint.py) runs from now on."""
+    from app.engine import checkpoint
+
+    calls: list[tuple[str, ...]] = []
+    real = checkpoint._git
+
+    def counted(cwd: Path, *args: str, stdin: bytes | None = None) -> Any:
+        calls.append(args)
+        return real(cwd, *args, stdin=stdin)
+
+    monkeypatch.setattr(checkpoint, "_git", counted)
+    return calls

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from engine_helpers import make_project, run_git
+from engine_helpers import counting_git, make_project, run_git
 
 from app.engine import checkpoint
 from app.engine.checkpoint import Checkpointer
@@ -138,19 +137,6 @@ def test_a_rejected_checkpoint_unstages_and_the_next_one_takes_its_files(
     assert run_git(project.root, "diff", "--cached", "--name-only").split() == ["mine.txt"]
 
 
-def _counting_git(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
-    """Every git command the checkpointer runs from now on."""
-    calls: list[tuple[str, ...]] = []
-    real = checkpoint._git
-
-    def counted(cwd: Path, *args: str, stdin: bytes | None = None) -> Any:
-        calls.append(args)
-        return real(cwd, *args, stdin=stdin)
-
-    monkeypatch.setattr(checkpoint, "_git", counted)
-    return calls
-
-
 def test_the_next_phase_starts_from_what_the_checkpoint_left_without_asking_git(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = make_project(tmp_path / "p", git=True)
@@ -161,7 +147,7 @@ def test_the_next_phase_starts_from_what_the_checkpoint_left_without_asking_git(
     assert before == {"mine.txt"}
     (root / "PRD.md").write_text("# PRD\n")
     assert cp.commit("WRK-001", "prd", "PRD", before).commit
-    calls = _counting_git(monkeypatch)
+    calls = counting_git(monkeypatch)
     assert cp.dirty_at_phase_start() == {"mine.txt"}
     assert calls == []
     assert cp.dirty() == {"mine.txt"}  # what git says too
@@ -182,7 +168,7 @@ def test_checkpoints_leave_gits_maintenance_to_one_tidy_after_the_run(
     project = make_project(tmp_path / "p", git=True)
     root = project.root
     cp = Checkpointer(root)
-    calls = _counting_git(monkeypatch)
+    calls = counting_git(monkeypatch)
     cp.tidy()
     assert calls == []  # nothing committed: nothing to tidy
     for n in range(2):
@@ -202,7 +188,7 @@ def test_the_checkpoints_commit_is_read_from_gits_files_or_asked_of_git(
     project = make_project(tmp_path / "p", git=True)
     root = project.root
     cp = Checkpointer(root)
-    calls = _counting_git(monkeypatch)
+    calls = counting_git(monkeypatch)
     (root / "a.txt").write_text("a\n")
     done = cp.commit("WRK-001", "prd", "a", set())
     assert done.commit == run_git(root, "rev-parse", "--short=7", "HEAD").strip()
@@ -257,7 +243,7 @@ def test_a_phase_begun_on_a_clean_tree_is_committed_without_a_git_status(
     (root / "changes" / "PRD.md").write_text("# PRD\n")
     (root / "BACKLOG.yaml").write_text((root / "BACKLOG.yaml").read_text() + "# done\n")
     (root / ".orchestrator" / "logs" / "x.log").write_text("log")
-    calls = _counting_git(monkeypatch)
+    calls = counting_git(monkeypatch)
     done = cp.commit("WRK-001", "prd", "PRD written", before)
     assert done.commit and not done.error and not done.left_out
     assert [c[0] for c in calls] == ["add", "-c"]  # add, then `git -c ... commit`

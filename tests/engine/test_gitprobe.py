@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from engine_helpers import make_project
+from engine_helpers import counting_git, make_project
 
 from app.engine import checkpoint, gitprobe
 from app.engine.checkpoint import Checkpointer
-
-
-def _no_git_allowed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
-    calls: list[tuple[str, ...]] = []
-    real = checkpoint._git
-
-    def counted(cwd: Path, *args: str, stdin: bytes | None = None) -> Any:
-        calls.append(args)
-        return real(cwd, *args, stdin=stdin)
-
-    monkeypatch.setattr(checkpoint, "_git", counted)
-    return calls
 
 
 def test_the_checkpointer_takes_the_early_answers_instead_of_asking_git(
@@ -30,7 +17,7 @@ def test_the_checkpointer_takes_the_early_answers_instead_of_asking_git(
     (project.root / "mine.txt").write_text("the person's, never committed\n")
     gitprobe.ask_early(project.root)
     gitprobe.ask_early(project.root)  # asked once: a second ask starts no more gits
-    calls = _no_git_allowed(monkeypatch)
+    calls = counting_git(monkeypatch)
     cp = Checkpointer(project.root)
     assert cp.active and cp.toplevel == project.root.resolve()
     assert cp.dirty_at_phase_start() == {"mine.txt"}
@@ -45,7 +32,7 @@ def test_early_answers_too_old_for_the_first_phase_are_asked_again(
     cp = Checkpointer(project.root)
     (project.root / "late.txt").write_text("the person's, after the asking\n")
     monkeypatch.setattr(checkpoint, "KNOWN_FOR_S", 0.0)
-    calls = _no_git_allowed(monkeypatch)
+    calls = counting_git(monkeypatch)
     assert cp.dirty_at_phase_start() == {"late.txt"}
     assert [c[0] for c in calls] == ["status"]
 
