@@ -173,6 +173,9 @@ def test_a_headless_run_imports_no_drawing_nor_portalocker(tmp_path: Path, mode:
     # A run in the main checkout (no `max_parallel`) never needs the lanes' git life.
     assert not modules & {"app.engine.laneset", "app.engine.worktrees", "app.engine.merges",
                           "app.engine.bringback"}
+    # A run imports the reader of the agent kind it drives (here claude's) alone.
+    assert not modules & {"app.engine.agents.codex", "app.engine.agents.gemini",
+                          "app.engine.agents.opencode"}
     status = subprocess.run([sys.executable, "-m", "app", "show", "WRK-001", "--json"],
                             cwd=root, capture_output=True, text=True, env=env, timeout=60)
     assert '"status": "done"' in status.stdout  # it did run, taking and releasing the locks
@@ -184,6 +187,7 @@ def test_status_json_imports_no_drawing_nor_portalocker(tmp_path: Path) -> None:
     modules = imported_by(["status", "--json"], root, env)
     assert "app.cli.groom" in modules
     assert heavy(modules) == []
+    assert "textwrap" not in modules  # the top-level help's epilog: `orchestrate --help`'s
 
 
 # --- what the board's first frame pays for at start -------------------------------------------
