@@ -15,6 +15,15 @@ def _files_in_head(root: Path) -> set[str]:
     return set(run_git(root, "show", "--name-only", "--format=", "HEAD").split())
 
 
+def _refusing_hook(root: Path, words: str = "") -> Path:
+    """A pre-commit hook that refuses every commit, saying `words` on stderr."""
+    hook = root / ".git" / "hooks" / "pre-commit"
+    say = f"echo '{words}' >&2\n" if words else ""
+    hook.write_text(f"#!/bin/sh\n{say}exit 1\n")
+    hook.chmod(0o755)
+    return hook
+
+
 def test_commits_new_and_changed_files_with_the_message_format(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", git=True)
     root = project.root
@@ -100,9 +109,7 @@ def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path,
 
 def test_a_failing_commit_hook_is_reported_not_fatal(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", git=True)
-    hook = project.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\necho 'lint failed: trailing spaces' >&2\nexit 1\n")
-    hook.chmod(0o755)
+    _refusing_hook(project.root, "lint failed: trailing spaces")
     cp = Checkpointer(project.root)
     before = cp.dirty()
     (project.root / "doc.md").write_text("x")
@@ -116,9 +123,7 @@ def test_a_rejected_checkpoint_unstages_and_the_next_one_takes_its_files(
     commit them by accident), nor make the next phase take them for the person's own
     work: the next checkpoint commits them."""
     project = make_project(tmp_path / "p", git=True)
-    hook = project.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\nexit 1\n")
-    hook.chmod(0o755)
+    hook = _refusing_hook(project.root)
     (project.root / "mine.txt").write_text("the person's own work\n")
     run_git(project.root, "add", "mine.txt")  # staged by the person, before any phase
     cp = Checkpointer(project.root)
@@ -258,9 +263,7 @@ def test_a_rejected_checkpoint_of_a_clean_start_unstages_and_the_next_takes_its_
         tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", git=True)
     project.ensure_state_dirs()
-    hook = project.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\necho 'no commits today' >&2\nexit 1\n")
-    hook.chmod(0o755)
+    hook = _refusing_hook(project.root, "no commits today")
     cp = Checkpointer(project.root)
     before = cp.dirty_at_phase_start()
     (project.root / "PRD.md").write_text("prd\n")
