@@ -16,7 +16,6 @@ executor's only.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import subprocess
@@ -25,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from msgspec import structs
 
 from app.backlog.model import Item
 from app.engine import executors, judging
@@ -121,7 +122,7 @@ class InProcessExecutor:
         answerer = _Answerer(self, item, phase, attempt, cwd, files,
                              behaviour(self.scripts.get(agent, {}), item.id, phase,
                                        attempt))
-        report = dataclasses.replace(answerer.answer(judge), exit_code=answerer.exit,
+        report = structs.replace(answerer.answer(judge), exit_code=answerer.exit,
                                      duration_s=round(time.time() - started, 3),
                                      cost_usd=COST_USD, num_turns=1, agent=agent,
                                      kind=self.config.agent_named(agent).kind)

@@ -95,12 +95,14 @@ def test_the_widget_check_catches_what_it_looks_for() -> None:
 
 # --- what a headless command pays for at start ------------------------------------------------
 NOT_FOR_HEADLESS = ("textual", "rich.console", "rich.live", "portalocker", "importlib.metadata",
-                    "uuid", "zoneinfo", "difflib")
+                    "zoneinfo", "difflib", "dataclasses")
 """Modules `orchestrate run --json-events`/`--quiet` and `status --json` never need: the
 board's toolkit, rich's drawing (only a terminal's live or plain output draws), portalocker
 (its import asks importlib.metadata for its version; the locks are flock's,
-app/backlog/locking.py), and what only a rare path uses (a history entry's id, a usage
-limit's time zone, a mistyped id's suggestions)."""
+app/backlog/locking.py), what only a rare path uses (a usage limit's time zone, a mistyped
+id's suggestions), and dataclasses: the records are msgspec Structs, whose classes cost a
+tenth of a frozen dataclass's to make (docs/DEPENDENCIES.md). msgspec's own import brings
+uuid, once kept out of a run's start too."""
 
 
 def imported_by(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
@@ -187,7 +189,6 @@ def test_status_json_imports_no_drawing_nor_portalocker(tmp_path: Path) -> None:
     modules = imported_by(["status", "--json"], root, env)
     assert "app.cli.groom" in modules
     assert heavy(modules) == []
-    assert "textwrap" not in modules  # the top-level help's epilog: `orchestrate --help`'s
 
 
 # --- what the board's first frame pays for at start -------------------------------------------

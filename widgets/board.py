@@ -10,8 +10,8 @@ reloads and filters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from msgspec import Struct
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,8 +25,7 @@ from widgets.cardlist import CardList
 from widgets.cards import CardNote
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
+class ColumnSpec(Struct, frozen=True):
     """One column: its key (also its widget id), the statuses it holds and its title."""
 
     key: str

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from msgspec import Struct
 from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -48,8 +48,7 @@ def shorten(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-@dataclass(frozen=True)
-class CardNote:
+class CardNote(Struct, frozen=True):
     """What a card says beyond its item's fields, worked out by the screen (from the other
     items, orchestrate.toml and SPEC.md): plain words, ready to show."""
 

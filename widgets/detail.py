@@ -8,8 +8,8 @@ escaped (a title, the notes, an agent's reason or a file name never drive the te
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from msgspec import Struct
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -29,8 +29,7 @@ FIELDS: tuple[str, ...] = (
 depends_on as `depends on` with where each stands, followed by `needed by`)."""
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(Struct, frozen=True):
     """One worklog attempt, formatted for the pane (`2026-11-24 10:02 prd #1 3m12s ...`)."""
 
     when: str
@@ -50,8 +49,7 @@ class Attempt:
     """Which agent made it (`claude`, `codex-b`), or empty when the worklog does not say."""
 
 
-@dataclass(frozen=True)
-class CheckpointRow:
+class CheckpointRow(Struct, frozen=True):
     """One checkpoint commit, formatted for the pane (`a1b2c3d 2026-11-22 10:02 prd ...`)."""
 
     short: str
@@ -62,8 +60,7 @@ class CheckpointRow:
     summary: str
 
 
-@dataclass(frozen=True)
-class ItemDetail:
+class ItemDetail(Struct, frozen=True):
     """Everything the pane shows about one item."""
 
     item: Item

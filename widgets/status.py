@@ -11,10 +11,10 @@ nothing here drives the terminal).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from msgspec import Struct
 from textual.reactive import var
 from textual.widgets import Static
 
@@ -35,8 +35,7 @@ HEADER_STATES: tuple[HeaderState, ...] = (*RUN_STATES, "paused")
 """The header's state classes (`-running`, ..., `-paused`)."""
 
 
-@dataclass(frozen=True)
-class LaneView:
+class LaneView(Struct, frozen=True):
     """One lane of a run: its item's live attempt."""
 
     item_id: str
@@ -54,8 +53,7 @@ class LaneView:
             + (f" on {self.node}" if self.node else "")
 
 
-@dataclass(frozen=True)
-class RunState:
+class RunState(Struct, frozen=True):
     """The board's run, ours or the watched one: held once, on the main screen, and
     replaced whole (`screen.set_run(replace(screen.run, ...))`)."""
 
@@ -93,8 +91,7 @@ class RunState:
             self.started is not None and self.live)
 
 
-@dataclass(frozen=True)
-class RunView:
+class RunView(Struct, frozen=True):
     """What the header shows about the current run (a RunState at one moment)."""
 
     state: RunStateName = "idle"

@@ -4,9 +4,10 @@ Backlog snapshot (what every reader of BACKLOG.yaml gets, the board's widgets in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from app.errors import UnknownItemError
 
@@ -71,8 +72,7 @@ def level_rank(value: str | None, choices: tuple[str, ...]) -> int:
     return len(choices) - 1
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(Struct, frozen=True):
     """One backlog item as read from BACKLOG.yaml (a snapshot; change it through the store)."""
 
     id: str
@@ -114,8 +114,7 @@ class Item:
         return cls(**known, extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS})
 
 
-@dataclass(frozen=True)
-class Backlog:
+class Backlog(Struct, frozen=True):
     """A validated snapshot of BACKLOG.yaml."""
 
     schema_version: int
@@ -124,7 +123,8 @@ class Backlog:
     next_number: int
     """The number the next new id gets (never reused, also after a delete)."""
     warnings: tuple[str, ...] = ()
-    by_id: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
+    by_id: dict[str, Item] = field(default_factory=dict)
+    """The items by id (built from `items` when not given)."""
 
     def __post_init__(self) -> None:
         if not self.by_id:

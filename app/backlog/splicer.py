@@ -11,8 +11,9 @@ it means (app/backlog/transaction.py).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct
 
 from app.backlog import yamldoc
 from app.backlog.yamldoc import (
@@ -34,15 +35,14 @@ from app.backlog.yamlvalues import (
 
 
 # --- splicing -----------------------------------------------------------------------
-@dataclass(order=True)
-class Edit:
+class Edit(Struct):
     """Replace text[start:end] with `new`; `seq` keeps inserts at one place in order."""
 
     start: int
     seq: int
     end: int
     new: str
-    owner: str | None = field(default=None, compare=False)
+    owner: str | None = None
     """The item whose lines this edit changes (it moves with the item)."""
 
 

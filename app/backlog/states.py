@@ -7,7 +7,7 @@ person's override (`orchestrate advance`). A person may do a little more
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from app.backlog.model import PHASES, STATUSES, Item
 from app.errors import TransitionError
@@ -47,8 +47,7 @@ PERSON_EXTRA: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Struct, frozen=True):
     """Where an item goes: a status, and the phase when that status is in_progress."""
 
     status: str

@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from app.backlog import cache as backlog_cache
 from app.backlog.atomic import atomic_write, clean_stale_temps
@@ -48,8 +49,7 @@ POLL_S = 0.25
 
 
 # --- the store -------------------------------------------------------------------------------
-@dataclass
-class _Parsed:
+class _Parsed(Struct):
     data: bytes
     doc: yamldoc.Document
     backlog: Backlog
@@ -57,8 +57,7 @@ class _Parsed:
     """The file starts with a UTF-8 byte order mark (kept on write)."""
 
 
-@dataclass
-class _Snapshots:
+class _Snapshots(Struct):
     """What a store shares with its tolerant views: the last parse, and a snapshot read
     back from the cache (bytes, backlog: no index, reads only)."""
 

@@ -9,8 +9,9 @@ aliases and merge keys), and checks the re-read result holds exactly that.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Protocol
+
+from msgspec.structs import replace
 
 from app.backlog import splicer, yamldoc
 from app.backlog.model import (

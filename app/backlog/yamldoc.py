@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from msgspec import Struct, field
 
 from app.backlog.yamlvalues import resolve_plain
 
@@ -37,8 +37,7 @@ class DocError(Exception):
         self.message = message
 
 
-@dataclass(slots=True)
-class Entry:
+class Entry(Struct):
     """One `key: value` of a block mapping and where its parts stand in the text."""
 
     key: str
@@ -57,8 +56,7 @@ class Entry:
     """The nested node, for collection values."""
 
 
-@dataclass(slots=True)
-class MapIndex:
+class MapIndex(Struct):
     """A mapping node: its entries in document order and its extent."""
 
     start: int
@@ -73,8 +71,7 @@ class MapIndex:
         return {k: e.value for k, e in self.entries.items()}
 
 
-@dataclass(slots=True)
-class _Node:
+class _Node(Struct):
     value: Any
     start: int
     content_end: int
@@ -297,8 +294,7 @@ def _merge_sources(val: _Node, mark: Any) -> list[MapIndex]:
     return sources
 
 
-@dataclass
-class Document:
+class Document(Struct):
     """The parsed text: top-level mapping and the index of each item mapping."""
 
     text: str

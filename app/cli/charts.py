@@ -10,9 +10,10 @@ item's id, a phase) with their control characters escaped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from app.cli.terminal import shown
 from app.engine.report import Bar, Report, phase_key
@@ -29,14 +30,17 @@ TICK_STEPS = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800
 """Seconds between the timeline's time labels: the first that leaves room between them."""
 
 
-@dataclass(frozen=True)
-class Ink:
+class Ink(Struct, frozen=True):
     """The colours of a chart's words (plotext colours: a name, `default` or an RGB
     triple): the terminal's own by default; the board gives its theme's, since a word's
     background is fixed when it is drawn, before textual-plotext applies the theme."""
 
     text: object = "default"
     background: object = "default"
+
+
+TERMINAL_INK = Ink()
+"""The terminal's own colours (the default of every chart)."""
 
 
 class Figure(Protocol):
@@ -96,7 +100,7 @@ def timeline_height(report: Report) -> int:
 
 
 def draw_timeline(plt: Figure, report: Report, width: int, height: int,
-                  ink: Ink = Ink()) -> None:
+                  ink: Ink = TERMINAL_INK) -> None:
     """One row per lane (lane 1 on top), each attempt a bar in its outcome's colour, the
     item's id over each run of its attempts where there is room; a `paused` row above
     them shows the runs' usage-limit waits (the gaps they left in the lanes), and the
@@ -156,7 +160,7 @@ def _outcome_order(outcome: str) -> int:
 
 
 def draw_cost(plt: Figure, report: Report, width: int, height: int,
-              ink: Ink = Ink()) -> None:
+              ink: Ink = TERMINAL_INK) -> None:
     """A bar per hour (or day) from the first attempt's to the last one's: what the
     attempts that ended in it cost."""
     hourly = report.bucket_s == 3600
@@ -179,7 +183,7 @@ def draw_cost(plt: Figure, report: Report, width: int, height: int,
 
 
 def draw_success(plt: Figure, report: Report, width: int, height: int,
-                 ink: Ink = Ink()) -> None:
+                 ink: Ink = TERMINAL_INK) -> None:
     """A bar per phase (the first phase on top): the share of its counted attempts that
     completed or made progress, and of how many; one text row each (as the timeline's
     rows), so no bar bleeds into its neighbour's."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+from msgspec import Struct
 
 from app.backlog.model import Backlog, Item, visible
 from app.cli.terminal import paint
@@ -26,8 +27,7 @@ DIFF_STYLE = {"commit": "yellow", "file": "bold", "hunk": "cyan", "added": "gree
 """ANSI colours of the kinds of diff lines (commits.line_kinds), as git colours them."""
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(Struct, frozen=True):
     """What `show` says about an item beyond its fields."""
 
     depends: tuple[tuple[str, str], ...]

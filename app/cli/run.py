@@ -13,7 +13,6 @@ skips the grace period. Exit codes: app/exitcodes.py.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import signal
 import sys
@@ -63,12 +62,12 @@ on unsupervised), and the exit code each gives."""
 
 def event_to_json(event: Event) -> dict[str, Any]:
     """An event as plain JSON data with its class name under "type"."""
-    data: dict[str, Any] = {"type": type(event).__name__}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        if f.name == "lines":
+    data: dict[str, Any] = {"type": type(event).__name__, "at": event.at}
+    for name in event.__struct_fields__:
+        value = getattr(event, name)
+        if name == "lines":
             value = [{"kind": line.kind, "text": line.text} for line in value]
-        data[f.name] = value
+        data[name] = value
     return data
 
 

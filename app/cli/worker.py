@@ -32,7 +32,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     config = _config(args)
     agents = list(config.agents.values())
     if args.cluster:
-        from dataclasses import replace
+        from msgspec.structs import replace
 
         from app.engine.remote.cluster import Cluster
 

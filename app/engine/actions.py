@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app.backlog import states
 from app.backlog.model import (
@@ -99,8 +100,7 @@ def add_item(project: Project, title: str, *, store: BacklogStore | None = None,
     return item
 
 
-@dataclass(frozen=True)
-class Edited:
+class Edited(Struct, frozen=True):
     """What `edit_item` did."""
 
     item: Item
@@ -174,8 +174,7 @@ def _dependencies(tx: Transaction, item: Item, depends_on: str | list[str] | Non
     return deps
 
 
-@dataclass(frozen=True)
-class Moved:
+class Moved(Struct, frozen=True):
     """What a move did."""
 
     item: Item
@@ -351,8 +350,7 @@ def delete_item(project: Project, item_id: str) -> Item:
 
 
 # --- undo --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Undone:
+class Undone(Struct, frozen=True):
     """What `undo` took back."""
 
     action: str

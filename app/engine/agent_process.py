@@ -21,9 +21,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from msgspec import Struct, field
 
 from app.engine import fence, streamjson
 from app.engine.agents.claude import ClaudeReader
@@ -41,8 +42,7 @@ TICK_S = 0.5
 """How often a live agent's spend is looked at (the budget can stop a runaway)."""
 
 
-@dataclass(frozen=True)
-class AttemptSpec:
+class AttemptSpec(Struct, frozen=True):
     """Everything needed to start one attempt."""
 
     command: tuple[str, ...]

@@ -16,19 +16,19 @@ not the person's changes).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec import Struct
 
 from app.engine.executor import AgentResult, FollowUp
 from app.engine.project import Project
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Struct, frozen=True):
     """An answer being acted on."""
 
     item: str
@@ -41,7 +41,7 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.item, "phase": self.phase,
-                "result": dataclasses.asdict(self.result), "before": list(self.before),
+                "result": msgspec.to_builtins(self.result), "before": list(self.before),
                 "fast_forward": list(self.fast_forward) if self.fast_forward else None}
 
 

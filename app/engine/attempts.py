@@ -9,16 +9,16 @@ so the caller can stop the whole run instead of blocking item after item.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, structs
 
 from app.backlog.model import Item
 from app.engine import agents, fence, judging, mcpattempt, usage
@@ -146,8 +146,7 @@ def _keep(files: AttemptFiles) -> None:
         pass  # judged already; only `show` and later runs' numbering read the copy
 
 
-@dataclass(frozen=True)
-class Asked:
+class Asked(Struct, frozen=True):
     """What an attempt's MCP server left: the question asked through it, and why the
     agent may not have had its tools (empty: no trouble seen)."""
 
@@ -305,7 +304,7 @@ class LocalExecutor:
         """The ended attempt judged (its result file at `files.result`, here), kept and
         recorded: what every executor of agent processes does once its agent ended."""
         tokens = out.usage.total() if out.usage.seen else None
-        report = dataclasses.replace(self._judge(out, item_id, phase, files.result, judge,
+        report = structs.replace(self._judge(out, item_id, phase, files.result, judge,
                                                  agent_cfg, asked or Asked()),
                                      cost_usd=_rounded(out.cost_usd), num_turns=out.num_turns,
                                      duration_s=round(out.duration_s, 3),

@@ -20,11 +20,11 @@ What the person did next decides whether the block was needed:
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct, structs
 
 from app.backlog.model import Item
 from app.engine.records import Attempt, Change, parse_time
@@ -33,8 +33,7 @@ VERDICTS = ("needed", "not needed", "open", "unknown")
 _FAILED_N_TIMES = re.compile(r"^[\w-]+ failed \d+ times?: ")
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(Struct, frozen=True):
     """One block of an item by the run, and what a person did about it."""
 
     item: str
@@ -54,8 +53,7 @@ class Block:
     """What the person did: `unblocked with notes`, `deleted`, `still blocked`, ..."""
 
 
-@dataclass(frozen=True)
-class Accuracy:
+class Accuracy(Struct, frozen=True):
     """Blocks of one agent, phase or cause, by verdict."""
 
     name: str
@@ -82,8 +80,7 @@ def cause_of(reason: str) -> str:
     return "other"
 
 
-@dataclass
-class _Open:
+class _Open(Struct):
     """A block waiting for a person."""
 
     block: Block
@@ -104,7 +101,7 @@ def _release(open_block: _Open, change: Change) -> Block:
             verdict, how = "needed", f"edited, then {verb}"
         else:
             verdict, how = "not needed", f"{verb} without notes"
-    return dataclasses.replace(block, verdict=verdict, how=how)
+    return structs.replace(block, verdict=verdict, how=how)
 
 
 def _last_attempt(attempts: Sequence[Attempt], before: float | None) -> Attempt | None:
@@ -162,7 +159,7 @@ def blocks_of_item(item: str, attempts: Sequence[Attempt], changes: Sequence[Cha
             current.edited = True
     still = now_item is not None and now_item.status == "blocked"
     if current is not None:
-        found.append(current.block if still else dataclasses.replace(
+        found.append(current.block if still else structs.replace(
             current.block, verdict="unknown", how="no longer blocked, no change on record"))
     elif still and not by_person and now_item is not None:
         found.append(_run_block(item, now_item.to_dict(), attempts,

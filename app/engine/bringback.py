@@ -13,8 +13,9 @@ nothing; `finished` does only what a killed run left).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
+
+from msgspec import structs
 
 from app.backlog import states
 from app.backlog.model import Item
@@ -139,7 +140,7 @@ class BringBack:
         a restart after a git killed mid-way knows the half-moved files are the run's."""
         answer = self.run.answers.load(item_id)
         if answer is not None:
-            self.run.answers.save(dataclasses.replace(answer, fast_forward=(head, to)))
+            self.run.answers.save(structs.replace(answer, fast_forward=(head, to)))
 
     def _repair(self, item_id: str) -> None:
         """Before bringing the lane back: a fast-forward of this item that a killed git

@@ -13,7 +13,8 @@ cost and time are every attempt's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app.backlog.model import LEVELS, SIZES, Item
 from app.engine.records import Attempt, Change
@@ -23,8 +24,7 @@ FIELDS = ("size", "risk")
 UNASSESSED = "unassessed"
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(Struct, frozen=True):
     """The done items assessed at one value of one field, and what they took on average."""
 
     field: str
@@ -35,8 +35,7 @@ class Row:
     mean_attempts: float
 
 
-@dataclass(frozen=True)
-class Reassessed:
+class Reassessed(Struct, frozen=True):
     """How many items' `field` went from `initial` to `final`."""
 
     field: str
@@ -45,8 +44,7 @@ class Reassessed:
     items: int
 
 
-@dataclass(frozen=True)
-class Calibration:
+class Calibration(Struct, frozen=True):
     rows: tuple[Row, ...] = ()
     reassessed: tuple[Reassessed, ...] = ()
     """Only the changed ones."""

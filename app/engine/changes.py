@@ -13,8 +13,9 @@ until the lane is merged and removed. Reads only: nothing here writes a file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.backlog.model import Item
 from app.engine import spec
@@ -26,8 +27,7 @@ MAX_DOCUMENT_BYTES = 1_000_000
 """A document longer than this is read up to here (and says so)."""
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(Struct, frozen=True):
     """One Markdown document of a change folder."""
 
     name: str
@@ -109,8 +109,7 @@ def read_documents(root: Path, item: Item,
     return tuple(documents)
 
 
-@dataclass(frozen=True)
-class SpecProgress:
+class SpecProgress(Struct, frozen=True):
     """How many of SPEC.md's tasks are ticked."""
 
     ticked: int

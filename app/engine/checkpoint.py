@@ -23,15 +23,15 @@ import contextlib
 import re
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.engine import gitlocks, gitprobe
 from app.engine.project import BACKLOG_NAME, STATE_DIR
 
 
-@dataclass(frozen=True)
-class CheckpointResult:
+class CheckpointResult(Struct, frozen=True):
     """What a checkpoint did."""
 
     commit: str | None

@@ -14,8 +14,9 @@ import os
 import re
 import subprocess
 from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.errors import OrchestrateError
 
@@ -27,8 +28,7 @@ _LOG_FORMAT = "%H%x1f%h%x1f%cI%x1f%s"
 _SUBJECT = re.compile(r"^\[(?P<id>[^\]]+)\](?:\[(?P<phase>[A-Za-z]+)\])?\s*(?P<summary>.*)$")
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(Struct, frozen=True):
     """One checkpoint commit."""
 
     commit: str
@@ -50,8 +50,7 @@ class Checkpoint:
         return self.date[:16].replace("T", " ")
 
 
-@dataclass(frozen=True)
-class CheckpointLog:
+class CheckpointLog(Struct, frozen=True):
     """An item's checkpoints, oldest first, or why none can be read."""
 
     checkpoints: tuple[Checkpoint, ...] = ()
@@ -59,8 +58,7 @@ class CheckpointLog:
     """Why git cannot be asked (not a repository, git missing); None when it was asked."""
 
 
-@dataclass(frozen=True)
-class Diff:
+class Diff(Struct, frozen=True):
     """A commit as `git show` prints it, up to a number of lines."""
 
     lines: tuple[str, ...]

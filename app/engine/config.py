@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from app.backlog.model import LEVELS, PHASES, SIZES, Item, level_rank
 from app.engine.mcpattempt import MCP_KINDS, WHY_NOT
@@ -34,8 +35,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
 AGENT_KINDS = tuple(PRESETS)
 
 
-@dataclass(frozen=True)
-class AgentConfig:
+class AgentConfig(Struct, frozen=True):
     """How an agent process is started and how long it may take."""
 
     command: tuple[str, ...] = DEFAULT_AGENT_COMMAND
@@ -78,8 +78,7 @@ class AgentConfig:
         return self.command
 
 
-@dataclass(frozen=True)
-class RunConfig:
+class RunConfig(Struct, frozen=True):
     """Retries, pacing and checkpoints of a run."""
 
     max_retries: int = 3
@@ -109,16 +108,14 @@ class RunConfig:
         return self.max_parallel > 1 or self.merge_when == "review"
 
 
-@dataclass(frozen=True)
-class Guardrails:
+class Guardrails(Struct, frozen=True):
     """Autonomous runs only take items at or under these."""
 
     max_size: str = "medium"
     max_risk: str = "low"
 
 
-@dataclass(frozen=True)
-class TriageConfig:
+class TriageConfig(Struct, frozen=True):
     """Parallel triage."""
 
     max_concurrent: int = 3
@@ -126,16 +123,14 @@ class TriageConfig:
     """The agent triage and investigate steps go to."""
 
 
-@dataclass(frozen=True)
-class NotifyConfig:
+class NotifyConfig(Struct, frozen=True):
     """Who hears when an item blocks or is done, a run ends or pauses."""
 
     command: tuple[str, ...] = ()
     """An argv (never a shell) that reads one JSON object on stdin; empty: none."""
 
 
-@dataclass(frozen=True)
-class LimitsConfig:
+class LimitsConfig(Struct, frozen=True):
     """What a run does when the account meets a usage limit: it waits, then resumes."""
 
     resume_margin_s: float = 60
@@ -148,8 +143,7 @@ class LimitsConfig:
     """A reset further away than this stops the run (exit 4) instead of waiting."""
 
 
-@dataclass(frozen=True)
-class ExecutorConfig:
+class ExecutorConfig(Struct, frozen=True):
     """Where attempts run (executors.py): `local`, the agent as a process of this machine;
     `ray`, a task on a Ray cluster (app/engine/remote/)."""
 
@@ -167,8 +161,7 @@ EXECUTOR_KINDS: set[str] = {"local", "ray"}
 """The executors `[executor] kind` may name; executors.register adds to it."""
 
 
-@dataclass(frozen=True)
-class GateConfig:
+class GateConfig(Struct, frozen=True):
     """`[gates.PHASE]`: what a complete answer of that phase must also pass (gates.py)."""
 
     command: tuple[str, ...] = ()
@@ -180,8 +173,7 @@ class GateConfig:
     """spec: SPEC.md's task boxes (0: not checked)."""
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Struct, frozen=True):
     """The whole configuration."""
 
     agent: AgentConfig = field(default_factory=AgentConfig)
@@ -346,8 +338,7 @@ def parse_config(data: dict[str, Any], text: str = "", name: str = "orchestrate.
                   prompts=reading.prompts, gates=gates, warnings=tuple(reading.warnings))
 
 
-@dataclass
-class _Reading:
+class _Reading(Struct):
     """orchestrate.toml being read: its text and name (for messages), what it holds so far."""
 
     text: str

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.engine import fence
 from app.engine.project import Project
@@ -26,8 +27,7 @@ def plain_run_argv(project: Project) -> list[str]:
     return [sys.executable, "-m", "app", "-C", str(project.root), "run"]
 
 
-@dataclass(frozen=True)
-class Detached:
+class Detached(Struct, frozen=True):
     """A run started in the background."""
 
     pid: int

@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 
-@dataclass(frozen=True)
-class AgentLine:
+class AgentLine(Struct, frozen=True):
     """One line of an agent's stdout/stderr, classified for display."""
 
     kind: str
@@ -26,15 +26,14 @@ class AgentLine:
     (the board labels them); empty otherwise."""
 
 
-@dataclass(frozen=True)
-class Event:
-    """Base of all engine events."""
+class Event(Struct, frozen=True, kw_only=True):
+    """Base of all engine events. `at` is keyword-only: a subclass's own fields come
+    first, also positionally."""
 
-    at: float = field(default_factory=time.time, kw_only=True)
+    at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True)
-class RunStarted(Event):
+class RunStarted(Event, frozen=True):
     """A run (or triage batch) began."""
 
     kind: str = "run"
@@ -42,8 +41,7 @@ class RunStarted(Event):
     pid: int = 0
 
 
-@dataclass(frozen=True)
-class PhaseStarted(Event):
+class PhaseStarted(Event, frozen=True):
     """An agent process for one phase attempt was spawned."""
 
     item_id: str
@@ -67,8 +65,7 @@ class PhaseStarted(Event):
         return self.kind if self.agent == "default" else self.agent
 
 
-@dataclass(frozen=True)
-class AgentOutput(Event):
+class AgentOutput(Event, frozen=True):
     """A batch of agent lines (batched so a chatty agent cannot flood observers)."""
 
     item_id: str
@@ -77,8 +74,7 @@ class AgentOutput(Event):
     lines: tuple[AgentLine, ...]
 
 
-@dataclass(frozen=True)
-class PhaseFinished(Event):
+class PhaseFinished(Event, frozen=True):
     """A phase attempt ended; `outcome` is complete|progress|blocked|failed|timeout|
     interrupted."""
 
@@ -95,8 +91,7 @@ class PhaseFinished(Event):
     agent: str = "default"
 
 
-@dataclass(frozen=True)
-class ItemChanged(Event):
+class ItemChanged(Event, frozen=True):
     """An item's status or phase changed in BACKLOG.yaml."""
 
     item_id: str
@@ -105,16 +100,14 @@ class ItemChanged(Event):
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class Notice(Event):
+class Notice(Event, frozen=True):
     """Something a person should read: `info`, `warning` or `error`."""
 
     level: str
     text: str
 
 
-@dataclass(frozen=True)
-class RunPaused(Event):
+class RunPaused(Event, frozen=True):
     """The whole run waits: the account met a usage limit. No attempt starts until
     `resumes_at`; then the same phase of the same item is attempted again."""
 
@@ -128,13 +121,11 @@ class RunPaused(Event):
     """False when the agent named no reset time: `resumes_at` is a guess to try again."""
 
 
-@dataclass(frozen=True)
-class RunResumed(Event):
+class RunResumed(Event, frozen=True):
     """The pause for a usage limit is over; attempts start again."""
 
 
-@dataclass(frozen=True)
-class RunFinished(Event):
+class RunFinished(Event, frozen=True):
     """The run ended; `reason` says why (`no more work`, `cap reached`, `stopped`, ...)."""
 
     reason: str

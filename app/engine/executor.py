@@ -15,16 +15,16 @@ docs/engine.md ("Executors") says how a remote executor plugs in.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct, field
 
 if TYPE_CHECKING:
     from app.backlog.model import Item
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(Struct, frozen=True):
     """The checkout an attempt works in."""
 
     path: Path
@@ -33,8 +33,7 @@ class Workspace:
     """The lane's branch (`orchestrate/WRK-001`); None for the main checkout."""
 
 
-@dataclass(frozen=True)
-class AttemptFiles:
+class AttemptFiles(Struct, frozen=True):
     """Where one attempt's files are: the one place that names them."""
 
     result: Path
@@ -46,16 +45,14 @@ class AttemptFiles:
     """The attempt's log, in the main checkout."""
 
 
-@dataclass(frozen=True)
-class FollowUp:
+class FollowUp(Struct, frozen=True):
     """A new item an agent asks for."""
 
     title: str
     notes: str | None = None
 
 
-@dataclass(frozen=True)
-class AgentResult:
+class AgentResult(Struct, frozen=True):
     """A valid result file: the agent's answer."""
 
     item_id: str
@@ -71,8 +68,7 @@ class AgentResult:
     """Parts of the file that were ignored (a bad assessment value and the like)."""
 
 
-@dataclass(frozen=True)
-class UsageLimit:
+class UsageLimit(Struct, frozen=True):
     """The agent met a usage limit of the account."""
 
     message: str
@@ -83,8 +79,7 @@ class UsageLimit:
     """`five_hour`, `seven_day`, ... when the structured event named it."""
 
 
-@dataclass(frozen=True)
-class GateCheck:
+class GateCheck(Struct, frozen=True):
     """One quality gate's verdict on a complete answer (gates.py)."""
 
     gate: str
@@ -94,8 +89,7 @@ class GateCheck:
     """What it found: `changes/…/SPEC.md has 1 tasks …`, a command's last lines."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Struct, frozen=True):
     """A judge's word on a `complete` or `progress` answer: not what it claims, or (`ok`)
     as it claims, with the gates it passed."""
 
@@ -111,8 +105,7 @@ Judge = Callable[[AgentResult], Verdict | None]
 """Looks at a valid complete/progress answer: None to take it as it is."""
 
 
-@dataclass(frozen=True)
-class AttemptReport:
+class AttemptReport(Struct, frozen=True):
     """How one attempt ended, with what it cost: all the run learns of it."""
 
     outcome: str

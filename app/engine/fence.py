@@ -26,8 +26,9 @@ import os
 import signal
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 TOKEN_VAR = "ORCHESTRATE_ATTEMPT_TOKEN"
 """The environment variable that marks every process of an attempt."""
@@ -38,8 +39,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 PROC = Path("/proc")
 
 
-@dataclass(frozen=True)
-class Stray:
+class Stray(Struct, frozen=True):
     """A process of an attempt found alive."""
 
     pid: int
@@ -146,8 +146,7 @@ def end_marked(tokens: Iterable[str], grace_s: float, rounds: int = 3) -> list[S
     return ended
 
 
-@dataclass(frozen=True)
-class ProcStat:
+class ProcStat(Struct, frozen=True):
     """The fields of /proc/PID/stat we look at."""
 
     pid: int

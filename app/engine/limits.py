@@ -19,10 +19,11 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app.engine.executor import UsageLimit
 
@@ -192,8 +193,7 @@ def _message_text(message: object) -> str | None:
 
 
 # --- waiting for the reset --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Pause:
+class Pause(Struct, frozen=True):
     """How long the run waits for a limit: until `resumes_at` (epoch seconds)."""
 
     resumes_at: float

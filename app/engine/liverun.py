@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from app.engine import worklog
 from app.engine.project import Project
@@ -31,8 +32,7 @@ ISO = "%Y-%m-%dT%H:%M:%SZ"
 """How run.json and the worklog write a time (UTC, to the second)."""
 
 
-@dataclass(frozen=True)
-class Lane:
+class Lane(Struct, frozen=True):
     """One live agent of the run: an item's phase attempt."""
 
     item: str
@@ -55,8 +55,7 @@ class Lane:
                 "started": iso(self.started), "node": self.node}
 
 
-@dataclass(frozen=True)
-class LiveRun:
+class LiveRun(Struct, frozen=True):
     """The run (or triage) holding the run lock, as far as its files tell."""
 
     pid: int

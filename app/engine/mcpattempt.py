@@ -25,9 +25,10 @@ import importlib.util
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app.backlog.atomic import atomic_write
 from app.backlog.model import now_iso
@@ -79,8 +80,7 @@ def server_entry(root: Path, item_id: str | None = None,
     return entry
 
 
-@dataclass(frozen=True)
-class Wiring:
+class Wiring(Struct, frozen=True):
     """What an attempt with its MCP server adds to the agent's command."""
 
     argv: tuple[str, ...]

@@ -18,8 +18,10 @@ import json
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from app.engine.events import Event, ItemChanged, RunFinished, RunPaused
 from app.engine.limits import clock_time
@@ -30,8 +32,7 @@ EVENTS: tuple[str, ...] = ("item_blocked", "item_done", "item_ready_for_review",
 TIMEOUT_S = 10.0
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(Struct, frozen=True):
     """One thing worth telling the person."""
 
     event: str

@@ -4,16 +4,16 @@ judged by (attempts.py, judging.py), whichever CLI the agent is (agents/).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from app.engine import fence, streamjson, usage
 from app.engine.events import AgentLine
 from app.engine.executor import UsageLimit
 
 
-@dataclass
-class ProcessOutcome:
+class ProcessOutcome(Struct):
     """What happened to the process (the result file is judged elsewhere)."""
 
     exit_code: int | None = None

@@ -11,14 +11,13 @@ the side of stopping early rather than overspending.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 CACHE_WRITE = 1.25
 CACHE_READ = 0.1
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(Struct, frozen=True):
     """USD per million tokens."""
 
     input: float

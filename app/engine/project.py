@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from app.backlog.atomic import atomic_write
 from app.backlog.model import PREFIX_PATTERN
@@ -26,8 +27,7 @@ _STORES: dict[Path, BacklogStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(Struct, frozen=True):
     """A user's project: the folder holding BACKLOG.yaml."""
 
     root: Path

@@ -10,16 +10,16 @@ default one, whose kind then was claude (the only kind there was).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from msgspec import Struct, field
+
 from app.engine import jsonl
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(Struct, frozen=True):
     """One worklog line."""
 
     item: str
@@ -54,8 +54,7 @@ class Attempt:
         return self.outcome in ("complete", "progress")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     """One line of history.jsonl: a person's change (or an undo of one)."""
 
     at: float | None
@@ -73,8 +72,7 @@ class Change:
     """...and after it."""
 
 
-@dataclass(frozen=True)
-class Wait:
+class Wait(Struct, frozen=True):
     """One usage-limit pause of a run (pauses.jsonl)."""
 
     start: float
@@ -168,8 +166,7 @@ def wait_of(entry: Mapping[str, Any]) -> Wait | None:
     return Wait(start, end, _str(entry.get("reason")), _str(entry.get("ended"), "resumed"))
 
 
-@dataclass(frozen=True)
-class Records:
+class Records(Struct, frozen=True):
     """Everything the report reads from `.orchestrator/`, oldest first."""
 
     attempts: tuple[Attempt, ...] = ()

@@ -2,7 +2,7 @@
 
 Read from `.orchestrator/worklog.jsonl` (attempts), `history.jsonl` (a person's changes),
 `pauses.jsonl` (usage-limit waits) and BACKLOG.yaml (where items stand now; the report
-goes on without it when it cannot be read). Plain dataclasses, no printing: the CLI
+goes on without it when it cannot be read). Plain records, no printing: the CLI
 (app/cli/report.py) and the board's report screen render them, and `to_json` is
 `report --json`. docs/engine.md ("The report") says what each figure means.
 """
@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from app.backlog.model import PHASES, Item
 from app.engine import blocks as blocking
@@ -31,8 +32,7 @@ HOURS_SHOWN = 48
 """Cost is shown per hour up to this many hours, per day beyond."""
 
 
-@dataclass(frozen=True)
-class Figures:
+class Figures(Struct, frozen=True):
     """The attempts of one phase or one agent."""
 
     name: str
@@ -56,8 +56,7 @@ class Figures:
         return self.succeeded / self.counted if self.counted else None
 
 
-@dataclass(frozen=True)
-class FailureCause:
+class FailureCause(Struct, frozen=True):
     """Failed and timed-out attempts of one cause (reasons.cause)."""
 
     cause: str
@@ -67,8 +66,7 @@ class FailureCause:
     """The latest reason of this cause, as written."""
 
 
-@dataclass(frozen=True)
-class Malformed:
+class Malformed(Struct, frozen=True):
     """Malformed answers of one phase: how many of its counted attempts, of each kind."""
 
     phase: str
@@ -81,8 +79,7 @@ class Malformed:
         return sum(n for _, n in self.kinds)
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Struct, frozen=True):
     """Usage limits met, and the runs' waits for them."""
 
     met: int
@@ -94,8 +91,7 @@ class Limits:
         return sum(w.waited_s for w in self.waits)
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(Struct, frozen=True):
     """One attempt on the timeline."""
 
     lane: int
@@ -107,8 +103,7 @@ class Bar:
     outcome: str
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(Struct, frozen=True):
     """Cost of the attempts that ended in one hour (or day)."""
 
     start: float
@@ -116,8 +111,7 @@ class Bucket:
     attempts: int
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     """Every figure of `orchestrate report`."""
 
     since: float | None

@@ -7,8 +7,9 @@ worker, never on the UI's thread.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.backlog.model import Item
 from app.engine import commits, worklog
@@ -16,8 +17,7 @@ from app.engine.changes import SpecProgress, spec_progress
 from app.engine.project import Project
 
 
-@dataclass(frozen=True)
-class ReviewFacts:
+class ReviewFacts(Struct, frozen=True):
     """The figures beside a review's diff."""
 
     branch: str

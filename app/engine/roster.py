@@ -14,10 +14,11 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app.backlog.model import PHASES
 from app.engine import worklog
@@ -31,8 +32,7 @@ VERSION_TIMEOUT_S = 10.0
 """A CLI that has not said its version by then is shown without one."""
 
 
-@dataclass(frozen=True)
-class Spend:
+class Spend(Struct, frozen=True):
     attempts: int
     cost_usd: float
     limited: int
@@ -43,8 +43,7 @@ class Spend:
                 "limited": self.limited}
 
 
-@dataclass(frozen=True)
-class AgentFacts:
+class AgentFacts(Struct, frozen=True):
     """One agent; see the module docstring."""
 
     name: str

@@ -19,16 +19,16 @@ import json
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.engine.config import Config
 from app.engine.executor import UsageLimit
 from app.engine.limits import Pause, plan_pause
 
 
-@dataclass(frozen=True)
-class NoRoute:
+class NoRoute(Struct, frozen=True):
     """No agent of the chain may take the attempt now."""
 
     limited: tuple[tuple[str, Pause], ...]

@@ -8,15 +8,15 @@ really moved forward.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 _HEADING = re.compile(r"^#{1,6}\s+(.*\S)\s*$")
 _BOX = re.compile(r"^\s*[-*+]\s+\[([ xX])\]\s*(.*)$")
 
 
-@dataclass(frozen=True)
-class SpecPhase:
+class SpecPhase(Struct, frozen=True):
     """One section of SPEC.md and its tasks."""
 
     title: str
@@ -25,8 +25,7 @@ class SpecPhase:
     """The unchecked tasks, in order."""
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Struct, frozen=True):
     """A parsed SPEC.md."""
 
     phases: tuple[SpecPhase, ...]

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app.engine.pricing import Price, price_of
 
 CHARS_PER_TOKEN = 4
 
 
-@dataclass(frozen=True)
-class Tokens:
+class Tokens(Struct, frozen=True):
     """One message's tokens."""
 
     input: int = 0

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from app.engine import jsonl
 
 
-@dataclass(frozen=True)
-class WorklogEntry:
+class WorklogEntry(Struct, frozen=True):
     """One attempt, with the fields DESIGN.md names."""
 
     item: str
@@ -69,8 +70,7 @@ def problems(path: Path) -> list[str]:
     return jsonl.read(path, "item")[1]
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(Struct, frozen=True):
     """Sums over a set of attempts."""
 
     attempts: int = 0

@@ -11,8 +11,9 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.engine import gitlocks
 from app.engine.checkpoint import porcelain_paths
@@ -26,8 +27,7 @@ class GitError(Exception):
     """A git command failed; the message says which and what git said."""
 
 
-@dataclass(frozen=True)
-class MergeOutcome:
+class MergeOutcome(Struct, frozen=True):
     """What bringing a branch back did."""
 
     kind: str

@@ -12,9 +12,9 @@ help screen, the palette and the bindings of widgets/board.py to this table;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from msgspec import Struct
 from textual.binding import Binding, BindingType
 
 Scope = Literal["app", "main", "documents", "checkpoints", "review", "report"]
@@ -23,8 +23,7 @@ opened from it (an item's documents, its checkpoints, the report): the palette o
 view's commands while that view is shown."""
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(Struct, frozen=True):
     """One action a key starts: its binding and its palette entry."""
 
     key: str
@@ -50,8 +49,7 @@ class Command:
                        key_display=self.key_display, id=self.id, tooltip=self.tooltip)
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(Struct, frozen=True):
     """One key as a person reads about it: a line of the help screen and the README."""
 
     shown: str

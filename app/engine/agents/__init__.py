@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from app.engine.agents.reader import Reader
     from app.engine.outcome import ProcessOutcome
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(Struct, frozen=True):
     """One CLI orchestrate knows."""
 
     name: str

@@ -13,8 +13,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app.engine.remote.order import Merge
 from app.engine.worktrees import GitError, git, lane_pathspecs
@@ -27,8 +28,7 @@ _IDENTITY = ("-c", "user.name=orchestrate", "-c", "user.email=orchestrate@localh
              "-c", "commit.gpgsign=false")
 
 
-@dataclass(frozen=True)
-class Packed:
+class Packed(Struct, frozen=True):
     """What goes to the worker: the bundle, and the commit its checkout stands at."""
 
     bundle: bytes

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from app.engine import agents
 from app.engine.agent_process import AttemptSpec
@@ -21,8 +22,7 @@ from app.engine.outcome import ProcessOutcome
 from app.engine.pricing import Price
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(Struct, frozen=True):
     """A merge in progress in the lane, as the node re-creates it: what is merged in,
     and the index's unmerged entries (`git ls-files -u`: their blobs are in commits the
     bundle holds), so the agent there sees the conflicts as git shows them here."""
@@ -31,8 +31,7 @@ class Merge:
     unmerged: str
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(Struct, frozen=True):
     """One attempt as a worker needs it."""
 
     item_id: str

@@ -16,9 +16,11 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from app.engine.attempts import LOGIN_HINTS, install_hint
 from app.engine.config import AgentConfig
@@ -29,8 +31,7 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 INSTALL = "pip install 'orchestrate[ray]' (the same Ray and Python as the driver)"
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     """One thing looked at, and what it was found to be."""
 
     name: str
@@ -41,8 +42,7 @@ class Check:
     """What to do about it, when it is not `ok`."""
 
 
-@dataclass(frozen=True)
-class NodeReport:
+class NodeReport(Struct, frozen=True):
     """Every check of one machine."""
 
     host: str

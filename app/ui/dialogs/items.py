@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from msgspec import Struct
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -30,8 +30,7 @@ from app.backlog.states import describe
 from app.ui.dialogs import CANCEL
 
 
-@dataclass(frozen=True)
-class NewItem:
+class NewItem(Struct, frozen=True):
     """What the add form collected."""
 
     title: str
@@ -83,8 +82,7 @@ class AddItemScreen(ModalScreen[NewItem | None]):
         self.dismiss(None)
 
 
-@dataclass(frozen=True)
-class ItemEdit:
+class ItemEdit(Struct, frozen=True):
     """What the edit form collected: every editable field as the person left it."""
 
     title: str

@@ -4,8 +4,8 @@ target)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from msgspec import Struct
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -19,8 +19,7 @@ from app.backlog.states import describe
 from app.ui.dialogs import CANCEL
 
 
-@dataclass(frozen=True)
-class AdvanceChoice:
+class AdvanceChoice(Struct, frozen=True):
     """Where the person wants an item to go (and why, when blocking)."""
 
     target: str

@@ -11,9 +11,9 @@ words (`CardNote`), never the engine's objects.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from msgspec import Struct, field
 from textual.message import Message
 from textual.worker import get_current_worker
 
@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     from app.engine.config import Config
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(Struct, frozen=True):
     """What was read from files for the cards."""
 
     config: Config | None = None

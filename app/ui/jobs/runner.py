@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from msgspec.structs import replace
 from textual.worker import Worker, WorkerState
 
 from app.backlog import states

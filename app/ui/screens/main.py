@@ -13,9 +13,9 @@ and go back to the object whose job they are.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
+from msgspec import Struct
 from textual import on
 from textual.containers import Horizontal
 from textual.timer import Timer
@@ -41,8 +41,7 @@ WATCH_DELAY_S = 0.25
 """Watching the file and other runs starts this long after the first snapshot is shown."""
 
 
-@dataclass(frozen=True)
-class BoardSettings:
+class BoardSettings(Struct, frozen=True):
     """What the board shows and with what (the App's constructor arguments)."""
 
     project: Project
