@@ -72,8 +72,10 @@ def level_rank(value: str | None, choices: tuple[str, ...]) -> int:
     return len(choices) - 1
 
 
-class Item(Struct, frozen=True):
-    """One backlog item as read from BACKLOG.yaml (a snapshot; change it through the store)."""
+class Item(Struct, frozen=True, gc=False):
+    """One backlog item as read from BACKLOG.yaml (a snapshot; change it through the store).
+    Plain data only, never in a cycle: untracked by the garbage collector (`gc=False`),
+    which walked 10,000 of them again after each parse."""
 
     id: str
     title: str

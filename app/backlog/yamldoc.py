@@ -37,7 +37,9 @@ class DocError(Exception):
         self.message = message
 
 
-class Entry(Struct):
+# The index records are made by the ten thousand and hold only plain data and each other (a
+# tree, no cycle): gc=False keeps the collector from walking them (tests/backlog/test_store_gc.py).
+class Entry(Struct, gc=False):
     """One `key: value` of a block mapping and where its parts stand in the text."""
 
     key: str
@@ -56,7 +58,7 @@ class Entry(Struct):
     """The nested node, for collection values."""
 
 
-class MapIndex(Struct):
+class MapIndex(Struct, gc=False):
     """A mapping node: its entries in document order and its extent."""
 
     start: int
@@ -71,7 +73,7 @@ class MapIndex(Struct):
         return {k: e.value for k, e in self.entries.items()}
 
 
-class _Node(Struct):
+class _Node(Struct, gc=False):
     value: Any
     start: int
     content_end: int
