@@ -24,9 +24,10 @@ from bench.figures import Figure, Plan, all_figures
 
 NAMES = ("status_1k_vs_backlogmd", "update_1k_vs_pyyaml_c", "update_10k_vs_pyyaml_c",
          "board_paint_1k_vs_bare", "board_paint_10k_vs_bare", "run_start_ms",
-         "phase_overhead_vs_floor", "parallel_speedup_4", "remote_overhead_ms", "reload_ms",
-         "log_lines_per_s", "log_key_p99_ms", "log_key_p99_ms_4_lanes",
-         "log_open_1m_vs_toolong", "log_rss_growth_mb", "limit_resume_late_s")
+         "phase_overhead_vs_floor", "parallel_speedup_4", "remote_overhead_ms",
+         "fallback_switch_ms", "reload_ms", "log_lines_per_s", "log_key_p99_ms",
+         "log_key_p99_ms_4_lanes", "log_open_1m_vs_toolong", "log_rss_growth_mb",
+         "limit_resume_late_s")
 # name -> (goal as text, the test it must pass)
 GOALS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "status_1k_vs_backlogmd": ("≤ 1.0", lambda v: v <= 1.0),
@@ -41,6 +42,9 @@ GOALS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "parallel_speedup_4": ("≥ 3.5", lambda v: v >= 3.5),
     # An attempt on a local Ray cluster minus the same attempt here, both in a lane (ms).
     "remote_overhead_ms": ("≤ 500", lambda v: v <= 500),
+    # When one account runs out, the next attempt on another agent starts as soon as a
+    # step between phases would (~20-40 ms): a person never waits for the switch.
+    "fallback_switch_ms": ("≤ 100", lambda v: v <= 100),
     # An external edit of a 10,000-item BACKLOG.yaml -> the board shows it (ms).
     "reload_ms": ("≤ 300", lambda v: v <= 300),
     "log_lines_per_s": ("≥ 150000", lambda v: v >= 150_000),

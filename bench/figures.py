@@ -459,6 +459,7 @@ def compile_sources() -> None:
 def all_figures(plan: Plan, progress: Callable[[str], None],
                 only: tuple[str, ...] | None = None) -> dict[str, Figure]:
     """Every figure (or those `only` names), in the order of the table."""
+    from bench.fallback import fallback_switch
     from bench.logopen import log_open_vs_toolong
     from bench.parallel import parallel_speedup  # they build on this module
     from bench.remote import remote_overhead
@@ -481,6 +482,7 @@ def all_figures(plan: Plan, progress: Callable[[str], None],
             ("phase_overhead_vs_floor", lambda: phase_overhead(plan, tmp)),
             ("parallel_speedup_4", lambda: parallel_speedup(plan, tmp)),
             ("remote_overhead_ms", lambda: remote_overhead(plan, tmp)),
+            ("fallback_switch_ms", lambda: fallback_switch(plan, tmp)),
             ("log_open_1m_vs_toolong", lambda: log_open_vs_toolong(plan, tmp)),
             ("limit_resume_late_s", lambda: limit_resume(plan, tmp)),
         ]

@@ -37,6 +37,10 @@ def test_quick_json_run_names_every_figure_with_a_number_or_a_reason() -> None:
     # Those that do not depend on outside tools are always measured.
     for name in ("update_1k_vs_pyyaml_c", "update_10k_vs_pyyaml_c"):
         assert data["figures"][name] is not None, data["notes"].get(name)
+    # The scripted agent and git only: a run that falls back to its second agent.
+    if shutil.which("git"):
+        assert data["figures"]["fallback_switch_ms"] is not None, \
+            data["notes"].get("fallback_switch_ms")
     # With a git that has lanes, four lanes end the same backlog sooner than one.
     version = git_version()
     if version is not None and version >= MIN_GIT:
@@ -76,3 +80,27 @@ def test_json_shape_fills_missing_figures_with_a_note() -> None:
     assert data["notes"]["log_key_p99_ms"] == "no board"
     assert data["notes"]["status_1k_vs_backlogmd"] == "not measured"
     assert set(GOALS) == set(NAMES)
+
+
+def test_the_fallback_figure_times_the_switch_and_refuses_a_run_that_never_switched() -> None:
+    import pytest
+
+    from bench.fallback import gaps
+
+    def run(first_agent: str, first_outcome: str) -> list[dict[str, object]]:
+        events: list[dict[str, object]] = [
+            {"type": "PhaseStarted", "agent": first_agent, "at": 10.0},
+            {"type": "PhaseFinished", "agent": first_agent, "outcome": first_outcome,
+             "at": 10.05},
+            {"type": "Notice", "at": 10.051}]
+        for k in range(6):
+            events += [{"type": "PhaseStarted", "agent": "b", "at": 10.053 + k * 0.1},
+                       {"type": "PhaseFinished", "agent": "b", "outcome": "complete",
+                        "at": 10.1 + k * 0.1}]
+        return events
+
+    switch, steps = gaps(run("default", "limited"))
+    assert switch == pytest.approx(3.0)  # 10.05 -> 10.053
+    assert steps == pytest.approx([53.0] * 5)  # each phase's end -> the next one's start
+    with pytest.raises(ValueError, match="one limited attempt on default"):
+        gaps(run("default", "complete"))
