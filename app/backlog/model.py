@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from msgspec import Struct, field
@@ -116,8 +117,9 @@ class Item(Struct, frozen=True, gc=False):
         return cls(**known, extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS})
 
 
-class Backlog(Struct, frozen=True):
-    """A validated snapshot of BACKLOG.yaml."""
+class Backlog(Struct, frozen=True, dict=True):
+    """A validated snapshot of BACKLOG.yaml. (`dict=True`: room for `by_id`, derived from
+    `items` once and neither compared nor shown as a field.)"""
 
     schema_version: int
     prefix: str
@@ -125,12 +127,11 @@ class Backlog(Struct, frozen=True):
     next_number: int
     """The number the next new id gets (never reused, also after a delete)."""
     warnings: tuple[str, ...] = ()
-    by_id: dict[str, Item] = field(default_factory=dict)
-    """The items by id (built from `items` when not given)."""
 
-    def __post_init__(self) -> None:
-        if not self.by_id:
-            self.by_id.update((i.id, i) for i in self.items)
+    @cached_property
+    def by_id(self) -> dict[str, Item]:
+        """The items by id."""
+        return {i.id: i for i in self.items}
 
     def get(self, item_id: str) -> Item:
         """The item with `item_id`; UnknownItemError suggesting close ids otherwise."""
