@@ -7,6 +7,7 @@ import-linter cannot: that importing a module at run time leaves Textual unloade
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -95,23 +96,34 @@ def test_the_widget_check_catches_what_it_looks_for() -> None:
 
 # --- what a headless command pays for at start ------------------------------------------------
 NOT_FOR_HEADLESS = ("textual", "rich.console", "rich.live", "portalocker", "importlib.metadata",
-                    "zoneinfo", "difflib", "dataclasses")
+                    "zoneinfo", "difflib", "dataclasses", "typing_extensions", "inspect")
 """Modules `orchestrate run --json-events`/`--quiet` and `status --json` never need: the
 board's toolkit, rich's drawing (only a terminal's live or plain output draws), portalocker
 (its import asks importlib.metadata for its version; the locks are flock's,
 app/backlog/locking.py), what only a rare path uses (a usage limit's time zone, a mistyped
 id's suggestions), and dataclasses: the records are msgspec Structs, whose classes cost a
 tenth of a frozen dataclass's to make (docs/DEPENDENCIES.md). msgspec's own import brings
-uuid, once kept out of a run's start too."""
+uuid, once kept out of a run's start too; typing_extensions (and `inspect` behind it), which
+msgspec would import for typed decoding orchestrate never does (app/__init__.py)."""
+
+
+MODULES_AT_EXIT = ("import atexit, runpy, sys\n"
+                   "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(\n"
+                   "    n for n, m in list(sys.modules.items()) if m is not None) + '\\n'))\n"
+                   "runpy.run_module('app', run_name='__main__', alter_sys=True)\n")
+"""`python -m app`, then the modules it imported, printed as it exits. (`-X importtime`
+would also list an import that failed: app/__init__.py hides typing_extensions from
+msgspec that way.)"""
 
 
 def imported_by(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
-    """Every module a real `python -m app ARGV` process imported, from `-X importtime`."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "app", *argv], cwd=cwd,
+    """Every module a real `python -m app ARGV` process imported (and kept)."""
+    out = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, *argv], cwd=cwd,
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
-    return {line.rsplit("|", 1)[1].strip() for line in out.stderr.splitlines()
-            if line.startswith("import time:") and "|" in line}
+    listed = [line for line in out.stderr.splitlines() if line.startswith("MODULES ")]
+    assert listed, out.stderr[-2000:]
+    return set(listed[-1].split()[1:])
 
 
 def heavy(modules: set[str]) -> list[str]:
@@ -153,6 +165,33 @@ def tiny_project(root: Path) -> dict[str, str]:
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
         subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
     return env
+
+
+def test_msgspec_comes_without_typing_extensions_which_stays_importable() -> None:
+    code = ("import sys, typing, app\n"
+            "import msgspec, msgspec._utils as u\n"
+            "assert 'typing_extensions' not in sys.modules, 'imported with msgspec'\n"
+            "assert u._get_type_hints is typing.get_type_hints\n"
+            "import typing_extensions\n"  # hidden for msgspec's import only
+            "assert typing_extensions.__file__\n"
+            "class P(msgspec.Struct):\n    n: int\n"
+            "assert msgspec.convert({'n': 3}, P) == P(3)\n")  # typed decoding still works
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_msgspec_that_needs_typing_extensions_is_imported_as_usual(tmp_path: Path) -> None:
+    # A future msgspec importing it outright: app still imports, with the real module.
+    fake = tmp_path / "msgspec"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import typing_extensions\nNEEDS = True\n")
+    code = ("import sys, app, msgspec\n"
+            "assert msgspec.NEEDS and sys.modules['typing_extensions'] is not None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
 
 
 def test_importing_the_run_command_leaves_the_heavy_modules_unloaded() -> None:
