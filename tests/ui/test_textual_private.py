@@ -17,6 +17,9 @@ leaving a board that is slower or subtly wrong. Each is there for a measured cos
   its lines as they came and makes, colours and measures only those it draws (no worker
   thread per batch, nothing made for the lines nobody sees).
 - rich._wrap.divide_line: a card counts its lines as Textual's Content wraps them.
+- Screen._on_screen_resume honours ScreenResume.refresh_styles and runs after a
+  subclass's `on_screen_resume`: MainScreen skips the restyling of the first resume,
+  which repeats the styling of the mount.
 - App._driver: the bell and the desktop notifications (app/ui/jobs/alerts.py) are written
   through the App's driver, as App.bell writes its bell; Textual has no public way.
 """
@@ -113,3 +116,46 @@ async def test_the_log_pane_measures_the_lines_it_draws(board_project: Project) 
         assert log.virtual_size.width == 302  # "  " + 300, measured when drawn
         assert log._width == 302  # Log's own attribute, the widest line
         assert not [w for w in app.workers if id(w) not in before and w.node is log]
+
+
+async def test_the_board_is_styled_once_at_start_and_again_when_a_dialog_closes(
+        board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual styles each widget as it mounts, then restyles the whole default screen as
+    it first resumes (Screen._on_screen_resume, when the event's `refresh_styles`);
+    MainScreen.on_screen_resume runs before it and turns that second pass off. Only that
+    one: a later resume is left as Textual asks for it."""
+    from textual import events
+    from textual.css.stylesheet import Stylesheet
+    from textual.screen import Screen
+
+    from app.ui.screens.main import MainScreen
+    from widgets.board import BoardColumn
+
+    assert params(Screen._on_screen_resume) == ["self", "event"]
+    resumes: list[tuple[bool, int]] = []  # (refresh_styles, columns styled meanwhile)
+    columns_styled = [0]
+    apply, resume = Stylesheet.apply, Screen._on_screen_resume
+
+    def counting(self: Stylesheet, node: Any, *args: Any, **kwargs: Any) -> None:
+        columns_styled[0] += isinstance(node, BoardColumn)
+        apply(self, node, *args, **kwargs)
+
+    def recording(self: Screen[Any], event: events.ScreenResume) -> None:
+        before = columns_styled[0]
+        resume(self, event)
+        if isinstance(self, MainScreen):
+            resumes.append((event.refresh_styles, columns_styled[0] - before))
+
+    monkeypatch.setattr(Stylesheet, "apply", counting)
+    monkeypatch.setattr(Screen, "_on_screen_resume", recording)
+    app = new_app(board_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert resumes == [(False, 0)]
+        await pilot.press("question_mark")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(resumes) == 2
+        later = events.ScreenResume()  # as switching modes sends it: restyle
+        app.main.on_screen_resume(later)
+        assert later.refresh_styles
