@@ -238,3 +238,35 @@ async def test_the_scrollbar_dragged_to_the_bottom_shows_the_last_card(tmp_path:
         assert "WRK-03000" in screen_text(column)
         assert app.main.board.selected_id == "WRK-00001"  # scrolling moves no cursor
         assert_measured_right(column)
+
+
+async def test_a_card_is_drawn_in_one_pass_into_the_segments_optionlist_makes(
+        tmp_path: Path) -> None:
+    """CardList._get_option_render makes, in one pass, what OptionList's makes through five
+    Strips a line: the same text, styles and meta, segment for segment, plain,
+    highlighted and with the option padding a theme may give (top, sides, bottom)."""
+    from textual.geometry import Spacing
+    from textual.widgets import OptionList
+
+    app = new_app(make_board_project(tmp_path / "p", one_column(30)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        column = await column_of_new(pilot)
+        option_styles = column.get_component_styles("option-list--option")
+
+        def both(index: int, *classes: str) -> tuple[list[Any], list[Any]]:
+            option = column._options[index]
+            style = column.get_visual_style("option-list--option", *classes)
+            column._option_render_cache.clear()
+            ours = column._get_option_render(option, style)
+            column._option_render_cache.clear()
+            theirs = OptionList._get_option_render(column, option, style)
+            column._option_render_cache.clear()
+            return ([list(s) for s in ours], [list(s) for s in theirs])
+
+        for padding in (option_styles.padding, Spacing(1, 2, 1, 3)):
+            option_styles.padding = padding
+            for index in (0, 6, 29):  # a short title, one that wraps, the last (no rule)
+                for classes in ((), ("option-list--option-highlighted",)):
+                    ours, theirs = both(index, *classes)
+                    assert ours == theirs, (padding, index, classes)
+                    assert len(ours) > 1

@@ -18,8 +18,8 @@ leaving a board that is slower or subtly wrong. Each is there for a measured cos
   thread per batch, nothing made for the lines nobody sees).
 - rich._wrap.divide_line: a card counts its lines as Textual's Content wraps them.
 - Screen._on_screen_resume honours ScreenResume.refresh_styles and runs after a
-  subclass's `on_screen_resume`: MainScreen skips the restyling of the first resume,
-  which repeats the styling of the mount.
+  subclass's `on_screen_resume`: BoardView skips the restyling of the first resume, which
+  repeats the styling of the mount.
 - App._driver: the bell and the desktop notifications (app/ui/jobs/alerts.py) are written
   through the App's driver, as App.bell writes its bell; Textual has no public way.
 """
@@ -122,7 +122,7 @@ async def test_the_board_is_styled_once_at_start_and_again_when_a_dialog_closes(
         board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Textual styles each widget as it mounts, then restyles the whole default screen as
     it first resumes (Screen._on_screen_resume, when the event's `refresh_styles`);
-    MainScreen.on_screen_resume runs before it and turns that second pass off. Only that
+    BoardView.on_screen_resume runs before it and turns that second pass off. Only that
     one: a later resume is left as Textual asks for it."""
     from textual import events
     from textual.css.stylesheet import Stylesheet

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 
 from msgspec import Struct
-from textual import events, on
+from textual import on
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -92,7 +92,6 @@ class MainScreen(BoardView):
         """The current BACKLOG.yaml error, if the file is broken."""
         self._watch_timer: Timer | None = None
         self._watching = False
-        self._resumed = False
 
     def on_mount(self) -> None:
         first = self.feed.first_load()  # before the first frame, so it shows the cards
@@ -100,16 +99,6 @@ class MainScreen(BoardView):
             self._backlog_loaded(first)
         elif isinstance(first, BacklogFeed.Failed):
             self._backlog_failed(first)
-
-    def on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Textual styles every widget as it mounts, then, as this default screen first
-        # resumes (just after), styles the whole tree again with nothing changed between:
-        # the seven columns and each one's five option styles twice, ~3 ms of the first
-        # frame. This handler runs before Screen's own, which skips that pass when told
-        # to. Later resumes are left as Textual sends them.
-        if not self._resumed:
-            self._resumed = True
-            event.refresh_styles = False
 
     def shutdown(self) -> None:
         """The App is closing: stop watching, tailing and our engine."""

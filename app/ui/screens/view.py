@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive, var
@@ -69,6 +69,7 @@ class BoardView(Screen[None]):
         self._clock = clock
         self._label = label
         self._closing = False
+        self._resumed = False
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -81,6 +82,16 @@ class BoardView(Screen[None]):
             yield DetailPane(id="detail")
         yield LogPane(id="log-pane")
         yield Footer()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual styles every widget as it mounts, then, as this default screen first
+        # resumes (just after), styles the whole tree again with nothing changed between:
+        # the seven columns and each one's five option styles twice, ~3 ms of the first
+        # frame. This handler runs before Screen's own, which skips that pass when told
+        # to. Later resumes are left as Textual sends them.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     @property
     def board(self) -> Board:
