@@ -104,7 +104,7 @@ app/backlog/locking.py), what only a rare path uses (a usage limit's time zone, 
 id's suggestions), and dataclasses: the records are msgspec Structs, whose classes cost a
 tenth of a frozen dataclass's to make (docs/DEPENDENCIES.md). msgspec's own import brings
 uuid, once kept out of a run's start too; typing_extensions (and `inspect` behind it), which
-msgspec would import for typed decoding orchestrate never does (app/__init__.py)."""
+msgspec would import for typed decoding orchestrate never does (app/structs.py)."""
 
 
 MODULES_AT_EXIT = ("import atexit, runpy, sys\n"
@@ -112,7 +112,7 @@ MODULES_AT_EXIT = ("import atexit, runpy, sys\n"
                    "    n for n, m in list(sys.modules.items()) if m is not None) + '\\n'))\n"
                    "runpy.run_module('app', run_name='__main__', alter_sys=True)\n")
 """`python -m app`, then the modules it imported, printed as it exits. (`-X importtime`
-would also list an import that failed: app/__init__.py hides typing_extensions from
+would also list an import that failed: app/structs.py hides typing_extensions from
 msgspec that way.)"""
 
 
@@ -168,7 +168,7 @@ def tiny_project(root: Path) -> dict[str, str]:
 
 
 def test_msgspec_comes_without_typing_extensions_which_stays_importable() -> None:
-    code = ("import sys, typing, app\n"
+    code = ("import sys, typing, app.structs\n"
             "import msgspec, msgspec._utils as u\n"
             "assert 'typing_extensions' not in sys.modules, 'imported with msgspec'\n"
             "assert u._get_type_hints is typing.get_type_hints\n"
@@ -185,13 +185,26 @@ def test_a_msgspec_that_needs_typing_extensions_is_imported_as_usual(tmp_path: P
     # A future msgspec importing it outright: app still imports, with the real module.
     fake = tmp_path / "msgspec"
     fake.mkdir()
-    (fake / "__init__.py").write_text("import typing_extensions\nNEEDS = True\n")
-    code = ("import sys, app, msgspec\n"
+    (fake / "__init__.py").write_text("import typing_extensions\nNEEDS = True\n"
+                                      "Struct = field = to_builtins = object\n"
+                                      "from . import structs\n")
+    (fake / "structs.py").write_text("asdict = replace = None\n")
+    code = ("import sys, app.structs, msgspec\n"
             "assert msgspec.NEEDS and sys.modules['typing_extensions'] is not None\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_scripted_agent_starts_without_msgspec() -> None:
+    """A process that needs no record never imports msgspec (~20 ms): the scripted agent
+    starts for every phase of the demo, and bench's phase floor spawns it too."""
+    code = "import sys, app.demo.scripted_agent\nprint('msgspec' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
 
 
 def test_importing_the_run_command_leaves_the_heavy_modules_unloaded() -> None:

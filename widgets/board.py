@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from msgspec import Struct
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 
 from app.backlog.model import Backlog, Item
+from app.structs import Struct
 from widgets.cardlist import CardList
 from widgets.cards import CardNote
 

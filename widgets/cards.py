@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from msgspec import Struct
 from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -26,6 +25,7 @@ from textual.style import Style
 from textual.visual import RenderOptions, Visual
 
 from app.backlog.model import PHASES, Item, visible
+from app.structs import Struct
 
 if TYPE_CHECKING:
     from textual.css.styles import RulesMap

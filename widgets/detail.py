@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from msgspec import Struct
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -17,6 +16,7 @@ from textual.widgets import Static
 
 from app.backlog.model import Item, visible
 from app.backlog.states import describe
+from app.structs import Struct
 from widgets.cards import phase_bar
 
 NBSP = "\u00a0"

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
 
-from msgspec import Struct
 from textual.reactive import var
 from textual.widgets import Static
 
 from app.backlog.model import Backlog, visible
+from app.structs import Struct
 
 RunStateName = Literal["idle", "running", "pausing", "stopping", "triage", "watching"]
 """What the board's run is doing: nothing; our pipeline, pausing after its phase,

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from msgspec import Struct, field
-
 from app.errors import UnknownItemError
+from app.structs import Struct, field
 
 STATUSES: tuple[str, ...] = (
     "new", "scoped", "researching", "ready", "in_progress", "to_review", "approved", "done",

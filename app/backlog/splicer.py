@@ -13,8 +13,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from msgspec import Struct
-
 from app.backlog import yamldoc
 from app.backlog.yamldoc import (
     DocError,
@@ -32,6 +30,7 @@ from app.backlog.yamlvalues import (
     render_scalar,
     render_value,
 )
+from app.structs import Struct
 
 
 # --- splicing -----------------------------------------------------------------------

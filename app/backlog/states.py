@@ -7,10 +7,9 @@ person's override (`orchestrate advance`). A person may do a little more
 
 from __future__ import annotations
 
-from msgspec import Struct
-
 from app.backlog.model import PHASES, STATUSES, Item
 from app.errors import TransitionError
+from app.structs import Struct
 
 RUNNABLE: frozenset[str] = frozenset({"ready", "in_progress", "approved"})
 """The statuses a pipeline run takes items from (an approved one only to merge it)."""

@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from msgspec import Struct
-
 from app.backlog import cache as backlog_cache
 from app.backlog.atomic import atomic_write, clean_stale_temps
 from app.backlog.model import Backlog, Item
 from app.errors import BacklogError, OrchestrateError
+from app.structs import Struct
 
 if TYPE_CHECKING:
     from app.backlog import yamldoc

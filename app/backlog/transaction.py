@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from msgspec.structs import replace
-
 from app.backlog import splicer, yamldoc
 from app.backlog.model import (
     ASSESSMENT_CHOICES,
@@ -29,6 +27,7 @@ from app.backlog.model import (
 )
 from app.backlog.validate import SCHEMA_VERSION
 from app.errors import OrchestrateError, UnknownItemError
+from app.structs import replace
 
 
 class DocumentEditor(Protocol):

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from msgspec import Struct, field
 
 from app.backlog.yamlvalues import resolve_plain
+from app.structs import Struct, field
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

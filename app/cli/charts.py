@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from msgspec import Struct
-
 from app.cli.terminal import shown
 from app.engine.report import Bar, Report, phase_key
+from app.structs import Struct
 
 TITLES = {"timeline": "timeline: attempts per lane, by outcome",
           "cost": "cost per hour (USD)", "success": "success rate per phase (%)"}

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from msgspec import Struct
-
 from app.backlog.model import Backlog, Item, visible
 from app.cli.terminal import paint
 from app.engine import changes, commits, dependencies
 from app.engine.config import within_guardrails
 from app.engine.project import Project
+from app.structs import Struct
 
 DIFF_STYLE = {"commit": "yellow", "file": "bold", "hunk": "cyan", "added": "green",
               "removed": "red", "summary": "dim"}

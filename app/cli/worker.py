@@ -32,9 +32,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     config = _config(args)
     agents = list(config.agents.values())
     if args.cluster:
-        from msgspec.structs import replace
-
         from app.engine.remote.cluster import Cluster
+        from app.structs import replace
 
         executor = config.executor if args.address is None \
             else replace(config.executor, address=args.address)

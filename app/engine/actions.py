@@ -14,8 +14,6 @@ import os
 from collections.abc import Callable, Collection
 from typing import Any
 
-from msgspec import Struct
-
 from app.backlog import states
 from app.backlog.model import (
     Item,
@@ -31,6 +29,7 @@ from app.engine import jsonl
 from app.engine.executor import AgentResult
 from app.engine.project import Project
 from app.errors import OrchestrateError, TransitionError, UnknownItemError
+from app.structs import Struct
 
 EDITABLE = ("title", "notes", "size", "complexity", "risk", "depends_on")
 """The fields `edit_item` changes, in the order they are named."""

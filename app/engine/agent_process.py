@@ -24,14 +24,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from msgspec import Struct, field
-
 from app.engine import fence, streamjson
 from app.engine.agents.claude import ClaudeReader
 from app.engine.agents.reader import Reader
 from app.engine.events import AgentLine
 from app.engine.outcome import ProcessOutcome
 from app.engine.pricing import Price
+from app.structs import Struct, field
 
 BATCH_LINES = 200
 BATCH_SECONDS = 0.05

@@ -21,11 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import msgspec
-from msgspec import Struct
-
 from app.engine.executor import AgentResult, FollowUp
 from app.engine.project import Project
+from app.structs import Struct, to_builtins
 
 
 class Answer(Struct, frozen=True):
@@ -41,7 +39,7 @@ class Answer(Struct, frozen=True):
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.item, "phase": self.phase,
-                "result": msgspec.to_builtins(self.result), "before": list(self.before),
+                "result": to_builtins(self.result), "before": list(self.before),
                 "fast_forward": list(self.fast_forward) if self.fast_forward else None}
 
 

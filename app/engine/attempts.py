@@ -18,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct, structs
-
 from app.backlog.model import Item
 from app.engine import agents, fence, judging, mcpattempt, usage
 from app.engine.agent_process import AgentProcess, AttemptSpec
@@ -35,6 +33,7 @@ from app.engine.executor import AttemptFiles, AttemptReport, Judge, Workspace
 from app.engine.outcome import ProcessOutcome
 from app.engine.project import Project
 from app.engine.runlock import update_run_state, with_agents
+from app.structs import Struct, structs
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
                 "point agent.command in orchestrate.toml at another agent")

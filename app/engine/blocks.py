@@ -24,10 +24,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from msgspec import Struct, structs
-
 from app.backlog.model import Item
 from app.engine.records import Attempt, Change, parse_time
+from app.structs import Struct, structs
 
 VERDICTS = ("needed", "not needed", "open", "unknown")
 _FAILED_N_TIMES = re.compile(r"^[\w-]+ failed \d+ times?: ")

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from msgspec import structs
-
 from app.backlog import states
 from app.backlog.model import Item
 from app.engine.checkpoint import one_line
@@ -26,6 +24,7 @@ from app.engine.merges import Merges
 from app.engine.project import BACKLOG_NAME
 from app.engine.worktrees import GitError, MergeOutcome, git
 from app.errors import TransitionError
+from app.structs import structs
 
 if TYPE_CHECKING:
     from app.engine.laneset import LaneSet

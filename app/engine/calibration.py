@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from msgspec import Struct
-
 from app.backlog.model import LEVELS, SIZES, Item
 from app.engine.records import Attempt, Change
+from app.structs import Struct
 
 FIELDS = ("size", "risk")
 """The assessment the report calibrates (the guardrails' two)."""

@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.backlog.model import Item
 from app.engine import spec
 from app.engine.project import Project
+from app.structs import Struct
 
 PHASE_DOCUMENTS: tuple[str, ...] = ("PRD", "RESEARCH", "DESIGN", "SPEC", "BUILD", "REVIEW")
 """Documents named after a phase (any case, `.md`), in the order the phases write them."""

@@ -25,10 +25,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.engine import gitlocks, gitprobe
 from app.engine.project import BACKLOG_NAME, STATE_DIR
+from app.structs import Struct
 
 
 class CheckpointResult(Struct, frozen=True):

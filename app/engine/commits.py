@@ -16,9 +16,8 @@ import subprocess
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.errors import OrchestrateError
+from app.structs import Struct
 
 MAX_DIFF_LINES = 20_000
 """The board shows a diff up to this many lines (then says how to see the rest)."""

@@ -9,12 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct, field
-
 from app.backlog.model import LEVELS, PHASES, SIZES, Item, level_rank
 from app.engine.mcpattempt import MCP_KINDS, WHY_NOT
 from app.engine.pricing import Price
 from app.errors import ConfigError
+from app.structs import Struct, field
 
 DEFAULT_AGENT_COMMAND: tuple[str, ...] = (
     "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",

@@ -14,12 +14,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.engine import fence
 from app.engine.project import Project
 from app.engine.runlock import holder_pid
 from app.errors import LockHeldError
+from app.structs import Struct
 
 
 def plain_run_argv(project: Project) -> list[str]:

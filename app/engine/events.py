@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from msgspec import Struct, field
+from app.structs import Struct, field
 
 
 class AgentLine(Struct, frozen=True):

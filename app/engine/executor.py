@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from msgspec import Struct, field
+from app.structs import Struct, field
 
 if TYPE_CHECKING:
     from app.backlog.model import Item

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from msgspec import Struct
+from app.structs import Struct
 
 TOKEN_VAR = "ORCHESTRATE_ATTEMPT_TOKEN"
 """The environment variable that marks every process of an attempt."""

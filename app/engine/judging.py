@@ -13,12 +13,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from msgspec import structs
-
 from app.engine import worklog
 from app.engine.events import EventBus, PhaseFinished
 from app.engine.executor import AgentResult, AttemptReport, GateCheck, Judge
 from app.engine.results import ResultError, read_result
+from app.structs import structs
 
 
 def judge_answer(result_path: Path, item_id: str, phase: str, judge: Judge | None, *,

@@ -23,9 +23,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct
-
 from app.engine.executor import UsageLimit
+from app.structs import Struct
 
 _LIMIT_TEXT = re.compile(
     "you[\u2019']ve hit your (?:[\\w\u2019']+ )*?limit"  # session, weekly, org's monthly ...

@@ -20,10 +20,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from msgspec import Struct
-
 from app.engine import worklog
 from app.engine.project import Project
+from app.structs import Struct
 
 if TYPE_CHECKING:
     from app.engine.limits import Pause

@@ -28,10 +28,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct
-
 from app.backlog.atomic import atomic_write
 from app.backlog.model import now_iso
+from app.structs import Struct
 
 SERVER_NAME = "orchestrate"
 """The server's name in every CLI's config: its tools are `mcp__orchestrate__*`."""

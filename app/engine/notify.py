@@ -20,11 +20,9 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from msgspec import Struct
-from msgspec.structs import asdict
-
 from app.engine.events import Event, ItemChanged, RunFinished, RunPaused
 from app.engine.limits import clock_time
+from app.structs import Struct, asdict
 
 EVENTS: tuple[str, ...] = ("item_blocked", "item_done", "item_ready_for_review",
                            "run_finished", "run_paused")

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from msgspec import Struct, field
-
 from app.engine import fence, streamjson, usage
 from app.engine.events import AgentLine
 from app.engine.executor import UsageLimit
+from app.structs import Struct, field
 
 
 class ProcessOutcome(Struct):

@@ -11,7 +11,7 @@ the side of stopping early rather than overspending.
 
 from __future__ import annotations
 
-from msgspec import Struct
+from app.structs import Struct
 
 CACHE_WRITE = 1.25
 CACHE_READ = 0.1

@@ -6,13 +6,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from msgspec import Struct
-
 from app.backlog.atomic import atomic_write
 from app.backlog.model import PREFIX_PATTERN
 from app.backlog.store import BacklogStore
 from app.engine.config_template import DEFAULT_CONFIG_TEXT
 from app.errors import BacklogError, OrchestrateError
+from app.structs import Struct
 
 if TYPE_CHECKING:
     from app.engine.config import Config

@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct, field
-
 from app.engine import jsonl
+from app.structs import Struct, field
 
 
 class Attempt(Struct, frozen=True):

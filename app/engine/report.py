@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from msgspec import Struct, field
-
 from app.backlog.model import PHASES, Item
 from app.engine import blocks as blocking
 from app.engine import calibration as calibrating
@@ -25,6 +23,7 @@ from app.engine.reasons import MALFORMED_KINDS, cause, malformed_kind
 from app.engine.records import Attempt, Records, Wait, read_records
 from app.engine.reportjson import report_json
 from app.errors import OrchestrateError, UnknownItemError
+from app.structs import Struct, field
 
 PHASE_ORDER = ("triage", "investigate", *PHASES)
 """Phases in the order the report lists them (others after, alphabetically)."""

@@ -9,12 +9,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.backlog.model import Item
 from app.engine import commits, worklog
 from app.engine.changes import SpecProgress, spec_progress
 from app.engine.project import Project
+from app.structs import Struct
 
 
 class ReviewFacts(Struct, frozen=True):

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct
-
 from app.backlog.model import PHASES
 from app.engine import worklog
 from app.engine.config import AgentConfig, Config
@@ -27,6 +25,7 @@ from app.engine.limits import Pause
 from app.engine.liverun import iso, live_run
 from app.engine.project import Project
 from app.engine.routing import load_limits
+from app.structs import Struct
 
 VERSION_TIMEOUT_S = 10.0
 """A CLI that has not said its version by then is shown without one."""

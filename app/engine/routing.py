@@ -21,11 +21,10 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.engine.config import Config
 from app.engine.executor import UsageLimit
 from app.engine.limits import Pause, plan_pause
+from app.structs import Struct
 
 
 class NoRoute(Struct, frozen=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from msgspec import Struct
+from app.structs import Struct
 
 _HEADING = re.compile(r"^#{1,6}\s+(.*\S)\s*$")
 _BOX = re.compile(r"^\s*[-*+]\s+\[([ xX])\]\s*(.*)$")

@@ -15,9 +15,8 @@ import json
 import threading
 from typing import Any
 
-from msgspec import Struct
-
 from app.engine.pricing import Price, price_of
+from app.structs import Struct
 
 CHARS_PER_TOKEN = 4
 

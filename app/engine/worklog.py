@@ -6,10 +6,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct
-from msgspec.structs import asdict
-
 from app.engine import jsonl
+from app.structs import Struct, asdict
 
 
 class WorklogEntry(Struct, frozen=True):

@@ -13,11 +13,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.engine import gitlocks
 from app.engine.checkpoint import porcelain_paths
 from app.engine.project import BACKLOG_NAME, STATE_DIR, Project
+from app.structs import Struct
 
 MIN_GIT = (2, 38)
 """`git merge-tree --write-tree` arrived in git 2.38."""

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from msgspec import Struct
 from textual.binding import Binding, BindingType
+
+from app.structs import Struct
 
 Scope = Literal["app", "main", "documents", "checkpoints", "review", "report"]
 """Where a command's binding lives: the App (global keys), the main screen, or a view

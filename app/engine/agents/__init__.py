@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from msgspec import Struct
+from app.structs import Struct
 
 if TYPE_CHECKING:
     from app.engine.agents.reader import Reader

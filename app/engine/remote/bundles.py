@@ -15,10 +15,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from msgspec import Struct
-
 from app.engine.remote.order import Merge
 from app.engine.worktrees import GitError, git, lane_pathspecs
+from app.structs import Struct
 
 TRANSPORT = "orchestrate: uncommitted work of the attempt"
 """The subject of the commit that carries what the agent left uncommitted (never kept)."""

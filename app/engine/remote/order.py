@@ -13,13 +13,12 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct, field
-
 from app.engine import agents
 from app.engine.agent_process import AttemptSpec
 from app.engine.events import AgentLine
 from app.engine.outcome import ProcessOutcome
 from app.engine.pricing import Price
+from app.structs import Struct, field
 
 
 class Merge(Struct, frozen=True):

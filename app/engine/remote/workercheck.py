@@ -19,12 +19,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct
-from msgspec.structs import asdict
-
 from app.engine.attempts import LOGIN_HINTS, install_hint
 from app.engine.config import AgentConfig
 from app.engine.roster import version_of
+from app.structs import Struct, asdict
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

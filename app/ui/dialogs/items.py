@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from msgspec import Struct
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -27,6 +26,7 @@ from app.backlog.model import (
     visible,
 )
 from app.backlog.states import describe
+from app.structs import Struct
 from app.ui.dialogs import CANCEL
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from msgspec import Struct
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -16,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from app.backlog.model import PHASES, Item, visible
 from app.backlog.states import describe
+from app.structs import Struct
 from app.ui.dialogs import CANCEL
 
 

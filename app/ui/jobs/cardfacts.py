@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from msgspec import Struct, field
 from textual.message import Message
 from textual.worker import get_current_worker
 
@@ -21,6 +20,7 @@ from app.backlog.model import Backlog
 from app.engine.dependencies import waits_on
 from app.engine.project import Project
 from app.errors import OrchestrateError
+from app.structs import Struct, field
 from app.ui.jobs.node import Node
 from widgets.cards import CardNote
 

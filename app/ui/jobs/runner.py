@@ -18,12 +18,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from msgspec.structs import replace
 from textual.worker import Worker, WorkerState
 
 from app.backlog import states
 from app.backlog.model import Backlog, Item
 from app.engine.project import Project
+from app.structs import replace
 from app.ui.bridge import Engine, EngineFactory, OutputMerger
 from app.ui.jobs.alerts import alert_text
 from app.ui.jobs.lanelog import LaneLog

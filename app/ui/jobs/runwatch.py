@@ -25,12 +25,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from msgspec.structs import replace
 from textual.message import Message
 from textual.worker import get_current_worker
 
 from app.backlog.model import Backlog
 from app.engine.project import Project
+from app.structs import replace
 from app.ui.bridge import LockHolder
 from app.ui.jobs.node import Node
 from app.ui.jobs.tail import TailLines, tail_log

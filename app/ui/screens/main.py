@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from msgspec import Struct
 from textual import on
 from textual.containers import Horizontal
 from textual.timer import Timer
@@ -23,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from app.engine.project import Project
 from app.errors import OrchestrateError
+from app.structs import Struct
 from app.ui import keys
 from app.ui.bridge import EngineEvent, EngineFactory, EngineOutputReady, LockHolder
 from app.ui.gc import freeze_objects
