@@ -13,8 +13,8 @@ mouse handling and styles, and changes where its options and lines come from:
   counted at the average height of the measured cards, so the scrollbar is about right
   at once and exact once the person has scrolled (or jumped) to the end.
 
-- `_get_option_render` draws a card's option in one pass, the segments OptionList's own
-  makes through five Strips a line (tests/ui/test_board_virtual.py compares both).
+- `_get_option_render` draws a card's option in one pass into the segments OptionList's
+  own makes through a Strip a step (tests/ui/test_board_virtual.py compares both).
 
 It relies on OptionList's private `_options`, `_option_to_index`, `_id_to_option`,
 `_line_cache`, `_option_render_cache` and `_get_option_render`
@@ -304,9 +304,9 @@ class CardList(OptionList):
         return strips[line] if line < len(strips) else self._blank()
 
     def _get_option_render(self, option: Option, style: VisualStyle) -> list[Strip]:
-        # OptionList draws a card's line through five Strips (the card's, its padding's,
-        # the link styles', the width's, the option's meta): the same segments are made
-        # here in one pass. ~2,000 Strips fewer in a first frame of 60 cards.
+        # OptionList makes a new Strip of a card's line at each step (its padding, the
+        # link styles, the width, the option's meta): the same segments are made here in
+        # one pass, half the Strips (each with seven caches of its own).
         visual = self._get_visual(option)
         if not isinstance(visual, Card) or self.text_selection is not None \
                 or self.styles.content_align != ("left", "top"):

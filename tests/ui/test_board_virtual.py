@@ -242,8 +242,8 @@ async def test_the_scrollbar_dragged_to_the_bottom_shows_the_last_card(tmp_path:
 
 async def test_a_card_is_drawn_in_one_pass_into_the_segments_optionlist_makes(
         tmp_path: Path) -> None:
-    """CardList._get_option_render makes, in one pass, what OptionList's makes through five
-    Strips a line: the same text, styles and meta, segment for segment, plain,
+    """CardList._get_option_render makes, in one pass, what OptionList's makes through a
+    Strip a step: the same text, styles and meta, segment for segment, plain,
     highlighted and with the option padding a theme may give (top, sides, bottom)."""
     from textual.geometry import Spacing
     from textual.widgets import OptionList
