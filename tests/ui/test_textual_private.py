@@ -118,7 +118,7 @@ async def test_the_log_pane_measures_the_lines_it_draws(board_project: Project) 
         assert not [w for w in app.workers if id(w) not in before and w.node is log]
 
 
-async def test_the_board_is_styled_once_at_start_and_again_when_a_dialog_closes(
+async def test_the_first_resume_does_not_restyle_what_the_mount_styled(
         board_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Textual styles each widget as it mounts, then restyles the whole default screen as
     it first resumes (Screen._on_screen_resume, when the event's `refresh_styles`);
@@ -155,7 +155,7 @@ async def test_the_board_is_styled_once_at_start_and_again_when_a_dialog_closes(
         await pilot.press("question_mark")
         await pilot.press("escape")
         await settle(pilot)
-        assert len(resumes) == 2
+        assert len(resumes) == 2  # resumed again as the dialog closed
         later = events.ScreenResume()  # as switching modes sends it: restyle
         app.main.on_screen_resume(later)
         assert later.refresh_styles
