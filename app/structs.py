@@ -31,7 +31,7 @@ def _import_msgspec_alone() -> None:
 
 _import_msgspec_alone()
 
-from msgspec import Struct, field, structs, to_builtins  # noqa: E402
+from msgspec import Struct, field, to_builtins  # noqa: E402
 from msgspec.structs import asdict, replace  # noqa: E402
 
-__all__ = ["Struct", "asdict", "field", "replace", "structs", "to_builtins"]
+__all__ = ["Struct", "asdict", "field", "replace", "to_builtins"]

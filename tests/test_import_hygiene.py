@@ -186,8 +186,7 @@ def test_a_msgspec_that_needs_typing_extensions_is_imported_as_usual(tmp_path: P
     fake = tmp_path / "msgspec"
     fake.mkdir()
     (fake / "__init__.py").write_text("import typing_extensions\nNEEDS = True\n"
-                                      "Struct = field = to_builtins = object\n"
-                                      "from . import structs\n")
+                                      "Struct = field = to_builtins = object\n")
     (fake / "structs.py").write_text("asdict = replace = None\n")
     code = ("import sys, app.structs, msgspec\n"
             "assert msgspec.NEEDS and sys.modules['typing_extensions'] is not None\n")

@@ -33,7 +33,7 @@ from app.engine.executor import AttemptFiles, AttemptReport, Judge, Workspace
 from app.engine.outcome import ProcessOutcome
 from app.engine.project import Project
 from app.engine.runlock import update_run_state, with_agents
-from app.structs import Struct, structs
+from app.structs import Struct, replace
 
 INSTALL_HINT = ("install Claude Code with `npm install -g @anthropic-ai/claude-code`, or "
                 "point agent.command in orchestrate.toml at another agent")
@@ -303,7 +303,7 @@ class LocalExecutor:
         """The ended attempt judged (its result file at `files.result`, here), kept and
         recorded: what every executor of agent processes does once its agent ended."""
         tokens = out.usage.total() if out.usage.seen else None
-        report = structs.replace(self._judge(out, item_id, phase, files.result, judge,
+        report = replace(self._judge(out, item_id, phase, files.result, judge,
                                                  agent_cfg, asked or Asked()),
                                      cost_usd=_rounded(out.cost_usd), num_turns=out.num_turns,
                                      duration_s=round(out.duration_s, 3),

@@ -26,7 +26,7 @@ from typing import Any
 
 from app.backlog.model import Item
 from app.engine.records import Attempt, Change, parse_time
-from app.structs import Struct, structs
+from app.structs import Struct, replace
 
 VERDICTS = ("needed", "not needed", "open", "unknown")
 _FAILED_N_TIMES = re.compile(r"^[\w-]+ failed \d+ times?: ")
@@ -100,7 +100,7 @@ def _release(open_block: _Open, change: Change) -> Block:
             verdict, how = "needed", f"edited, then {verb}"
         else:
             verdict, how = "not needed", f"{verb} without notes"
-    return structs.replace(block, verdict=verdict, how=how)
+    return replace(block, verdict=verdict, how=how)
 
 
 def _last_attempt(attempts: Sequence[Attempt], before: float | None) -> Attempt | None:
@@ -158,7 +158,7 @@ def blocks_of_item(item: str, attempts: Sequence[Attempt], changes: Sequence[Cha
             current.edited = True
     still = now_item is not None and now_item.status == "blocked"
     if current is not None:
-        found.append(current.block if still else structs.replace(
+        found.append(current.block if still else replace(
             current.block, verdict="unknown", how="no longer blocked, no change on record"))
     elif still and not by_person and now_item is not None:
         found.append(_run_block(item, now_item.to_dict(), attempts,

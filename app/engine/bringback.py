@@ -24,7 +24,7 @@ from app.engine.merges import Merges
 from app.engine.project import BACKLOG_NAME
 from app.engine.worktrees import GitError, MergeOutcome, git
 from app.errors import TransitionError
-from app.structs import structs
+from app.structs import replace
 
 if TYPE_CHECKING:
     from app.engine.laneset import LaneSet
@@ -139,7 +139,7 @@ class BringBack:
         a restart after a git killed mid-way knows the half-moved files are the run's."""
         answer = self.run.answers.load(item_id)
         if answer is not None:
-            self.run.answers.save(structs.replace(answer, fast_forward=(head, to)))
+            self.run.answers.save(replace(answer, fast_forward=(head, to)))
 
     def _repair(self, item_id: str) -> None:
         """Before bringing the lane back: a fast-forward of this item that a killed git

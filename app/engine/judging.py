@@ -17,7 +17,7 @@ from app.engine import worklog
 from app.engine.events import EventBus, PhaseFinished
 from app.engine.executor import AgentResult, AttemptReport, GateCheck, Judge
 from app.engine.results import ResultError, read_result
-from app.structs import structs
+from app.structs import asdict, replace
 
 
 def judge_answer(result_path: Path, item_id: str, phase: str, judge: Judge | None, *,
@@ -44,13 +44,13 @@ def judge_answer(result_path: Path, item_id: str, phase: str, judge: Judge | Non
             reason = f"{exc}" + (f" (the agent said: {agent_said})" if agent_said else "")
         return AttemptReport("failed", reason, global_failure=global_failure)
     if asked is not None:
-        result = structs.replace(result, result="blocked", blocked_reason=asked)
+        result = replace(result, result="blocked", blocked_reason=asked)
     gates: tuple[GateCheck, ...] = ()
     if result.result in ("complete", "progress") and judge is not None:
         verdict = judge(result)
         gates = verdict.gates if verdict is not None else ()
         if verdict is not None and verdict.outcome == "progress":
-            result = structs.replace(result, result="progress")
+            result = replace(result, result="progress")
         elif verdict is not None and verdict.outcome != "ok":
             outcome = "interrupted" if verdict.outcome == "interrupted" else "failed"
             return AttemptReport(outcome, verdict.reason, result=result, gates=gates)
@@ -75,7 +75,7 @@ def record_attempt(worklog_path: Path, bus: EventBus, item_id: str, phase: str, 
         cost_usd=report.cost_usd, num_turns=report.num_turns, summary=summary,
         cost_estimated=cost_estimated, agent=report.agent, kind=report.kind,
         input_tokens=report.input_tokens, output_tokens=report.output_tokens,
-        gates=[structs.asdict(check) for check in report.gates] or None,
+        gates=[asdict(check) for check in report.gates] or None,
         assessment=dict(report.result.assessment)
         if report.result is not None and report.result.assessment else None,
     ))

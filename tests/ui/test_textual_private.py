@@ -17,8 +17,9 @@ leaving a board that is slower or subtly wrong. Each is there for a measured cos
   its lines as they came and makes, colours and measures only those it draws (no worker
   thread per batch, nothing made for the lines nobody sees).
 - rich._wrap.divide_line: a card counts its lines as Textual's Content wraps them.
-- Screen._on_screen_resume honours ScreenResume.refresh_styles and runs after a
-  subclass's `on_screen_resume`: BoardView skips the restyling of the first resume, which
+- Screen._on_screen_resume honours ScreenResume.refresh_styles, runs after a subclass's
+  `on_screen_resume` and counts the resumes in `stack_updates` (0 while that subclass
+  handler sees the first): BoardView skips the restyling of the first resume, which
   repeats the styling of the mount.
 - App._driver: the bell and the desktop notifications (app/ui/jobs/alerts.py) are written
   through the App's driver, as App.bell writes its bell; Textual has no public way.

@@ -69,7 +69,6 @@ class BoardView(Screen[None]):
         self._clock = clock
         self._label = label
         self._closing = False
-        self._resumed = False
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -88,9 +87,9 @@ class BoardView(Screen[None]):
         # resumes (just after), styles the whole tree again with nothing changed between:
         # the seven columns and each one's five option styles twice, ~3 ms of the first
         # frame. This handler runs before Screen's own, which skips that pass when told
-        # to. Later resumes are left as Textual sends them.
-        if not self._resumed:
-            self._resumed = True
+        # to. Later resumes (Screen counts them in `stack_updates`) are left as Textual
+        # sends them.
+        if self.stack_updates == 0:
             event.refresh_styles = False
 
     @property
